@@ -1,0 +1,126 @@
+//! The checksum rule of DESIGN §4: SHA-256 over the file's bytes after
+//! removing a leading UTF-8 BOM and turning every CRLF into LF.
+
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::str::FromStr;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// A migration file's checksum, shown as `sha256:` and 64 lowercase hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Checksum([u8; 32]);
+
+impl Checksum {
+    /// Computes the checksum of a migration file's bytes, ignoring a leading
+    /// BOM and CRLF line endings, so that a Windows checkout never looks like drift.
+    pub fn of_file(bytes: &[u8]) -> Self {
+        let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
+        let mut hasher = Sha256::new();
+        let mut rest = bytes;
+        while let Some(cr) = rest.iter().position(|&b| b == b'\r') {
+            if rest.get(cr + 1) == Some(&b'\n') {
+                hasher.update(&rest[..cr]);
+            } else {
+                hasher.update(&rest[..=cr]);
+            }
+            rest = &rest[cr + 1..];
+        }
+        hasher.update(rest);
+        Checksum(hasher.finalize().into())
+    }
+
+    /// Builds a checksum from its raw digest (used by `embed_migrations!`).
+    pub const fn from_digest(digest: [u8; 32]) -> Self {
+        Checksum(digest)
+    }
+
+    /// The raw SHA-256 digest.
+    pub const fn digest(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Display for Checksum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("sha256:")?;
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Checksum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// The text was not `sha256:` followed by 64 lowercase hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid checksum `{0}`: expected `sha256:` followed by 64 lowercase hex digits")]
+pub struct InvalidChecksum(pub String);
+
+impl FromStr for Checksum {
+    type Err = InvalidChecksum;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let invalid = || InvalidChecksum(text.to_owned());
+        let hex = text.strip_prefix("sha256:").ok_or_else(invalid)?;
+        if hex.len() != 64 {
+            return Err(invalid());
+        }
+        let mut digest = [0u8; 32];
+        for (i, byte) in digest.iter_mut().enumerate() {
+            let pair = &hex[2 * i..2 * i + 2];
+            if pair
+                .bytes()
+                .any(|b| !matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            {
+                return Err(invalid());
+            }
+            *byte = u8::from_str_radix(pair, 16).map_err(|_| invalid())?;
+        }
+        Ok(Checksum(digest))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_endings_and_bom_do_not_change_the_checksum() {
+        let lf = Checksum::of_file(b"-- revision: 001\nSELECT 1;\n");
+        let crlf = Checksum::of_file(b"-- revision: 001\r\nSELECT 1;\r\n");
+        let bom_crlf = Checksum::of_file(b"\xEF\xBB\xBF-- revision: 001\r\nSELECT 1;\r\n");
+        assert_eq!(lf, crlf);
+        assert_eq!(lf, bom_crlf);
+    }
+
+    #[test]
+    fn a_lone_carriage_return_is_content() {
+        assert_ne!(Checksum::of_file(b"a\rb"), Checksum::of_file(b"a\nb"));
+        assert_ne!(Checksum::of_file(b"a\rb"), Checksum::of_file(b"ab"));
+    }
+
+    #[test]
+    fn matches_sha256_of_normalised_bytes() {
+        // sha256("") is a well-known value.
+        assert_eq!(
+            Checksum::of_file(b"\xEF\xBB\xBF").to_string(),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn display_and_parse_round_trip() {
+        let sum = Checksum::of_file(b"x");
+        assert_eq!(sum.to_string().parse::<Checksum>(), Ok(sum));
+        assert!("sha256:XYZ".parse::<Checksum>().is_err());
+        assert!("md5:00".parse::<Checksum>().is_err());
+        let upper = sum.to_string().to_uppercase().replace("SHA256", "sha256");
+        assert!(upper.parse::<Checksum>().is_err());
+    }
+}

@@ -1,0 +1,277 @@
+//! Building the graph from parsed migrations and checking DESIGN §3's graph rules.
+
+use super::Graph;
+use crate::migration::Migration;
+use std::collections::HashMap;
+
+/// A rule of the revision graph that a migration set breaks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GraphError {
+    /// The folder holds no migration.
+    #[error("no migrations found; create one with `migrate revision -m \"initial schema\"`")]
+    Empty,
+    /// Two files declare the same revision.
+    #[error(
+        "revision `{revision}` is declared by {first} and by {second}; give one of them a new id"
+    )]
+    DuplicateRevision {
+        /// The id.
+        revision: String,
+        /// The first file.
+        first: String,
+        /// The second file.
+        second: String,
+    },
+    /// A `down_revision` names no revision.
+    #[error("{path}: down_revision `{parent}` of revision `{revision}` does not exist; check the id or restore the missing file")]
+    UnknownParent {
+        /// The file.
+        path: String,
+        /// Its revision.
+        revision: String,
+        /// The missing parent.
+        parent: String,
+    },
+    /// A `depends_on` names no revision.
+    #[error("{path}: depends_on `{dependency}` of revision `{revision}` does not exist; check the id or restore the missing file")]
+    UnknownDependency {
+        /// The file.
+        path: String,
+        /// Its revision.
+        revision: String,
+        /// The missing dependency.
+        dependency: String,
+    },
+    /// Revisions that require each other in a loop.
+    #[error("revisions form a cycle: {}; one of them must name an older parent", cycle_text(.revisions))]
+    Cycle {
+        /// The revisions in the cycle with their files, in order.
+        revisions: Vec<(String, String)>,
+    },
+    /// A branch label declared twice, or equal to a revision id.
+    #[error("{path}: branch label `{label}` of revision `{revision}` {clash}")]
+    LabelClash {
+        /// The file.
+        path: String,
+        /// The revision declaring it.
+        revision: String,
+        /// The label.
+        label: String,
+        /// What it collides with.
+        clash: String,
+    },
+    /// Several unlabelled heads where one is required (the macro's rule).
+    #[error("multiple heads are present: {}; run `migrate merge heads -m \"merge\"` to join them, or give each branch a branch_labels entry", heads_text(.heads))]
+    MultipleHeads {
+        /// Each head with its file.
+        heads: Vec<(String, String)>,
+    },
+}
+
+fn cycle_text(revisions: &[(String, String)]) -> String {
+    let mut parts: Vec<String> = revisions
+        .iter()
+        .map(|(r, p)| format!("`{r}` ({p})"))
+        .collect();
+    if let Some((first, _)) = revisions.first() {
+        parts.push(format!("`{first}`"));
+    }
+    parts.join(" -> ")
+}
+
+fn heads_text(heads: &[(String, String)]) -> String {
+    heads
+        .iter()
+        .map(|(r, p)| format!("`{r}` ({p})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(super) fn build(migrations: &[Migration]) -> Result<Graph, Vec<GraphError>> {
+    if migrations.is_empty() {
+        return Err(vec![GraphError::Empty]);
+    }
+    let mut errors = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::with_capacity(migrations.len());
+    for (i, m) in migrations.iter().enumerate() {
+        if let Some(&first) = index.get(m.revision()) {
+            errors.push(GraphError::DuplicateRevision {
+                revision: m.revision().to_owned(),
+                first: migrations[first].path().to_owned(),
+                second: m.path().to_owned(),
+            });
+        } else {
+            index.insert(m.revision().to_owned(), i);
+        }
+    }
+    let n = migrations.len();
+    let mut graph = Graph {
+        ids: migrations.iter().map(|m| m.revision().to_owned()).collect(),
+        index,
+        parents: vec![Vec::new(); n],
+        dependencies: vec![Vec::new(); n],
+        children: vec![Vec::new(); n],
+        dependents: vec![Vec::new(); n],
+        heads: Vec::new(),
+        bases: Vec::new(),
+        labels: vec![Vec::new(); n],
+        label_owner: HashMap::new(),
+    };
+    for (i, m) in migrations.iter().enumerate() {
+        for parent in m.down_revisions() {
+            match graph.index.get(parent) {
+                Some(&p) => {
+                    graph.parents[i].push(p);
+                    graph.children[p].push(i);
+                }
+                None => errors.push(GraphError::UnknownParent {
+                    path: m.path().to_owned(),
+                    revision: m.revision().to_owned(),
+                    parent: parent.to_owned(),
+                }),
+            }
+        }
+        for dependency in m.depends_on() {
+            match graph.index.get(dependency) {
+                Some(&d) => {
+                    graph.dependencies[i].push(d);
+                    graph.dependents[d].push(i);
+                }
+                None => errors.push(GraphError::UnknownDependency {
+                    path: m.path().to_owned(),
+                    revision: m.revision().to_owned(),
+                    dependency: dependency.to_owned(),
+                }),
+            }
+        }
+    }
+    errors.extend(find_cycles(&graph, migrations));
+    check_labels(&mut graph, migrations, &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    graph.heads = (0..n).filter(|&i| graph.children[i].is_empty()).collect();
+    graph.bases = (0..n).filter(|&i| graph.parents[i].is_empty()).collect();
+    propagate_labels(&mut graph);
+    Ok(graph)
+}
+
+/// Kahn's algorithm over parents and dependencies; what it cannot order
+/// lies on or behind a cycle, and each cycle is then traced and named.
+fn find_cycles(graph: &Graph, migrations: &[Migration]) -> Vec<GraphError> {
+    let n = graph.len();
+    let mut pending: Vec<usize> = (0..n).map(|i| graph.requirements(i).count()).collect();
+    let mut ready: Vec<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
+    let mut ordered = vec![false; n];
+    while let Some(i) = ready.pop() {
+        ordered[i] = true;
+        for j in graph.requirers(i) {
+            pending[j] -= 1;
+            if pending[j] == 0 {
+                ready.push(j);
+            }
+        }
+    }
+    // Walk requirements from each unordered revision; a revisit of the
+    // current path closes a cycle.
+    let mut state = vec![0u8; n]; // 0 unvisited, 1 on path, 2 done
+    let mut errors = Vec::new();
+    for start in (0..n).filter(|&i| !ordered[i]) {
+        if state[start] != 0 {
+            continue;
+        }
+        let mut path = vec![start];
+        state[start] = 1;
+        while let Some(&top) = path.last() {
+            let next = graph
+                .requirements(top)
+                .find(|&r| !ordered[r] && state[r] != 2);
+            match next {
+                Some(r) if state[r] == 1 => {
+                    let from = path.iter().position(|&p| p == r).unwrap_or(0);
+                    let mut revisions: Vec<(String, String)> = path[from..]
+                        .iter()
+                        .map(|&i| (graph.ids[i].clone(), migrations[i].path().to_owned()))
+                        .collect();
+                    revisions.reverse();
+                    errors.push(GraphError::Cycle { revisions });
+                    for &p in &path {
+                        state[p] = 2;
+                    }
+                    path.clear();
+                }
+                Some(r) => {
+                    state[r] = 1;
+                    path.push(r);
+                }
+                None => {
+                    state[top] = 2;
+                    path.pop();
+                }
+            }
+        }
+    }
+    errors
+}
+
+fn check_labels(graph: &mut Graph, migrations: &[Migration], errors: &mut Vec<GraphError>) {
+    for (i, m) in migrations.iter().enumerate() {
+        for label in m.branch_labels() {
+            let clash = if graph.index.contains_key(label) {
+                Some("is also a revision id; rename the label".to_owned())
+            } else {
+                graph.label_owner.get(label).map(|&other| {
+                    format!(
+                        "is already declared by revision `{}` ({}); labels must be unique",
+                        graph.ids[other],
+                        migrations[other].path()
+                    )
+                })
+            };
+            match clash {
+                Some(clash) => errors.push(GraphError::LabelClash {
+                    path: m.path().to_owned(),
+                    revision: m.revision().to_owned(),
+                    label: label.to_owned(),
+                    clash,
+                }),
+                None => {
+                    graph.label_owner.insert(label.to_owned(), i);
+                    graph.labels[i].push(label.to_owned());
+                }
+            }
+        }
+    }
+}
+
+/// A label covers its branch: the declaring revision, everything above it,
+/// and the revisions below it down to the branch point.
+fn propagate_labels(graph: &mut Graph) {
+    let owners: Vec<(String, usize)> = graph
+        .label_owner
+        .iter()
+        .map(|(l, &i)| (l.clone(), i))
+        .collect();
+    for (label, owner) in owners {
+        let above = graph.closure(&[owner], |g, i, out| out.extend(g.children(i)));
+        for (i, covered) in above.into_iter().enumerate() {
+            if covered && !graph.labels[i].contains(&label) {
+                graph.labels[i].push(label.clone());
+            }
+        }
+        let mut below = owner;
+        while let [parent] = graph.parents[below][..] {
+            if graph.children[parent].len() != 1 {
+                break;
+            }
+            if !graph.labels[parent].contains(&label) {
+                graph.labels[parent].push(label.clone());
+            }
+            below = parent;
+        }
+    }
+    for labels in &mut graph.labels {
+        labels.sort();
+    }
+}

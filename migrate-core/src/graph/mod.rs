@@ -1,0 +1,183 @@
+//! The revision graph: parents, children, dependencies, heads, bases,
+//! branch labels, validation, and Alembic's walk order.
+//!
+//! Revisions are addressed by their index in the migration slice the graph
+//! was built from. Every algorithm here is iterative and linear in the size
+//! of the graph, so a 100,000-long chain needs no deep recursion.
+
+mod build;
+mod order;
+pub mod plan;
+pub mod target;
+
+pub use build::GraphError;
+
+use crate::migration::Migration;
+use std::collections::HashMap;
+
+/// The validated revision graph of a migration set.
+#[derive(Debug, Clone)]
+pub struct Graph {
+    ids: Vec<String>,
+    index: HashMap<String, usize>,
+    /// `down_revision` of each revision.
+    parents: Vec<Vec<usize>>,
+    /// `depends_on` of each revision.
+    dependencies: Vec<Vec<usize>>,
+    /// Revisions whose `down_revision` names this one.
+    children: Vec<Vec<usize>>,
+    /// Revisions whose `depends_on` names this one.
+    dependents: Vec<Vec<usize>>,
+    heads: Vec<usize>,
+    bases: Vec<usize>,
+    /// Effective branch labels: declared ones and those inherited along the branch.
+    labels: Vec<Vec<String>>,
+    /// Label → the revision that declares it.
+    label_owner: HashMap<String, usize>,
+}
+
+impl Graph {
+    /// Builds and validates the graph of `migrations` (see [`GraphError`]).
+    pub fn build(migrations: &[Migration]) -> Result<Graph, Vec<GraphError>> {
+        build::build(migrations)
+    }
+
+    /// Number of revisions.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether the graph has no revision (never true for a validated graph).
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The id of revision `i`.
+    pub fn id(&self, i: usize) -> &str {
+        &self.ids[i]
+    }
+
+    /// The index of a revision id.
+    pub fn find(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
+    /// All revision ids, in graph order.
+    pub fn ids(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.ids.iter().map(String::as_str)
+    }
+
+    /// Revisions nothing builds on (no child through `down_revision`).
+    pub fn heads(&self) -> &[usize] {
+        &self.heads
+    }
+
+    /// Revisions with no parent.
+    pub fn bases(&self) -> &[usize] {
+        &self.bases
+    }
+
+    /// The `down_revision` parents of `i`.
+    pub fn parents(&self, i: usize) -> &[usize] {
+        &self.parents[i]
+    }
+
+    /// The `depends_on` dependencies of `i`.
+    pub fn dependencies(&self, i: usize) -> &[usize] {
+        &self.dependencies[i]
+    }
+
+    /// Revisions whose `down_revision` names `i`.
+    pub fn children(&self, i: usize) -> &[usize] {
+        &self.children[i]
+    }
+
+    /// Effective branch labels of `i`.
+    pub fn labels(&self, i: usize) -> &[String] {
+        &self.labels[i]
+    }
+
+    /// The revision that declares `label`.
+    pub fn label_owner(&self, label: &str) -> Option<usize> {
+        self.label_owner.get(label).copied()
+    }
+
+    /// Whether several revisions build on `i`.
+    pub fn is_branch_point(&self, i: usize) -> bool {
+        self.children[i].len() > 1
+    }
+
+    /// Whether `i` has several parents.
+    pub fn is_merge_point(&self, i: usize) -> bool {
+        self.parents[i].len() > 1
+    }
+
+    /// Whether `i` is a head.
+    pub fn is_head(&self, i: usize) -> bool {
+        self.children[i].is_empty()
+    }
+
+    /// Parents followed by dependencies that are not also parents: what must
+    /// be applied right before `i` (Alembic's normalized down revisions).
+    pub fn requirements(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        let parents = &self.parents[i];
+        parents.iter().copied().chain(
+            self.dependencies[i]
+                .iter()
+                .copied()
+                .filter(move |d| !parents.contains(d)),
+        )
+    }
+
+    /// Revisions that require `i` (children and dependents).
+    fn requirers(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        self.children[i].iter().chain(&self.dependents[i]).copied()
+    }
+
+    /// `starts` and everything they require, transitively (inclusive).
+    pub fn ancestors(&self, starts: &[usize]) -> Vec<bool> {
+        self.closure(starts, |g, i, out| out.extend(g.requirements(i)))
+    }
+
+    /// `starts` and everything that requires them, transitively (inclusive).
+    pub fn descendants(&self, starts: &[usize]) -> Vec<bool> {
+        self.closure(starts, |g, i, out| out.extend(g.requirers(i)))
+    }
+
+    fn closure(
+        &self,
+        starts: &[usize],
+        next: impl Fn(&Graph, usize, &mut Vec<usize>),
+    ) -> Vec<bool> {
+        let mut seen = vec![false; self.len()];
+        let mut stack: Vec<usize> = starts.to_vec();
+        let mut buffer = Vec::new();
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut seen[i], true) {
+                continue;
+            }
+            buffer.clear();
+            next(self, i, &mut buffer);
+            stack.extend(buffer.iter().copied().filter(|&j| !seen[j]));
+        }
+        seen
+    }
+
+    /// The heads of a set of applied revisions: members that no other member requires.
+    pub fn heads_of(&self, members: &[bool]) -> Vec<usize> {
+        (0..self.len())
+            .filter(|&i| members[i] && !self.requirers(i).any(|j| members[j]))
+            .collect()
+    }
+
+    /// All revisions in topological order (every revision after what it
+    /// requires), following Alembic's walk from the heads.
+    pub fn upgrade_order(&self) -> Vec<usize> {
+        let mut order = self.walk(&vec![true; self.len()], &self.heads);
+        order.reverse();
+        order
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,158 @@
+//! One migration file, parsed: its header, its SQL sections and its checksum.
+
+use crate::checksum::Checksum;
+use std::borrow::Cow;
+
+/// Text that is either borrowed from the binary (embedded sets) or owned
+/// (folders read at runtime).
+pub type Text = Cow<'static, str>;
+
+/// A list of ids or labels, borrowed or owned like [`Text`].
+pub type TextList = Cow<'static, [Text]>;
+
+/// One SQL section of a migration file (`-- migrate:upgrade` or
+/// `-- migrate:downgrade`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    sql: Text,
+    first_line: u32,
+}
+
+impl Section {
+    /// Builds a section from its SQL and the file line its first SQL line is on.
+    pub const fn new(sql: Text, first_line: u32) -> Self {
+        Section { sql, first_line }
+    }
+
+    /// The SQL text, exactly as in the file (between the markers).
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The 1-based line of the file where [`Section::sql`] starts.
+    pub fn first_line(&self) -> u32 {
+        self.first_line
+    }
+
+    /// The file line of a byte offset inside [`Section::sql`].
+    pub fn line_of(&self, offset: usize) -> u32 {
+        let upto = &self.sql.as_bytes()[..offset.min(self.sql.len())];
+        let newlines = upto.iter().filter(|&&b| b == b'\n').count();
+        self.first_line + u32::try_from(newlines).unwrap_or(u32::MAX - self.first_line)
+    }
+}
+
+/// A parsed migration: everything the graph, the runner and drift detection
+/// need, identical whether it was embedded at compile time or read at runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    header: Header,
+    path: Text,
+    upgrade: Section,
+    downgrade: Option<Section>,
+    checksum: Checksum,
+}
+
+/// The header fields of a migration file (DESIGN §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// `revision`: the id.
+    pub revision: Text,
+    /// `down_revision`: no parent for a base, several for a merge.
+    pub down_revisions: TextList,
+    /// `message`: one line shown by `history`.
+    pub message: Text,
+    /// `create_date`: informational.
+    pub create_date: Option<Text>,
+    /// `branch_labels`: names usable as `label@head`.
+    pub branch_labels: TextList,
+    /// `depends_on`: revisions that must be applied first without being parents.
+    pub depends_on: TextList,
+    /// `transactional`: `false` runs the migration outside a transaction.
+    pub transactional: bool,
+}
+
+impl Migration {
+    /// Assembles a migration. `path` is the file's path relative to the
+    /// migrations folder, such as `versions/001_initial_schema.sql`.
+    pub const fn new(
+        header: Header,
+        path: Text,
+        upgrade: Section,
+        downgrade: Option<Section>,
+        checksum: Checksum,
+    ) -> Self {
+        Migration {
+            header,
+            path,
+            upgrade,
+            downgrade,
+            checksum,
+        }
+    }
+
+    /// The header fields.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The revision id.
+    pub fn revision(&self) -> &str {
+        &self.header.revision
+    }
+
+    /// The parents (`down_revision`); empty for a base, several for a merge.
+    pub fn down_revisions(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.header.down_revisions.iter().map(|t| t.as_ref())
+    }
+
+    /// The one-line message.
+    pub fn message(&self) -> &str {
+        &self.header.message
+    }
+
+    /// The informational creation date, if the header has one.
+    pub fn create_date(&self) -> Option<&str> {
+        self.header.create_date.as_deref()
+    }
+
+    /// The branch labels declared by this file.
+    pub fn branch_labels(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.header.branch_labels.iter().map(|t| t.as_ref())
+    }
+
+    /// Revisions that must be applied before this one without being parents.
+    pub fn depends_on(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.header.depends_on.iter().map(|t| t.as_ref())
+    }
+
+    /// Whether the migration runs inside the run's transaction.
+    pub fn is_transactional(&self) -> bool {
+        self.header.transactional
+    }
+
+    /// The file's path relative to the migrations folder.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The `-- migrate:upgrade` section.
+    pub fn upgrade(&self) -> &Section {
+        &self.upgrade
+    }
+
+    /// The `-- migrate:downgrade` section; `None` when the migration is irreversible.
+    pub fn downgrade(&self) -> Option<&Section> {
+        self.downgrade.as_ref()
+    }
+
+    /// The file's checksum (DESIGN §4).
+    pub fn checksum(&self) -> Checksum {
+        self.checksum
+    }
+
+    /// Whether this revision has no parent.
+    pub fn is_base(&self) -> bool {
+        self.header.down_revisions.is_empty()
+    }
+}

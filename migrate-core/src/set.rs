@@ -1,0 +1,100 @@
+//! [`Migrations`]: an ordered, validated set of migrations, embedded at
+//! compile time or read from a folder at runtime.
+
+use crate::graph::Graph;
+use crate::load::{self, LoadError, LoadProblem};
+use crate::migration::Migration;
+use std::borrow::Cow;
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// An ordered, validated migration set. `embed_migrations!` builds one as a
+/// `static`; [`Migrations::from_dir`] reads one at runtime.
+#[derive(Debug)]
+pub struct Migrations {
+    migrations: Cow<'static, [Migration]>,
+    graph: OnceLock<Graph>,
+}
+
+impl Migrations {
+    /// A set embedded by `embed_migrations!`: already validated and sorted at
+    /// compile time. Not meant to be called by hand.
+    #[doc(hidden)]
+    pub const fn embedded(migrations: &'static [Migration]) -> Self {
+        Migrations {
+            migrations: Cow::Borrowed(migrations),
+            graph: OnceLock::new(),
+        }
+    }
+
+    /// Reads, parses and validates a migrations folder (the one holding `versions/`).
+    pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self, LoadError> {
+        let loaded = load::load_folder(dir.as_ref())?;
+        Ok(Self::from_loaded(loaded))
+    }
+
+    /// Validates and sorts migrations built in code.
+    pub fn from_migrations(migrations: Vec<Migration>) -> Result<Self, LoadError> {
+        let loaded = load::order_migrations(migrations).map_err(|errors| {
+            LoadError::from(
+                errors
+                    .into_iter()
+                    .map(LoadProblem::Graph)
+                    .collect::<Vec<_>>(),
+            )
+        })?;
+        Ok(Self::from_loaded(loaded))
+    }
+
+    fn from_loaded(loaded: load::Loaded) -> Self {
+        Migrations {
+            migrations: Cow::Owned(loaded.migrations),
+            graph: OnceLock::from(loaded.graph),
+        }
+    }
+
+    /// The migrations in apply order.
+    pub fn as_slice(&self) -> &[Migration] {
+        &self.migrations
+    }
+
+    /// Number of migrations.
+    pub fn len(&self) -> usize {
+        self.migrations.len()
+    }
+
+    /// Whether the set is empty (never true for a validated set).
+    pub fn is_empty(&self) -> bool {
+        self.migrations.is_empty()
+    }
+
+    /// The migration with this exact revision id.
+    pub fn get(&self, revision: &str) -> Option<&Migration> {
+        self.graph()
+            .ok()?
+            .find(revision)
+            .map(|i| &self.migrations[i])
+    }
+
+    /// The revision graph (built on first use for embedded sets).
+    pub fn graph(&self) -> Result<&Graph, LoadError> {
+        if let Some(graph) = self.graph.get() {
+            return Ok(graph);
+        }
+        let graph = Graph::build(&self.migrations).map_err(|errors| {
+            LoadError::from(
+                errors
+                    .into_iter()
+                    .map(LoadProblem::Graph)
+                    .collect::<Vec<_>>(),
+            )
+        })?;
+        Ok(self.graph.get_or_init(|| graph))
+    }
+}
+
+impl PartialEq for Migrations {
+    fn eq(&self, other: &Self) -> bool {
+        self.migrations == other.migrations
+    }
+}

@@ -1,0 +1,54 @@
+//! The little SQL lexing this crate needs without a database: skipping
+//! whitespace, comments and empty statements. Statement boundaries are never
+//! found here; SQLite's own parser finds them when a migration runs.
+
+/// Whether `sql` holds anything besides whitespace, comments and `;`.
+pub fn has_sql(sql: &str) -> bool {
+    skip_trivia(sql) < sql.len()
+}
+
+/// The byte offset of the first character of `sql` that is not whitespace,
+/// a comment or a `;`. Equals `sql.len()` when there is none.
+pub fn skip_trivia(sql: &str) -> usize {
+    let bytes = sql.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b';' => at += 1,
+            b'-' if bytes.get(at + 1) == Some(&b'-') => {
+                at = bytes[at..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(bytes.len(), |n| at + n + 1);
+            }
+            b'/' if bytes.get(at + 1) == Some(&b'*') => {
+                at = sql[at + 2..]
+                    .find("*/")
+                    .map_or(bytes.len(), |n| at + 2 + n + 2);
+            }
+            _ => return at,
+        }
+    }
+    bytes.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_blanks_and_semicolons_are_not_sql() {
+        assert!(!has_sql(""));
+        assert!(!has_sql("  \n\t-- just a note\n/* block\n comment */ ;\n"));
+        assert!(!has_sql("/* unterminated"));
+        assert!(has_sql("-- note\nSELECT 1"));
+        assert!(has_sql("/* a */ x"));
+    }
+
+    #[test]
+    fn finds_the_first_token() {
+        assert_eq!(skip_trivia("-- a\n  CREATE"), 7);
+        assert_eq!(skip_trivia("/**/;X"), 5);
+        assert_eq!(skip_trivia("- 1"), 0);
+    }
+}

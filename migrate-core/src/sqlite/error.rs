@@ -1,0 +1,114 @@
+//! Errors of runs against a SQLite database.
+
+use crate::graph::target::TargetError;
+use crate::load::LoadError;
+
+/// Why a run (upgrade, downgrade, stamp) or a ledger read failed.
+/// Nothing was changed unless the variant says otherwise.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The migration set itself is invalid.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The target cannot be resolved.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// SQLite failed outside a migration's own SQL.
+    #[error("database error while {doing}: {source}{}", hint(source))]
+    Sqlite {
+        /// What the runner was doing.
+        doing: &'static str,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A statement of a migration failed; the run was rolled back.
+    #[error("{direction} of revision `{revision}` failed at {path}:{line}: {message}\n  statement: {statement}\nthe run was rolled back; fix the migration and run it again")]
+    Statement {
+        /// `upgrade` or `downgrade`.
+        direction: &'static str,
+        /// The revision.
+        revision: String,
+        /// Its file.
+        path: String,
+        /// The line of the failing statement.
+        line: u32,
+        /// The statement (abridged when long).
+        statement: String,
+        /// SQLite's message.
+        message: String,
+    },
+    /// The database names revisions this set does not contain.
+    #[error("Can't locate revision identified by '{}': the database is at a revision these migration files do not contain (the database is ahead of this binary, or files are missing). {}", .revisions.join("', '"), rollback_text(.rollback))]
+    UnknownRevisions {
+        /// The unknown revisions.
+        revisions: Vec<String>,
+        /// Those whose downgrade SQL is stored in `migrate_applied`.
+        rollback: Vec<String>,
+    },
+    /// Tables but no ledger: a database created by hand.
+    #[error("the database has tables ({}) but no migration ledger: it was created by hand, not through migrations; if its schema matches a revision, mark it with `migrate stamp <revision>`, otherwise rebuild it through migrations (`migrate export`, new database, `migrate upgrade head`, `migrate import`)", .tables.join(", "))]
+    CreatedByHand {
+        /// The user tables found.
+        tables: Vec<String>,
+    },
+    /// A downgrade through a migration with no downgrade section.
+    #[error("revision `{revision}` ({path}) is irreversible: it has no `-- migrate:downgrade` section; nothing was changed")]
+    Irreversible {
+        /// The revision.
+        revision: String,
+        /// Its file.
+        path: String,
+    },
+    /// `PRAGMA foreign_key_check` found violations; the run was rolled back.
+    #[error("the run would leave foreign key violations, so it was rolled back: {}", .violations.join("; "))]
+    ForeignKeys {
+        /// One line per violation.
+        violations: Vec<String>,
+    },
+    /// A `transactional: false` migration started but never finished.
+    #[error("revision `{revision}` is marked as started but not finished (a non-transactional migration was interrupted); check the database by hand, then run `migrate repair` to clear the mark")]
+    Dirty {
+        /// The revision.
+        revision: String,
+    },
+    /// The ledger disagrees with itself in a way the runner will not guess about.
+    #[error("the migration ledger is inconsistent: {0}; run `migrate verify` for details")]
+    Ledger(String),
+}
+
+fn hint(error: &rusqlite::Error) -> &'static str {
+    match error.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) => " (the file is not a SQLite database; check the --database path)",
+        Some(rusqlite::ErrorCode::ReadOnly) => " (the database or its folder is read-only; check file permissions)",
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            " (another process held the database longer than the busy timeout; retry when it is done)"
+        }
+        Some(rusqlite::ErrorCode::CannotOpen) => " (the file or its folder cannot be opened; check the path and permissions)",
+        Some(rusqlite::ErrorCode::DiskFull) => " (the disk is full; free space and retry, nothing was changed)",
+        _ => "",
+    }
+}
+
+fn rollback_text(rollback: &[String]) -> String {
+    if rollback.is_empty() {
+        "No downgrade SQL is stored for them, so only the newer files can roll them back; deploy the matching migration files.".to_owned()
+    } else {
+        format!(
+            "Stored downgrade SQL can roll back {} (deploy the newer binary, or downgrade with the files that contain them).",
+            rollback.join(", ")
+        )
+    }
+}
+
+/// Adds "while doing X" to a rusqlite error.
+pub(crate) trait Doing<T> {
+    fn doing(self, doing: &'static str) -> Result<T, RunError>;
+}
+
+impl<T> Doing<T> for Result<T, rusqlite::Error> {
+    fn doing(self, doing: &'static str) -> Result<T, RunError> {
+        self.map_err(|source| RunError::Sqlite { doing, source })
+    }
+}

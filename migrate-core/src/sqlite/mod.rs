@@ -1,0 +1,12 @@
+//! The SQLite backend: the ledger tables, the runner and drift detection.
+//! All SQL dialect and database access of the crate lives under this module.
+
+pub mod drift;
+pub mod error;
+mod exec;
+pub mod ledger;
+pub mod runner;
+
+pub use drift::{DriftError, DriftReport, Modified, Unknown};
+pub use error::RunError;
+pub use runner::{current, RunOptions, RunReport, StepReport};

@@ -1,0 +1,499 @@
+//! Running upgrades, downgrades and stamps against SQLite with the
+//! transaction rules of DESIGN §6.
+
+use super::error::{Doing, RunError};
+use super::exec::run_section;
+use super::ledger::{self, LedgerState, LogEntry, Status};
+use crate::graph::plan::{Direction, Plan, Step};
+use crate::graph::target::Target;
+use crate::graph::Graph;
+use crate::set::Migrations;
+use rusqlite::Connection;
+use std::time::{Duration, Instant};
+
+/// How a run behaves.
+pub struct RunOptions<'a> {
+    /// Commit after each migration instead of once for the whole run.
+    pub transaction_per_migration: bool,
+    /// How long to wait for another process's lock before giving up.
+    pub busy_timeout: Duration,
+    /// Called after each migration completes.
+    pub on_step: Option<&'a dyn Fn(&StepReport)>,
+}
+
+impl Default for RunOptions<'_> {
+    fn default() -> Self {
+        RunOptions {
+            transaction_per_migration: false,
+            busy_timeout: Duration::from_secs(30),
+            on_step: None,
+        }
+    }
+}
+
+/// One migration that ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepReport {
+    /// The revision.
+    pub revision: String,
+    /// Its message.
+    pub message: String,
+    /// Upgrade or downgrade.
+    pub direction: Direction,
+    /// The revision's parents, for `a -> b` lines.
+    pub from: Vec<String>,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunReport {
+    /// `alembic_version` before.
+    pub heads_before: Vec<String>,
+    /// `alembic_version` after.
+    pub heads_after: Vec<String>,
+    /// The migrations that ran, in order.
+    pub steps: Vec<StepReport>,
+}
+
+/// Reads the current heads (`alembic_version` rows), without taking a lock.
+pub fn current(conn: &Connection) -> Result<Vec<String>, RunError> {
+    Ok(ledger::read(conn)?.heads)
+}
+
+/// Maps ledger heads to graph indices, refusing revisions the set lacks.
+pub(crate) fn known_heads(graph: &Graph, state: &LedgerState) -> Result<Vec<usize>, RunError> {
+    let unknown: Vec<String> = state
+        .heads
+        .iter()
+        .filter(|h| graph.find(h).is_none())
+        .cloned()
+        .collect();
+    if !unknown.is_empty() {
+        let rollback = state
+            .applied
+            .iter()
+            .filter(|row| graph.find(&row.revision).is_none() && row.downgrade_sql.is_some())
+            .map(|row| row.revision.clone())
+            .collect();
+        return Err(RunError::UnknownRevisions {
+            revisions: unknown,
+            rollback,
+        });
+    }
+    Ok(state.heads.iter().filter_map(|h| graph.find(h)).collect())
+}
+
+/// Foreign keys are switched off for the run (the pragma is a no-op inside a
+/// transaction) and restored afterwards, whatever the outcome.
+fn with_foreign_keys_off<T>(
+    conn: &Connection,
+    run: impl FnOnce() -> Result<T, RunError>,
+) -> Result<T, RunError> {
+    let enabled: bool = conn
+        .query_row("PRAGMA foreign_keys", [], |row| row.get(0))
+        .doing("reading PRAGMA foreign_keys")?;
+    if enabled {
+        conn.execute_batch("PRAGMA foreign_keys = OFF")
+            .doing("switching foreign keys off")?;
+    }
+    let result = run();
+    if enabled {
+        let restored = conn
+            .execute_batch("PRAGMA foreign_keys = ON")
+            .doing("switching foreign keys back on");
+        if result.is_ok() {
+            restored?;
+        }
+    }
+    result
+}
+
+/// `PRAGMA foreign_key_check` over the whole database.
+fn check_foreign_keys(conn: &Connection) -> Result<(), RunError> {
+    let mut stmt = conn
+        .prepare("PRAGMA foreign_key_check")
+        .doing("checking foreign keys")?;
+    let violations: Vec<String> = stmt
+        .query_map([], |row| {
+            let table: String = row.get(0)?;
+            let rowid: Option<i64> = row.get(1)?;
+            let parent: String = row.get(2)?;
+            Ok(format!(
+                "{table} row {} references a missing row of {parent}",
+                rowid.map_or("?".to_owned(), |r| r.to_string())
+            ))
+        })
+        .and_then(|rows| rows.take(20).collect())
+        .doing("checking foreign keys")?;
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(RunError::ForeignKeys { violations })
+    }
+}
+
+fn begin(conn: &Connection) -> Result<(), RunError> {
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .doing("taking the write lock")
+}
+
+fn commit(conn: &Connection) -> Result<(), RunError> {
+    check_foreign_keys(conn)?;
+    conn.execute_batch("COMMIT").doing("committing")
+}
+
+fn rollback(conn: &Connection) {
+    if !conn.is_autocommit() {
+        // A failed rollback leaves SQLite to roll back on close; the original error matters more.
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+}
+
+/// Which way a run goes, and to where.
+#[derive(Debug, Clone, Copy)]
+enum Operation<'t> {
+    Upgrade(&'t Target),
+    Downgrade(&'t Target),
+}
+
+impl Migrations {
+    /// Applies pending migrations up to `target` (`"head"`, `"heads"`, a
+    /// revision, `"+1"`, ...) in one transaction.
+    pub fn upgrade(&self, conn: &mut Connection, target: &str) -> Result<RunReport, RunError> {
+        self.upgrade_with(conn, &target.parse()?, &RunOptions::default())
+    }
+
+    /// Reverts migrations down to `target` (`"-1"`, `"base"`, a revision, ...) in one transaction.
+    pub fn downgrade(&self, conn: &mut Connection, target: &str) -> Result<RunReport, RunError> {
+        self.downgrade_with(conn, &target.parse()?, &RunOptions::default())
+    }
+
+    /// [`Migrations::upgrade`] with options.
+    pub fn upgrade_with(
+        &self,
+        conn: &mut Connection,
+        target: &Target,
+        options: &RunOptions<'_>,
+    ) -> Result<RunReport, RunError> {
+        self.run(conn, Operation::Upgrade(target), options)
+    }
+
+    /// [`Migrations::downgrade`] with options.
+    pub fn downgrade_with(
+        &self,
+        conn: &mut Connection,
+        target: &Target,
+        options: &RunOptions<'_>,
+    ) -> Result<RunReport, RunError> {
+        self.run(conn, Operation::Downgrade(target), options)
+    }
+
+    /// The plan a run would follow from the database's current heads, without running it.
+    pub fn plan(
+        &self,
+        conn: &Connection,
+        target: &Target,
+        direction: Direction,
+    ) -> Result<Plan, RunError> {
+        let graph = self.graph()?;
+        let state = ledger::read(conn)?;
+        let current = known_heads(graph, &state)?;
+        self.plan_from(&current, target, direction)
+    }
+
+    /// The plan from the given heads (revision indices).
+    pub fn plan_from(
+        &self,
+        current: &[usize],
+        target: &Target,
+        direction: Direction,
+    ) -> Result<Plan, RunError> {
+        let graph = self.graph()?;
+        let plan = match direction {
+            Direction::Up => graph.plan_upgrade(current, target)?,
+            Direction::Down => graph.plan_downgrade(current, target)?,
+        };
+        if direction == Direction::Down {
+            if let Some(step) = plan
+                .steps
+                .iter()
+                .find(|s| self.as_slice()[s.revision].downgrade().is_none())
+            {
+                let m = &self.as_slice()[step.revision];
+                return Err(RunError::Irreversible {
+                    revision: m.revision().to_owned(),
+                    path: m.path().to_owned(),
+                });
+            }
+        }
+        Ok(plan)
+    }
+
+    fn run(
+        &self,
+        conn: &mut Connection,
+        operation: Operation<'_>,
+        options: &RunOptions<'_>,
+    ) -> Result<RunReport, RunError> {
+        let graph = self.graph()?;
+        conn.busy_timeout(options.busy_timeout)
+            .doing("setting the busy timeout")?;
+        let conn = &*conn;
+        with_foreign_keys_off(conn, || {
+            begin(conn)?;
+            let mut committed_any = false;
+            let outcome = self.run_locked(conn, graph, operation, options, &mut committed_any);
+            match outcome {
+                Ok(report) => Ok(report),
+                Err((error, plan)) => {
+                    rollback(conn);
+                    if committed_any {
+                        // Part of the run is committed: the log must say so.
+                        let heads_after = ledger::read(conn).map(|s| s.heads).unwrap_or_default();
+                        let revisions: Vec<String> = plan
+                            .steps
+                            .iter()
+                            .map(|s| graph.id(s.revision).to_owned())
+                            .collect();
+                        let text = error.to_string();
+                        let entry = LogEntry {
+                            operation: operation.name(),
+                            heads_before: &plan.heads_before,
+                            heads_after: &heads_after,
+                            revisions: &revisions,
+                            outcome: "failed",
+                            error: Some(&text),
+                        };
+                        if begin(conn).is_ok() && ledger::log(conn, &entry).is_ok() {
+                            let _ = conn.execute_batch("COMMIT");
+                        }
+                        rollback(conn);
+                    }
+                    Err(error)
+                }
+            }
+        })
+    }
+
+    /// The body of a run, inside the write lock. Errors carry the plan so
+    /// that a partly committed run can be logged.
+    fn run_locked(
+        &self,
+        conn: &Connection,
+        graph: &Graph,
+        operation: Operation<'_>,
+        options: &RunOptions<'_>,
+        committed_any: &mut bool,
+    ) -> Result<RunReport, (RunError, Plan)> {
+        let no_plan = |e: RunError| {
+            (
+                e,
+                Plan {
+                    steps: Vec::new(),
+                    heads_before: Vec::new(),
+                    heads_after: Vec::new(),
+                },
+            )
+        };
+        let state = ledger::read(conn).map_err(no_plan)?;
+        if !state.has_version_table && !state.user_tables.is_empty() {
+            return Err(no_plan(RunError::CreatedByHand {
+                tables: state.user_tables,
+            }));
+        }
+        if let Some(row) = state.applied.iter().find(|r| r.status == Status::Started) {
+            return Err(no_plan(RunError::Dirty {
+                revision: row.revision.clone(),
+            }));
+        }
+        let current = known_heads(graph, &state).map_err(no_plan)?;
+        let plan = match operation {
+            Operation::Upgrade(t) => self.plan_from(&current, t, Direction::Up),
+            Operation::Downgrade(t) => self.plan_from(&current, t, Direction::Down),
+        }
+        .map_err(no_plan)?;
+        if plan.steps.is_empty() {
+            // Nothing to do: leave the database untouched, ledger included.
+            let _ = conn.execute_batch("COMMIT");
+            return Ok(RunReport {
+                heads_before: plan.heads_before.clone(),
+                heads_after: plan.heads_after,
+                steps: Vec::new(),
+            });
+        }
+        let fail = |e: RunError| (e, plan.clone());
+        ledger::ensure_tables(conn).map_err(fail)?;
+        let mut steps = Vec::with_capacity(plan.steps.len());
+        for step in &plan.steps {
+            let report = self.run_step(conn, step, committed_any).map_err(fail)?;
+            if let Some(on_step) = options.on_step {
+                on_step(&report);
+            }
+            steps.push(report);
+            if options.transaction_per_migration && step != plan.steps.last().unwrap_or(step) {
+                commit(conn).map_err(fail)?;
+                *committed_any = true;
+                begin(conn).map_err(fail)?;
+            }
+        }
+        let revisions: Vec<String> = steps.iter().map(|s| s.revision.clone()).collect();
+        ledger::log(
+            conn,
+            &LogEntry {
+                operation: operation.name(),
+                heads_before: &plan.heads_before,
+                heads_after: &plan.heads_after,
+                revisions: &revisions,
+                outcome: "ok",
+                error: None,
+            },
+        )
+        .map_err(fail)?;
+        commit(conn).map_err(fail)?;
+        Ok(RunReport {
+            heads_before: plan.heads_before.clone(),
+            heads_after: plan.heads_after.clone(),
+            steps,
+        })
+    }
+
+    /// Runs one migration and records it. A non-transactional migration
+    /// commits what came before, marks itself as started, runs in autocommit
+    /// mode, then reopens the run's transaction to record its completion.
+    fn run_step(
+        &self,
+        conn: &Connection,
+        step: &Step,
+        committed_any: &mut bool,
+    ) -> Result<StepReport, RunError> {
+        let m = &self.as_slice()[step.revision];
+        let started = Instant::now();
+        let (section, direction) = match step.direction {
+            Direction::Up => (m.upgrade(), "upgrade"),
+            Direction::Down => match m.downgrade() {
+                Some(section) => (section, "downgrade"),
+                None => {
+                    return Err(RunError::Irreversible {
+                        revision: m.revision().to_owned(),
+                        path: m.path().to_owned(),
+                    })
+                }
+            },
+        };
+        if m.is_transactional() {
+            run_section(conn, m, section, direction)?;
+        } else {
+            if step.direction == Direction::Up {
+                ledger::record_applied(conn, m, Status::Started, None)?;
+            }
+            commit(conn)?;
+            *committed_any = true;
+            run_section(conn, m, section, direction)?;
+            begin(conn)?;
+        }
+        let elapsed = started.elapsed();
+        for op in &step.row_ops {
+            ledger::apply_row_op(conn, op)?;
+        }
+        match step.direction {
+            Direction::Up => {
+                let ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
+                ledger::record_applied(conn, m, Status::Applied, Some(ms))?;
+            }
+            Direction::Down => ledger::forget(conn, m.revision())?,
+        }
+        Ok(StepReport {
+            revision: m.revision().to_owned(),
+            message: m.message().to_owned(),
+            direction: step.direction,
+            from: m.down_revisions().map(str::to_owned).collect(),
+            elapsed,
+        })
+    }
+
+    /// Marks the database as being at `target` without running migrations
+    /// (Alembic's `stamp`). With `purge`, existing version rows are dropped
+    /// first, which also works when they name unknown revisions.
+    pub fn stamp(
+        &self,
+        conn: &mut Connection,
+        target: &Target,
+        purge: bool,
+    ) -> Result<RunReport, RunError> {
+        let graph = self.graph()?;
+        conn.busy_timeout(RunOptions::default().busy_timeout)
+            .doing("setting the busy timeout")?;
+        let conn = &*conn;
+        begin(conn)?;
+        let result = (|| {
+            let state = ledger::read(conn)?;
+            let current = if purge {
+                Vec::new()
+            } else {
+                known_heads(graph, &state)?
+            };
+            let (mut ops, rows) = graph.plan_stamp(&current, target, purge)?;
+            if purge {
+                ops = state
+                    .heads
+                    .iter()
+                    .map(|h| crate::graph::plan::RowOp::Delete(h.clone()))
+                    .chain(ops)
+                    .collect();
+            }
+            ledger::ensure_tables(conn)?;
+            for op in &ops {
+                ledger::apply_row_op(conn, op)?;
+            }
+            // migrate_applied follows: exactly the revisions below the new heads.
+            let applied = graph.ancestors(&rows);
+            let recorded: Vec<&str> = state.applied.iter().map(|r| r.revision.as_str()).collect();
+            let mut touched = Vec::new();
+            for row in &state.applied {
+                if graph.find(&row.revision).is_none_or(|i| !applied[i]) {
+                    ledger::forget(conn, &row.revision)?;
+                    touched.push(row.revision.clone());
+                }
+            }
+            for (i, m) in self.as_slice().iter().enumerate() {
+                if applied[i] && !recorded.contains(&m.revision()) {
+                    ledger::record_applied(conn, m, Status::Stamped, None)?;
+                    touched.push(m.revision().to_owned());
+                }
+            }
+            let heads_after = graph.names(&rows);
+            ledger::log(
+                conn,
+                &LogEntry {
+                    operation: "stamp",
+                    heads_before: &state.heads,
+                    heads_after: &heads_after,
+                    revisions: &touched,
+                    outcome: "ok",
+                    error: None,
+                },
+            )?;
+            conn.execute_batch("COMMIT").doing("committing")?;
+            Ok(RunReport {
+                heads_before: state.heads,
+                heads_after,
+                steps: Vec::new(),
+            })
+        })();
+        if result.is_err() {
+            rollback(conn);
+        }
+        result
+    }
+}
+
+impl Operation<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            Operation::Upgrade(_) => "upgrade",
+            Operation::Downgrade(_) => "downgrade",
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! `embed_migrations!`: reads a migrations folder at compile time, validates
+//! it with the same code the runtime uses, and emits a static set.
+
+use proc_macro::TokenStream;
+
+mod expand;
+
+/// Embeds a migrations folder (relative to the crate's `CARGO_MANIFEST_DIR`)
+/// as a `migrate::Migrations` value.
+///
+/// Every problem in the folder (malformed files, a broken graph, two
+/// unmerged heads) is a compile error pointing at the path literal.
+#[proc_macro]
+pub fn embed_migrations(input: TokenStream) -> TokenStream {
+    let path = syn::parse_macro_input!(input as syn::LitStr);
+    expand::expand(&path).into()
+}

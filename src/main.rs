@@ -1,0 +1,5 @@
+//! The `migrate` command line.
+
+fn main() {
+    println!("migrate");
+}
