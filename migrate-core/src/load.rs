@@ -35,16 +35,18 @@ pub enum LoadProblem {
         source: io::Error,
     },
     /// An entry of `versions/` that is not a `.sql` file.
-    #[error("{}: not a .sql file; migrations must end in .sql (hidden files and README* are ignored)", path.display())]
+    #[error("{path}: not a .sql file; migrations must end in .sql (hidden files and README* are ignored)")]
     NotSql {
-        /// The entry.
-        path: PathBuf,
+        /// The entry, relative to the migrations folder.
+        path: String,
     },
     /// A symbolic link that leads outside the migrations folder.
-    #[error("{}: symbolic link points outside the migrations folder; copy the file in instead", path.display())]
+    #[error(
+        "{path}: symbolic link points outside the migrations folder; copy the file in instead"
+    )]
     OutsideLink {
-        /// The link.
-        path: PathBuf,
+        /// The link, relative to the migrations folder.
+        path: String,
     },
     /// A malformed file.
     #[error(transparent)]
@@ -130,23 +132,27 @@ pub fn read_folder(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
             continue;
         }
         let path = versions.join(&name);
+        let relative = format!("{VERSIONS_DIR}/{name_text}");
         if !name_text.ends_with(".sql") {
-            problems.push(LoadProblem::NotSql { path });
+            problems.push(LoadProblem::NotSql { path: relative });
             continue;
         }
         if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink())
             && !fs::canonicalize(&path).is_ok_and(|target| target.starts_with(&root))
         {
-            problems.push(LoadProblem::OutsideLink { path });
+            problems.push(LoadProblem::OutsideLink { path: relative });
+            continue;
+        }
+        if fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+            problems.push(LoadProblem::NotSql { path: relative });
             continue;
         }
         match fs::read(&path) {
-            Ok(bytes) if fs::metadata(&path).is_ok_and(|m| m.is_file()) => files.push(SourceFile {
-                relative: format!("{VERSIONS_DIR}/{name_text}"),
+            Ok(bytes) => files.push(SourceFile {
+                relative,
                 path,
                 bytes,
             }),
-            Ok(_) => problems.push(LoadProblem::NotSql { path }),
             Err(source) => problems.push(LoadProblem::Read { path, source }),
         }
     }
@@ -226,7 +232,8 @@ pub fn load_folder(dir: &Path) -> Result<Loaded, LoadError> {
 /// branch label.
 pub fn check_single_head(loaded: &Loaded) -> Result<(), GraphError> {
     let graph = &loaded.graph;
-    let heads = graph.heads();
+    let mut heads = graph.heads().to_vec();
+    heads.sort_by_key(|&h| loaded.migrations[h].path());
     let unlabelled = heads
         .iter()
         .filter(|&&h| graph.labels(h).is_empty())

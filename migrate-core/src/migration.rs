@@ -70,6 +70,21 @@ pub struct Header {
     pub depends_on: TextList,
     /// `transactional`: `false` runs the migration outside a transaction.
     pub transactional: bool,
+    /// Where the keys that name other revisions are, for error messages.
+    pub lines: HeaderLines,
+}
+
+/// The lines of the header keys that graph errors point at (0 when absent).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeaderLines {
+    /// The `revision` line.
+    pub revision: u32,
+    /// The `down_revision` line.
+    pub down_revision: u32,
+    /// The `depends_on` line.
+    pub depends_on: u32,
+    /// The `branch_labels` line.
+    pub branch_labels: u32,
 }
 
 impl Migration {

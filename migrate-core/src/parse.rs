@@ -5,7 +5,7 @@
 //! build or one command shows them all.
 
 use crate::checksum::Checksum;
-use crate::migration::{Header, Migration, Section, Text, TextList};
+use crate::migration::{Header, HeaderLines, Migration, Section, Text, TextList};
 use crate::sql_text::has_sql;
 use std::borrow::Cow;
 use std::fmt;
@@ -374,6 +374,13 @@ struct HeaderFields {
 }
 
 impl HeaderFields {
+    fn line_of(&self, key: &str) -> u32 {
+        self.seen
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(0, |(_, line)| *line)
+    }
+
     fn read(lines: &[(u32, &str)], report: &mut dyn FnMut(u32, ParseErrorKind)) -> Option<Header> {
         let mut fields = HeaderFields::default();
         let first_line = lines.first().map_or(1, |(n, _)| *n);
@@ -419,6 +426,12 @@ impl HeaderFields {
         if !complete {
             return None;
         }
+        let lines = HeaderLines {
+            revision: fields.line_of("revision"),
+            down_revision: fields.line_of("down_revision"),
+            depends_on: fields.line_of("depends_on"),
+            branch_labels: fields.line_of("branch_labels"),
+        };
         Some(Header {
             revision: fields.revision?,
             down_revisions: fields.down_revisions?,
@@ -427,6 +440,7 @@ impl HeaderFields {
             branch_labels: fields.branch_labels.unwrap_or(Cow::Borrowed(&[])),
             depends_on: fields.depends_on.unwrap_or(Cow::Borrowed(&[])),
             transactional: fields.transactional.unwrap_or(true),
+            lines,
         })
     }
 

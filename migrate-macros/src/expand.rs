@@ -85,6 +85,17 @@ fn migration(m: &Migration) -> TokenStream {
     let labels = list(m.branch_labels());
     let depends = list(m.depends_on());
     let transactional = m.is_transactional();
+    let l = m.header().lines;
+    let (l_rev, l_down, l_dep, l_lab) =
+        (l.revision, l.down_revision, l.depends_on, l.branch_labels);
+    let lines = quote! {
+        ::migrate::__private::HeaderLines {
+            revision: #l_rev,
+            down_revision: #l_down,
+            depends_on: #l_dep,
+            branch_labels: #l_lab,
+        }
+    };
     let path = text(m.path());
     let upgrade = section(m.upgrade());
     let downgrade = match m.downgrade() {
@@ -106,6 +117,7 @@ fn migration(m: &Migration) -> TokenStream {
                 branch_labels: #labels,
                 depends_on: #depends,
                 transactional: #transactional,
+                lines: #lines,
             },
             #path,
             #upgrade,

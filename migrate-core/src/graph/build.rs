@@ -13,7 +13,7 @@ pub enum GraphError {
     Empty,
     /// Two files declare the same revision.
     #[error(
-        "revision `{revision}` is declared by {first} and by {second}; give one of them a new id"
+        "{second}:{line}: revision `{revision}` is also declared by {first}; give one of them a new id"
     )]
     DuplicateRevision {
         /// The id.
@@ -22,38 +22,46 @@ pub enum GraphError {
         first: String,
         /// The second file.
         second: String,
+        /// The `revision` line in the second file.
+        line: u32,
     },
     /// A `down_revision` names no revision.
-    #[error("{path}: down_revision `{parent}` of revision `{revision}` does not exist; check the id or restore the missing file")]
+    #[error("{path}:{line}: down_revision `{parent}` of revision `{revision}` does not exist; check the id or restore the missing file")]
     UnknownParent {
         /// The file.
         path: String,
+        /// The `down_revision` line.
+        line: u32,
         /// Its revision.
         revision: String,
         /// The missing parent.
         parent: String,
     },
     /// A `depends_on` names no revision.
-    #[error("{path}: depends_on `{dependency}` of revision `{revision}` does not exist; check the id or restore the missing file")]
+    #[error("{path}:{line}: depends_on `{dependency}` of revision `{revision}` does not exist; check the id or restore the missing file")]
     UnknownDependency {
         /// The file.
         path: String,
+        /// The `depends_on` line.
+        line: u32,
         /// Its revision.
         revision: String,
         /// The missing dependency.
         dependency: String,
     },
     /// Revisions that require each other in a loop.
-    #[error("revisions form a cycle: {}; one of them must name an older parent", cycle_text(.revisions))]
+    #[error("{}: revisions form a cycle: {}; one of them must name an older parent", .revisions.first().map_or("", |(_, p)| p.as_str()), cycle_text(.revisions))]
     Cycle {
         /// The revisions in the cycle with their files, in order.
         revisions: Vec<(String, String)>,
     },
     /// A branch label declared twice, or equal to a revision id.
-    #[error("{path}: branch label `{label}` of revision `{revision}` {clash}")]
+    #[error("{path}:{line}: branch label `{label}` of revision `{revision}` {clash}")]
     LabelClash {
         /// The file.
         path: String,
+        /// The `branch_labels` line.
+        line: u32,
         /// The revision declaring it.
         revision: String,
         /// The label.
@@ -100,6 +108,7 @@ pub(super) fn build(migrations: &[Migration]) -> Result<Graph, Vec<GraphError>> 
                 revision: m.revision().to_owned(),
                 first: migrations[first].path().to_owned(),
                 second: m.path().to_owned(),
+                line: m.header().lines.revision,
             });
         } else {
             index.insert(m.revision().to_owned(), i);
@@ -127,6 +136,7 @@ pub(super) fn build(migrations: &[Migration]) -> Result<Graph, Vec<GraphError>> 
                 }
                 None => errors.push(GraphError::UnknownParent {
                     path: m.path().to_owned(),
+                    line: m.header().lines.down_revision,
                     revision: m.revision().to_owned(),
                     parent: parent.to_owned(),
                 }),
@@ -140,6 +150,7 @@ pub(super) fn build(migrations: &[Migration]) -> Result<Graph, Vec<GraphError>> 
                 }
                 None => errors.push(GraphError::UnknownDependency {
                     path: m.path().to_owned(),
+                    line: m.header().lines.depends_on,
                     revision: m.revision().to_owned(),
                     dependency: dependency.to_owned(),
                 }),
@@ -232,6 +243,7 @@ fn check_labels(graph: &mut Graph, migrations: &[Migration], errors: &mut Vec<Gr
             match clash {
                 Some(clash) => errors.push(GraphError::LabelClash {
                     path: m.path().to_owned(),
+                    line: m.header().lines.branch_labels,
                     revision: m.revision().to_owned(),
                     label: label.to_owned(),
                     clash,
