@@ -226,16 +226,21 @@ impl Graph {
                 Ok(Destination::BranchBase(label.clone()))
             }
             Target::Relative { anchor, steps } => {
-                let start = match anchor {
-                    Anchor::Revision(text) => Some(self.resolve_revision(text)?),
-                    Anchor::Current => self.single_current(target, current, None)?,
+                let (start, label) = match anchor {
+                    Anchor::Revision(text) => (Some(self.resolve_revision(text)?), None),
+                    Anchor::Current => (self.single_current(target, current, None)?, None),
                     Anchor::Label(label) => {
-                        self.label_owner(label)
+                        let owner = self
+                            .label_owner(label)
                             .ok_or_else(|| TargetError::UnknownLabel(label.clone()))?;
-                        self.single_current(target, current, Some(label))?
+                        let start = match self.single_current(target, current, Some(label))? {
+                            Some(head) => Some(head),
+                            None => self.below_branch(owner, label),
+                        };
+                        (start, Some(label.as_str()))
                     }
                 };
-                let end = self.step(target, start, *steps)?;
+                let end = self.step(target, start, *steps, label)?;
                 Ok(end.map_or(Destination::Base, |i| Destination::Revisions(vec![i])))
             }
         }
@@ -287,13 +292,28 @@ impl Graph {
         }
     }
 
-    /// Walks `steps` up (children) or down (parents) from `start` (`None` is base).
+    /// The revision a labelled branch grows from (`None`: it starts at base).
+    fn below_branch(&self, owner: usize, label: &str) -> Option<usize> {
+        let mut lowest = owner;
+        while let [parent] = self.parents[lowest][..] {
+            if !self.labels[parent].iter().any(|l| l == label) {
+                return Some(parent);
+            }
+            lowest = parent;
+        }
+        None
+    }
+
+    /// Walks `steps` up (children) or down (parents) from `start` (`None` is
+    /// base), staying on the labelled branch when `label` is given.
     fn step(
         &self,
         target: &Target,
         start: Option<usize>,
         steps: i64,
+        label: Option<&str>,
     ) -> Result<Option<usize>, TargetError> {
+        let on_branch = |i: &usize| label.is_none_or(|l| self.labels[*i].iter().any(|x| x == l));
         let fail = |reason: String| TargetError::Relative {
             target: target.to_string(),
             reason,
@@ -314,14 +334,19 @@ impl Graph {
                 }
                 (Some(i), false) => &self.parents[i],
             };
-            at = match options {
+            let options: Vec<usize> = if steps > 0 {
+                options.iter().copied().filter(on_branch).collect()
+            } else {
+                options.to_vec()
+            };
+            at = match options[..] {
                 [] => {
                     return Err(fail(format!(
                         "only {taken} step(s) up are possible before the head"
                     )))
                 }
-                [one] => Some(*one),
-                many => {
+                [one] => Some(one),
+                ref many => {
                     return Err(fail(format!(
                         "after {taken} step(s) the path splits into {}; name one of them",
                         self.names(many).join(", ")

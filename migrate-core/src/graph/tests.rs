@@ -1,1 +1,367 @@
+use super::plan::{Plan, RowOp};
+use super::target::{Target, TargetError};
+use super::Graph;
+use crate::load::order_migrations;
+use crate::migration::Migration;
+use crate::parse::parse_migration;
 
+/// A migration from `"rev: parent1 parent2 [label=x] [dep=y]"`.
+fn migration(spec: &str) -> Migration {
+    let (rev, rest) = spec.split_once(':').unwrap();
+    let mut parents = Vec::new();
+    let mut extra = String::new();
+    for word in rest.split_whitespace() {
+        if let Some(label) = word.strip_prefix("label=") {
+            extra += &format!("-- branch_labels: {label}\n");
+        } else if let Some(dep) = word.strip_prefix("dep=") {
+            extra += &format!("-- depends_on: {dep}\n");
+        } else {
+            parents.push(word);
+        }
+    }
+    let down = if parents.is_empty() {
+        "none".to_owned()
+    } else {
+        parents.join(", ")
+    };
+    let text = format!(
+        "-- revision: {rev}\n-- down_revision: {down}\n-- message: make {rev}\n{extra}\n-- migrate:upgrade\nCREATE TABLE t_{rev} (id INTEGER);\n\n-- migrate:downgrade\nDROP TABLE t_{rev};\n"
+    );
+    parse_migration(&format!("versions/{rev}.sql"), text.as_bytes()).unwrap()
+}
+
+fn graph(specs: &[&str]) -> (Vec<Migration>, Graph) {
+    let loaded = order_migrations(specs.iter().map(|s| migration(s)).collect()).unwrap();
+    (loaded.migrations, loaded.graph)
+}
+
+fn idx(g: &Graph, ids: &[&str]) -> Vec<usize> {
+    ids.iter().map(|id| g.find(id).unwrap()).collect()
+}
+
+fn t(text: &str) -> Target {
+    text.parse().unwrap()
+}
+
+/// A plan as `rev: op, op` lines.
+fn show(g: &Graph, plan: &Plan) -> Vec<String> {
+    plan.steps
+        .iter()
+        .map(|s| {
+            let ops: Vec<String> = s
+                .row_ops
+                .iter()
+                .map(|op| match op {
+                    RowOp::Insert(r) => format!("insert {r}"),
+                    RowOp::Delete(r) => format!("delete {r}"),
+                    RowOp::Update { from, to } => format!("update {from}->{to}"),
+                })
+                .collect();
+            format!("{}: {}", g.id(s.revision), ops.join(", "))
+        })
+        .collect()
+}
+
+const BRANCHED: &[&str] = &["aaa:", "b1:aaa", "c1:aaa", "b2:b1"];
+const MERGED: &[&str] = &["aaa:", "b1:aaa", "c1:aaa", "b2:b1", "mmm:b2 c1"];
+
+#[test]
+fn a_chain_upgrades_with_one_insert_then_updates() {
+    let (_, g) = graph(&["aaa:", "bbb:aaa", "ccc:bbb"]);
+    let plan = g.plan_upgrade(&[], &Target::Head).unwrap();
+    assert_eq!(
+        show(&g, &plan),
+        [
+            "aaa: insert aaa",
+            "bbb: update aaa->bbb",
+            "ccc: update bbb->ccc"
+        ]
+    );
+    assert_eq!(plan.heads_after, ["ccc"]);
+    let down = g.plan_downgrade(&idx(&g, &["ccc"]), &Target::Base).unwrap();
+    assert_eq!(
+        show(&g, &down),
+        [
+            "ccc: update ccc->bbb",
+            "bbb: update bbb->aaa",
+            "aaa: delete aaa"
+        ]
+    );
+    assert!(down.heads_after.is_empty());
+}
+
+#[test]
+fn a_branch_point_inserts_a_row_for_the_second_branch() {
+    let (_, g) = graph(BRANCHED);
+    assert_eq!(g.names(g.heads()).len(), 2);
+    assert!(matches!(
+        g.plan_upgrade(&[], &Target::Head),
+        Err(TargetError::MultipleHeads { .. })
+    ));
+    let plan = g.plan_upgrade(&[], &Target::Heads).unwrap();
+    let lines = show(&g, &plan);
+    assert_eq!(lines[0], "aaa: insert aaa");
+    // One branch moves the base row; the other branch gets a row of its own.
+    let c1 = lines.iter().position(|l| l.starts_with("c1")).unwrap();
+    let b1 = lines.iter().position(|l| l.starts_with("b1")).unwrap();
+    let b2 = lines.iter().position(|l| l.starts_with("b2")).unwrap();
+    assert!(b1 < b2);
+    if c1 < b1 {
+        assert_eq!(lines[c1], "c1: update aaa->c1");
+        assert_eq!(lines[b1], "b1: insert b1");
+    } else {
+        assert_eq!(lines[b1], "b1: update aaa->b1");
+        assert_eq!(lines[c1], "c1: insert c1");
+    }
+    let mut after = plan.heads_after.clone();
+    after.sort();
+    assert_eq!(after, ["b2", "c1"]);
+}
+
+#[test]
+fn upgrading_one_branch_leaves_the_other_alone() {
+    let (_, g) = graph(BRANCHED);
+    let plan = g.plan_upgrade(&idx(&g, &["c1"]), &t("b2")).unwrap();
+    assert_eq!(show(&g, &plan), ["b1: insert b1", "b2: update b1->b2"]);
+    assert_eq!(plan.heads_after, ["c1", "b2"]);
+}
+
+#[test]
+fn a_merge_deletes_one_parent_row_and_updates_the_other() {
+    let (_, g) = graph(MERGED);
+    let plan = g
+        .plan_upgrade(&idx(&g, &["b2", "c1"]), &Target::Head)
+        .unwrap();
+    assert_eq!(show(&g, &plan), ["mmm: delete b2, update c1->mmm"]);
+    assert_eq!(plan.heads_after, ["mmm"]);
+}
+
+#[test]
+fn a_downgrade_through_a_merge_unmerges() {
+    let (_, g) = graph(MERGED);
+    let current = idx(&g, &["mmm"]);
+    let plan = g.plan_downgrade(&current, &t("b2")).unwrap();
+    assert_eq!(show(&g, &plan), ["mmm: update mmm->c1, insert b2"]);
+    let mut after = plan.heads_after.clone();
+    after.sort();
+    assert_eq!(after, ["b2", "c1"]);
+    // -1 from a merge point is ambiguous, not a guess.
+    let error = g.plan_downgrade(&current, &t("-2")).unwrap_err();
+    assert!(error.to_string().contains("splits into"), "{error}");
+}
+
+#[test]
+fn downgrading_a_branch_to_its_branch_point_deletes_its_row() {
+    let (_, g) = graph(BRANCHED);
+    let current = idx(&g, &["b2", "c1"]);
+    let plan = g.plan_downgrade(&current, &t("aaa")).unwrap();
+    let lines = show(&g, &plan);
+    assert_eq!(lines.len(), 3);
+    assert!(lines.contains(&"b2: update b2->b1".to_owned()));
+    // Whichever branch goes last moves its row to the branch point; the other is deleted.
+    let last = lines.last().unwrap();
+    assert!(
+        last == "b1: update b1->aaa" || last == "c1: update c1->aaa",
+        "{lines:?}"
+    );
+    assert_eq!(plan.heads_after, ["aaa"]);
+    let only_b = g.plan_downgrade(&current, &t("b1")).unwrap();
+    assert_eq!(show(&g, &only_b), ["b2: update b2->b1"]);
+}
+
+#[test]
+fn relative_targets_step_along_unique_paths() {
+    let (_, g) = graph(&["aaa:", "bbb:aaa", "ccc:bbb", "ddd:ccc"]);
+    let at_b = idx(&g, &["bbb"]);
+    assert_eq!(
+        g.plan_upgrade(&at_b, &t("+1")).unwrap().heads_after,
+        ["ccc"]
+    );
+    assert_eq!(
+        g.plan_upgrade(&at_b, &t("+2")).unwrap().heads_after,
+        ["ddd"]
+    );
+    assert_eq!(g.plan_upgrade(&[], &t("+1")).unwrap().heads_after, ["aaa"]);
+    assert_eq!(
+        g.plan_downgrade(&at_b, &t("-1")).unwrap().heads_after,
+        ["aaa"]
+    );
+    assert!(g
+        .plan_downgrade(&at_b, &t("-2"))
+        .unwrap()
+        .heads_after
+        .is_empty());
+    assert!(g.plan_downgrade(&at_b, &t("-3")).is_err());
+    assert!(g.plan_upgrade(&at_b, &t("+3")).is_err());
+    assert_eq!(
+        g.plan_upgrade(&[], &t("aaa+2")).unwrap().heads_after,
+        ["ccc"]
+    );
+    assert_eq!(
+        g.plan_downgrade(&idx(&g, &["ddd"]), &t("ddd-2"))
+            .unwrap()
+            .heads_after,
+        ["bbb"]
+    );
+}
+
+#[test]
+fn relative_steps_from_several_heads_are_refused() {
+    let (_, g) = graph(BRANCHED);
+    let error = g
+        .plan_downgrade(&idx(&g, &["b2", "c1"]), &t("-1"))
+        .unwrap_err();
+    assert!(error.to_string().contains("several heads"), "{error}");
+}
+
+#[test]
+fn prefixes_resolve_when_unique_and_list_candidates_otherwise() {
+    let (_, g) = graph(&["abcd1:", "abcd2:abcd1", "xyzw9:abcd2"]);
+    assert_eq!(
+        g.resolve_revision("xyzw").map(|i| g.id(i).to_owned()),
+        Ok("xyzw9".to_owned())
+    );
+    assert_eq!(
+        g.resolve_revision("abcd"),
+        Err(TargetError::Ambiguous {
+            prefix: "abcd".into(),
+            candidates: vec!["abcd1".into(), "abcd2".into()]
+        })
+    );
+    assert_eq!(
+        g.resolve_revision("xyz"),
+        Err(TargetError::Unknown("xyz".into()))
+    );
+    assert!(g
+        .resolve_revision("nope")
+        .unwrap_err()
+        .to_string()
+        .starts_with("Can't locate revision identified by 'nope'"));
+}
+
+#[test]
+fn branch_labels_name_heads_and_bases() {
+    let (_, g) = graph(&["aaa:", "b1:aaa label=billing", "b2:b1", "c1:aaa label=crm"]);
+    let plan = g.plan_upgrade(&[], &t("billing@head")).unwrap();
+    assert_eq!(plan.heads_after, ["b2"]);
+    let all = g.plan_upgrade(&[], &Target::Heads).unwrap();
+    let plan = g
+        .plan_downgrade(
+            &all.heads_after
+                .iter()
+                .map(|h| g.find(h).unwrap())
+                .collect::<Vec<_>>(),
+            &t("billing@base"),
+        )
+        .unwrap();
+    let reverted: Vec<&str> = plan.steps.iter().map(|s| g.id(s.revision)).collect();
+    assert_eq!(reverted, ["b2", "b1"]);
+    assert_eq!(plan.heads_after, ["c1"]);
+    let crm = g.plan_upgrade(&idx(&g, &["aaa"]), &t("crm@+1")).unwrap();
+    assert_eq!(crm.heads_after, ["c1"]);
+    assert!(matches!(t("nope@head"), Target::LabelHead(_)));
+    assert!(matches!(
+        g.plan_upgrade(&[], &t("nope@head")),
+        Err(TargetError::UnknownLabel(_))
+    ));
+}
+
+#[test]
+fn depends_on_orders_across_branches() {
+    let (_, g) = graph(&["aaa:", "bbb: label=other", "ccc:aaa dep=bbb"]);
+    let plan = g.plan_upgrade(&[], &t("ccc")).unwrap();
+    let order: Vec<&str> = plan.steps.iter().map(|s| g.id(s.revision)).collect();
+    assert_eq!(order.last(), Some(&"ccc"));
+    assert_eq!(plan.steps.len(), 3);
+    assert_eq!(plan.heads_after, ["ccc"]);
+}
+
+#[test]
+fn targets_parse_every_documented_form() {
+    assert_eq!(t("head"), Target::Head);
+    assert_eq!(t("+2").to_string(), "+2");
+    assert_eq!(t("-1").to_string(), "-1");
+    assert_eq!(t("ae10+3").to_string(), "ae10+3");
+    assert_eq!(t("ae10-1").to_string(), "ae10-1");
+    assert_eq!(t("crm@head"), Target::LabelHead("crm".into()));
+    assert_eq!(t("crm@base"), Target::LabelBase("crm".into()));
+    assert_eq!(t("crm@+1").to_string(), "crm@+1");
+    for bad in ["", "a b", "+", "x@", "@head", "1+x", "--1"] {
+        assert!(bad.parse::<Target>().is_err(), "{bad:?} parsed");
+    }
+}
+
+#[test]
+fn upgrading_to_an_older_revision_is_refused() {
+    let (_, g) = graph(&["aaa:", "bbb:aaa"]);
+    let error = g.plan_upgrade(&idx(&g, &["bbb"]), &t("aaa")).unwrap_err();
+    assert!(
+        error.to_string().contains("use `migrate downgrade`"),
+        "{error}"
+    );
+    assert!(g
+        .plan_upgrade(&idx(&g, &["bbb"]), &Target::Head)
+        .unwrap()
+        .steps
+        .is_empty());
+}
+
+#[test]
+fn stamp_moves_related_rows_and_inserts_unrelated_ones() {
+    let (_, g) = graph(BRANCHED);
+    let (ops, rows) = g.plan_stamp(&idx(&g, &["b1"]), &t("b2"), false).unwrap();
+    assert_eq!(
+        ops,
+        [RowOp::Update {
+            from: "b1".into(),
+            to: "b2".into()
+        }]
+    );
+    assert_eq!(g.names(&rows), ["b2"]);
+    let (ops, _) = g.plan_stamp(&idx(&g, &["b1"]), &t("c1"), false).unwrap();
+    assert_eq!(ops, [RowOp::Insert("c1".into())]);
+    let (ops, rows) = g
+        .plan_stamp(&idx(&g, &["b2", "c1"]), &Target::Base, false)
+        .unwrap();
+    assert_eq!(ops.len(), 2);
+    assert!(rows.is_empty());
+}
+
+#[test]
+fn a_hundred_thousand_long_chain_needs_no_recursion() {
+    let n = 100_000;
+    let migrations: Vec<Migration> = (0..n)
+        .map(|i| {
+            let parent = if i == 0 {
+                String::new()
+            } else {
+                format!("r{}", i - 1)
+            };
+            migration(&format!("r{i}:{parent}"))
+        })
+        .collect();
+    let loaded = order_migrations(migrations).unwrap();
+    let g = &loaded.graph;
+    assert_eq!(g.names(g.heads()), [format!("r{}", n - 1)]);
+    let plan = g.plan_upgrade(&[], &Target::Head).unwrap();
+    assert_eq!(plan.steps.len(), n);
+    assert_eq!(g.id(plan.steps[0].revision), "r0");
+    let down = g.plan_downgrade(g.heads(), &Target::Base).unwrap();
+    assert_eq!(down.steps.len(), n);
+}
+
+#[test]
+fn cycles_are_named_with_their_revisions() {
+    let error = order_migrations(vec![
+        migration("aaa:"),
+        migration("xxx:zzz"),
+        migration("yyy:xxx"),
+        migration("zzz:yyy"),
+    ])
+    .unwrap_err();
+    let text = error.iter().map(ToString::to_string).collect::<String>();
+    for id in ["xxx", "yyy", "zzz"] {
+        assert!(text.contains(&format!("`{id}`")), "{text}");
+    }
+    assert!(!text.contains("`aaa`"));
+}
