@@ -73,6 +73,12 @@ pub enum RunError {
         /// The revision.
         revision: String,
     },
+    /// The connection or file is read-only.
+    #[error("the database {path} is read-only; check its file permissions (nothing was changed)")]
+    ReadOnly {
+        /// The database file.
+        path: String,
+    },
     /// The ledger disagrees with itself in a way the runner will not guess about.
     #[error("the migration ledger is inconsistent: {0}; run `migrate verify` for details")]
     Ledger(String),

@@ -213,6 +213,28 @@ pub fn record_applied(
     status: Status,
     execution_ms: Option<i64>,
 ) -> Result<(), RunError> {
+    record(
+        conn,
+        m,
+        Some(m.checksum().to_string()),
+        status,
+        execution_ms,
+    )
+}
+
+/// Records a revision that Alembic applied: its checksum is unknown until
+/// `migrate repair` records it.
+pub fn record_taken_over(conn: &Connection, m: &Migration) -> Result<(), RunError> {
+    record(conn, m, None, Status::Applied, None)
+}
+
+fn record(
+    conn: &Connection,
+    m: &Migration,
+    checksum: Option<String>,
+    status: Status,
+    execution_ms: Option<i64>,
+) -> Result<(), RunError> {
     let down: Vec<&str> = m.down_revisions().collect();
     conn.execute(
         &format!(
@@ -221,7 +243,7 @@ pub fn record_applied(
         ),
         params![
             m.revision(),
-            m.checksum().to_string(),
+            checksum,
             m.message(),
             down.join(","),
             m.downgrade().map(|s| s.sql()),

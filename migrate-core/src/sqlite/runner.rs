@@ -134,6 +134,19 @@ fn check_foreign_keys(conn: &Connection) -> Result<(), RunError> {
     }
 }
 
+/// Refuses a read-only connection before anything is attempted.
+fn ensure_writable(conn: &Connection) -> Result<(), RunError> {
+    if conn
+        .is_readonly(rusqlite::MAIN_DB)
+        .doing("opening the database")?
+    {
+        return Err(RunError::ReadOnly {
+            path: conn.path().unwrap_or("(in memory)").to_owned(),
+        });
+    }
+    Ok(())
+}
+
 fn begin(conn: &Connection) -> Result<(), RunError> {
     conn.execute_batch("BEGIN IMMEDIATE")
         .doing("taking the write lock")
@@ -241,6 +254,7 @@ impl Migrations {
         conn.busy_timeout(options.busy_timeout)
             .doing("setting the busy timeout")?;
         let conn = &*conn;
+        ensure_writable(conn)?;
         with_foreign_keys_off(conn, || {
             begin(conn)?;
             let mut committed_any = false;
@@ -324,7 +338,8 @@ impl Migrations {
             });
         }
         let fail = |e: RunError| (e, plan.clone());
-        ledger::ensure_tables(conn).map_err(fail)?;
+        self.prepare_ledger(conn, graph, &state, &current)
+            .map_err(fail)?;
         let mut steps = Vec::with_capacity(plan.steps.len());
         for step in &plan.steps {
             let report = self.run_step(conn, step, committed_any).map_err(fail)?;
@@ -357,6 +372,27 @@ impl Migrations {
             heads_after: plan.heads_after.clone(),
             steps,
         })
+    }
+
+    /// Creates missing ledger tables. A database that Alembic migrated gets
+    /// `migrate_applied` rows for what it already has, without checksums.
+    fn prepare_ledger(
+        &self,
+        conn: &Connection,
+        graph: &Graph,
+        state: &LedgerState,
+        current: &[usize],
+    ) -> Result<(), RunError> {
+        ledger::ensure_tables(conn)?;
+        if state.has_version_table && !state.has_applied_table {
+            let taken_over = graph.ancestors(current);
+            for (i, m) in self.as_slice().iter().enumerate() {
+                if taken_over[i] {
+                    ledger::record_taken_over(conn, m)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Runs one migration and records it. A non-transactional migration
@@ -426,6 +462,7 @@ impl Migrations {
         conn.busy_timeout(RunOptions::default().busy_timeout)
             .doing("setting the busy timeout")?;
         let conn = &*conn;
+        ensure_writable(conn)?;
         begin(conn)?;
         let result = (|| {
             let state = ledger::read(conn)?;
@@ -443,7 +480,7 @@ impl Migrations {
                     .chain(ops)
                     .collect();
             }
-            ledger::ensure_tables(conn)?;
+            self.prepare_ledger(conn, graph, &state, &current)?;
             for op in &ops {
                 ledger::apply_row_op(conn, op)?;
             }
