@@ -1,17 +1,4 @@
-//! # migrate
-//!
-//! Alembic-style migrations for SQLite applications, checked at compile time.
-//!
-//! ```no_run
-//! static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("migrations");
-//!
-//! fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let mut conn = rusqlite::Connection::open("data/bot_database.db")?;
-//!     MIGRATIONS.verify(&conn)?.ensure_clean()?; // drift detection at startup
-//!     MIGRATIONS.upgrade(&mut conn, "head")?;
-//!     Ok(())
-//! }
-//! ```
+#![doc = include_str!("../README.md")]
 
 pub use migrate_core::{
     checksum, graph, load, migration, parse, sqlite, Checksum, Direction, DriftError, DriftReport,

@@ -112,48 +112,51 @@ pub fn read_folder(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
         return Err(folder_error(dir, source));
     }
     let listing = fs::read_dir(&versions).map_err(|source| folder_error(&versions, source))?;
-    let root = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned());
-    let mut names = Vec::new();
+    let mut entries = Vec::new();
     let mut problems = Vec::new();
     for entry in listing {
         match entry {
-            Ok(entry) => names.push(entry.file_name()),
+            Ok(entry) => {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !(name.starts_with('.') || name.starts_with("README")) {
+                    entries.push((name, entry.file_type().ok()));
+                }
+            }
             Err(source) => problems.push(LoadProblem::Folder {
                 path: versions.clone(),
                 source,
             }),
         }
     }
-    names.sort();
-    let mut files = Vec::with_capacity(names.len());
-    for name in names {
-        let name_text = name.to_string_lossy().into_owned();
-        if name_text.starts_with('.') || name_text.starts_with("README") {
-            continue;
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let root = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned());
+    let read = parallel_map(&entries, |(name, file_type)| {
+        let path = versions.join(name);
+        let relative = format!("{VERSIONS_DIR}/{name}");
+        let is_link = file_type.is_some_and(|t| t.is_symlink());
+        if !name.ends_with(".sql") || file_type.is_some_and(|t| t.is_dir()) {
+            return Err(LoadProblem::NotSql { path: relative });
         }
-        let path = versions.join(&name);
-        let relative = format!("{VERSIONS_DIR}/{name_text}");
-        if !name_text.ends_with(".sql") {
-            problems.push(LoadProblem::NotSql { path: relative });
-            continue;
-        }
-        if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink())
-            && !fs::canonicalize(&path).is_ok_and(|target| target.starts_with(&root))
-        {
-            problems.push(LoadProblem::OutsideLink { path: relative });
-            continue;
-        }
-        if fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
-            problems.push(LoadProblem::NotSql { path: relative });
-            continue;
+        if is_link && !fs::canonicalize(&path).is_ok_and(|target| target.starts_with(&root)) {
+            return Err(LoadProblem::OutsideLink { path: relative });
         }
         match fs::read(&path) {
-            Ok(bytes) => files.push(SourceFile {
+            Ok(bytes) => Ok(SourceFile {
                 relative,
                 path,
                 bytes,
             }),
-            Err(source) => problems.push(LoadProblem::Read { path, source }),
+            Err(source) if source.kind() == io::ErrorKind::IsADirectory => {
+                Err(LoadProblem::NotSql { path: relative })
+            }
+            Err(source) => Err(LoadProblem::Read { path, source }),
+        }
+    });
+    let mut files = Vec::with_capacity(read.len());
+    for result in read {
+        match result {
+            Ok(file) => files.push(file),
+            Err(problem) => problems.push(problem),
         }
     }
     if problems.is_empty() {
@@ -161,6 +164,30 @@ pub fn read_folder(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
     } else {
         Err(problems.into())
     }
+}
+
+/// Maps `items` with `f` on every available core, keeping the order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    const MIN_CHUNK: usize = 256;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || items.len() < 2 * MIN_CHUNK {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 /// The outcome of loading: migrations in apply order and their graph.
@@ -178,8 +205,9 @@ pub struct Loaded {
 pub fn parse_files(files: &[SourceFile]) -> Result<Loaded, LoadError> {
     let mut problems: Vec<LoadProblem> = Vec::new();
     let mut migrations = Vec::with_capacity(files.len());
-    for file in files {
-        match parse_migration(&file.relative, &file.bytes) {
+    let parsed = parallel_map(files, |file| parse_migration(&file.relative, &file.bytes));
+    for result in parsed {
+        match result {
             Ok(m) => migrations.push(m),
             Err(errors) => problems.extend(errors.into_iter().map(LoadProblem::Parse)),
         }
@@ -217,9 +245,9 @@ pub fn parse_files(files: &[SourceFile]) -> Result<Loaded, LoadError> {
 pub fn order_migrations(migrations: Vec<Migration>) -> Result<Loaded, Vec<GraphError>> {
     let graph = Graph::build(&migrations)?;
     let order = graph.upgrade_order();
+    let graph = graph.permuted(&order);
     let mut slots: Vec<Option<Migration>> = migrations.into_iter().map(Some).collect();
     let migrations: Vec<Migration> = order.iter().filter_map(|&i| slots[i].take()).collect();
-    let graph = Graph::build(&migrations)?;
     Ok(Loaded { migrations, graph })
 }
 

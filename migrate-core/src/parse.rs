@@ -511,7 +511,7 @@ fn id_list(
             ids.push(Cow::Owned(id.to_owned()));
         }
     }
-    ok.then(|| Cow::Owned(ids))
+    ok.then_some(Cow::Owned(ids))
 }
 
 /// The known key closest to `key` by edit distance, if it is close enough

@@ -170,6 +170,45 @@ impl Graph {
             .collect()
     }
 
+    /// The same graph with revision `order[k]` moved to index `k`.
+    /// `order` must be a permutation of `0..len()`.
+    pub(crate) fn permuted(self, order: &[usize]) -> Graph {
+        let mut new_index = vec![0; order.len()];
+        for (k, &old) in order.iter().enumerate() {
+            new_index[old] = k;
+        }
+        let remap = |lists: &Vec<Vec<usize>>| -> Vec<Vec<usize>> {
+            order
+                .iter()
+                .map(|&old| lists[old].iter().map(|&i| new_index[i]).collect())
+                .collect()
+        };
+        let mut heads: Vec<usize> = self.heads.iter().map(|&i| new_index[i]).collect();
+        let mut bases: Vec<usize> = self.bases.iter().map(|&i| new_index[i]).collect();
+        heads.sort_unstable();
+        bases.sort_unstable();
+        Graph {
+            parents: remap(&self.parents),
+            dependencies: remap(&self.dependencies),
+            children: remap(&self.children),
+            dependents: remap(&self.dependents),
+            heads,
+            bases,
+            labels: order.iter().map(|&old| self.labels[old].clone()).collect(),
+            label_owner: self
+                .label_owner
+                .into_iter()
+                .map(|(l, i)| (l, new_index[i]))
+                .collect(),
+            index: self
+                .index
+                .into_iter()
+                .map(|(id, i)| (id, new_index[i]))
+                .collect(),
+            ids: order.iter().map(|&old| self.ids[old].clone()).collect(),
+        }
+    }
+
     /// All revisions in topological order (every revision after what it
     /// requires), following Alembic's walk from the heads.
     pub fn upgrade_order(&self) -> Vec<usize> {

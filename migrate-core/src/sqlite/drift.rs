@@ -67,7 +67,7 @@ impl DriftReport {
             Ok(())
         } else {
             Err(DriftError {
-                report: self.clone(),
+                report: Box::new(self.clone()),
             })
         }
     }
@@ -127,7 +127,7 @@ impl fmt::Display for DriftReport {
 #[error("the database does not match the migrations:\n{report}")]
 pub struct DriftError {
     /// The full report.
-    pub report: DriftReport,
+    pub report: Box<DriftReport>,
 }
 
 impl Migrations {

@@ -258,12 +258,20 @@ impl Migrations {
         with_foreign_keys_off(conn, || {
             begin(conn)?;
             let mut committed_any = false;
-            let outcome = self.run_locked(conn, graph, operation, options, &mut committed_any);
+            let mut planned = None;
+            let outcome = self.run_locked(
+                conn,
+                graph,
+                operation,
+                options,
+                &mut committed_any,
+                &mut planned,
+            );
             match outcome {
                 Ok(report) => Ok(report),
-                Err((error, plan)) => {
+                Err(error) => {
                     rollback(conn);
-                    if committed_any {
+                    if let Some(plan) = planned.filter(|_| committed_any) {
                         // Part of the run is committed: the log must say so.
                         let heads_after = ledger::read(conn).map(|s| s.heads).unwrap_or_default();
                         let revisions: Vec<String> = plan
@@ -291,8 +299,8 @@ impl Migrations {
         })
     }
 
-    /// The body of a run, inside the write lock. Errors carry the plan so
-    /// that a partly committed run can be logged.
+    /// The body of a run, inside the write lock. `planned` receives the
+    /// plan so that a partly committed run can be logged.
     fn run_locked(
         &self,
         conn: &Connection,
@@ -300,34 +308,24 @@ impl Migrations {
         operation: Operation<'_>,
         options: &RunOptions<'_>,
         committed_any: &mut bool,
-    ) -> Result<RunReport, (RunError, Plan)> {
-        let no_plan = |e: RunError| {
-            (
-                e,
-                Plan {
-                    steps: Vec::new(),
-                    heads_before: Vec::new(),
-                    heads_after: Vec::new(),
-                },
-            )
-        };
-        let state = ledger::read(conn).map_err(no_plan)?;
+        planned: &mut Option<Plan>,
+    ) -> Result<RunReport, RunError> {
+        let state = ledger::read(conn)?;
         if !state.has_version_table && !state.user_tables.is_empty() {
-            return Err(no_plan(RunError::CreatedByHand {
+            return Err(RunError::CreatedByHand {
                 tables: state.user_tables,
-            }));
+            });
         }
         if let Some(row) = state.applied.iter().find(|r| r.status == Status::Started) {
-            return Err(no_plan(RunError::Dirty {
+            return Err(RunError::Dirty {
                 revision: row.revision.clone(),
-            }));
+            });
         }
-        let current = known_heads(graph, &state).map_err(no_plan)?;
+        let current = known_heads(graph, &state)?;
         let plan = match operation {
             Operation::Upgrade(t) => self.plan_from(&current, t, Direction::Up),
             Operation::Downgrade(t) => self.plan_from(&current, t, Direction::Down),
-        }
-        .map_err(no_plan)?;
+        }?;
         if plan.steps.is_empty() {
             // Nothing to do: leave the database untouched, ledger included.
             let _ = conn.execute_batch("COMMIT");
@@ -337,20 +335,19 @@ impl Migrations {
                 steps: Vec::new(),
             });
         }
-        let fail = |e: RunError| (e, plan.clone());
-        self.prepare_ledger(conn, graph, &state, &current)
-            .map_err(fail)?;
+        *planned = Some(plan.clone());
+        self.prepare_ledger(conn, graph, &state, &current)?;
         let mut steps = Vec::with_capacity(plan.steps.len());
         for step in &plan.steps {
-            let report = self.run_step(conn, step, committed_any).map_err(fail)?;
+            let report = self.run_step(conn, step, committed_any)?;
             if let Some(on_step) = options.on_step {
                 on_step(&report);
             }
             steps.push(report);
             if options.transaction_per_migration && step != plan.steps.last().unwrap_or(step) {
-                commit(conn).map_err(fail)?;
+                commit(conn)?;
                 *committed_any = true;
-                begin(conn).map_err(fail)?;
+                begin(conn)?;
             }
         }
         let revisions: Vec<String> = steps.iter().map(|s| s.revision.clone()).collect();
@@ -364,9 +361,8 @@ impl Migrations {
                 outcome: "ok",
                 error: None,
             },
-        )
-        .map_err(fail)?;
-        commit(conn).map_err(fail)?;
+        )?;
+        commit(conn)?;
         Ok(RunReport {
             heads_before: plan.heads_before.clone(),
             heads_after: plan.heads_after.clone(),

@@ -1,0 +1,180 @@
+//! The bot binary (`examples/repair_bot.rs`) through each start-up case,
+//! run as a real process on real database files.
+
+mod common;
+
+use assert_cmd::Command;
+use common::version_rows;
+use migrate::sqlite::ledger::ALEMBIC_VERSION_DDL;
+use migrate::Migrations;
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+
+/// The example binary that `cargo test` builds next to the test binaries.
+fn bot_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let debug = exe.parent().and_then(Path::parent).unwrap();
+    let bot = debug
+        .join("examples")
+        .join(format!("repair_bot{}", std::env::consts::EXE_SUFFIX));
+    if !bot.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--example",
+                "repair_bot",
+                "--manifest-path",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    bot
+}
+
+fn bot(db: &Path) -> Command {
+    let mut cmd = Command::new(bot_binary());
+    cmd.env("DATABASE_URL", db);
+    cmd
+}
+
+fn reference() -> Migrations {
+    Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap()
+}
+
+fn stdout_of(cmd: &mut Command) -> String {
+    String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
+}
+
+#[test]
+fn a_fresh_start_creates_the_database_and_serves() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("data").join("bot_database.db");
+    let out = stdout_of(&mut bot(&db));
+    assert!(out.contains("database at revision 003"), "{out}");
+    assert!(out.contains("#1 Ivan Petrov phone [new]"), "{out}");
+    // The second start applies nothing and keeps the data.
+    let out = stdout_of(&mut bot(&db));
+    assert!(out.contains("#2 Ivan Petrov phone [new]"), "{out}");
+    let conn = Connection::open(&db).unwrap();
+    let upgrades: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM migrate_log WHERE operation = 'upgrade'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(upgrades, 1, "the second start had nothing to apply");
+}
+
+#[test]
+fn a_database_alembic_left_at_002_is_taken_over_and_upgraded() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("bot.db");
+    {
+        let conn = Connection::open(&db).unwrap();
+        for rev in ["001", "002"] {
+            conn.execute_batch(reference().get(rev).unwrap().upgrade().sql())
+                .unwrap();
+        }
+        conn.execute_batch(ALEMBIC_VERSION_DDL).unwrap();
+        conn.execute("INSERT INTO alembic_version VALUES ('002')", [])
+            .unwrap();
+        conn.execute(
+            "INSERT INTO users (telegram_id, full_name) VALUES (7, 'Old Customer')",
+            [],
+        )
+        .unwrap();
+    }
+    let assert = bot(&db).assert().success();
+    let err = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        err.contains("taking over a database migrated by Alembic (001, 002)"),
+        "{err}"
+    );
+    assert!(err.contains("applied 003"), "{err}");
+    let conn = Connection::open(&db).unwrap();
+    assert_eq!(version_rows(&conn), ["003"]);
+    let old: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM users WHERE full_name = 'Old Customer'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(old, 1);
+}
+
+fn started(dir: &TempDir) -> PathBuf {
+    let db = dir.path().join("bot.db");
+    stdout_of(&mut bot(&db));
+    db
+}
+
+fn refused(db: &Path, expected: &[&str]) {
+    let assert = bot(db).assert().failure();
+    let err = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(err.contains("refusing to start"), "{err}");
+    for text in expected {
+        assert!(err.contains(text), "missing {text:?} in {err}");
+    }
+}
+
+#[test]
+fn an_edited_migration_stops_the_bot() {
+    let dir = TempDir::new().unwrap();
+    let db = started(&dir);
+    let conn = Connection::open(&db).unwrap();
+    conn.execute("UPDATE migrate_applied SET checksum = 'sha256:' || hex(zeroblob(32)) WHERE revision = '002'", []).unwrap();
+    refused(&db, &["modified: 002", "migrate repair"]);
+}
+
+#[test]
+fn a_database_ahead_of_the_binary_stops_the_bot() {
+    let dir = TempDir::new().unwrap();
+    let db = started(&dir);
+    let conn = Connection::open(&db).unwrap();
+    conn.execute("UPDATE alembic_version SET version_num = '004'", [])
+        .unwrap();
+    conn.execute(
+        "INSERT INTO migrate_applied (revision, checksum, message, down_revision, downgrade_sql, applied_at) VALUES ('004', NULL, 'newer', '003', 'DROP TABLE x;', '2026-01-01')",
+        [],
+    )
+    .unwrap();
+    refused(
+        &db,
+        &["unknown: 004", "its stored downgrade SQL can roll it back"],
+    );
+    assert_eq!(version_rows(&conn), ["004"], "nothing was changed");
+}
+
+#[test]
+fn a_hand_edited_ledger_stops_the_bot() {
+    let dir = TempDir::new().unwrap();
+    let db = started(&dir);
+    let conn = Connection::open(&db).unwrap();
+    conn.execute("DELETE FROM migrate_applied WHERE revision = '003'", [])
+        .unwrap();
+    refused(&db, &["inconsistent: 003"]);
+}
+
+#[test]
+fn a_database_created_by_hand_stops_the_bot() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("bot.db");
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY);")
+        .unwrap();
+    refused(&db, &["created by hand", "migrate stamp"]);
+}
+
+#[test]
+fn a_file_that_is_not_sqlite_stops_the_bot_cleanly() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("bot.db");
+    std::fs::write(&db, vec![b'x'; 4096]).unwrap();
+    refused(&db, &["not a SQLite database"]);
+}
