@@ -1,5 +1,5 @@
 //! The `migrate` command line.
 
-fn main() {
-    println!("migrate");
+fn main() -> std::process::ExitCode {
+    migrate::cli::main()
 }

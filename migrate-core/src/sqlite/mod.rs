@@ -1,10 +1,13 @@
 //! The SQLite backend: the ledger tables, the runner and drift detection.
 //! All SQL dialect and database access of the crate lives under this module.
 
+pub mod backup;
+pub mod data;
 pub mod drift;
 pub mod error;
 mod exec;
 pub mod ledger;
+mod repair;
 pub mod runner;
 
 pub use drift::{DriftError, DriftReport, Modified, Unknown};

@@ -1,0 +1,252 @@
+//! The command line's shape: every command, flag and its help text.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const EXAMPLES: &str = "\
+Examples:
+  migrate upgrade head                 apply every pending migration
+  migrate upgrade head --backup        back up data/ first, then apply
+  migrate current                      show the database's revision
+  migrate history --indicate-current   list revisions, newest first
+  migrate downgrade -1                 roll back one revision
+  migrate upgrade head --sql           print the SQL instead of running it
+  migrate revision -m \"add settings\"   write a new migration file
+  migrate merge heads -m \"merge\"       join two branches
+  migrate stamp head                   mark a hand-made database as migrated
+
+Configuration: flags, then DATABASE_URL and MIGRATE_DIR, then migrate.toml,
+then the defaults (migrations/, data/bot_database.db).
+Exit codes: 0 success, 1 refused or failed, 2 usage error.";
+
+/// Alembic-style migrations for SQLite.
+#[derive(Debug, Parser)]
+#[command(name = "migrate", version, about, after_help = EXAMPLES, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file (default: ./migrate.toml when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Migrations folder, the one holding versions/ (env: MIGRATE_DIR).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// SQLite database file (env: DATABASE_URL).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub database: Option<PathBuf>,
+    /// Output format of results.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// As Alembic prints them.
+    Text,
+    /// A stable machine-readable form.
+    Json,
+}
+
+/// Every command.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write migrate.toml and an empty migrations/versions/ folder.
+    #[command(after_help = "Example:\n  migrate init")]
+    Init,
+    /// Write a new migration file whose parent is the current head.
+    #[command(
+        after_help = "Examples:\n  migrate revision -m \"add phone_number to users\"\n  migrate revision -m \"hotfix\" --head 002 --rev-id 002a"
+    )]
+    Revision(RevisionArgs),
+    /// Write a merge revision that joins several heads.
+    #[command(
+        after_help = "Examples:\n  migrate merge heads -m \"merge\"\n  migrate merge 3f2a 9bc1 -m \"merge billing and crm\""
+    )]
+    Merge(MergeArgs),
+    /// Apply migrations up to a target.
+    #[command(
+        after_help = "Examples:\n  migrate upgrade head\n  migrate upgrade +1\n  migrate upgrade heads\n  migrate upgrade head --sql > upgrade.sql\n  migrate upgrade 001:head --sql"
+    )]
+    Upgrade(UpgradeArgs),
+    /// Revert migrations down to a target.
+    #[command(
+        after_help = "Examples:\n  migrate downgrade -1\n  migrate downgrade base\n  migrate downgrade 003:001 --sql"
+    )]
+    Downgrade(DowngradeArgs),
+    /// Show the database's current revision(s).
+    #[command(after_help = "Example:\n  migrate current --verbose")]
+    Current(Verbose),
+    /// List revisions, newest first.
+    #[command(
+        after_help = "Examples:\n  migrate history\n  migrate history -r 001:head --indicate-current"
+    )]
+    History(HistoryArgs),
+    /// Show the head revisions of the migrations.
+    #[command(after_help = "Example:\n  migrate heads")]
+    Heads(Verbose),
+    /// Show branch points.
+    #[command(after_help = "Example:\n  migrate branches")]
+    Branches(Verbose),
+    /// Show one revision.
+    #[command(after_help = "Example:\n  migrate show 002")]
+    Show {
+        /// Revision, prefix, label, head or current.
+        rev: String,
+    },
+    /// Mark the database as being at a target without running migrations.
+    #[command(after_help = "Examples:\n  migrate stamp head\n  migrate stamp 002 --purge")]
+    Stamp {
+        /// Target revision.
+        target: String,
+        /// Delete every version row first (also rows naming unknown revisions).
+        #[arg(long)]
+        purge: bool,
+    },
+    /// Compare the migrations with what the database says was applied.
+    #[command(after_help = "Exit code 1 on modified, unknown, inconsistent or dirty revisions.")]
+    Verify,
+    /// Record checksums, accept edited files, or clear an interrupted migration.
+    #[command(
+        after_help = "Examples:\n  migrate repair                       record checksums of revisions applied by Alembic\n  migrate repair --accept 002 --yes    accept an intentionally edited file\n  migrate repair --clear-dirty 004 --yes"
+    )]
+    Repair(RepairArgs),
+    /// Copy the database with SQLite's online backup API.
+    #[command(
+        after_help = "Example:\n  migrate backup                       writes backups/<db>-<UTC time>-<revision>.db"
+    )]
+    Backup {
+        /// Where to write the copy.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Replace the database with a backup (the current one is backed up first).
+    #[command(
+        after_help = "Example:\n  migrate restore backups/bot_database-20251013T120000Z-003.db"
+    )]
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+    },
+    /// Write every user table to JSON, losslessly.
+    #[command(after_help = "Example:\n  migrate export --out db_export.json")]
+    Export {
+        /// Output file (default: db_export_<UTC time>.json).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Load an export into a database migrated to the same revision.
+    #[command(after_help = "Example:\n  migrate import db_export_20251013T120000Z.json")]
+    Import {
+        /// The export file.
+        file: PathBuf,
+    },
+    /// Print the tables and their SQL.
+    #[command(after_help = "Examples:\n  migrate schema\n  migrate schema users")]
+    Schema {
+        /// Only this table (and its indexes and triggers).
+        table: Option<String>,
+    },
+}
+
+/// `--verbose`.
+#[derive(Debug, Args)]
+pub struct Verbose {
+    /// Show full details.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// Arguments of `revision`.
+#[derive(Debug, Args)]
+pub struct RevisionArgs {
+    /// One-line message.
+    #[arg(short, long)]
+    pub message: String,
+    /// Use this revision id instead of the generated one.
+    #[arg(long, value_name = "ID")]
+    pub rev_id: Option<String>,
+    /// Parent revision (needed when there are several heads).
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+    /// Allow a parent that is not a head (start a branch).
+    #[arg(long)]
+    pub splice: bool,
+}
+
+/// Arguments of `merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// `heads`, or the revisions to merge.
+    #[arg(required = true)]
+    pub revisions: Vec<String>,
+    /// One-line message.
+    #[arg(short, long)]
+    pub message: String,
+    /// Use this revision id instead of the generated one.
+    #[arg(long, value_name = "ID")]
+    pub rev_id: Option<String>,
+}
+
+/// Arguments of `upgrade`.
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// Target: head, heads, a revision, +N, REV+N, LABEL@head; `FROM:TO` with --sql.
+    #[arg(allow_hyphen_values = true)]
+    pub target: String,
+    /// Print the SQL instead of running it (no database needed).
+    #[arg(long)]
+    pub sql: bool,
+    /// Back up the database first.
+    #[arg(long)]
+    pub backup: bool,
+    /// Commit after each migration instead of once for the run.
+    #[arg(long)]
+    pub transaction_per_migration: bool,
+}
+
+/// Arguments of `downgrade`.
+#[derive(Debug, Args)]
+pub struct DowngradeArgs {
+    /// Target: -N, base, a revision, REV-N, LABEL@base; `FROM:TO` with --sql.
+    #[arg(allow_hyphen_values = true)]
+    pub target: String,
+    /// Print the SQL instead of running it (needs FROM:TO).
+    #[arg(long)]
+    pub sql: bool,
+    /// Back up the database first.
+    #[arg(long)]
+    pub backup: bool,
+    /// Commit after each migration instead of once for the run.
+    #[arg(long)]
+    pub transaction_per_migration: bool,
+}
+
+/// Arguments of `history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Range `[START]:[END]`, such as `001:head` or `-2:`.
+    #[arg(short = 'r', long, allow_hyphen_values = true)]
+    pub rev_range: Option<String>,
+    /// Show full details.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Mark the database's current revision(s).
+    #[arg(short = 'i', long)]
+    pub indicate_current: bool,
+}
+
+/// Arguments of `repair`.
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// Accept the current file of an applied revision whose checksum changed.
+    #[arg(long, value_name = "REV")]
+    pub accept: Option<String>,
+    /// Clear the "started" mark of an interrupted non-transactional migration.
+    #[arg(long, value_name = "REV")]
+    pub clear_dirty: Option<String>,
+    /// Confirm without asking.
+    #[arg(long)]
+    pub yes: bool,
+}

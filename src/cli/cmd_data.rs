@@ -1,0 +1,363 @@
+//! `backup`, `restore`, `export`, `import` and `schema`.
+
+use super::output::print_json;
+use super::{clock, CliError, Context};
+use migrate_core::sqlite::data::{self, TableData};
+use migrate_core::sqlite::{backup as online, ledger};
+use migrate_core::RunError;
+use rusqlite::types::Value;
+use serde_json::{json, Map, Value as Json};
+use std::path::{Path, PathBuf};
+
+/// The format tag of export files.
+const EXPORT_FORMAT: &str = "migrate-export";
+const EXPORT_VERSION: u64 = 1;
+
+fn require_database(ctx: &Context<'_>) -> Result<rusqlite::Connection, CliError> {
+    match ctx.open_existing()? {
+        Some(conn) => Ok(conn),
+        None => Err(CliError::Refused(format!(
+            "there is no database at {}; check --database or DATABASE_URL",
+            ctx.config().database.display()
+        ))),
+    }
+}
+
+/// `backup [--out FILE]`: a checked copy, named after the database, the
+/// time and the revision unless `out` is given. Returns the file.
+pub fn backup(ctx: &Context<'_>, out: Option<&Path>) -> Result<PathBuf, CliError> {
+    let conn = require_database(ctx)?;
+    let heads = ledger::read(&conn)?.heads;
+    let target = match out {
+        Some(path) => path.to_owned(),
+        None => {
+            let dir = &ctx.config().backup_dir;
+            std::fs::create_dir_all(dir).map_err(CliError::io(dir))?;
+            let stem = ctx
+                .config()
+                .database
+                .file_stem()
+                .map_or("database".into(), |s| s.to_string_lossy());
+            let revision = if heads.is_empty() {
+                "base".to_owned()
+            } else {
+                heads.join("+")
+            };
+            dir.join(format!("{stem}-{}-{revision}.db", clock::compact()))
+        }
+    };
+    if target.exists() {
+        return Err(CliError::Refused(format!(
+            "{} already exists; choose another --out",
+            target.display()
+        )));
+    }
+    online::backup_to(&conn, &target, ctx.config().busy_timeout)?;
+    if ctx.json() {
+        print_json(&json!({ "backup": target, "heads": heads }));
+    } else {
+        eprintln!(
+            "backup written to {} (integrity check ok)",
+            target.display()
+        );
+        println!("{}", target.display());
+    }
+    Ok(target)
+}
+
+/// `restore FILE`: backs up the current database, then replaces it.
+pub fn restore(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
+    if !file.is_file() {
+        return Err(CliError::Refused(format!(
+            "backup {} does not exist",
+            file.display()
+        )));
+    }
+    if ctx.config().database.exists() {
+        backup(ctx, None)?;
+    }
+    let mut conn = ctx.open()?;
+    online::restore_from(&mut conn, file, ctx.config().busy_timeout)?;
+    let state = ledger::read(&conn)?;
+    if state.has_version_table && state.has_applied_table {
+        let heads = state.heads.clone();
+        let from = [file.display().to_string()];
+        ledger::ensure_tables(&conn)?;
+        ledger::log(
+            &conn,
+            &ledger::LogEntry {
+                operation: "restore",
+                heads_before: &heads,
+                heads_after: &heads,
+                revisions: &from,
+                outcome: "ok",
+                error: None,
+            },
+        )?;
+    }
+    println!(
+        "restored {} from {} (now at {})",
+        ctx.config().database.display(),
+        file.display(),
+        if state.heads.is_empty() {
+            "base".to_owned()
+        } else {
+            state.heads.join(", ")
+        }
+    );
+    Ok(())
+}
+
+/// A SQLite value as JSON, losslessly: integers as numbers, text as
+/// strings, reals and blobs tagged.
+fn value_to_json(value: &Value) -> Json {
+    match value {
+        Value::Null => Json::Null,
+        Value::Integer(i) => json!(i),
+        Value::Real(r) => json!({ "real": format!("{r:?}") }),
+        Value::Text(t) => json!(t),
+        Value::Blob(b) => {
+            json!({ "blob": b.iter().map(|byte| format!("{byte:02x}")).collect::<String>() })
+        }
+    }
+}
+
+fn value_from_json(value: &Json) -> Option<Value> {
+    match value {
+        Json::Null => Some(Value::Null),
+        Json::Number(n) => n.as_i64().map(Value::Integer),
+        Json::String(s) => Some(Value::Text(s.clone())),
+        Json::Object(tagged) => {
+            if let Some(Json::String(real)) = tagged.get("real") {
+                real.parse::<f64>().ok().map(Value::Real)
+            } else if let Some(Json::String(hex)) = tagged.get("blob") {
+                let bytes: Option<Vec<u8>> = (0..hex.len())
+                    .step_by(2)
+                    .map(|i| {
+                        hex.get(i..i + 2)
+                            .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                    })
+                    .collect();
+                bytes.filter(|_| hex.len() % 2 == 0).map(Value::Blob)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `export [--out FILE]`.
+pub fn export(ctx: &Context<'_>, out: Option<&Path>) -> Result<(), CliError> {
+    let conn = require_database(ctx)?;
+    conn.execute_batch("BEGIN")?;
+    let state = ledger::read(&conn);
+    let tables = data::read_all(&conn);
+    let _ = conn.execute_batch("COMMIT");
+    let (state, tables) = (state?, tables?);
+    let table_json: Vec<Json> = tables
+        .iter()
+        .map(|t| {
+            let rows: Vec<Json> = t
+                .rows
+                .iter()
+                .map(|row| Json::Array(row.iter().map(value_to_json).collect()))
+                .collect();
+            json!({ "name": t.name, "columns": t.columns, "rows": rows })
+        })
+        .collect();
+    let document = json!({
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "revision": state.heads,
+        "exported_at": clock::readable(),
+        "tables": table_json,
+    });
+    let path = out.map_or_else(
+        || PathBuf::from(format!("db_export_{}.json", clock::compact())),
+        Path::to_owned,
+    );
+    let text = serde_json::to_string(&document).unwrap_or_default();
+    std::fs::write(&path, text).map_err(CliError::io(&path))?;
+    let rows: usize = tables.iter().map(|t| t.rows.len()).sum();
+    eprintln!("exported {rows} rows from {} tables", tables.len());
+    println!("{}", path.display());
+    Ok(())
+}
+
+fn parse_export(path: &Path) -> Result<(Vec<String>, Vec<TableData>), CliError> {
+    let bad =
+        |why: &str| CliError::Refused(format!("{} is not a migrate export: {why}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(CliError::io(path))?;
+    let document: Map<String, Json> =
+        serde_json::from_str(&text).map_err(|e| bad(&e.to_string()))?;
+    if document.get("format") != Some(&json!(EXPORT_FORMAT))
+        || document.get("version") != Some(&json!(EXPORT_VERSION))
+    {
+        return Err(bad("missing or unknown `format`/`version`"));
+    }
+    let revision: Vec<String> = document
+        .get("revision")
+        .and_then(Json::as_array)
+        .ok_or_else(|| bad("missing `revision`"))?
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    let mut tables = Vec::new();
+    for table in document
+        .get("tables")
+        .and_then(Json::as_array)
+        .ok_or_else(|| bad("missing `tables`"))?
+    {
+        let name = table
+            .get("name")
+            .and_then(Json::as_str)
+            .ok_or_else(|| bad("a table without `name`"))?;
+        let columns: Vec<String> = table
+            .get("columns")
+            .and_then(Json::as_array)
+            .ok_or_else(|| bad("a table without `columns`"))?
+            .iter()
+            .filter_map(|c| c.as_str().map(str::to_owned))
+            .collect();
+        let mut rows = Vec::new();
+        for row in table
+            .get("rows")
+            .and_then(Json::as_array)
+            .ok_or_else(|| bad("a table without `rows`"))?
+        {
+            let cells = row
+                .as_array()
+                .filter(|cells| cells.len() == columns.len())
+                .ok_or_else(|| {
+                    bad(&format!(
+                        "a row of `{name}` does not have {} values",
+                        columns.len()
+                    ))
+                })?;
+            let values: Option<Vec<Value>> = cells.iter().map(value_from_json).collect();
+            rows.push(
+                values.ok_or_else(|| bad(&format!("a value in `{name}` is not a SQLite value")))?,
+            );
+        }
+        tables.push(TableData {
+            name: name.to_owned(),
+            columns,
+            rows,
+        });
+    }
+    Ok((revision, tables))
+}
+
+/// `import FILE`: replaces the rows of every exported table in one
+/// transaction, after a backup, and checks the row counts.
+pub fn import(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
+    let (revision, tables) = parse_export(file)?;
+    let conn = require_database(ctx)?;
+    let mut heads = ledger::read(&conn)?.heads;
+    let mut expected = revision.clone();
+    heads.sort();
+    expected.sort();
+    if heads != expected {
+        let show = |h: &[String]| {
+            if h.is_empty() {
+                "base".to_owned()
+            } else {
+                h.join(", ")
+            }
+        };
+        return Err(CliError::Refused(format!(
+            "the export was taken at revision {} but the database is at {}; run `migrate upgrade {}` first",
+            show(&expected),
+            show(&heads),
+            expected.first().map_or("head", String::as_str)
+        )));
+    }
+    let existing = data::user_tables(&conn)?;
+    for table in &tables {
+        if !existing.contains(&table.name) {
+            return Err(CliError::Refused(format!(
+                "table `{}` of the export does not exist in the database",
+                table.name
+            )));
+        }
+    }
+    drop(conn);
+    backup(ctx, None)?;
+    let conn = ctx.open()?;
+    let fk: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+    conn.execute_batch("PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE")?;
+    let result = (|| -> Result<(), CliError> {
+        data::replace_all(&conn, &tables)?;
+        for table in &tables {
+            let count = data::count_rows(&conn, &table.name)?;
+            if usize::try_from(count).ok() != Some(table.rows.len()) {
+                return Err(CliError::Refused(format!(
+                    "table `{}` holds {count} rows after the import, the export has {}; nothing was imported",
+                    table.name,
+                    table.rows.len()
+                )));
+            }
+        }
+        let violations: i64 =
+            conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })?;
+        if violations > 0 {
+            return Err(CliError::Refused(format!(
+                "the import would leave {violations} foreign key violations; nothing was imported"
+            )));
+        }
+        conn.execute_batch("COMMIT")?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    if fk {
+        conn.execute_batch("PRAGMA foreign_keys = ON")?;
+    }
+    result?;
+    let rows: usize = tables.iter().map(|t| t.rows.len()).sum();
+    println!(
+        "imported {rows} rows into {} tables (row counts verified)",
+        tables.len()
+    );
+    Ok(())
+}
+
+/// `schema [TABLE]`.
+pub fn schema(ctx: &Context<'_>, table: Option<&str>) -> Result<(), CliError> {
+    let conn = require_database(ctx)?;
+    let mut stmt = conn.prepare(
+        "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+         ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 WHEN 'trigger' THEN 2 ELSE 3 END, tbl_name, name",
+    )?;
+    let objects: Vec<(String, String, String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<Result<_, _>>()?;
+    let objects: Vec<_> = objects
+        .into_iter()
+        .filter(|(_, _, owner, _)| table.is_none_or(|t| owner == t))
+        .collect();
+    if objects.is_empty() {
+        if let Some(table) = table {
+            return Err(RunError::Ledger(format!(
+                "there is no table `{table}`; `migrate schema` lists them"
+            ))
+            .into());
+        }
+    }
+    if ctx.json() {
+        let list: Vec<_> = objects
+            .iter()
+            .map(|(k, n, t, s)| json!({"type": k, "name": n, "table": t, "sql": s}))
+            .collect();
+        print_json(&json!({ "objects": list }));
+    } else {
+        for (_, _, _, sql) in objects {
+            println!("{sql};\n");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! `init`, `revision` and `merge`: the commands that write files.
+
+use super::args::{MergeArgs, RevisionArgs};
+use super::config::{DEFAULT_CONFIG, TEMPLATE};
+use super::output::print_json;
+use super::{clock, CliError, Context};
+use migrate_core::graph::target::Destination;
+use migrate_core::load::{self, LoadError, LoadProblem, VERSIONS_DIR};
+use migrate_core::parse::check_id;
+use migrate_core::{Graph, GraphError, Migration, Target};
+use serde_json::json;
+use std::hash::{BuildHasher, Hasher};
+use std::path::{Path, PathBuf};
+
+/// `init`: `migrate.toml` and an empty `versions/` folder.
+pub fn init(ctx: &Context<'_>) -> Result<(), CliError> {
+    let dir = ctx.source_dir("init")?;
+    let versions = dir.join(VERSIONS_DIR);
+    if Path::new(DEFAULT_CONFIG).exists() {
+        return Err(CliError::Refused(format!(
+            "{DEFAULT_CONFIG} already exists; init does not overwrite it"
+        )));
+    }
+    if std::fs::read_dir(&versions).is_ok_and(|mut entries| entries.next().is_some()) {
+        return Err(CliError::Refused(format!(
+            "{} already holds files; init does not overwrite them",
+            versions.display()
+        )));
+    }
+    std::fs::create_dir_all(&versions).map_err(CliError::io(&versions))?;
+    std::fs::write(versions.join(".gitkeep"), "").map_err(CliError::io(&versions))?;
+    std::fs::write(DEFAULT_CONFIG, TEMPLATE).map_err(CliError::io(DEFAULT_CONFIG))?;
+    println!("Creating directory {} ... done", versions.display());
+    println!("Generating {DEFAULT_CONFIG} ... done");
+    println!("Next: `migrate revision -m \"initial schema\"`, write its SQL, then `migrate upgrade head`");
+    Ok(())
+}
+
+/// The folder's migrations and graph; an empty folder is allowed here.
+fn existing(dir: &Path) -> Result<Option<(Vec<Migration>, Graph)>, CliError> {
+    let files = load::read_folder(dir)?;
+    match load::parse_files(&files) {
+        Ok(loaded) => Ok(Some((loaded.migrations, loaded.graph))),
+        Err(LoadError { problems })
+            if matches!(problems[..], [LoadProblem::Graph(GraphError::Empty)]) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The next id: zero-padded sequential when every id is a zero-padded
+/// number of one width, 12 random hex digits otherwise.
+fn next_id(existing: &[Migration]) -> String {
+    let width = existing.first().map_or(0, |m| m.revision().len());
+    let numeric = !existing.is_empty()
+        && existing.iter().all(|m| {
+            m.revision().len() == width && m.revision().bytes().all(|b| b.is_ascii_digit())
+        });
+    if numeric {
+        let next = existing
+            .iter()
+            .filter_map(|m| m.revision().parse::<u64>().ok())
+            .max()
+            .unwrap_or(0)
+            + 1;
+        return format!("{next:0width$}");
+    }
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    hasher.write_u32(std::process::id());
+    format!("{:012x}", hasher.finish() & 0xffff_ffff_ffff)
+}
+
+fn slug(message: &str) -> String {
+    let mut slug = String::new();
+    for c in message.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('_') {
+            slug.push('_');
+        }
+    }
+    let slug = slug.trim_matches('_');
+    slug.chars()
+        .take(40)
+        .collect::<String>()
+        .trim_end_matches('_')
+        .to_owned()
+}
+
+fn choose_id(requested: Option<&str>, migrations: &[Migration]) -> Result<String, CliError> {
+    let id = requested.map_or_else(|| next_id(migrations), str::to_owned);
+    check_id(&id)
+        .map_err(|reason| CliError::Usage(format!("invalid revision id `{id}`: {reason}")))?;
+    if migrations.iter().any(|m| m.revision() == id) {
+        return Err(CliError::Refused(format!(
+            "revision `{id}` already exists; choose another --rev-id"
+        )));
+    }
+    Ok(id)
+}
+
+/// Writes a new revision file and checks that the folder still loads.
+fn write_revision(
+    ctx: &Context<'_>,
+    dir: &Path,
+    id: &str,
+    parents: &[String],
+    message: &str,
+    body: &str,
+) -> Result<PathBuf, CliError> {
+    if message.contains(['\n', '\r']) || message.trim().is_empty() {
+        return Err(CliError::Usage(
+            "the message must be one non-empty line".to_owned(),
+        ));
+    }
+    let down = if parents.is_empty() {
+        "none".to_owned()
+    } else {
+        parents.join(", ")
+    };
+    let text = format!(
+        "-- revision: {id}\n-- down_revision: {down}\n-- message: {}\n-- create_date: {}\n\n{body}",
+        message.trim(),
+        clock::readable()
+    );
+    let name = match slug(message).as_str() {
+        "" => format!("{id}.sql"),
+        slug => format!("{id}_{slug}.sql"),
+    };
+    let path = dir.join(VERSIONS_DIR).join(name);
+    if path.exists() {
+        return Err(CliError::Refused(format!(
+            "{} already exists",
+            path.display()
+        )));
+    }
+    std::fs::write(&path, text).map_err(CliError::io(&path))?;
+    if let Err(error) = load::load_folder(dir) {
+        let _ = std::fs::remove_file(&path);
+        return Err(CliError::Refused(format!(
+            "the new revision would break the folder, so it was not written: {error}"
+        )));
+    }
+    if ctx.json() {
+        print_json(&json!({ "revision": id, "down_revisions": parents, "path": path }));
+    } else {
+        println!("Generating {} ... done", path.display());
+    }
+    Ok(path)
+}
+
+/// `revision -m MSG`.
+pub fn revision(ctx: &Context<'_>, args: &RevisionArgs) -> Result<(), CliError> {
+    let dir = ctx.source_dir("revision")?;
+    let (migrations, graph) = match existing(dir)? {
+        Some((m, g)) => (m, Some(g)),
+        None => (Vec::new(), None),
+    };
+    let parents: Vec<String> = match (&graph, &args.head) {
+        (None, None) => Vec::new(),
+        (None, Some(head)) if head == "base" => Vec::new(),
+        (None, Some(head)) => return Err(migrate_core::TargetError::Unknown(head.clone()).into()),
+        (Some(_), Some(head)) if head == "base" => Vec::new(),
+        (Some(graph), Some(head)) => {
+            let parent = match graph.resolve(&head.parse::<Target>()?, &[])? {
+                Destination::Revisions(revs) => revs,
+                _ => Vec::new(),
+            };
+            for &p in &parent {
+                if !graph.is_head(p) && !args.splice {
+                    return Err(CliError::Refused(format!(
+                        "Revision {} is not a head revision; please specify --splice to create a new branch from this revision",
+                        graph.id(p)
+                    )));
+                }
+            }
+            graph.names(&parent)
+        }
+        (Some(graph), None) => match graph.heads() {
+            [one] => vec![graph.id(*one).to_owned()],
+            heads => {
+                return Err(CliError::Refused(format!(
+                    "Multiple heads are present; please specify the head revision on which the new revision should be based, or perform a merge (heads: {}); run `migrate merge heads -m \"merge\"` or pass --head",
+                    graph.names(heads).join(", ")
+                )))
+            }
+        },
+    };
+    let id = choose_id(args.rev_id.as_deref(), &migrations)?;
+    let body = format!(
+        "-- migrate:upgrade\n-- Replace the statement below with the upgrade SQL. Until then the upgrade fails\n-- instead of silently applying nothing.\nSELECT RAISE(ABORT, 'revision {id} has no upgrade SQL yet');\n\n-- migrate:downgrade\n-- Write the SQL that undoes the upgrade. Without SQL here the revision is irreversible.\n"
+    );
+    write_revision(ctx, dir, &id, &parents, &args.message, &body)?;
+    Ok(())
+}
+
+/// `merge heads|REV... -m MSG`.
+pub fn merge(ctx: &Context<'_>, args: &MergeArgs) -> Result<(), CliError> {
+    let dir = ctx.source_dir("merge")?;
+    let Some((migrations, graph)) = existing(dir)? else {
+        return Err(CliError::Refused(
+            "there are no revisions to merge".to_owned(),
+        ));
+    };
+    let mut parents: Vec<usize> = Vec::new();
+    for word in &args.revisions {
+        let found = match word.as_str() {
+            "heads" => graph.heads().to_vec(),
+            _ => match graph.resolve(&word.parse::<Target>()?, &[])? {
+                Destination::Revisions(revs) => revs,
+                _ => Vec::new(),
+            },
+        };
+        for r in found {
+            if !parents.contains(&r) {
+                parents.push(r);
+            }
+        }
+    }
+    if parents.len() < 2 {
+        return Err(CliError::Refused(format!(
+            "a merge needs at least two revisions; found {}",
+            if parents.is_empty() {
+                "none".to_owned()
+            } else {
+                graph.names(&parents).join(", ")
+            }
+        )));
+    }
+    let id = choose_id(args.rev_id.as_deref(), &migrations)?;
+    let body = "-- migrate:upgrade\n-- A merge revision joins branches and changes no schema.\nSELECT 1;\n\n-- migrate:downgrade\nSELECT 1;\n";
+    write_revision(ctx, dir, &id, &graph.names(&parents), &args.message, body)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_file_name_safe() {
+        assert_eq!(
+            slug("add phone_number to users"),
+            "add_phone_number_to_users"
+        );
+        assert_eq!(slug("  Merge: billing + CRM!! "), "merge_billing_crm");
+        assert_eq!(slug("добавить поле"), "");
+    }
+}

@@ -1,0 +1,266 @@
+//! `current`, `history`, `heads`, `branches` and `show`: listings in
+//! Alembic's shapes, or JSON.
+
+use super::args::HistoryArgs;
+use super::output::{print_json, revision_json, revision_line, verbose_entry, Line};
+use super::{CliError, Context};
+use migrate_core::graph::target::Destination;
+use migrate_core::sqlite::ledger;
+use migrate_core::{Graph, RunError, Target};
+use serde_json::json;
+
+/// The database's heads as indices; a missing database is at base.
+fn database_heads(ctx: &Context<'_>, graph: &Graph) -> Result<Vec<usize>, CliError> {
+    let Some(conn) = ctx.open_existing()? else {
+        return Ok(Vec::new());
+    };
+    let state = ledger::read(&conn)?;
+    if !state.has_version_table && !state.user_tables.is_empty() && !ctx.json() {
+        eprintln!(
+            "note: the database has tables ({}) but no migration ledger: it was created by hand, not through migrations; mark it with `migrate stamp <revision>`",
+            state.user_tables.join(", ")
+        );
+    }
+    let unknown: Vec<String> = state
+        .heads
+        .iter()
+        .filter(|h| graph.find(h).is_none())
+        .cloned()
+        .collect();
+    if !unknown.is_empty() {
+        let rollback = state
+            .applied
+            .iter()
+            .filter(|r| unknown.contains(&r.revision) && r.downgrade_sql.is_some())
+            .map(|r| r.revision.clone())
+            .collect();
+        return Err(RunError::UnknownRevisions {
+            revisions: unknown,
+            rollback,
+        }
+        .into());
+    }
+    Ok(state.heads.iter().filter_map(|h| graph.find(h)).collect())
+}
+
+/// `current`: the database's revision(s).
+pub fn current(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
+    let set = ctx.migrations()?;
+    let graph = set.graph()?;
+    let heads = database_heads(ctx, graph)?;
+    if ctx.json() {
+        let list: Vec<_> = heads
+            .iter()
+            .map(|&i| revision_json(set, graph, i, true))
+            .collect();
+        print_json(&json!({ "database": ctx.config().database, "heads": list }));
+        return Ok(());
+    }
+    for &i in &heads {
+        if verbose {
+            println!(
+                "{}",
+                verbose_entry(set, graph, i, false, &ctx.config().dir.to_string_lossy())
+            );
+        } else {
+            println!(
+                "{}",
+                revision_line(
+                    set,
+                    graph,
+                    i,
+                    Line {
+                        tree: true,
+                        ..Line::default()
+                    }
+                )
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Resolves one end of a `history -r` range.
+fn range_end(graph: &Graph, text: &str, db: &[usize]) -> Result<Option<Vec<usize>>, CliError> {
+    match text {
+        "" => Ok(None),
+        "current" => Ok(Some(db.to_vec())),
+        _ => match graph.resolve(&text.parse::<Target>()?, db)? {
+            Destination::Revisions(revs) => Ok(Some(revs)),
+            Destination::Base | Destination::BranchBase(_) => Ok(None),
+        },
+    }
+}
+
+/// `history`: every revision, newest first.
+pub fn history(ctx: &Context<'_>, args: &HistoryArgs) -> Result<(), CliError> {
+    let set = ctx.migrations()?;
+    let graph = set.graph()?;
+    let needs_db = args.indicate_current
+        || args
+            .rev_range
+            .as_deref()
+            .is_some_and(|r| r.contains("current") || r.starts_with(['-', '+']));
+    let db = if needs_db {
+        database_heads(ctx, graph)?
+    } else {
+        Vec::new()
+    };
+    let n = graph.len();
+    let mut shown = vec![true; n];
+    if let Some(range) = &args.rev_range {
+        let (lower, upper) = range.split_once(':').ok_or_else(|| {
+            CliError::Usage(format!(
+                "history range `{range}` must be START:END, such as 001:head or :current"
+            ))
+        })?;
+        if let Some(upper) = range_end(graph, upper, &db)? {
+            shown = graph.ancestors(&upper);
+        }
+        if let Some(lower) = range_end(graph, lower, &db)? {
+            let above = graph.descendants(&lower);
+            for (i, s) in shown.iter_mut().enumerate() {
+                *s &= above[i];
+            }
+        }
+    }
+    let order: Vec<usize> = (0..n).rev().filter(|&i| shown[i]).collect();
+    if ctx.json() {
+        let list: Vec<_> = order
+            .iter()
+            .map(|&i| revision_json(set, graph, i, db.contains(&i)))
+            .collect();
+        print_json(&json!({ "revisions": list }));
+        return Ok(());
+    }
+    let dir = ctx.config().dir.to_string_lossy().into_owned();
+    for i in order {
+        let current = args.indicate_current && db.contains(&i);
+        if args.verbose {
+            println!("{}", verbose_entry(set, graph, i, current, &dir));
+        } else {
+            let line = Line {
+                parents: true,
+                branches: true,
+                doc: true,
+                tree: true,
+                current,
+            };
+            println!("{}", revision_line(set, graph, i, line));
+        }
+    }
+    Ok(())
+}
+
+/// `heads`: the heads of the migrations (not of the database).
+pub fn heads(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
+    let set = ctx.migrations()?;
+    let graph = set.graph()?;
+    if ctx.json() {
+        let list: Vec<_> = graph
+            .heads()
+            .iter()
+            .map(|&i| revision_json(set, graph, i, false))
+            .collect();
+        print_json(&json!({ "heads": list }));
+        return Ok(());
+    }
+    let dir = ctx.config().dir.to_string_lossy().into_owned();
+    for &i in graph.heads() {
+        if verbose {
+            println!("{}", verbose_entry(set, graph, i, false, &dir));
+        } else {
+            println!(
+                "{}",
+                revision_line(
+                    set,
+                    graph,
+                    i,
+                    Line {
+                        branches: true,
+                        ..Line::default()
+                    }
+                )
+            );
+        }
+    }
+    if graph.heads().len() > 1 && !ctx.json() {
+        eprintln!(
+            "note: {} heads; join them with `migrate merge heads -m \"merge\"`",
+            graph.heads().len()
+        );
+    }
+    Ok(())
+}
+
+/// `branches`: each branch point and where it leads.
+pub fn branches(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
+    let set = ctx.migrations()?;
+    let graph = set.graph()?;
+    let points: Vec<usize> = (0..graph.len())
+        .rev()
+        .filter(|&i| graph.is_branch_point(i))
+        .collect();
+    if ctx.json() {
+        let list: Vec<_> = points
+            .iter()
+            .map(|&i| json!({ "revision": graph.id(i), "branches_into": graph.names(graph.children(i)) }))
+            .collect();
+        print_json(&json!({ "branch_points": list }));
+        return Ok(());
+    }
+    for i in points {
+        println!(
+            "{}",
+            revision_line(
+                set,
+                graph,
+                i,
+                Line {
+                    branches: true,
+                    tree: true,
+                    ..Line::default()
+                }
+            )
+        );
+        let indent = " ".repeat(graph.id(i).len());
+        for &child in graph.children(i) {
+            let line = Line {
+                branches: true,
+                tree: true,
+                doc: verbose,
+                ..Line::default()
+            };
+            println!("{indent} -> {}", revision_line(set, graph, child, line));
+        }
+        println!();
+    }
+    Ok(())
+}
+
+/// `show REV`: one revision in full.
+pub fn show(ctx: &Context<'_>, rev: &str) -> Result<(), CliError> {
+    let set = ctx.migrations()?;
+    let graph = set.graph()?;
+    let db = if rev == "current" {
+        database_heads(ctx, graph)?
+    } else {
+        Vec::new()
+    };
+    let revisions = match rev {
+        "current" => db.clone(),
+        _ => match graph.resolve(&rev.parse::<Target>()?, &db)? {
+            Destination::Revisions(revs) => revs,
+            Destination::Base | Destination::BranchBase(_) => Vec::new(),
+        },
+    };
+    let dir = ctx.config().dir.to_string_lossy().into_owned();
+    for i in revisions {
+        if ctx.json() {
+            print_json(&revision_json(set, graph, i, db.contains(&i)));
+        } else {
+            print!("{}", verbose_entry(set, graph, i, db.contains(&i), &dir));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,235 @@
+//! `upgrade`, `downgrade` and `stamp`: online runs and offline SQL.
+
+use super::args::{DowngradeArgs, UpgradeArgs};
+use super::output::print_json;
+use super::{cmd_data, CliError, Context};
+use migrate_core::graph::target::Destination;
+use migrate_core::sqlite::ledger::ALEMBIC_VERSION_DDL;
+use migrate_core::sqlite::runner::StepReport;
+use migrate_core::{Direction, Migrations, Plan, RowOp, RunOptions, RunReport, Target};
+use serde_json::json;
+use std::io::IsTerminal;
+
+/// `upgrade TARGET`.
+pub fn upgrade(ctx: &Context<'_>, args: &UpgradeArgs) -> Result<(), CliError> {
+    if args.sql {
+        return offline(ctx, &args.target, Direction::Up);
+    }
+    migrate(
+        ctx,
+        &args.target,
+        Direction::Up,
+        args.backup,
+        args.transaction_per_migration,
+    )
+}
+
+/// `downgrade TARGET`.
+pub fn downgrade(ctx: &Context<'_>, args: &DowngradeArgs) -> Result<(), CliError> {
+    if args.sql {
+        return offline(ctx, &args.target, Direction::Down);
+    }
+    if args.target.contains(':') {
+        return Err(CliError::Usage(
+            "FROM:TO is only for --sql; give a single target".to_owned(),
+        ));
+    }
+    migrate(
+        ctx,
+        &args.target,
+        Direction::Down,
+        args.backup,
+        args.transaction_per_migration,
+    )
+}
+
+fn migrate(
+    ctx: &Context<'_>,
+    target: &str,
+    direction: Direction,
+    backup: bool,
+    per_migration: bool,
+) -> Result<(), CliError> {
+    let set = ctx.migrations()?;
+    let target: Target = target.parse()?;
+    if (backup || ctx.config().backup_before_migrating) && ctx.config().database.exists() {
+        cmd_data::backup(ctx, None)?;
+    }
+    let mut conn = ctx.open()?;
+    let progress = |step: &StepReport| {
+        let verb = if step.direction == Direction::Up {
+            "upgrade"
+        } else {
+            "downgrade"
+        };
+        let (from, to) = match step.direction {
+            Direction::Up => (step.from.join(", "), step.revision.clone()),
+            Direction::Down => (step.revision.clone(), step.from.join(", ")),
+        };
+        eprintln!(
+            "Running {verb} {from} -> {to}, {} ({} ms)",
+            step.message,
+            step.elapsed.as_millis()
+        );
+    };
+    let on_terminal = std::io::stderr().is_terminal() && !ctx.json();
+    let options = RunOptions {
+        transaction_per_migration: per_migration,
+        busy_timeout: ctx.config().busy_timeout,
+        on_step: on_terminal.then_some(&progress as &dyn Fn(&StepReport)),
+    };
+    let report = match direction {
+        Direction::Up => set.upgrade_with(&mut conn, &target, &options)?,
+        Direction::Down => set.downgrade_with(&mut conn, &target, &options)?,
+    };
+    print_run(ctx, &report, direction);
+    Ok(())
+}
+
+fn heads_text(heads: &[String]) -> String {
+    if heads.is_empty() {
+        "base".to_owned()
+    } else {
+        heads.join(", ")
+    }
+}
+
+fn print_run(ctx: &Context<'_>, report: &RunReport, direction: Direction) {
+    let verb = if direction == Direction::Up {
+        "upgrade"
+    } else {
+        "downgrade"
+    };
+    if ctx.json() {
+        let steps: Vec<_> = report
+            .steps
+            .iter()
+            .map(|s| json!({ "revision": s.revision, "message": s.message, "ms": s.elapsed.as_millis() as u64 }))
+            .collect();
+        print_json(&json!({
+            "operation": verb,
+            "heads_before": report.heads_before,
+            "heads_after": report.heads_after,
+            "steps": steps,
+        }));
+    } else if report.steps.is_empty() {
+        println!(
+            "nothing to {verb}: the database is at {}",
+            heads_text(&report.heads_after)
+        );
+    } else {
+        println!(
+            "{verb}: {} -> {} ({} migration{} in one transaction)",
+            heads_text(&report.heads_before),
+            heads_text(&report.heads_after),
+            report.steps.len(),
+            if report.steps.len() == 1 { "" } else { "s" }
+        );
+    }
+}
+
+/// `stamp TARGET [--purge]`.
+pub fn stamp(ctx: &Context<'_>, target: &str, purge: bool) -> Result<(), CliError> {
+    let set = ctx.migrations()?;
+    let mut conn = ctx.open()?;
+    let report = set.stamp(&mut conn, &target.parse()?, purge)?;
+    if ctx.json() {
+        print_json(
+            &json!({ "operation": "stamp", "heads_before": report.heads_before, "heads_after": report.heads_after }),
+        );
+    } else {
+        println!(
+            "stamp: {} -> {}",
+            heads_text(&report.heads_before),
+            heads_text(&report.heads_after)
+        );
+    }
+    Ok(())
+}
+
+/// Quotes a value as an SQL string literal.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// `--sql`: prints the run as SQL, without a database. `FROM:TO` starts
+/// from FROM; a bare target starts from base (upgrade only).
+fn offline(ctx: &Context<'_>, spec: &str, direction: Direction) -> Result<(), CliError> {
+    let set = ctx.migrations()?;
+    let graph = set.graph()?;
+    let (from, to) = match spec.split_once(':') {
+        Some((from, to)) => (Some(from), to),
+        None if direction == Direction::Down => {
+            return Err(CliError::Usage(format!(
+                "downgrade --sql needs FROM:TO (for example `migrate downgrade {spec}:base --sql`), since no database is read"
+            )))
+        }
+        None => (None, spec),
+    };
+    let start = match from {
+        None | Some("" | "base") => Vec::new(),
+        Some(from) => match graph.resolve(&from.parse::<Target>()?, &[])? {
+            Destination::Revisions(revs) => revs,
+            _ => Vec::new(),
+        },
+    };
+    let plan = set.plan_from(&start, &to.parse()?, direction)?;
+    print!("{}", offline_sql(set, &plan, direction, start.is_empty()));
+    Ok(())
+}
+
+/// The SQL of a plan in Alembic's offline shape, wrapped in one transaction.
+pub fn offline_sql(
+    set: &Migrations,
+    plan: &Plan,
+    direction: Direction,
+    create_version_table: bool,
+) -> String {
+    let mut out = String::from("BEGIN;\n\n");
+    if create_version_table && direction == Direction::Up {
+        out += &format!("{ALEMBIC_VERSION_DDL};\n\n");
+    }
+    for step in &plan.steps {
+        let m = &set.as_slice()[step.revision];
+        let parents = m.down_revisions().collect::<Vec<_>>().join(", ");
+        let (verb, from, to, section) = match direction {
+            Direction::Up => (
+                "upgrade",
+                parents,
+                m.revision().to_owned(),
+                Some(m.upgrade()),
+            ),
+            Direction::Down => ("downgrade", m.revision().to_owned(), parents, m.downgrade()),
+        };
+        if !m.is_transactional() {
+            out += "COMMIT;\n\n";
+        }
+        out += &format!("-- Running {verb} {from} -> {to}\n\n");
+        if let Some(section) = section {
+            let sql = section.sql().trim();
+            out += sql;
+            out += if sql.ends_with(';') { "\n\n" } else { ";\n\n" };
+        }
+        for op in &step.row_ops {
+            out += &match op {
+                RowOp::Insert(rev) => format!("INSERT INTO alembic_version (version_num) VALUES ({});\n\n", literal(rev)),
+                RowOp::Delete(rev) => {
+                    format!("DELETE FROM alembic_version WHERE alembic_version.version_num = {};\n\n", literal(rev))
+                }
+                RowOp::Update { from, to } => format!(
+                    "UPDATE alembic_version SET version_num={} WHERE alembic_version.version_num = {};\n\n",
+                    literal(to),
+                    literal(from)
+                ),
+            };
+        }
+        if !m.is_transactional() {
+            out += "BEGIN;\n\n";
+        }
+    }
+    if direction == Direction::Down && plan.heads_after.is_empty() {
+        out += "DROP TABLE alembic_version;\n\n";
+    }
+    out += "COMMIT;\n";
+    out
+}

@@ -1,0 +1,91 @@
+//! `verify` and `repair`.
+
+use super::args::RepairArgs;
+use super::output::print_json;
+use super::{CliError, Context};
+use serde_json::json;
+use std::io::{BufRead, Write};
+
+/// `verify`: the drift report; exit 1 unless clean.
+pub fn verify(ctx: &Context<'_>) -> Result<(), CliError> {
+    let set = ctx.migrations()?;
+    let report = match ctx.open_existing()? {
+        Some(conn) => set.verify(&conn)?,
+        None => {
+            let conn = rusqlite::Connection::open_in_memory()?;
+            set.verify(&conn)?
+        }
+    };
+    if ctx.json() {
+        print_json(&json!({
+            "clean": report.is_clean(),
+            "heads": report.heads,
+            "pending": report.pending,
+            "modified": report.modified.iter().map(|m| json!({"revision": m.revision, "path": m.path, "recorded": m.recorded, "current": m.current})).collect::<Vec<_>>(),
+            "unknown": report.unknown.iter().map(|u| json!({"revision": u.revision, "has_downgrade_sql": u.has_downgrade_sql})).collect::<Vec<_>>(),
+            "inconsistent": report.inconsistent,
+            "unverified": report.unverified,
+            "dirty": report.dirty,
+            "untracked_tables": report.untracked_tables,
+        }));
+    } else {
+        print!("{report}");
+    }
+    if report.is_clean() {
+        Ok(())
+    } else {
+        Err(CliError::Refused(
+            "the database does not match the migrations (see above)".to_owned(),
+        ))
+    }
+}
+
+/// Asks a yes/no question on the terminal; no answer is no.
+fn confirm(question: &str) -> bool {
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).is_ok()
+        && matches!(answer.trim(), "y" | "Y" | "yes")
+}
+
+/// `repair`.
+pub fn repair(ctx: &Context<'_>, args: &RepairArgs) -> Result<(), CliError> {
+    let set = ctx.migrations()?;
+    let conn = ctx.open()?;
+    if let Some(revision) = &args.accept {
+        let (old, new) = set.checksum_change(&conn, revision)?;
+        println!(
+            "revision {revision}: recorded {}, file now {new}",
+            old.as_deref().unwrap_or("(none)")
+        );
+        if !args.yes && !confirm("accept the edited file as applied?") {
+            return Err(CliError::Refused(
+                "not accepted; nothing was changed (pass --yes to confirm)".to_owned(),
+            ));
+        }
+        set.accept_checksum(&conn, revision)?;
+        println!("accepted {revision}");
+        return Ok(());
+    }
+    if let Some(revision) = &args.clear_dirty {
+        println!(
+            "revision {revision} started and did not finish; its changes may be partly applied"
+        );
+        if !args.yes && !confirm("have you checked and fixed the database by hand?") {
+            return Err(CliError::Refused(
+                "not cleared; nothing was changed (pass --yes to confirm)".to_owned(),
+            ));
+        }
+        set.clear_started(&conn, revision)?;
+        println!("cleared the started mark of {revision}; `migrate upgrade` will run it again");
+        return Ok(());
+    }
+    let recorded = set.record_checksums(&conn)?;
+    if recorded.is_empty() {
+        println!("nothing to repair: every applied revision has a checksum");
+    } else {
+        println!("recorded checksums of {}", recorded.join(", "));
+    }
+    Ok(())
+}

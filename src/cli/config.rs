@@ -1,0 +1,183 @@
+//! Where the migrations and the database are: flags, then the environment
+//! (`DATABASE_URL`, `MIGRATE_DIR`), then `migrate.toml`, then defaults.
+
+use super::error::CliError;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The configuration file read when `--config` is not given.
+pub const DEFAULT_CONFIG: &str = "migrate.toml";
+/// The default migrations folder.
+pub const DEFAULT_DIR: &str = "migrations";
+/// The default database.
+pub const DEFAULT_DATABASE: &str = "data/bot_database.db";
+/// The default folder for backups.
+pub const DEFAULT_BACKUP_DIR: &str = "backups";
+
+/// The resolved configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The migrations folder.
+    pub dir: PathBuf,
+    /// The database file.
+    pub database: PathBuf,
+    /// Where backups go.
+    pub backup_dir: PathBuf,
+    /// Whether `upgrade` and `downgrade` back up first without `--backup`.
+    pub backup_before_migrating: bool,
+    /// How long to wait for another process's lock.
+    pub busy_timeout: Duration,
+}
+
+/// What `migrate.toml` may say.
+#[derive(Debug, Default)]
+struct FileConfig {
+    dir: Option<PathBuf>,
+    database: Option<PathBuf>,
+    backup_dir: Option<PathBuf>,
+    backup_before_migrating: Option<bool>,
+    busy_timeout_ms: Option<u64>,
+}
+
+impl Config {
+    /// Resolves the configuration from flags, the environment and the file.
+    pub fn resolve(
+        config_file: Option<&Path>,
+        dir_flag: Option<&Path>,
+        database_flag: Option<&Path>,
+    ) -> Result<Config, CliError> {
+        let file = match config_file {
+            Some(path) => read_file(path)?,
+            None if Path::new(DEFAULT_CONFIG).exists() => read_file(Path::new(DEFAULT_CONFIG))?,
+            None => FileConfig::default(),
+        };
+        let env_dir = std::env::var_os("MIGRATE_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        let env_db = std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(|url| database_from_url(&url));
+        Ok(Config {
+            dir: dir_flag
+                .map(Path::to_owned)
+                .or(env_dir)
+                .or(file.dir)
+                .unwrap_or_else(|| DEFAULT_DIR.into()),
+            database: database_flag
+                .map(Path::to_owned)
+                .or(env_db)
+                .or(file.database)
+                .unwrap_or_else(|| DEFAULT_DATABASE.into()),
+            backup_dir: file.backup_dir.unwrap_or_else(|| DEFAULT_BACKUP_DIR.into()),
+            backup_before_migrating: file.backup_before_migrating.unwrap_or(false),
+            busy_timeout: Duration::from_millis(file.busy_timeout_ms.unwrap_or(30_000)),
+        })
+    }
+}
+
+/// Accepts a plain path or an SQLAlchemy-style `sqlite:///path` URL.
+pub fn database_from_url(url: &str) -> PathBuf {
+    let path = url
+        .strip_prefix("sqlite:///")
+        .or_else(|| url.strip_prefix("sqlite://"))
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    PathBuf::from(path)
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, CliError> {
+    let bad = |reason: String| CliError::Config {
+        path: path.to_owned(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| bad(e.to_string()))?;
+    let section = match table.get("migrate") {
+        Some(toml::Value::Table(section)) => section.clone(),
+        Some(_) => return Err(bad("`migrate` must be a table: write `[migrate]`".into())),
+        None => table,
+    };
+    let mut config = FileConfig::default();
+    for (key, value) in &section {
+        let path_value = || {
+            value
+                .as_str()
+                .map(PathBuf::from)
+                .ok_or_else(|| bad(format!("`{key}` must be a string")))
+        };
+        match key.as_str() {
+            "dir" => config.dir = Some(path_value()?),
+            "database" => config.database = Some(database_from_url(&path_value()?.to_string_lossy())),
+            "backup_dir" => config.backup_dir = Some(path_value()?),
+            "backup_before_migrating" => {
+                config.backup_before_migrating =
+                    Some(value.as_bool().ok_or_else(|| bad(format!("`{key}` must be true or false")))?)
+            }
+            "busy_timeout_ms" => {
+                let ms = value.as_integer().and_then(|n| u64::try_from(n).ok());
+                config.busy_timeout_ms = Some(ms.ok_or_else(|| bad(format!("`{key}` must be a whole number")))?)
+            }
+            other => {
+                return Err(bad(format!(
+                    "unknown key `{other}`; known keys are dir, database, backup_dir, backup_before_migrating, busy_timeout_ms"
+                )))
+            }
+        }
+    }
+    Ok(config)
+}
+
+/// The `migrate.toml` that `init` writes.
+pub const TEMPLATE: &str = r#"# migrate configuration. Flags and the environment (DATABASE_URL,
+# MIGRATE_DIR) override what is written here.
+[migrate]
+# The folder holding versions/ (and schema.sql).
+dir = "migrations"
+# The SQLite database file.
+database = "data/bot_database.db"
+# Where `migrate backup` and `upgrade --backup` write copies.
+backup_dir = "backups"
+# Set to true on production servers: every upgrade and downgrade backs up first.
+backup_before_migrating = false
+# How long to wait for another process holding the database.
+busy_timeout_ms = 30000
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_paths_give_the_same_file() {
+        assert_eq!(
+            database_from_url("sqlite:///data/bot.db"),
+            PathBuf::from("data/bot.db")
+        );
+        assert_eq!(
+            database_from_url("sqlite:data/bot.db"),
+            PathBuf::from("data/bot.db")
+        );
+        assert_eq!(
+            database_from_url("/srv/bot.db"),
+            PathBuf::from("/srv/bot.db")
+        );
+    }
+
+    #[test]
+    fn the_template_parses() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("migrate.toml");
+        std::fs::write(&path, TEMPLATE).unwrap();
+        let config = read_file(&path).unwrap();
+        assert_eq!(config.database, Some(PathBuf::from("data/bot_database.db")));
+        assert_eq!(config.backup_before_migrating, Some(false));
+        std::fs::write(&path, "[migrate]\ndatabse = \"x\"\n").unwrap();
+        assert!(read_file(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown key `databse`"));
+    }
+}

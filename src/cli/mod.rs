@@ -1,0 +1,170 @@
+//! The `migrate` command line, also runnable from inside an application
+//! binary against its embedded migrations ([`run_embedded`]).
+
+mod args;
+mod clock;
+mod cmd_data;
+mod cmd_files;
+mod cmd_list;
+mod cmd_run;
+mod cmd_verify;
+mod config;
+mod error;
+mod output;
+
+pub use args::{Cli, Command, Format};
+pub use config::Config;
+pub use error::CliError;
+
+use clap::Parser;
+use migrate_core::Migrations;
+use rusqlite::Connection;
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::OnceLock;
+
+/// Everything a command needs: the configuration, the output format and
+/// the migration set (embedded, or read from the folder on first use).
+pub struct Context<'a> {
+    config: Config,
+    format: Format,
+    embedded: Option<&'a Migrations>,
+    loaded: OnceLock<Migrations>,
+}
+
+impl<'a> Context<'a> {
+    /// The migration set.
+    pub fn migrations(&self) -> Result<&Migrations, CliError> {
+        if let Some(set) = self.embedded {
+            return Ok(set);
+        }
+        if let Some(set) = self.loaded.get() {
+            return Ok(set);
+        }
+        let set = Migrations::from_dir(&self.config.dir)?;
+        Ok(self.loaded.get_or_init(|| set))
+    }
+
+    /// The migrations folder, for commands that write files.
+    pub fn source_dir(&self, command: &str) -> Result<&Path, CliError> {
+        if self.embedded.is_some() {
+            return Err(CliError::Refused(format!(
+                "`{command}` writes migration files, so it needs the source folder; run `migrate {command}` from a checkout of the project, not from the deployed binary"
+            )));
+        }
+        Ok(&self.config.dir)
+    }
+
+    /// Opens (and creates, with its folder) the database.
+    pub fn open(&self) -> Result<Connection, CliError> {
+        let path = &self.config.database;
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(CliError::io(parent))?;
+        }
+        let conn = Connection::open(path).map_err(|source| {
+            CliError::Run(migrate_core::RunError::Sqlite {
+                doing: "opening the database",
+                source,
+            })
+        })?;
+        conn.busy_timeout(self.config.busy_timeout)?;
+        Ok(conn)
+    }
+
+    /// Opens the database for reading; a missing file reads as empty.
+    pub fn open_existing(&self) -> Result<Option<Connection>, CliError> {
+        if !self.config.database.exists() {
+            return Ok(None);
+        }
+        self.open().map(Some)
+    }
+
+    /// The resolved configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Whether results are JSON.
+    pub fn json(&self) -> bool {
+        self.format == Format::Json
+    }
+}
+
+/// Runs the command line of the `migrate` binary.
+pub fn main() -> ExitCode {
+    finish(
+        Cli::try_parse()
+            .map_err(clap_exit)
+            .and_then(|cli| run(cli, None)),
+    )
+}
+
+/// Runs the whole command line against an embedded set, from inside an
+/// application binary: `repair_bot migrate upgrade head` on a server that has
+/// no migration files. `args` are the words after the binary's own
+/// subcommand (for example `["upgrade", "head"]`).
+pub fn run_embedded<I, T>(migrations: &Migrations, args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let words = std::iter::once(OsString::from("migrate")).chain(args.into_iter().map(Into::into));
+    finish(
+        Cli::try_parse_from(words)
+            .map_err(clap_exit)
+            .and_then(|cli| run(cli, Some(migrations))),
+    )
+}
+
+/// Clap's own errors and `--help` keep clap's output and exit codes.
+fn clap_exit(error: clap::Error) -> CliError {
+    let _ = error.print();
+    CliError::Exit(u8::try_from(error.exit_code()).unwrap_or(2))
+}
+
+fn finish(result: Result<(), CliError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Exit(code)) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli, embedded: Option<&Migrations>) -> Result<(), CliError> {
+    let config = Config::resolve(
+        cli.config.as_deref(),
+        cli.dir.as_deref(),
+        cli.database.as_deref(),
+    )?;
+    let ctx = Context {
+        config,
+        format: cli.format,
+        embedded,
+        loaded: OnceLock::new(),
+    };
+    match cli.command {
+        Command::Init => cmd_files::init(&ctx),
+        Command::Revision(args) => cmd_files::revision(&ctx, &args),
+        Command::Merge(args) => cmd_files::merge(&ctx, &args),
+        Command::Upgrade(args) => cmd_run::upgrade(&ctx, &args),
+        Command::Downgrade(args) => cmd_run::downgrade(&ctx, &args),
+        Command::Stamp { target, purge } => cmd_run::stamp(&ctx, &target, purge),
+        Command::Current(v) => cmd_list::current(&ctx, v.verbose),
+        Command::History(args) => cmd_list::history(&ctx, &args),
+        Command::Heads(v) => cmd_list::heads(&ctx, v.verbose),
+        Command::Branches(v) => cmd_list::branches(&ctx, v.verbose),
+        Command::Show { rev } => cmd_list::show(&ctx, &rev),
+        Command::Verify => cmd_verify::verify(&ctx),
+        Command::Repair(args) => cmd_verify::repair(&ctx, &args),
+        Command::Backup { out } => cmd_data::backup(&ctx, out.as_deref()).map(|_| ()),
+        Command::Restore { file } => cmd_data::restore(&ctx, &file),
+        Command::Export { out } => cmd_data::export(&ctx, out.as_deref()),
+        Command::Import { file } => cmd_data::import(&ctx, &file),
+        Command::Schema { table } => cmd_data::schema(&ctx, table.as_deref()),
+    }
+}

@@ -1,0 +1,149 @@
+//! How revisions are shown, in Alembic's words and shapes, and as JSON.
+
+use migrate_core::{Graph, Migration, Migrations};
+use serde_json::{json, Value};
+
+/// Which decorations a revision line carries (Alembic's `cmd_format` flags).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Line {
+    /// `parents -> rev`.
+    pub parents: bool,
+    /// `(label)` after the id.
+    pub branches: bool,
+    /// `, message` at the end.
+    pub doc: bool,
+    /// `(branchpoint)`, `(mergepoint)`.
+    pub tree: bool,
+    /// `(current)`.
+    pub current: bool,
+}
+
+/// `<base>` or the comma-separated parents.
+pub fn parents_text(m: &Migration) -> String {
+    if m.is_base() {
+        "<base>".to_owned()
+    } else {
+        m.down_revisions().collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// One revision as Alembic's `history`, `heads` and `current` print it.
+pub fn revision_line(set: &Migrations, graph: &Graph, i: usize, line: Line) -> String {
+    let m = &set.as_slice()[i];
+    let mut text = m.revision().to_owned();
+    if line.parents {
+        let deps: Vec<&str> = m.depends_on().collect();
+        text = if deps.is_empty() {
+            format!("{} -> {text}", parents_text(m))
+        } else {
+            format!("{} ({}) -> {text}", parents_text(m), deps.join(", "))
+        };
+    }
+    if line.branches && m.branch_labels().len() > 0 {
+        text += &format!(" ({})", m.branch_labels().collect::<Vec<_>>().join(", "));
+    }
+    if graph.is_head(i) {
+        text += " (head)";
+    }
+    if line.current {
+        text += " (current)";
+    }
+    if line.tree {
+        if graph.is_branch_point(i) {
+            text += " (branchpoint)";
+        }
+        if graph.is_merge_point(i) {
+            text += " (mergepoint)";
+        }
+    }
+    if line.doc {
+        text += &format!(", {}", m.message());
+    }
+    text
+}
+
+/// Alembic's verbose entry (`history --verbose`, `show`).
+pub fn verbose_entry(
+    set: &Migrations,
+    graph: &Graph,
+    i: usize,
+    current: bool,
+    dir: &str,
+) -> String {
+    let m = &set.as_slice()[i];
+    let mut entry = format!("Rev: {}", m.revision());
+    for (on, word) in [
+        (graph.is_head(i), " (head)"),
+        (graph.is_branch_point(i), " (branchpoint)"),
+        (graph.is_merge_point(i), " (mergepoint)"),
+        (current, " (current)"),
+    ] {
+        if on {
+            entry += word;
+        }
+    }
+    entry += "\n";
+    if graph.is_merge_point(i) {
+        entry += &format!("Merges: {}\n", parents_text(m));
+    } else {
+        entry += &format!("Parent: {}\n", parents_text(m));
+    }
+    if m.depends_on().len() > 0 {
+        entry += &format!(
+            "Also depends on: {}\n",
+            m.depends_on().collect::<Vec<_>>().join(", ")
+        );
+    }
+    if graph.is_branch_point(i) {
+        entry += &format!(
+            "Branches into: {}\n",
+            graph.names(graph.children(i)).join(", ")
+        );
+    }
+    if m.branch_labels().len() > 0 {
+        entry += &format!(
+            "Branch names: {}\n",
+            m.branch_labels().collect::<Vec<_>>().join(", ")
+        );
+    }
+    entry += &format!("Path: {dir}/{}\n\n", m.path());
+    entry += &format!(
+        "    {}\n\n    Revision ID: {}\n    Revises: {}\n",
+        m.message(),
+        m.revision(),
+        m.down_revisions().collect::<Vec<_>>().join(", ")
+    );
+    if let Some(date) = m.create_date() {
+        entry += &format!("    Create Date: {date}\n");
+    }
+    entry
+}
+
+/// A revision as a JSON object.
+pub fn revision_json(set: &Migrations, graph: &Graph, i: usize, current: bool) -> Value {
+    let m = &set.as_slice()[i];
+    json!({
+        "revision": m.revision(),
+        "down_revisions": m.down_revisions().collect::<Vec<_>>(),
+        "message": m.message(),
+        "create_date": m.create_date(),
+        "branch_labels": m.branch_labels().collect::<Vec<_>>(),
+        "depends_on": m.depends_on().collect::<Vec<_>>(),
+        "is_head": graph.is_head(i),
+        "is_branch_point": graph.is_branch_point(i),
+        "is_merge_point": graph.is_merge_point(i),
+        "is_current": current,
+        "transactional": m.is_transactional(),
+        "reversible": m.downgrade().is_some(),
+        "path": m.path(),
+        "checksum": m.checksum().to_string(),
+    })
+}
+
+/// Prints a JSON value on stdout.
+pub fn print_json(value: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
