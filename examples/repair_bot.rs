@@ -2,7 +2,9 @@
 //! refuses to start on drift, upgrades to head, then does a little real work.
 //!
 //! ```text
-//! cargo run --example repair_bot                 # start the bot
+//! cargo run --example repair_bot                          # start the bot
+//! cargo run --example repair_bot -- migrate upgrade head  # the migrate CLI, embedded
+//! cargo run --example repair_bot -- migrate history
 //! ```
 //!
 //! The database is `data/bot_database.db`, or `DATABASE_URL` when set.
@@ -20,6 +22,11 @@ fn database_path() -> PathBuf {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("migrate") {
+        // The whole command line, against the migrations compiled into this binary.
+        return migrate::cli::run_embedded(&MIGRATIONS, &args[1..]);
+    }
     match start() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

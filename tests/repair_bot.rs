@@ -178,3 +178,28 @@ fn a_file_that_is_not_sqlite_stops_the_bot_cleanly() {
     std::fs::write(&db, vec![b'x'; 4096]).unwrap();
     refused(&db, &["not a SQLite database"]);
 }
+
+#[test]
+fn the_bot_binary_carries_the_migrate_command_line() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("bot.db");
+    // No migrations folder here: the set is the one compiled into the binary.
+    let mut upgrade = bot(&db);
+    upgrade
+        .current_dir(dir.path())
+        .args(["migrate", "upgrade", "head"]);
+    assert_eq!(
+        stdout_of(&mut upgrade),
+        "upgrade: base -> 003 (3 migrations in one transaction)\n"
+    );
+    let mut current = bot(&db);
+    current.current_dir(dir.path()).args(["migrate", "current"]);
+    assert_eq!(stdout_of(&mut current), "003 (head)\n");
+    let mut revision = bot(&db);
+    revision
+        .current_dir(dir.path())
+        .args(["migrate", "revision", "-m", "x"]);
+    let err = String::from_utf8_lossy(&revision.assert().code(1).get_output().stderr.clone())
+        .into_owned();
+    assert!(err.contains("needs the source folder"), "{err}");
+}

@@ -43,7 +43,17 @@ pub fn backup(ctx: &Context<'_>, out: Option<&Path>) -> Result<PathBuf, CliError
             } else {
                 heads.join("+")
             };
-            dir.join(format!("{stem}-{}-{revision}.db", clock::compact()))
+            let base = format!("{stem}-{}-{revision}", clock::compact());
+            (1..)
+                .map(|n| {
+                    if n == 1 {
+                        dir.join(format!("{base}.db"))
+                    } else {
+                        dir.join(format!("{base}-{n}.db"))
+                    }
+                })
+                .find(|candidate| !candidate.exists())
+                .unwrap_or_else(|| dir.join(format!("{base}.db")))
         }
     };
     if target.exists() {

@@ -50,8 +50,8 @@ fn migrate(
     backup: bool,
     per_migration: bool,
 ) -> Result<(), CliError> {
-    let set = ctx.migrations()?;
     let target: Target = target.parse()?;
+    let set = ctx.migrations()?;
     if (backup || ctx.config().backup_before_migrating) && ctx.config().database.exists() {
         cmd_data::backup(ctx, None)?;
     }

@@ -185,7 +185,7 @@ impl Graph {
         };
         let mut heads: Vec<usize> = self.heads.iter().map(|&i| new_index[i]).collect();
         let mut bases: Vec<usize> = self.bases.iter().map(|&i| new_index[i]).collect();
-        heads.sort_unstable();
+        heads.sort_unstable_by(|&a, &b| self.ids[order[a]].cmp(&self.ids[order[b]]));
         bases.sort_unstable();
         Graph {
             parents: remap(&self.parents),

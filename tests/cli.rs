@@ -1,0 +1,530 @@
+//! The `migrate` command line as a real process over temp folders.
+
+mod common;
+
+use assert_cmd::Command;
+use common::{migration, snapshot, version_rows, write_folder};
+use rusqlite::Connection;
+use std::path::Path;
+use tempfile::TempDir;
+
+const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+
+/// `migrate` run inside `dir`, with no configuration from the environment.
+fn migrate(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("migrate").unwrap();
+    cmd.current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("MIGRATE_DIR");
+    cmd
+}
+
+fn stdout(cmd: &mut Command) -> String {
+    String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
+}
+
+fn failure(cmd: &mut Command, code: i32) -> String {
+    String::from_utf8(cmd.assert().code(code).get_output().stderr.clone()).unwrap()
+}
+
+/// A project folder with a copy of the reference migrations.
+fn project() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    let versions = dir.path().join("migrations/versions");
+    std::fs::create_dir_all(&versions).unwrap();
+    for entry in std::fs::read_dir(Path::new(REFERENCE).join("versions")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), versions.join(entry.file_name())).unwrap();
+    }
+    dir
+}
+
+/// A branch point (aaa) and a merge point (ddd).
+fn branched(dir: &Path) {
+    write_folder(
+        &dir.join("migrations"),
+        &[
+            (
+                "aaa_base.sql",
+                migration("aaa", "none", "CREATE TABLE a (x);", Some("DROP TABLE a;"))
+                    .replace("step aaa", "base"),
+            ),
+            (
+                "bbb_b.sql",
+                migration("bbb", "aaa", "CREATE TABLE b (x);", Some("DROP TABLE b;"))
+                    .replace("step bbb", "add b"),
+            ),
+            (
+                "ccc_c.sql",
+                migration("ccc", "aaa", "CREATE TABLE c (x);", Some("DROP TABLE c;"))
+                    .replace("step ccc", "add c"),
+            ),
+            (
+                "ddd_merge.sql",
+                migration("ddd", "bbb, ccc", "SELECT 1;", Some("SELECT 1;"))
+                    .replace("step ddd", "merge"),
+            ),
+        ],
+    );
+}
+
+#[test]
+fn the_everyday_workflow_works_end_to_end() {
+    let dir = project();
+    let out = stdout(migrate(dir.path()).args(["upgrade", "head"]));
+    assert_eq!(
+        out,
+        "upgrade: base -> 003 (3 migrations in one transaction)\n"
+    );
+    assert!(
+        dir.path().join("data/bot_database.db").exists(),
+        "the default database is data/bot_database.db"
+    );
+    assert_eq!(stdout(migrate(dir.path()).arg("current")), "003 (head)\n");
+    assert_eq!(
+        stdout(migrate(dir.path()).args(["history", "--indicate-current"])),
+        "002 -> 003 (head) (current), add settings table\n001 -> 002, add phone_number to users\n<base> -> 001, initial schema\n"
+    );
+    stdout(migrate(dir.path()).args(["downgrade", "-1"]));
+    assert_eq!(stdout(migrate(dir.path()).arg("current")), "002\n");
+    assert_eq!(
+        stdout(migrate(dir.path()).args(["upgrade", "head"])),
+        "upgrade: 002 -> 003 (1 migration in one transaction)\n"
+    );
+    assert_eq!(
+        stdout(migrate(dir.path()).args(["upgrade", "head"])),
+        "nothing to upgrade: the database is at 003\n"
+    );
+    assert_eq!(stdout(migrate(dir.path()).arg("heads")), "003 (head)\n");
+    let show = stdout(migrate(dir.path()).args(["show", "002"]));
+    assert!(
+        show.starts_with(
+            "Rev: 002\nParent: 001\nPath: migrations/versions/002_add_phone_number_to_users.sql\n"
+        ),
+        "{show}"
+    );
+    stdout(migrate(dir.path()).arg("verify"));
+}
+
+#[test]
+fn history_and_offline_sql_follow_alembic_line_for_line() {
+    let dir = TempDir::new().unwrap();
+    branched(dir.path());
+    assert_eq!(
+        stdout(migrate(dir.path()).arg("history")),
+        "bbb, ccc -> ddd (head) (mergepoint), merge\naaa -> bbb, add b\naaa -> ccc, add c\n<base> -> aaa (branchpoint), base\n"
+    );
+    assert_eq!(
+        stdout(migrate(dir.path()).arg("branches")),
+        "aaa (branchpoint)\n    -> bbb\n    -> ccc\n\n"
+    );
+    let expected = "BEGIN;
+
+CREATE TABLE alembic_version (
+\tversion_num VARCHAR(32) NOT NULL, 
+\tCONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+);
+
+-- Running upgrade  -> aaa
+
+CREATE TABLE a (x);
+
+INSERT INTO alembic_version (version_num) VALUES ('aaa');
+
+-- Running upgrade aaa -> ccc
+
+CREATE TABLE c (x);
+
+UPDATE alembic_version SET version_num='ccc' WHERE alembic_version.version_num = 'aaa';
+
+-- Running upgrade aaa -> bbb
+
+CREATE TABLE b (x);
+
+INSERT INTO alembic_version (version_num) VALUES ('bbb');
+
+-- Running upgrade bbb, ccc -> ddd
+
+SELECT 1;
+
+DELETE FROM alembic_version WHERE alembic_version.version_num = 'bbb';
+
+UPDATE alembic_version SET version_num='ddd' WHERE alembic_version.version_num = 'ccc';
+
+COMMIT;
+";
+    assert_eq!(
+        stdout(migrate(dir.path()).args(["upgrade", "head", "--sql"])),
+        expected
+    );
+    // The offline SQL, run by SQLite itself, gives what an online run gives.
+    let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(expected).unwrap();
+    assert_eq!(version_rows(&conn), ["ddd"]);
+    let down = stdout(migrate(dir.path()).args(["downgrade", "ddd:aaa", "--sql"]));
+    assert!(down.contains("-- Running downgrade ddd -> bbb, ccc\n\nSELECT 1;\n\nUPDATE alembic_version SET version_num='ccc' WHERE alembic_version.version_num = 'ddd';\n\nINSERT INTO alembic_version (version_num) VALUES ('bbb');\n"), "{down}");
+    conn.execute_batch(&down).unwrap();
+    assert_eq!(version_rows(&conn), ["aaa"]);
+    let usage = failure(migrate(dir.path()).args(["downgrade", "aaa", "--sql"]), 2);
+    assert!(usage.contains("needs FROM:TO"), "{usage}");
+}
+
+#[test]
+fn json_listings_are_machine_readable() {
+    let dir = TempDir::new().unwrap();
+    branched(dir.path());
+    let out = stdout(migrate(dir.path()).args(["history", "--format", "json"]));
+    let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let revisions = value["revisions"].as_array().unwrap();
+    assert_eq!(revisions.len(), 4);
+    assert_eq!(revisions[0]["revision"], "ddd");
+    assert_eq!(revisions[0]["is_merge_point"], true);
+    assert_eq!(revisions[3]["is_branch_point"], true);
+    let heads: serde_json::Value = serde_json::from_str(&stdout(
+        migrate(dir.path()).args(["heads", "--format", "json"]),
+    ))
+    .unwrap();
+    assert_eq!(heads["heads"][0]["revision"], "ddd");
+    stdout(migrate(dir.path()).args(["upgrade", "heads"]));
+    let current: serde_json::Value = serde_json::from_str(&stdout(
+        migrate(dir.path()).args(["current", "--format", "json"]),
+    ))
+    .unwrap();
+    assert_eq!(current["heads"][0]["revision"], "ddd");
+}
+
+#[test]
+fn init_writes_the_skeleton_and_refuses_to_overwrite() {
+    let dir = TempDir::new().unwrap();
+    let out = stdout(migrate(dir.path()).arg("init"));
+    assert!(out.contains("Generating migrate.toml ... done"), "{out}");
+    assert!(dir.path().join("migrations/versions").is_dir());
+    let err = failure(migrate(dir.path()).arg("init"), 1);
+    assert!(err.contains("already exists"), "{err}");
+    // A first revision in the empty folder, then the folder loads.
+    stdout(migrate(dir.path()).args(["revision", "-m", "initial schema", "--rev-id", "001"]));
+    stdout(migrate(dir.path()).arg("heads"));
+}
+
+#[test]
+fn revision_continues_the_numbering_and_blocks_unwritten_sql() {
+    let dir = project();
+    let out = stdout(migrate(dir.path()).args(["revision", "-m", "add notes table"]));
+    assert!(
+        out.contains("migrations/versions/004_add_notes_table.sql"),
+        "{out}"
+    );
+    let text = std::fs::read_to_string(
+        dir.path()
+            .join("migrations/versions/004_add_notes_table.sql"),
+    )
+    .unwrap();
+    assert!(text.starts_with("-- revision: 004\n-- down_revision: 003\n-- message: add notes table\n-- create_date: "), "{text}");
+    assert_eq!(stdout(migrate(dir.path()).arg("heads")), "004 (head)\n");
+    let err = failure(migrate(dir.path()).args(["upgrade", "head"]), 1);
+    assert!(err.contains("versions/004_add_notes_table.sql:9"), "{err}");
+    assert!(err.contains("has no upgrade SQL yet"), "{err}");
+    let conn = Connection::open(dir.path().join("data/bot_database.db")).unwrap();
+    let objects: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        objects, 0,
+        "the whole run rolled back, ledger tables included"
+    );
+}
+
+#[test]
+fn several_heads_are_refused_with_the_merge_hint_and_merge_joins_them() {
+    let dir = project();
+    stdout(migrate(dir.path()).args(["revision", "-m", "branch a", "--rev-id", "004"]));
+    stdout(migrate(dir.path()).args([
+        "revision", "-m", "branch b", "--rev-id", "005", "--head", "003", "--splice",
+    ]));
+    let err = failure(migrate(dir.path()).args(["revision", "-m", "again"]), 1);
+    assert!(
+        err.contains("Multiple heads are present; please specify the head revision")
+            && err.contains("004, 005"),
+        "{err}"
+    );
+    let err = failure(migrate(dir.path()).args(["upgrade", "head"]), 1);
+    assert!(
+        err.contains("Multiple head revisions are present") && err.contains("migrate merge heads"),
+        "{err}"
+    );
+    let heads = stdout(migrate(dir.path()).arg("heads"));
+    assert_eq!(heads, "004 (head)\n005 (head)\n");
+    let out = stdout(migrate(dir.path()).args(["merge", "heads", "-m", "merge branches"]));
+    assert!(out.contains("006_merge_branches.sql"), "{out}");
+    assert_eq!(stdout(migrate(dir.path()).arg("heads")), "006 (head)\n");
+    let history = stdout(migrate(dir.path()).arg("history"));
+    assert!(
+        history.starts_with("004, 005 -> 006 (head) (mergepoint), merge branches\n"),
+        "{history}"
+    );
+}
+
+#[test]
+fn stamp_verify_and_repair_handle_a_database_made_by_hand() {
+    let dir = project();
+    let db = dir.path().join("data/bot_database.db");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    let conn = Connection::open(&db).unwrap();
+    let set = migrate::Migrations::from_dir(REFERENCE).unwrap();
+    for rev in ["001", "002"] {
+        conn.execute_batch(set.get(rev).unwrap().upgrade().sql())
+            .unwrap();
+    }
+    let err = failure(migrate(dir.path()).args(["upgrade", "head"]), 1);
+    assert!(
+        err.contains("created by hand, not through migrations") && err.contains("migrate stamp"),
+        "{err}"
+    );
+    let report = failure(migrate(dir.path()).arg("verify"), 1);
+    assert!(report.contains("does not match"), "{report}");
+    assert_eq!(
+        stdout(migrate(dir.path()).args(["stamp", "002"])),
+        "stamp: base -> 002\n"
+    );
+    assert_eq!(
+        stdout(migrate(dir.path()).args(["upgrade", "head"])),
+        "upgrade: 002 -> 003 (1 migration in one transaction)\n"
+    );
+    stdout(migrate(dir.path()).arg("verify"));
+    // An edited file is drift until accepted.
+    let file = dir
+        .path()
+        .join("migrations/versions/003_add_settings_table.sql");
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file).unwrap() + "\n-- reviewed\n",
+    )
+    .unwrap();
+    let out = String::from_utf8(
+        migrate(dir.path())
+            .arg("verify")
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    assert!(out.contains("modified: 003"), "{out}");
+    let out = stdout(migrate(dir.path()).args(["repair", "--accept", "003", "--yes"]));
+    assert!(
+        out.contains("recorded sha256:") && out.contains("accepted 003"),
+        "{out}"
+    );
+    stdout(migrate(dir.path()).arg("verify"));
+    let logged: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM migrate_log WHERE operation IN ('stamp', 'repair')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(logged, 2);
+}
+
+#[test]
+fn repair_records_checksums_of_a_database_alembic_migrated() {
+    let dir = project();
+    let db = dir.path().join("alembic.db");
+    let conn = Connection::open(&db).unwrap();
+    let set = migrate::Migrations::from_dir(REFERENCE).unwrap();
+    for rev in ["001", "002"] {
+        conn.execute_batch(set.get(rev).unwrap().upgrade().sql())
+            .unwrap();
+    }
+    conn.execute_batch(migrate::sqlite::ledger::ALEMBIC_VERSION_DDL)
+        .unwrap();
+    conn.execute("INSERT INTO alembic_version VALUES ('002')", [])
+        .unwrap();
+    let out = stdout(migrate(dir.path()).args(["--database", "alembic.db", "verify"]));
+    assert!(out.contains("unverified: 001, 002"), "{out}");
+    let out = stdout(migrate(dir.path()).args(["--database", "alembic.db", "repair"]));
+    assert_eq!(out, "recorded checksums of 001, 002\n");
+    let out = stdout(migrate(dir.path()).args(["--database", "alembic.db", "verify"]));
+    assert!(!out.contains("unverified"), "{out}");
+}
+
+#[test]
+fn an_unknown_revision_in_the_database_is_named() {
+    let dir = project();
+    stdout(migrate(dir.path()).args(["upgrade", "head"]));
+    let conn = Connection::open(dir.path().join("data/bot_database.db")).unwrap();
+    conn.execute(
+        "UPDATE alembic_version SET version_num = 'f00dcafe0001'",
+        [],
+    )
+    .unwrap();
+    let err = failure(migrate(dir.path()).arg("current"), 1);
+    assert!(
+        err.contains("Can't locate revision identified by 'f00dcafe0001'"),
+        "{err}"
+    );
+    assert!(
+        err.contains("the database is ahead of this binary, or files are missing"),
+        "{err}"
+    );
+    assert!(err.contains("No downgrade SQL is stored"), "{err}");
+}
+
+#[test]
+fn an_empty_upgrade_is_refused_when_the_folder_loads() {
+    let dir = project();
+    let file = dir.path().join("migrations/versions/004_empty.sql");
+    std::fs::write(&file, "-- revision: 004\n-- down_revision: 003\n-- message: empty\n\n-- migrate:upgrade\n-- nothing yet\n").unwrap();
+    let err = failure(migrate(dir.path()).args(["upgrade", "head"]), 1);
+    assert!(
+        err.contains("versions/004_empty.sql:5: the upgrade section holds no SQL"),
+        "{err}"
+    );
+}
+
+#[test]
+fn backup_and_restore_round_trip() {
+    let dir = project();
+    stdout(migrate(dir.path()).args(["upgrade", "head"]));
+    let db = dir.path().join("data/bot_database.db");
+    let conn = Connection::open(&db).unwrap();
+    conn.execute(
+        "INSERT INTO users (telegram_id, full_name) VALUES (42, 'Before Backup')",
+        [],
+    )
+    .unwrap();
+    let before = snapshot(&conn);
+    let out = stdout(migrate(dir.path()).arg("backup"));
+    let backup = dir.path().join(out.trim());
+    assert!(
+        out.trim().starts_with("backups/bot_database-") && out.trim().ends_with("-003.db"),
+        "{out}"
+    );
+    conn.execute("DELETE FROM users", []).unwrap();
+    stdout(migrate(dir.path()).args(["restore", backup.to_str().unwrap()]));
+    let after = snapshot(&conn);
+    let strip_log = |s: &str| {
+        s.lines()
+            .filter(|l| !l.starts_with("migrate_log:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip_log(&after), strip_log(&before));
+    let backups = std::fs::read_dir(dir.path().join("backups"))
+        .unwrap()
+        .count();
+    assert_eq!(backups, 2, "restore backed up the database it replaced");
+}
+
+#[test]
+fn export_and_import_round_trip_every_value() {
+    let dir = project();
+    stdout(migrate(dir.path()).args(["upgrade", "head"]));
+    let db = dir.path().join("data/bot_database.db");
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE odd (i INTEGER, r REAL, t TEXT, b BLOB, n);
+         INSERT INTO odd VALUES (9223372036854775807, 2.5, 'Привет 🛠️ \"quotes\" \n line', x'00ff10', -0.0);
+         INSERT INTO odd VALUES (-9223372036854775808, 1.7976931348623157e308, '', x'', 4.9e-324);
+         INSERT INTO odd VALUES (0, 0.1, 'tab\there', NULL, 'x');",
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO users (telegram_id, full_name, phone_number) VALUES (1, 'Anna', '+7')",
+        [],
+    )
+    .unwrap();
+    let before = snapshot(&conn);
+    stdout(migrate(dir.path()).args(["export", "--out", "dump.json"]));
+    conn.execute_batch(
+        "DELETE FROM odd; DELETE FROM users; UPDATE settings SET value = 'changed';",
+    )
+    .unwrap();
+    let out = stdout(migrate(dir.path()).args(["import", "dump.json"]));
+    assert!(out.contains("row counts verified"), "{out}");
+    assert_eq!(snapshot(&conn), before);
+    let negative_zero: f64 = conn
+        .query_row("SELECT n FROM odd WHERE i = 9223372036854775807", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(negative_zero == 0.0 && negative_zero.is_sign_negative());
+    // An export taken at another revision is refused.
+    stdout(migrate(dir.path()).args(["downgrade", "-1"]));
+    let err = failure(migrate(dir.path()).args(["import", "dump.json"]), 1);
+    assert!(
+        err.contains("export was taken at revision 003") && err.contains("migrate upgrade 003"),
+        "{err}"
+    );
+}
+
+#[test]
+fn schema_prints_tables_for_servers_without_sqlite3() {
+    let dir = project();
+    stdout(migrate(dir.path()).args(["upgrade", "head"]));
+    let out = stdout(migrate(dir.path()).args(["schema", "settings"]));
+    assert!(out.starts_with("CREATE TABLE settings ("), "{out}");
+    let err = failure(migrate(dir.path()).args(["schema", "nope"]), 1);
+    assert!(err.contains("there is no table `nope`"), "{err}");
+}
+
+#[test]
+fn configuration_comes_from_flags_then_environment_then_file() {
+    let dir = project();
+    std::fs::write(
+        dir.path().join("migrate.toml"),
+        "[migrate]\ndatabase = \"from_file.db\"\n",
+    )
+    .unwrap();
+    stdout(migrate(dir.path()).args(["upgrade", "001"]));
+    assert!(dir.path().join("from_file.db").exists());
+    stdout(
+        migrate(dir.path())
+            .env("DATABASE_URL", "sqlite:///from_env.db")
+            .args(["upgrade", "001"]),
+    );
+    assert!(dir.path().join("from_env.db").exists());
+    stdout(
+        migrate(dir.path())
+            .env("DATABASE_URL", "from_env.db")
+            .args(["--database", "from_flag.db", "upgrade", "001"]),
+    );
+    assert!(dir.path().join("from_flag.db").exists());
+}
+
+#[test]
+fn usage_errors_exit_2_and_every_command_has_help() {
+    let dir = TempDir::new().unwrap();
+    failure(migrate(dir.path()).arg("frobnicate"), 2);
+    for command in [
+        "upgrade",
+        "downgrade",
+        "history",
+        "stamp",
+        "revision",
+        "merge",
+        "backup",
+        "export",
+        "import",
+        "repair",
+    ] {
+        let help = stdout(migrate(dir.path()).args([command, "--help"]));
+        assert!(help.contains("Example"), "{command} --help has no example");
+    }
+    let err = failure(migrate(dir.path()).args(["upgrade", "a b"]), 1);
+    assert!(err.contains("invalid target"), "{err}");
+}
+
+#[test]
+fn upgrade_backup_takes_a_copy_first() {
+    let dir = project();
+    stdout(migrate(dir.path()).args(["upgrade", "001"]));
+    stdout(migrate(dir.path()).args(["upgrade", "head", "--backup"]));
+    let names: Vec<String> = std::fs::read_dir(dir.path().join("backups"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 1);
+    assert!(names[0].ends_with("-001.db"), "{names:?}");
+}
