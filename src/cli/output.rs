@@ -39,8 +39,8 @@ pub fn revision_line(set: &Migrations, graph: &Graph, i: usize, line: Line) -> S
             format!("{} ({}) -> {text}", parents_text(m), deps.join(", "))
         };
     }
-    if line.branches && m.branch_labels().len() > 0 {
-        text += &format!(" ({})", m.branch_labels().collect::<Vec<_>>().join(", "));
+    if line.branches && !graph.labels(i).is_empty() {
+        text += &format!(" ({})", graph.labels(i).join(", "));
     }
     if graph.is_head(i) {
         text += " (head)";
@@ -127,7 +127,7 @@ pub fn revision_json(set: &Migrations, graph: &Graph, i: usize, current: bool) -
         "down_revisions": m.down_revisions().collect::<Vec<_>>(),
         "message": m.message(),
         "create_date": m.create_date(),
-        "branch_labels": m.branch_labels().collect::<Vec<_>>(),
+        "branch_labels": graph.labels(i),
         "depends_on": m.depends_on().collect::<Vec<_>>(),
         "is_head": graph.is_head(i),
         "is_branch_point": graph.is_branch_point(i),
