@@ -528,3 +528,74 @@ fn upgrade_backup_takes_a_copy_first() {
     assert_eq!(names.len(), 1);
     assert!(names[0].ends_with("-001.db"), "{names:?}");
 }
+
+#[test]
+fn history_ranges_and_purging_stamps() {
+    let dir = project();
+    assert_eq!(
+        stdout(migrate(dir.path()).args(["history", "-r", "002:head"])),
+        "002 -> 003 (head), add settings table\n001 -> 002, add phone_number to users\n"
+    );
+    stdout(migrate(dir.path()).args(["upgrade", "002"]));
+    assert_eq!(
+        stdout(migrate(dir.path()).args(["history", "-r", "current:"])),
+        "002 -> 003 (head), add settings table\n001 -> 002, add phone_number to users\n"
+    );
+    let conn = Connection::open(dir.path().join("data/bot_database.db")).unwrap();
+    conn.execute("UPDATE alembic_version SET version_num = 'gone'", [])
+        .unwrap();
+    failure(migrate(dir.path()).args(["stamp", "002"]), 1);
+    assert_eq!(
+        stdout(migrate(dir.path()).args(["stamp", "002", "--purge"])),
+        "stamp: gone -> 002\n"
+    );
+    assert_eq!(version_rows(&conn), ["002"]);
+}
+
+#[test]
+fn backup_works_while_the_bot_is_writing() {
+    let dir = project();
+    stdout(migrate(dir.path()).args(["upgrade", "head"]));
+    let db = dir.path().join("data/bot_database.db");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (db, stop) = (db.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let conn = Connection::open(db).unwrap();
+            conn.busy_timeout(std::time::Duration::from_secs(10))
+                .unwrap();
+            let mut written = 0i64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                conn.execute(
+                    "INSERT INTO users (telegram_id, full_name) VALUES (?1, 'writer')",
+                    [written],
+                )
+                .unwrap();
+                written += 1;
+            }
+            written
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let mut copies = Vec::new();
+    for i in 0..3 {
+        let out = format!("copy{i}.db");
+        stdout(migrate(dir.path()).args(["backup", "--out", &out]));
+        copies.push(dir.path().join(out));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let written = writer.join().unwrap();
+    let conn = Connection::open(&db).unwrap();
+    let total: i64 = conn
+        .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(total, written, "no write of the bot was lost");
+    for copy in copies {
+        let copy = Connection::open(copy).unwrap();
+        let ok: String = copy
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+        assert_eq!(version_rows(&copy), ["003"]);
+    }
+}
