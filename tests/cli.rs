@@ -599,3 +599,55 @@ fn backup_works_while_the_bot_is_writing() {
         assert_eq!(version_rows(&copy), ["003"]);
     }
 }
+
+#[test]
+fn an_interrupted_non_transactional_migration_is_cleared_by_repair() {
+    let dir = TempDir::new().unwrap();
+    let bad = "-- revision: b1\n-- down_revision: a1\n-- message: vacuum\n-- transactional: false\n\n-- migrate:upgrade\nCREATE TABLE half (x);\nSELECT no_such_function();\n";
+    write_folder(
+        &dir.path().join("migrations"),
+        &[
+            (
+                "a.sql",
+                migration("a1", "none", "CREATE TABLE t (x);", None),
+            ),
+            ("b.sql", bad.to_owned()),
+        ],
+    );
+    failure(migrate(dir.path()).args(["upgrade", "head"]), 1);
+    let out = String::from_utf8(
+        migrate(dir.path())
+            .arg("verify")
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    assert!(out.contains("dirty: b1"), "{out}");
+    let err = failure(migrate(dir.path()).args(["upgrade", "head"]), 1);
+    assert!(
+        err.contains("marked as started but not finished") && err.contains("migrate repair"),
+        "{err}"
+    );
+    let err = failure(
+        migrate(dir.path())
+            .args(["repair", "--clear-dirty", "b1"])
+            .write_stdin("n\n"),
+        1,
+    );
+    assert!(err.contains("not cleared"), "{err}");
+    let conn = Connection::open(dir.path().join("data/bot_database.db")).unwrap();
+    conn.execute_batch("DROP TABLE half").unwrap();
+    stdout(
+        migrate(dir.path())
+            .args(["repair", "--clear-dirty", "b1"])
+            .write_stdin("y\n"),
+    );
+    let fixed = bad.replace("SELECT no_such_function();", "SELECT 1;");
+    std::fs::write(dir.path().join("migrations/versions/b.sql"), fixed).unwrap();
+    stdout(migrate(dir.path()).args(["upgrade", "head"]));
+    assert_eq!(version_rows(&conn), ["b1"]);
+    stdout(migrate(dir.path()).arg("verify"));
+}
