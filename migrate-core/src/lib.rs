@@ -11,6 +11,7 @@ pub mod graph;
 pub mod load;
 pub mod migration;
 pub mod parse;
+pub mod schema;
 pub mod set;
 mod sql_text;
 #[cfg(feature = "sqlite")]

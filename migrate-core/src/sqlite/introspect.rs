@@ -1,0 +1,85 @@
+//! Reading a live database into the typed schema model, and building
+//! scratch databases: the migrations replayed to some heads, or a
+//! declared `schema.sql`.
+
+use super::error::{Doing, RunError};
+use super::ledger::LEDGER_TABLES;
+use super::runner::RunOptions;
+use crate::graph::target::Target;
+use crate::schema::model::{parse_table, Object, Schema};
+use crate::set::Migrations;
+use rusqlite::Connection;
+use std::path::Path;
+
+/// Reads every table, index, view and trigger (the ledger excluded).
+pub fn read_schema(conn: &Connection) -> Result<Schema, RunError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT type, name, tbl_name, sql FROM sqlite_schema
+             WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+        )
+        .doing("reading the schema")?;
+    let rows: Vec<(String, String, String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .and_then(|rows| rows.collect())
+        .doing("reading the schema")?;
+    let mut schema = Schema::default();
+    for (kind, name, table, sql) in rows {
+        if LEDGER_TABLES.contains(&table.as_str()) {
+            continue;
+        }
+        let key = name.to_lowercase();
+        match kind.as_str() {
+            "table" => {
+                let pk = primary_key_positions(conn, &name)?;
+                let order = |column: &str| {
+                    pk.iter()
+                        .find(|(c, _)| c.eq_ignore_ascii_case(column))
+                        .map_or(0, |(_, p)| *p)
+                };
+                let parsed = parse_table(&name, &sql, &order)
+                    .map_err(|e| RunError::Ledger(e.to_string()))?;
+                schema.tables.insert(key, parsed);
+            }
+            "index" => {
+                schema.indexes.insert(key, Object::new(&name, &table, &sql));
+            }
+            "view" => {
+                schema.views.insert(key, Object::new(&name, &table, &sql));
+            }
+            "trigger" => {
+                schema
+                    .triggers
+                    .insert(key, Object::new(&name, &table, &sql));
+            }
+            _ => {}
+        }
+    }
+    Ok(schema)
+}
+
+fn primary_key_positions(conn: &Connection, table: &str) -> Result<Vec<(String, u32)>, RunError> {
+    let mut stmt = conn
+        .prepare("SELECT name, pk FROM pragma_table_info(?1) WHERE pk > 0")
+        .doing("reading columns")?;
+    stmt.query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))
+        .and_then(|rows| rows.collect())
+        .doing("reading columns")
+}
+
+/// A scratch in-memory database with the migrations applied up to `target`.
+pub fn replay(set: &Migrations, target: &Target) -> Result<Connection, RunError> {
+    let mut conn = Connection::open_in_memory().doing("opening a scratch database")?;
+    set.upgrade_with(&mut conn, target, &RunOptions::default())?;
+    Ok(conn)
+}
+
+/// A scratch in-memory database holding the declared schema of `path`.
+pub fn declared(path: &Path) -> Result<Connection, RunError> {
+    let sql = std::fs::read_to_string(path)
+        .map_err(|e| RunError::Ledger(format!("cannot read {}: {e}", path.display())))?;
+    let conn = Connection::open_in_memory().doing("opening a scratch database")?;
+    conn.execute_batch(&sql)
+        .map_err(|e| RunError::Ledger(format!("{} does not run: {e}", path.display())))?;
+    Ok(conn)
+}
