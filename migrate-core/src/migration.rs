@@ -70,6 +70,8 @@ pub struct Header {
     pub depends_on: TextList,
     /// `transactional`: `false` runs the migration outside a transaction.
     pub transactional: bool,
+    /// Lint codes this migration acknowledges (`-- allow: drop_column`).
+    pub allow: TextList,
     /// Where the keys that name other revisions are, for error messages.
     pub lines: HeaderLines,
 }
@@ -139,6 +141,11 @@ impl Migration {
     /// Revisions that must be applied before this one without being parents.
     pub fn depends_on(&self) -> impl ExactSizeIterator<Item = &str> {
         self.header.depends_on.iter().map(|t| t.as_ref())
+    }
+
+    /// Lint codes this migration acknowledges.
+    pub fn allowed(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.header.allow.iter().map(|t| t.as_ref())
     }
 
     /// Whether the migration runs inside the run's transaction.

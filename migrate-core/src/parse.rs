@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// The header keys a migration file may use.
-pub const KNOWN_KEYS: [&str; 7] = [
+pub const KNOWN_KEYS: [&str; 8] = [
     "revision",
     "down_revision",
     "message",
@@ -19,6 +19,7 @@ pub const KNOWN_KEYS: [&str; 7] = [
     "branch_labels",
     "depends_on",
     "transactional",
+    "allow",
 ];
 
 /// Words that name targets and so cannot be revision ids.
@@ -87,6 +88,12 @@ pub enum ParseErrorKind {
         id: String,
         /// Which rule it breaks.
         reason: IdProblem,
+    },
+    /// `allow` names a code that no lint finding has.
+    #[error("unknown lint code `{code}` in `allow`; codes are {}", crate::schema::lint::CODES.join(", "))]
+    UnknownLintCode {
+        /// The code as written.
+        code: String,
     },
     /// `transactional` is neither `true` nor `false`.
     #[error("`transactional` must be `true` or `false`, not `{0}`")]
@@ -371,6 +378,7 @@ struct HeaderFields {
     branch_labels: Option<TextList>,
     depends_on: Option<TextList>,
     transactional: Option<bool>,
+    allow: Option<TextList>,
 }
 
 impl HeaderFields {
@@ -409,7 +417,7 @@ impl HeaderFields {
                 continue;
             }
             fields.seen.push((known, line_no));
-            if value.is_empty() && known != "branch_labels" && known != "depends_on" {
+            if value.is_empty() && !["branch_labels", "depends_on", "allow"].contains(&known) {
                 report(line_no, ParseErrorKind::EmptyValue(known));
                 continue;
             }
@@ -440,6 +448,7 @@ impl HeaderFields {
             branch_labels: fields.branch_labels.unwrap_or(Cow::Borrowed(&[])),
             depends_on: fields.depends_on.unwrap_or(Cow::Borrowed(&[])),
             transactional: fields.transactional.unwrap_or(true),
+            allow: fields.allow.unwrap_or(Cow::Borrowed(&[])),
             lines,
         })
     }
@@ -462,6 +471,19 @@ impl HeaderFields {
             "branch_labels" => self.branch_labels = id_list(key, value, report),
             "message" => self.message = Some(Cow::Owned(value.to_owned())),
             "create_date" => self.create_date = Some(Cow::Owned(value.to_owned())),
+            "allow" => {
+                let mut codes: Vec<Text> = Vec::new();
+                for code in value.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+                    if crate::schema::lint::CODES.contains(&code) {
+                        codes.push(Cow::Owned(code.to_owned()));
+                    } else {
+                        report(ParseErrorKind::UnknownLintCode {
+                            code: code.to_owned(),
+                        });
+                    }
+                }
+                self.allow = Some(Cow::Owned(codes));
+            }
             "transactional" => match value {
                 "true" => self.transactional = Some(true),
                 "false" => self.transactional = Some(false),

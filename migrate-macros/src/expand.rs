@@ -85,6 +85,7 @@ fn migration(m: &Migration) -> TokenStream {
     let labels = list(m.branch_labels());
     let depends = list(m.depends_on());
     let transactional = m.is_transactional();
+    let allow = list(m.allowed());
     let l = m.header().lines;
     let (l_rev, l_down, l_dep, l_lab) =
         (l.revision, l.down_revision, l.depends_on, l.branch_labels);
@@ -117,6 +118,7 @@ fn migration(m: &Migration) -> TokenStream {
                 branch_labels: #labels,
                 depends_on: #depends,
                 transactional: #transactional,
+                allow: #allow,
                 lines: #lines,
             },
             #path,

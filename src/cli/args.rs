@@ -104,6 +104,29 @@ pub enum Command {
         #[arg(long)]
         purge: bool,
     },
+    /// Fail on a forgotten migration (schema.sql) or schema drift (the live database).
+    #[command(
+        after_help = "Examples:\n  migrate check              schema.sql vs migrations, live database vs migrations\n  migrate check --lint       also refuse unacknowledged destructive changes\n\nExit code 1 with a readable diff when something disagrees."
+    )]
+    Check {
+        /// Also lint every migration for destructive or data-dependent changes.
+        #[arg(long)]
+        lint: bool,
+    },
+    /// Stairway test: upgrade, downgrade and upgrade again each revision on a scratch database.
+    #[command(
+        after_help = "Example:\n  migrate test               exit 1 on the first inconsistency, naming the revision"
+    )]
+    Test,
+    /// Find the revision a hand-made database matches, and stamp it.
+    #[command(
+        after_help = "Examples:\n  migrate adopt\n  migrate adopt --yes        stamp without asking"
+    )]
+    Adopt {
+        /// Stamp without asking.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Compare the migrations with what the database says was applied.
     #[command(after_help = "Exit code 1 on modified, unknown, inconsistent or dirty revisions.")]
     Verify,
@@ -173,6 +196,15 @@ pub struct RevisionArgs {
     /// Allow a parent that is not a head (start a branch).
     #[arg(long)]
     pub splice: bool,
+    /// Write the SQL that turns the migrations' schema into schema.sql.
+    #[arg(long)]
+    pub autogenerate: bool,
+    /// With --autogenerate: a table rename, `OLD=NEW` (renames are never guessed).
+    #[arg(long, value_name = "OLD=NEW", requires = "autogenerate")]
+    pub rename_table: Vec<String>,
+    /// With --autogenerate: a column rename, `TABLE.OLD=NEW`.
+    #[arg(long, value_name = "TABLE.OLD=NEW", requires = "autogenerate")]
+    pub rename_column: Vec<String>,
 }
 
 /// Arguments of `merge`.

@@ -108,7 +108,7 @@ fn choose_id(requested: Option<&str>, migrations: &[Migration]) -> Result<String
 }
 
 /// Writes a new revision file and checks that the folder still loads.
-fn write_revision(
+pub(super) fn write_revision(
     ctx: &Context<'_>,
     dir: &Path,
     id: &str,
@@ -195,6 +195,14 @@ pub fn revision(ctx: &Context<'_>, args: &RevisionArgs) -> Result<(), CliError> 
         },
     };
     let id = choose_id(args.rev_id.as_deref(), &migrations)?;
+    if args.autogenerate {
+        let Some(body) = super::cmd_schema::autogenerate_body(ctx, dir, args)? else {
+            println!("No changes detected: the migrations already produce schema.sql; nothing was written");
+            return Ok(());
+        };
+        write_revision(ctx, dir, &id, &parents, &args.message, &body)?;
+        return Ok(());
+    }
     let body = format!(
         "-- migrate:upgrade\n-- Replace the statement below with the upgrade SQL. Until then the upgrade fails\n-- instead of silently applying nothing.\nSELECT RAISE(ABORT, 'revision {id} has no upgrade SQL yet');\n\n-- migrate:downgrade\n-- Write the SQL that undoes the upgrade. Without SQL here the revision is irreversible.\n"
     );

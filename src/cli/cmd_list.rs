@@ -17,7 +17,7 @@ fn database_heads(ctx: &Context<'_>, graph: &Graph) -> Result<Vec<usize>, CliErr
     let state = ledger::read(&conn)?;
     if !state.has_version_table && !state.user_tables.is_empty() && !ctx.json() {
         eprintln!(
-            "note: the database has tables ({}) but no migration ledger: it was created by hand, not through migrations; mark it with `migrate stamp <revision>`",
+            "note: the database has tables ({}) but no migration ledger: it was created by hand, not through migrations; `migrate adopt` finds and stamps the revision it matches",
             state.user_tables.join(", ")
         );
     }

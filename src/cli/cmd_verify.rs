@@ -41,7 +41,7 @@ pub fn verify(ctx: &Context<'_>) -> Result<(), CliError> {
 }
 
 /// Asks a yes/no question on the terminal; no answer is no.
-fn confirm(question: &str) -> bool {
+pub(super) fn confirm(question: &str) -> bool {
     eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();

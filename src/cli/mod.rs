@@ -7,6 +7,7 @@ mod cmd_data;
 mod cmd_files;
 mod cmd_list;
 mod cmd_run;
+mod cmd_schema;
 mod cmd_verify;
 mod config;
 mod error;
@@ -160,6 +161,9 @@ pub fn run(cli: Cli, embedded: Option<&Migrations>) -> Result<(), CliError> {
         Command::Branches(v) => cmd_list::branches(&ctx, v.verbose),
         Command::Show { rev } => cmd_list::show(&ctx, &rev),
         Command::Verify => cmd_verify::verify(&ctx),
+        Command::Check { lint } => cmd_schema::check(&ctx, lint),
+        Command::Test => cmd_schema::stairway(&ctx),
+        Command::Adopt { yes } => cmd_schema::adopt(&ctx, yes),
         Command::Repair(args) => cmd_verify::repair(&ctx, &args),
         Command::Backup { out } => cmd_data::backup(&ctx, out.as_deref()).map(|_| ()),
         Command::Restore { file } => cmd_data::restore(&ctx, &file),

@@ -105,7 +105,7 @@ impl fmt::Display for DriftReport {
         if !self.untracked_tables.is_empty() {
             writeln!(
                 f,
-                "created by hand: tables {} exist but there is no migration ledger; mark the matching revision with `migrate stamp <revision>`",
+                "created by hand: tables {} exist but there is no migration ledger; run `migrate adopt` to find and stamp the revision it matches (or `migrate stamp <revision>`)",
                 self.untracked_tables.join(", ")
             )?;
         }

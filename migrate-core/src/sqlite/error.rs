@@ -48,7 +48,7 @@ pub enum RunError {
         rollback: Vec<String>,
     },
     /// Tables but no ledger: a database created by hand.
-    #[error("the database has tables ({}) but no migration ledger: it was created by hand, not through migrations; if its schema matches a revision, mark it with `migrate stamp <revision>`, otherwise rebuild it through migrations (`migrate export`, new database, `migrate upgrade head`, `migrate import`)", .tables.join(", "))]
+    #[error("the database has tables ({}) but no migration ledger: it was created by hand, not through migrations; `migrate adopt` finds the revision its schema matches and stamps it (or mark it yourself with `migrate stamp <revision>`); when none matches, `migrate rebuild` moves its data into a database built by the migrations", .tables.join(", "))]
     CreatedByHand {
         /// The user tables found.
         tables: Vec<String>,

@@ -1,0 +1,355 @@
+//! The schema commands as real processes: autogenerate, check, lint,
+//! the stairway test and adopt.
+
+mod common;
+
+use assert_cmd::Command;
+use common::{migration, version_rows, write_folder};
+use rusqlite::Connection;
+use std::path::Path;
+use tempfile::TempDir;
+
+const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+
+fn migrate(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("migrate").unwrap();
+    cmd.current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("MIGRATE_DIR");
+    cmd
+}
+
+fn ok(cmd: &mut Command) -> String {
+    String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
+}
+
+fn refused(cmd: &mut Command) -> (String, String) {
+    let out = cmd.assert().code(1);
+    let output = out.get_output();
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn reference_file(name: &str) -> String {
+    std::fs::read_to_string(Path::new(REFERENCE).join(name)).unwrap()
+}
+
+/// The reference schema.sql without the settings table and phone_number.
+fn schema_at_001() -> String {
+    let full = reference_file("schema.sql");
+    let without_settings = &full[..full.find("CREATE TABLE settings").unwrap()];
+    without_settings.replace(",\n    phone_number TEXT", "")
+}
+
+fn project_at_001() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    let versions = dir.path().join("migrations/versions");
+    std::fs::create_dir_all(&versions).unwrap();
+    std::fs::write(
+        versions.join("001_initial_schema.sql"),
+        reference_file("versions/001_initial_schema.sql"),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn the_seed_examples_with_autogenerate() {
+    let dir = project_at_001();
+    let schema = dir.path().join("migrations/schema.sql");
+    std::fs::write(&schema, schema_at_001()).unwrap();
+    let out = ok(migrate(dir.path()).args(["revision", "--autogenerate", "-m", "nothing yet"]));
+    assert!(out.starts_with("No changes detected"), "{out}");
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("migrations/versions"))
+            .unwrap()
+            .count(),
+        1,
+        "nothing was written"
+    );
+
+    // "add phone_number to users"
+    std::fs::write(
+        &schema,
+        reference_file("schema.sql")
+            .split("CREATE TABLE settings")
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let out = migrate(dir.path())
+        .args([
+            "revision",
+            "--autogenerate",
+            "-m",
+            "add phone_number to users",
+        ])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("Detected add column users.phone_number"),
+        "{stderr}"
+    );
+    let file = std::fs::read_to_string(
+        dir.path()
+            .join("migrations/versions/002_add_phone_number_to_users.sql"),
+    )
+    .unwrap();
+    assert!(
+        file.contains("-- migrate:upgrade\nALTER TABLE users ADD COLUMN phone_number TEXT;\n"),
+        "{file}"
+    );
+    assert!(
+        file.contains("-- migrate:downgrade\nALTER TABLE users DROP COLUMN phone_number;\n"),
+        "{file}"
+    );
+
+    // "add settings table"
+    std::fs::write(&schema, reference_file("schema.sql")).unwrap();
+    ok(migrate(dir.path()).args(["revision", "--autogenerate", "-m", "add settings table"]));
+    let file = std::fs::read_to_string(
+        dir.path()
+            .join("migrations/versions/003_add_settings_table.sql"),
+    )
+    .unwrap();
+    assert!(file.contains("CREATE TABLE settings ("), "{file}");
+    assert!(
+        file.contains("-- migrate:downgrade\nDROP TABLE settings;\n"),
+        "{file}"
+    );
+
+    ok(migrate(dir.path()).arg("check"));
+    let out = ok(migrate(dir.path()).arg("test"));
+    assert!(out.contains("stairway ok: 3 revisions"), "{out}");
+    ok(migrate(dir.path()).args(["upgrade", "head"]));
+    let conn = Connection::open(dir.path().join("data/bot_database.db")).unwrap();
+    assert_eq!(version_rows(&conn), ["003"]);
+}
+
+#[test]
+fn check_catches_a_forgotten_migration_and_hand_made_drift() {
+    let dir = TempDir::new().unwrap();
+    std::fs::create_dir_all(dir.path().join("migrations/versions")).unwrap();
+    for entry in std::fs::read_dir(Path::new(REFERENCE).join("versions")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(
+            entry.path(),
+            dir.path()
+                .join("migrations/versions")
+                .join(entry.file_name()),
+        )
+        .unwrap();
+    }
+    let schema = dir.path().join("migrations/schema.sql");
+    std::fs::write(
+        &schema,
+        reference_file("schema.sql").replace(
+            "    phone_number TEXT\n",
+            "    phone_number TEXT,\n    email TEXT\n",
+        ),
+    )
+    .unwrap();
+    let (out, _) = refused(migrate(dir.path()).arg("check"));
+    assert!(
+        out.contains("schema.sql and the migrations disagree")
+            && out.contains("add column users.email"),
+        "{out}"
+    );
+    std::fs::write(&schema, reference_file("schema.sql")).unwrap();
+
+    ok(migrate(dir.path()).args(["upgrade", "head"]));
+    ok(migrate(dir.path()).arg("check"));
+    let conn = Connection::open(dir.path().join("data/bot_database.db")).unwrap();
+    conn.execute_batch("ALTER TABLE users ADD COLUMN nickname TEXT")
+        .unwrap();
+    let (out, _) = refused(migrate(dir.path()).arg("check"));
+    assert!(
+        out.contains("schema drift") && out.contains("users"),
+        "{out}"
+    );
+}
+
+#[test]
+fn lint_requires_destructive_changes_to_be_acknowledged() {
+    let dir = TempDir::new().unwrap();
+    let drop = migration(
+        "b1",
+        "a1",
+        "ALTER TABLE t DROP COLUMN y;",
+        Some("ALTER TABLE t ADD COLUMN y TEXT;"),
+    );
+    write_folder(
+        &dir.path().join("migrations"),
+        &[
+            (
+                "a.sql",
+                migration("a1", "none", "CREATE TABLE t (x TEXT, y TEXT);", None),
+            ),
+            ("b.sql", drop.clone()),
+        ],
+    );
+    let (out, _) = refused(migrate(dir.path()).args(["check", "--lint"]));
+    assert!(
+        out.contains("versions/b.sql: drop_column: t.y") && out.contains("-- allow: drop_column"),
+        "{out}"
+    );
+    let acknowledged = drop.replace(
+        "-- message: step b1\n",
+        "-- message: step b1\n-- allow: drop_column\n",
+    );
+    std::fs::write(dir.path().join("migrations/versions/b.sql"), acknowledged).unwrap();
+    let out = ok(migrate(dir.path()).args(["check", "--lint"]));
+    assert!(out.contains("no unacknowledged"), "{out}");
+}
+
+#[test]
+fn the_stairway_test_names_a_revision_whose_downgrade_is_wrong() {
+    let dir = TempDir::new().unwrap();
+    write_folder(
+        &dir.path().join("migrations"),
+        &[
+            (
+                "a.sql",
+                migration(
+                    "a1",
+                    "none",
+                    "CREATE TABLE t (x TEXT);",
+                    Some("DROP TABLE t;"),
+                ),
+            ),
+            (
+                "b.sql",
+                migration("b1", "a1", "CREATE INDEX ix_t ON t (x);", Some("SELECT 1;")),
+            ),
+            ("c.sql", migration("c1", "b1", "CREATE TABLE u (x);", None)),
+        ],
+    );
+    let (out, err) = refused(migrate(dir.path()).arg("test"));
+    assert!(out.contains("a1: up, down, up ok"), "{out}");
+    assert!(
+        out.contains("b1: after downgrade the schema differs"),
+        "{out}"
+    );
+    assert!(err.contains("stairway test failed at revision b1"), "{err}");
+    std::fs::write(
+        dir.path().join("migrations/versions/b.sql"),
+        migration(
+            "b1",
+            "a1",
+            "CREATE INDEX ix_t ON t (x);",
+            Some("DROP INDEX ix_t;"),
+        ),
+    )
+    .unwrap();
+    let out = ok(migrate(dir.path()).arg("test"));
+    assert!(
+        out.contains("c1: up ok; irreversible, down skipped") && out.contains("irreversible: c1"),
+        "{out}"
+    );
+}
+
+#[test]
+fn adopt_finds_the_revision_of_a_database_built_by_hand() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("hand.db");
+    let conn = Connection::open(&db).unwrap();
+    // Built by hand from the reference schema at 002, formatted differently.
+    conn.execute_batch(
+        &schema_at_001()
+            .replace(
+                "    username TEXT,",
+                "    username   TEXT,\n    phone_number TEXT,",
+            )
+            .replace("\n    phone_number TEXT,", ""),
+    )
+    .unwrap();
+    conn.execute_batch("ALTER TABLE users ADD COLUMN \"phone_number\" TEXT")
+        .unwrap();
+    conn.execute(
+        "INSERT INTO users (telegram_id, full_name) VALUES (5, 'Hand Made')",
+        [],
+    )
+    .unwrap();
+    let migrations = format!("--dir={REFERENCE}");
+    let out = ok(migrate(dir.path()).args([
+        migrations.as_str(),
+        "--database",
+        "hand.db",
+        "adopt",
+        "--yes",
+    ]));
+    assert!(
+        out.contains("the database matches revision 002") && out.contains("stamp: base -> 002"),
+        "{out}"
+    );
+    ok(migrate(dir.path()).args([
+        migrations.as_str(),
+        "--database",
+        "hand.db",
+        "upgrade",
+        "head",
+    ]));
+    assert_eq!(version_rows(&conn), ["003"]);
+
+    let other = dir.path().join("other.db");
+    Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+        .unwrap();
+    let (out, err) = refused(migrate(dir.path()).args([
+        migrations.as_str(),
+        "--database",
+        "other.db",
+        "adopt",
+        "--yes",
+    ]));
+    assert!(
+        out.contains("no revision matches the database; the closest is"),
+        "{out}"
+    );
+    assert!(
+        err.contains("rebuild the database through migrations"),
+        "{err}"
+    );
+}
+
+#[test]
+fn renames_are_chosen_not_guessed() {
+    let dir = TempDir::new().unwrap();
+    write_folder(
+        &dir.path().join("migrations"),
+        &[(
+            "a.sql",
+            migration(
+                "a1",
+                "none",
+                "CREATE TABLE clients (id INTEGER PRIMARY KEY, phone TEXT);",
+                None,
+            ),
+        )],
+    );
+    std::fs::write(
+        dir.path().join("migrations/schema.sql"),
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, phone_number TEXT);",
+    )
+    .unwrap();
+    ok(migrate(dir.path()).args([
+        "revision",
+        "--autogenerate",
+        "-m",
+        "rename",
+        "--rev-id",
+        "b1",
+        "--rename-table",
+        "clients=customers",
+        "--rename-column",
+        "customers.phone=phone_number",
+    ]));
+    let file =
+        std::fs::read_to_string(dir.path().join("migrations/versions/b1_rename.sql")).unwrap();
+    assert!(file.contains("ALTER TABLE clients RENAME TO customers;\n\nALTER TABLE customers RENAME COLUMN phone TO phone_number;"), "{file}");
+    ok(migrate(dir.path()).arg("check"));
+}
