@@ -353,3 +353,91 @@ fn renames_are_chosen_not_guessed() {
     assert!(file.contains("ALTER TABLE clients RENAME TO customers;\n\nALTER TABLE customers RENAME COLUMN phone TO phone_number;"), "{file}");
     ok(migrate(dir.path()).arg("check"));
 }
+
+#[test]
+fn rebuild_moves_a_hand_made_database_into_migrations_and_keeps_the_old_one() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("data/bot_database.db");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, telegram_id INTEGER, full_name TEXT, phone_number TEXT);
+         INSERT INTO users VALUES (1, 100, 'Anna', '+7 1'), (2, 200, 'Boris', NULL);
+         CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT);
+         INSERT INTO settings VALUES ('work_hours', '09:00-18:00');",
+    )
+    .unwrap();
+    drop(conn);
+    let migrations = format!("--dir={REFERENCE}");
+    let (out, _) = refused(migrate(dir.path()).args([migrations.as_str(), "adopt", "--yes"]));
+    assert!(out.contains("no revision matches"), "{out}");
+    let out = ok(migrate(dir.path()).args([migrations.as_str(), "rebuild"]));
+    assert!(
+        out.contains("3 rows carried over, row counts verified"),
+        "{out}"
+    );
+    let conn = Connection::open(&db).unwrap();
+    assert_eq!(version_rows(&conn), ["003"]);
+    let names: Vec<String> = conn
+        .prepare("SELECT full_name FROM users ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(names, ["Anna", "Boris"]);
+    let hours: String = conn
+        .query_row(
+            "SELECT value FROM settings WHERE key = 'work_hours'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        hours, "09:00-18:00",
+        "the old rows replace the migration's seed rows"
+    );
+    let kept: Vec<String> = std::fs::read_dir(dir.path().join("data"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        kept.iter()
+            .any(|n| n.starts_with("bot_database.before-rebuild-")),
+        "{kept:?}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("backups"))
+            .unwrap()
+            .count(),
+        1
+    );
+    ok(migrate(dir.path()).args([migrations.as_str(), "verify"]));
+}
+
+#[test]
+fn rebuild_refuses_when_rows_would_have_nowhere_to_go() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("data/bot_database.db");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me');")
+        .unwrap();
+    let migrations = format!("--dir={REFERENCE}");
+    let (_, err) = refused(migrate(dir.path()).args([migrations.as_str(), "rebuild"]));
+    assert!(
+        err.contains("no place for notes (1 rows); nothing was changed"),
+        "{err}"
+    );
+    let conn = Connection::open(&db).unwrap();
+    let body: String = conn
+        .query_row("SELECT body FROM notes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(body, "keep me");
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("data")).unwrap().count(),
+        1,
+        "no stray files"
+    );
+}

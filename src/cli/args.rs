@@ -127,6 +127,11 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Move a hand-made database's rows into a fresh database built by the migrations.
+    #[command(
+        after_help = "Example:\n  migrate rebuild            backup, copy rows, verify counts, swap files, keep the old one"
+    )]
+    Rebuild,
     /// Compare the migrations with what the database says was applied.
     #[command(after_help = "Exit code 1 on modified, unknown, inconsistent or dirty revisions.")]
     Verify,

@@ -6,6 +6,7 @@ mod clock;
 mod cmd_data;
 mod cmd_files;
 mod cmd_list;
+mod cmd_rebuild;
 mod cmd_run;
 mod cmd_schema;
 mod cmd_verify;
@@ -164,6 +165,7 @@ pub fn run(cli: Cli, embedded: Option<&Migrations>) -> Result<(), CliError> {
         Command::Check { lint } => cmd_schema::check(&ctx, lint),
         Command::Test => cmd_schema::stairway(&ctx),
         Command::Adopt { yes } => cmd_schema::adopt(&ctx, yes),
+        Command::Rebuild => cmd_rebuild::rebuild(&ctx),
         Command::Repair(args) => cmd_verify::repair(&ctx, &args),
         Command::Backup { out } => cmd_data::backup(&ctx, out.as_deref()).map(|_| ()),
         Command::Restore { file } => cmd_data::restore(&ctx, &file),

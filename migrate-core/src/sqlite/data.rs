@@ -40,20 +40,14 @@ pub fn user_tables(conn: &Connection) -> Result<Vec<String>, RunError> {
         .collect())
 }
 
-fn columns(conn: &Connection, table: &str) -> Result<Vec<String>, RunError> {
+/// The insertable columns of a table (generated columns excluded), in order.
+pub fn columns(conn: &Connection, table: &str) -> Result<Vec<String>, RunError> {
     let mut stmt = conn
-        .prepare(&format!(
-            "SELECT name FROM pragma_table_xinfo({}) WHERE hidden = 0",
-            sql_string(table)
-        ))
+        .prepare("SELECT name FROM pragma_table_xinfo(?1) WHERE hidden = 0")
         .doing("reading columns")?;
-    stmt.query_map([], |r| r.get(0))
+    stmt.query_map([table], |r| r.get(0))
         .and_then(|r| r.collect())
         .doing("reading columns")
-}
-
-fn sql_string(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// Reads every row of every user table.
