@@ -441,3 +441,80 @@ fn rebuild_refuses_when_rows_would_have_nowhere_to_go() {
         "no stray files"
     );
 }
+
+/// A project with the reference migrations copied in.
+fn reference_project() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    let versions = dir.path().join("migrations/versions");
+    std::fs::create_dir_all(&versions).unwrap();
+    for entry in std::fs::read_dir(Path::new(REFERENCE).join("versions")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), versions.join(entry.file_name())).unwrap();
+    }
+    std::fs::copy(
+        Path::new(REFERENCE).join("schema.sql"),
+        dir.path().join("migrations/schema.sql"),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn squash_serves_new_databases_and_keeps_old_ones_working() {
+    let dir = reference_project();
+    // An old database, migrated before the squash, with a bot's row.
+    ok(migrate(dir.path()).args(["--database", "old.db", "upgrade", "head"]));
+    ok(migrate(dir.path()).args(["--database", "below.db", "upgrade", "001"]));
+    Connection::open(dir.path().join("old.db"))
+        .unwrap()
+        .execute(
+            "INSERT INTO users (telegram_id, full_name) VALUES (1, 'Anna')",
+            [],
+        )
+        .unwrap();
+
+    let out = ok(migrate(dir.path()).args(["squash", "002", "-m", "baseline"]));
+    assert!(out.contains("squashed 2 revisions"), "{out}");
+    let names: Vec<String> = std::fs::read_dir(dir.path().join("migrations/versions"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert_eq!(
+        ok(migrate(dir.path()).arg("history")),
+        "002 -> 003 (head), add settings table\n<base> -> 002, baseline\n"
+    );
+
+    // A new database starts from the baseline and ends with the same schema.
+    ok(migrate(dir.path()).args(["--database", "new.db", "upgrade", "head"]));
+    ok(migrate(dir.path()).args(["--database", "new.db", "check"]));
+    ok(migrate(dir.path()).args(["--database", "new.db", "test"]));
+
+    // The old database: clean drift report, schema check, downgrades through the baseline.
+    let out = ok(migrate(dir.path()).args(["--database", "old.db", "verify"]));
+    assert!(out.contains("ok: no drift"), "{out}");
+    ok(migrate(dir.path()).args(["--database", "old.db", "check"]));
+    ok(migrate(dir.path()).args(["--database", "old.db", "downgrade", "-1"]));
+    ok(migrate(dir.path()).args(["--database", "old.db", "upgrade", "head"]));
+    let conn = Connection::open(dir.path().join("old.db")).unwrap();
+    let anna: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM users WHERE full_name = 'Anna'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(anna, 1);
+    ok(migrate(dir.path()).args(["--database", "old.db", "downgrade", "base"]));
+    let rows: i64 = conn
+        .query_row("SELECT count(*) FROM migrate_applied", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 0, "the replaced revisions' rows go with the baseline");
+
+    // A database below the squash point is told what to do.
+    let (_, err) = refused(migrate(dir.path()).args(["--database", "below.db", "upgrade", "head"]));
+    assert!(
+        err.contains("which the squashed baseline `002` replaced"),
+        "{err}"
+    );
+}

@@ -72,6 +72,8 @@ pub struct Header {
     pub transactional: bool,
     /// Lint codes this migration acknowledges (`-- allow: drop_column`).
     pub allow: TextList,
+    /// For a squashed baseline: `revision=checksum` of each file it replaces.
+    pub replaces: TextList,
     /// Where the keys that name other revisions are, for error messages.
     pub lines: HeaderLines,
 }
@@ -146,6 +148,22 @@ impl Migration {
     /// Lint codes this migration acknowledges.
     pub fn allowed(&self) -> impl ExactSizeIterator<Item = &str> {
         self.header.allow.iter().map(|t| t.as_ref())
+    }
+
+    /// For a squashed baseline: each revision it replaces, with the checksum
+    /// that revision's file had.
+    pub fn replaces(&self) -> impl Iterator<Item = (&str, Checksum)> {
+        self.header.replaces.iter().filter_map(|entry| {
+            let (id, sum) = entry.split_once('=')?;
+            Some((id, sum.parse().ok()?))
+        })
+    }
+
+    /// Whether this migration replaces `revision` (a squashed baseline).
+    pub fn replaced_checksum(&self, revision: &str) -> Option<Checksum> {
+        self.replaces()
+            .find(|(id, _)| *id == revision)
+            .map(|(_, sum)| sum)
     }
 
     /// Whether the migration runs inside the run's transaction.

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// The header keys a migration file may use.
-pub const KNOWN_KEYS: [&str; 8] = [
+pub const KNOWN_KEYS: [&str; 9] = [
     "revision",
     "down_revision",
     "message",
@@ -20,6 +20,7 @@ pub const KNOWN_KEYS: [&str; 8] = [
     "depends_on",
     "transactional",
     "allow",
+    "replaces",
 ];
 
 /// Words that name targets and so cannot be revision ids.
@@ -94,6 +95,12 @@ pub enum ParseErrorKind {
     UnknownLintCode {
         /// The code as written.
         code: String,
+    },
+    /// A `replaces` entry that is not `revision=sha256:...`.
+    #[error("`replaces` entry `{entry}` must be `revision=sha256:<64 hex digits>` (written by `migrate squash`)")]
+    InvalidReplaces {
+        /// The entry as written.
+        entry: String,
     },
     /// `transactional` is neither `true` nor `false`.
     #[error("`transactional` must be `true` or `false`, not `{0}`")]
@@ -379,6 +386,7 @@ struct HeaderFields {
     depends_on: Option<TextList>,
     transactional: Option<bool>,
     allow: Option<TextList>,
+    replaces: Option<TextList>,
 }
 
 impl HeaderFields {
@@ -449,6 +457,7 @@ impl HeaderFields {
             depends_on: fields.depends_on.unwrap_or(Cow::Borrowed(&[])),
             transactional: fields.transactional.unwrap_or(true),
             allow: fields.allow.unwrap_or(Cow::Borrowed(&[])),
+            replaces: fields.replaces.unwrap_or(Cow::Borrowed(&[])),
             lines,
         })
     }
@@ -483,6 +492,22 @@ impl HeaderFields {
                     }
                 }
                 self.allow = Some(Cow::Owned(codes));
+            }
+            "replaces" => {
+                let mut entries: Vec<Text> = Vec::new();
+                for entry in value.split(',').map(str::trim) {
+                    let valid = entry.split_once('=').is_some_and(|(id, sum)| {
+                        check_id(id).is_ok() && sum.parse::<Checksum>().is_ok()
+                    });
+                    if valid {
+                        entries.push(Cow::Owned(entry.to_owned()));
+                    } else {
+                        report(ParseErrorKind::InvalidReplaces {
+                            entry: entry.to_owned(),
+                        });
+                    }
+                }
+                self.replaces = Some(Cow::Owned(entries));
             }
             "transactional" => match value {
                 "true" => self.transactional = Some(true),

@@ -76,6 +76,13 @@ impl Migrations {
             .map(|i| &self.migrations[i])
     }
 
+    /// The squashed baseline that replaces `revision`, if any.
+    pub fn replaced_by(&self, revision: &str) -> Option<&Migration> {
+        self.migrations
+            .iter()
+            .find(|m| m.revision() != revision && m.replaced_checksum(revision).is_some())
+    }
+
     /// The revision graph (built on first use for embedded sets).
     pub fn graph(&self) -> Result<&Graph, LoadError> {
         if let Some(graph) = self.graph.get() {

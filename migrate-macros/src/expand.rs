@@ -86,6 +86,7 @@ fn migration(m: &Migration) -> TokenStream {
     let depends = list(m.depends_on());
     let transactional = m.is_transactional();
     let allow = list(m.allowed());
+    let replaces = list(m.header().replaces.iter().map(|t| t.as_ref()));
     let l = m.header().lines;
     let (l_rev, l_down, l_dep, l_lab) =
         (l.revision, l.down_revision, l.depends_on, l.branch_labels);
@@ -119,6 +120,7 @@ fn migration(m: &Migration) -> TokenStream {
                 depends_on: #depends,
                 transactional: #transactional,
                 allow: #allow,
+                replaces: #replaces,
                 lines: #lines,
             },
             #path,

@@ -132,6 +132,17 @@ pub enum Command {
         after_help = "Example:\n  migrate rebuild            backup, copy rows, verify counts, swap files, keep the old one"
     )]
     Rebuild,
+    /// Collapse base..REV into one baseline revision for new databases.
+    #[command(
+        after_help = "Example:\n  migrate squash 003 -m \"baseline\"\n\nDatabases already at REV or later keep working; the baseline records the\nchecksums of the files it replaces."
+    )]
+    Squash {
+        /// The last revision to fold into the baseline.
+        rev: String,
+        /// One-line message.
+        #[arg(short, long)]
+        message: String,
+    },
     /// Compare the migrations with what the database says was applied.
     #[command(after_help = "Exit code 1 on modified, unknown, inconsistent or dirty revisions.")]
     Verify,

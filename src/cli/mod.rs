@@ -9,6 +9,7 @@ mod cmd_list;
 mod cmd_rebuild;
 mod cmd_run;
 mod cmd_schema;
+mod cmd_squash;
 mod cmd_verify;
 mod config;
 mod error;
@@ -166,6 +167,7 @@ pub fn run(cli: Cli, embedded: Option<&Migrations>) -> Result<(), CliError> {
         Command::Test => cmd_schema::stairway(&ctx),
         Command::Adopt { yes } => cmd_schema::adopt(&ctx, yes),
         Command::Rebuild => cmd_rebuild::rebuild(&ctx),
+        Command::Squash { rev, message } => cmd_squash::squash(&ctx, &rev, &message),
         Command::Repair(args) => cmd_verify::repair(&ctx, &args),
         Command::Backup { out } => cmd_data::backup(&ctx, out.as_deref()).map(|_| ()),
         Command::Restore { file } => cmd_data::restore(&ctx, &file),

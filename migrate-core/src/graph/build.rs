@@ -69,6 +69,18 @@ pub enum GraphError {
         /// What it collides with.
         clash: String,
     },
+    /// A squashed baseline replaces a revision whose file is still present.
+    #[error("{path}: squashed revision `{revision}` replaces `{replaced}`, but {other} still declares it; delete the replaced file")]
+    ReplacedStillPresent {
+        /// The baseline's file.
+        path: String,
+        /// The baseline.
+        revision: String,
+        /// The replaced revision.
+        replaced: String,
+        /// The file that still declares it.
+        other: String,
+    },
     /// Several unlabelled heads where one is required (the macro's rule).
     #[error("multiple heads are present: {}; run `migrate merge heads -m \"merge\"` to join them, or give each branch a branch_labels entry", heads_text(.heads))]
     MultipleHeads {
@@ -154,6 +166,22 @@ pub(super) fn build(migrations: &[Migration]) -> Result<Graph, Vec<GraphError>> 
                     revision: m.revision().to_owned(),
                     dependency: dependency.to_owned(),
                 }),
+            }
+        }
+    }
+    for m in migrations {
+        for (replaced, _) in m.replaces() {
+            if let Some(&other) = graph
+                .index
+                .get(replaced)
+                .filter(|_| replaced != m.revision())
+            {
+                errors.push(GraphError::ReplacedStillPresent {
+                    path: m.path().to_owned(),
+                    revision: m.revision().to_owned(),
+                    replaced: replaced.to_owned(),
+                    other: migrations[other].path().to_owned(),
+                });
             }
         }
     }

@@ -73,7 +73,7 @@ fn every_error_kind_has_a_line_and_a_clear_message() {
         (format!("{header}-- migrate:upgrade\nSELECT '\u{feff}';\n"), "versions/x.sql:5: a byte order mark (U+FEFF) appears inside the file; only a leading one is allowed"),
         ("-- down_revision: none\n-- message: m\n-- migrate:upgrade\nSELECT 1;\n".into(), "versions/x.sql:1: missing header `-- revision: ...`"),
         (format!("{header}-- mesage: x\n-- migrate:upgrade\nSELECT 1;\n"), "versions/x.sql:4: unknown header key `mesage`; did you mean `message`?"),
-        (format!("{header}-- colour: x\n-- migrate:upgrade\nSELECT 1;\n"), "versions/x.sql:4: unknown header key `colour`; known keys are revision, down_revision, message, create_date, branch_labels, depends_on, transactional, allow"),
+        (format!("{header}-- colour: x\n-- migrate:upgrade\nSELECT 1;\n"), "versions/x.sql:4: unknown header key `colour`; known keys are revision, down_revision, message, create_date, branch_labels, depends_on, transactional, allow, replaces"),
         (format!("{header}-- message: again\n-- migrate:upgrade\nSELECT 1;\n"), "versions/x.sql:4: header key `message` repeats the one on line 3"),
         ("-- revision: 001\n-- down_revision:\n-- message: m\n-- migrate:upgrade\nSELECT 1;\n".into(), "versions/x.sql:2: header key `down_revision` has no value"),
         ("-- revision: heads\n-- down_revision: none\n-- message: m\n-- migrate:upgrade\nSELECT 1;\n".into(), "versions/x.sql:1: invalid revision id `heads` in `revision`: it is a reserved target name"),

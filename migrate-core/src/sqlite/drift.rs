@@ -171,6 +171,28 @@ impl Migrations {
         } else {
             for row in &state.applied {
                 let Some(i) = graph.find(&row.revision) else {
+                    if let Some(baseline) = self.replaced_by(&row.revision) {
+                        // Applied before a squash: checked against the checksum
+                        // its file had, which the baseline records.
+                        let expected = baseline
+                            .replaced_checksum(&row.revision)
+                            .map(|c| c.to_string());
+                        if let (Some(recorded), Some(expected)) = (&row.checksum, expected) {
+                            if *recorded != expected {
+                                report.modified.push(Modified {
+                                    revision: row.revision.clone(),
+                                    path: format!(
+                                        "{} (squashed into {})",
+                                        baseline.path(),
+                                        baseline.revision()
+                                    ),
+                                    recorded: recorded.clone(),
+                                    current: expected,
+                                });
+                            }
+                        }
+                        continue;
+                    }
                     if !unknown.iter().any(|u| u.revision == row.revision) {
                         unknown.push(Unknown {
                             revision: row.revision.clone(),
@@ -187,7 +209,11 @@ impl Migrations {
                 applied[i] = true;
                 match &row.checksum {
                     None => report.unverified.push(row.revision.clone()),
-                    Some(recorded) if *recorded != m.checksum().to_string() => {
+                    Some(recorded)
+                        if *recorded != m.checksum().to_string()
+                            && m.replaced_checksum(m.revision())
+                                .is_none_or(|old| *recorded != old.to_string()) =>
+                    {
                         report.modified.push(Modified {
                             revision: row.revision.clone(),
                             path: m.path().to_owned(),

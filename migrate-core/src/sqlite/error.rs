@@ -47,6 +47,14 @@ pub enum RunError {
         /// Those whose downgrade SQL is stored in `migrate_applied`.
         rollback: Vec<String>,
     },
+    /// The database is at a revision a squashed baseline replaced.
+    #[error("the database is at `{revision}`, which the squashed baseline `{baseline}` replaced; upgrade it to `{baseline}` or later with a binary from before the squash, then use this one")]
+    Squashed {
+        /// The database's revision.
+        revision: String,
+        /// The baseline that replaced it.
+        baseline: String,
+    },
     /// Tables but no ledger: a database created by hand.
     #[error("the database has tables ({}) but no migration ledger: it was created by hand, not through migrations; `migrate adopt` finds the revision its schema matches and stamps it (or mark it yourself with `migrate stamp <revision>`); when none matches, `migrate rebuild` moves its data into a database built by the migrations", .tables.join(", "))]
     CreatedByHand {

@@ -50,7 +50,7 @@ impl Migrations {
         let graph = self.graph()?;
         in_transaction(conn, || {
             let state = ledger::read(conn)?;
-            let current = known_heads(graph, &state)?;
+            let current = known_heads(self, graph, &state)?;
             ledger::ensure_tables(conn)?;
             let below = graph.ancestors(&current);
             let mut recorded = Vec::new();

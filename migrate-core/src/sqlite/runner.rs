@@ -63,13 +63,26 @@ pub fn current(conn: &Connection) -> Result<Vec<String>, RunError> {
 }
 
 /// Maps ledger heads to graph indices, refusing revisions the set lacks.
-pub(crate) fn known_heads(graph: &Graph, state: &LedgerState) -> Result<Vec<usize>, RunError> {
+pub(crate) fn known_heads(
+    set: &Migrations,
+    graph: &Graph,
+    state: &LedgerState,
+) -> Result<Vec<usize>, RunError> {
     let unknown: Vec<String> = state
         .heads
         .iter()
         .filter(|h| graph.find(h).is_none())
         .cloned()
         .collect();
+    if let Some((revision, baseline)) = unknown
+        .iter()
+        .find_map(|h| set.replaced_by(h).map(|m| (h, m)))
+    {
+        return Err(RunError::Squashed {
+            revision: revision.clone(),
+            baseline: baseline.revision().to_owned(),
+        });
+    }
     if !unknown.is_empty() {
         let rollback = state
             .applied
@@ -212,7 +225,7 @@ impl Migrations {
     ) -> Result<Plan, RunError> {
         let graph = self.graph()?;
         let state = ledger::read(conn)?;
-        let current = known_heads(graph, &state)?;
+        let current = known_heads(self, graph, &state)?;
         self.plan_from(&current, target, direction)
     }
 
@@ -321,7 +334,7 @@ impl Migrations {
                 revision: row.revision.clone(),
             });
         }
-        let current = known_heads(graph, &state)?;
+        let current = known_heads(self, graph, &state)?;
         let plan = match operation {
             Operation::Upgrade(t) => self.plan_from(&current, t, Direction::Up),
             Operation::Downgrade(t) => self.plan_from(&current, t, Direction::Down),
@@ -434,7 +447,12 @@ impl Migrations {
                 let ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
                 ledger::record_applied(conn, m, Status::Applied, Some(ms))?;
             }
-            Direction::Down => ledger::forget(conn, m.revision())?,
+            Direction::Down => {
+                ledger::forget(conn, m.revision())?;
+                for (replaced, _) in m.replaces() {
+                    ledger::forget(conn, replaced)?;
+                }
+            }
         }
         Ok(StepReport {
             revision: m.revision().to_owned(),
@@ -465,7 +483,7 @@ impl Migrations {
             let current = if purge {
                 Vec::new()
             } else {
-                known_heads(graph, &state)?
+                known_heads(self, graph, &state)?
             };
             let (mut ops, rows) = graph.plan_stamp(&current, target, purge)?;
             if purge {
