@@ -44,6 +44,9 @@ fn start() -> Result<(), Box<dyn Error>> {
     }
     let mut conn =
         Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    // Other instances may be migrating or writing: wait for them instead of
+    // failing with "database is locked".
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
     conn.pragma_update(None, "foreign_keys", true)?;
 
     let report = MIGRATIONS.verify(&conn)?;

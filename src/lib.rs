@@ -1,9 +1,9 @@
 #![doc = include_str!("../README.md")]
 
 pub use migrate_core::{
-    checksum, graph, load, migration, parse, sqlite, Checksum, Direction, DriftError, DriftReport,
-    Graph, GraphError, LoadError, LoadProblem, Migration, Migrations, ParseError, ParseErrorKind,
-    Plan, RowOp, RunError, RunOptions, RunReport, Step, Target, TargetError,
+    checksum, graph, load, migration, parse, schema, sqlite, Checksum, Direction, DriftError,
+    DriftReport, Graph, GraphError, LoadError, LoadProblem, Migration, Migrations, ParseError,
+    ParseErrorKind, Plan, RowOp, RunError, RunOptions, RunReport, Step, Target, TargetError,
 };
 pub use migrate_macros::embed_migrations;
 

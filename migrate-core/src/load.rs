@@ -137,8 +137,14 @@ pub fn read_folder(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
         if !name.ends_with(".sql") || file_type.is_some_and(|t| t.is_dir()) {
             return Err(LoadProblem::NotSql { path: relative });
         }
-        if is_link && !fs::canonicalize(&path).is_ok_and(|target| target.starts_with(&root)) {
-            return Err(LoadProblem::OutsideLink { path: relative });
+        if is_link {
+            match fs::canonicalize(&path) {
+                Err(source) => return Err(LoadProblem::Read { path, source }),
+                Ok(target) if !target.starts_with(&root) => {
+                    return Err(LoadProblem::OutsideLink { path: relative })
+                }
+                Ok(_) => {}
+            }
         }
         match fs::read(&path) {
             Ok(bytes) => Ok(SourceFile {

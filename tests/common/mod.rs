@@ -90,3 +90,89 @@ pub fn version_rows(conn: &Connection) -> Vec<String> {
         .collect::<Result<_, _>>()
         .unwrap()
 }
+
+/// Rows the long-history tests put in `items` before migrating.
+pub const ITEM_ROWS: i64 = 2_000;
+
+/// A long migration history of `n` revisions `r000`.. that creates tables,
+/// adds columns, updates data, rebuilds `items` and adds indexes. Every
+/// fifth revision from `r002` on adds 1 to every `items.qty`.
+pub fn long_history(dir: &Path, n: usize) -> PathBuf {
+    let mut files = Vec::with_capacity(n);
+    let mut columns: Vec<String> = vec![
+        "id INTEGER PRIMARY KEY".into(),
+        "name TEXT NOT NULL".into(),
+        "qty INTEGER NOT NULL DEFAULT 0".into(),
+    ];
+    for i in 0..n {
+        let rev = format!("r{i:03}");
+        let down = if i == 0 {
+            "none".to_owned()
+        } else {
+            format!("r{:03}", i - 1)
+        };
+        let sql = if i == 0 {
+            format!("CREATE TABLE items ({});", columns.join(", "))
+        } else {
+            match i % 5 {
+                0 => format!("CREATE TABLE aux{i} (id INTEGER PRIMARY KEY, v TEXT);\nINSERT INTO aux{i} (v) SELECT name FROM items WHERE id % 50 = 0;"),
+                1 => {
+                    columns.push(format!("c{i} INTEGER DEFAULT {i}"));
+                    format!("ALTER TABLE items ADD COLUMN c{i} INTEGER DEFAULT {i};")
+                }
+                2 => "UPDATE items SET qty = qty + 1;".to_owned(),
+                3 => {
+                    let names: Vec<&str> = columns.iter().map(|c| c.split(' ').next().unwrap()).collect();
+                    format!(
+                        "CREATE TABLE items_new ({});\nINSERT INTO items_new ({list}) SELECT {list} FROM items;\nDROP TABLE items;\nALTER TABLE items_new RENAME TO items;",
+                        columns.join(", "),
+                        list = names.join(", ")
+                    )
+                }
+                _ if i == 4 => "CREATE INDEX ix_items_name ON items (name);".to_owned(),
+                _ => format!("CREATE INDEX ix_aux{0} ON aux{0} (v);", i - 4),
+            }
+        };
+        files.push((format!("{rev}.sql"), migration(&rev, &down, &sql, None)));
+    }
+    let refs: Vec<(&str, String)> = files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
+    write_folder(dir, &refs)
+}
+
+/// How many `qty` updates the history has applied up to revision index `upto`.
+pub fn qty_updates(upto: Option<usize>) -> i64 {
+    upto.map_or(0, |u| {
+        (0..=u).filter(|i| *i > 0 && i % 5 == 2).count() as i64
+    })
+}
+
+/// A database with `items` created by `r000` and filled, in the given journal mode.
+pub fn seeded_database(path: &Path, set: &migrate::Migrations, wal: bool) {
+    let mut conn = Connection::open(path).unwrap();
+    if wal {
+        conn.pragma_update(None, "journal_mode", "wal").unwrap();
+    }
+    set.upgrade(&mut conn, "r000").unwrap();
+    let tx = conn.transaction().unwrap();
+    for i in 1..=ITEM_ROWS {
+        tx.execute(
+            "INSERT INTO items (id, name, qty) VALUES (?1, ?2, 1)",
+            rusqlite::params![i, format!("item {i}")],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+}
+
+/// A small deterministic random sequence (xorshift), so a failing trial can be replayed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next number in `0..bound`.
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % bound.max(1)
+    }
+}
