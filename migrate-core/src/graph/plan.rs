@@ -129,12 +129,24 @@ impl Heads<'_> {
         let g = self.graph;
         let id = |i: usize| g.id(i).to_owned();
         let downs: Vec<usize> = g.requirements(r).collect();
-        // Parents that no other head already stands on get rows again.
+        // Parents that no other head already stands on get rows again; a
+        // parent that another parent builds on needs none.
         let kept = self.others_ancestors(&[r]);
+        let redundant = (downs.len() > 1).then(|| {
+            let mut below = vec![false; g.len()];
+            for &d in &downs {
+                let under = g.ancestors(g.requirements(d).collect::<Vec<_>>().as_slice());
+                for (i, u) in under.into_iter().enumerate() {
+                    below[i] |= u;
+                }
+            }
+            below
+        });
         let to: Vec<usize> = downs
             .iter()
             .copied()
             .filter(|&d| kept.as_ref().is_none_or(|k| !k[d]))
+            .filter(|&d| redundant.as_ref().is_none_or(|b| !b[d]))
             .collect();
         match to.split_last() {
             None => vec![RowOp::Delete(id(r))],

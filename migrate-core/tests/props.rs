@@ -1,0 +1,198 @@
+//! Property tests of the parser and the graph against a deliberately simple
+//! reference: random bytes never panic, random mutations of valid files
+//! never panic, and on random DAGs the heads, the order and the upgrade and
+//! downgrade paths match naive set computations.
+
+use migrate_core::graph::target::Target;
+use migrate_core::load::order_migrations;
+use migrate_core::parse::parse_migration;
+use migrate_core::{Migration, RowOp};
+use proptest::prelude::*;
+use std::collections::BTreeSet;
+
+/// 256 cases by default; `PROPTEST_CASES=N` runs more.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256)
+}
+
+const VALID: &str = "-- revision: 002\n-- down_revision: 001\n-- message: add phone_number to users\n\n-- migrate:upgrade\nALTER TABLE users ADD COLUMN phone_number TEXT;\n\n-- migrate:downgrade\nALTER TABLE users DROP COLUMN phone_number;\n";
+
+fn migration(i: usize, parents: &[usize]) -> Migration {
+    let down = if parents.is_empty() {
+        "none".to_owned()
+    } else {
+        parents
+            .iter()
+            .map(|p| format!("n{p}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let text = format!("-- revision: n{i}\n-- down_revision: {down}\n-- message: m\n-- migrate:upgrade\nSELECT {i};\n-- migrate:downgrade\nSELECT {i};\n");
+    parse_migration(&format!("versions/n{i}.sql"), text.as_bytes()).unwrap()
+}
+
+/// A random DAG: node i picks up to two distinct parents among 0..i.
+fn dag() -> impl Strategy<Value = Vec<Vec<usize>>> {
+    (1..24usize).prop_flat_map(|n| {
+        (0..n)
+            .map(|i| {
+                if i == 0 {
+                    Just(Vec::new()).boxed()
+                } else {
+                    prop::collection::btree_set(0..i, 0..=2)
+                        .prop_map(|s| s.into_iter().collect())
+                        .boxed()
+                }
+            })
+            .collect::<Vec<_>>()
+    })
+}
+
+/// Reference: everything reachable through parents, inclusive.
+fn ancestors(parents: &[Vec<usize>], from: &[usize]) -> BTreeSet<usize> {
+    let mut seen = BTreeSet::new();
+    let mut todo: Vec<usize> = from.to_vec();
+    while let Some(x) = todo.pop() {
+        if seen.insert(x) {
+            todo.extend(&parents[x]);
+        }
+    }
+    seen
+}
+
+fn names(ids: impl IntoIterator<Item = usize>) -> BTreeSet<String> {
+    ids.into_iter().map(|i| format!("n{i}")).collect()
+}
+
+/// Applies row operations to a set of rows, failing on an impossible one.
+fn apply_rows(rows: &mut BTreeSet<String>, ops: &[RowOp]) -> Result<(), String> {
+    for op in ops {
+        match op {
+            RowOp::Insert(r) => {
+                if !rows.insert(r.clone()) {
+                    return Err(format!("insert of existing row {r}"));
+                }
+            }
+            RowOp::Delete(r) => {
+                if !rows.remove(r) {
+                    return Err(format!("delete of missing row {r}"));
+                }
+            }
+            RowOp::Update { from, to } => {
+                if !rows.remove(from) || !rows.insert(to.clone()) {
+                    return Err(format!("update {from} -> {to} on rows {rows:?}"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+        let _ = parse_migration("versions/x.sql", &bytes);
+    }
+
+    #[test]
+    fn token_soup_never_panics(parts in prop::collection::vec(prop::sample::select(vec![
+        "-- revision: a1", "-- down_revision: none", "-- down_revision: a1, b2", "-- message: m", "-- migrate:upgrade",
+        "-- migrate:downgrade", "-- migrate:", "SELECT 1;", "--", "-- x: y", "\r\n", "\n", "\u{feff}", "\0", "é", "/* ", "*/",
+        "-- transactional: false", "-- branch_labels: ,", "-- allow: drop_column", "-- replaces: a1=sha256:00",
+    ]), 0..40)) {
+        let text: String = parts.join("\n");
+        if let Err(errors) = parse_migration("versions/x.sql", text.as_bytes()) {
+            let lines = text.split('\n').count() as u32 + 1;
+            for e in errors {
+                prop_assert!(e.line >= 1 && e.line <= lines, "line {} of {}", e.line, lines);
+            }
+        }
+    }
+
+    #[test]
+    fn mutated_valid_files_never_panic(edits in prop::collection::vec((0..4u8, any::<prop::sample::Index>(), any::<char>()), 1..6)) {
+        let mut lines: Vec<String> = VALID.lines().map(str::to_owned).collect();
+        for (kind, at, c) in edits {
+            let i = at.index(lines.len().max(1));
+            match kind {
+                0 if !lines.is_empty() => { lines.remove(i); }
+                1 if !lines.is_empty() => { let l = lines[i].clone(); lines.insert(i, l); }
+                2 if !lines.is_empty() => { let pos = lines[i].chars().count() / 2; let mut s: Vec<char> = lines[i].chars().collect(); s.insert(pos, c); lines[i] = s.into_iter().collect(); }
+                _ => lines.insert(i.min(lines.len()), c.to_string()),
+            }
+        }
+        let _ = parse_migration("versions/x.sql", lines.join("\n").as_bytes());
+    }
+
+    #[test]
+    fn graph_matches_a_naive_reference(parents in dag(), target in any::<prop::sample::Index>(), shuffle in any::<u64>()) {
+        let n = parents.len();
+        let mut files: Vec<Migration> = (0..n).map(|i| migration(i, &parents[i])).collect();
+        // File order must not matter.
+        let mut seed = shuffle | 1;
+        for i in (1..files.len()).rev() {
+            seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
+            files.swap(i, (seed % (i as u64 + 1)) as usize);
+        }
+        let loaded = order_migrations(files).unwrap();
+        let g = &loaded.graph;
+        let position = |id: &str| loaded.migrations.iter().position(|m| m.revision() == id).unwrap();
+        // Order: every revision after its parents.
+        for i in 0..n {
+            for p in &parents[i] {
+                let (parent, child) = (position(&format!("n{p}")), position(&format!("n{i}")));
+                prop_assert!(parent < child, "a parent after its child");
+            }
+        }
+        // Heads: revisions nothing names as a parent.
+        let reference_heads: BTreeSet<usize> = (0..n).filter(|i| !parents.iter().any(|ps| ps.contains(i))).collect();
+        prop_assert_eq!(g.names(g.heads()).into_iter().collect::<BTreeSet<_>>(), names(reference_heads.clone()));
+        // Upgrade to every head from empty applies everything, rows end as the heads.
+        let up = g.plan_upgrade(&[], &Target::Heads).unwrap();
+        prop_assert_eq!(up.steps.len(), n);
+        let mut rows = BTreeSet::new();
+        let mut done = BTreeSet::new();
+        for step in &up.steps {
+            let id: usize = g.id(step.revision)[1..].parse().unwrap();
+            prop_assert!(parents[id].iter().all(|p| done.contains(p)), "n{} before its parents", id);
+            done.insert(id);
+            apply_rows(&mut rows, &step.row_ops).map_err(TestCaseError::fail)?;
+        }
+        prop_assert_eq!(&rows, &names(reference_heads.clone()));
+        // Upgrade to one revision applies exactly its ancestors.
+        let t = target.index(n);
+        let to_t = g.plan_upgrade(&[], &Target::Revision(format!("n{t}"))).unwrap();
+        let applied: BTreeSet<usize> = to_t.steps.iter().map(|s| g.id(s.revision)[1..].parse().unwrap()).collect();
+        prop_assert_eq!(&applied, &ancestors(&parents, &[t]));
+        // Downgrade from all heads to that revision removes exactly what lies above it.
+        let all: Vec<usize> = g.heads().to_vec();
+        let down = g.plan_downgrade(&all, &Target::Revision(format!("n{t}"))).unwrap();
+        let children: Vec<usize> = (0..n).filter(|c| parents[*c].contains(&t)).collect();
+        let above: BTreeSet<usize> = (0..n).filter(|x| children.iter().any(|c| ancestors(&parents, &[*x]).contains(c))).collect();
+        let removed: BTreeSet<usize> = down.steps.iter().map(|s| g.id(s.revision)[1..].parse().unwrap()).collect();
+        prop_assert_eq!(&removed, &above.iter().copied().filter(|x| !ancestors(&parents, &[t]).contains(x)).collect::<BTreeSet<_>>());
+        let mut rows = names(reference_heads);
+        let mut gone = BTreeSet::new();
+        for step in &down.steps {
+            let id: usize = g.id(step.revision)[1..].parse().unwrap();
+            prop_assert!((0..n).filter(|c| parents[*c].contains(&id)).all(|c| gone.contains(&c) || !removed.contains(&c)), "n{} reverted before its children", id);
+            gone.insert(id);
+            apply_rows(&mut rows, &step.row_ops).map_err(TestCaseError::fail)?;
+        }
+        let remaining: Vec<usize> = (0..n).filter(|x| !removed.contains(x)).collect();
+        let reference_rows: BTreeSet<usize> = remaining.iter().copied().filter(|x| !remaining.iter().any(|y| parents[*y].contains(x))).collect();
+        prop_assert_eq!(rows, names(reference_rows));
+        // Downgrade to base empties the table.
+        let base = g.plan_downgrade(&all, &Target::Base).unwrap();
+        let mut rows = names(g.heads().iter().map(|&h| g.id(h)[1..].parse::<usize>().unwrap()));
+        for step in &base.steps {
+            apply_rows(&mut rows, &step.row_ops).map_err(TestCaseError::fail)?;
+        }
+        prop_assert!(rows.is_empty());
+    }
+}

@@ -1,0 +1,166 @@
+//! Failed migrations and hostile environments: whatever fails, the
+//! database (schema, rows, every ledger table) is exactly as before.
+
+mod common;
+
+use common::{migration, snapshot, write_folder};
+use migrate::{Migrations, RunError, RunOptions, Target};
+use rusqlite::Connection;
+use std::time::Duration;
+use tempfile::TempDir;
+
+const N: usize = 10;
+
+/// `N` migrations after a base; the one at `failing` ends with a bad statement.
+fn run_with_failure_at(dir: &std::path::Path, failing: usize) -> Migrations {
+    let mut files = vec![("m00.sql".to_owned(), migration("m00", "none", "CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER);\nINSERT INTO t (v) VALUES (1), (2);", None))];
+    for k in 1..=N {
+        let mut sql = format!("CREATE TABLE k{k} (x);\nUPDATE t SET v = v + {k};\nALTER TABLE t ADD COLUMN c{k} TEXT;");
+        if k == failing {
+            sql += "\nINSERT INTO missing_table VALUES (1);";
+        }
+        files.push((
+            format!("m{k:02}.sql"),
+            migration(&format!("m{k:02}"), &format!("m{:02}", k - 1), &sql, None),
+        ));
+    }
+    let refs: Vec<(&str, String)> = files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
+    Migrations::from_dir(write_folder(dir, &refs)).unwrap()
+}
+
+#[test]
+fn a_failure_at_every_position_leaves_the_database_exactly_as_before() {
+    for failing in 1..=N {
+        let dir = TempDir::new().unwrap();
+        let set = run_with_failure_at(dir.path(), failing);
+        let mut conn = Connection::open(dir.path().join("db")).unwrap();
+        set.upgrade(&mut conn, "m00").unwrap();
+        conn.execute("INSERT INTO t (v) VALUES (100)", []).unwrap();
+        let before = snapshot(&conn);
+        let error = set.upgrade(&mut conn, "head").unwrap_err();
+        assert!(
+            matches!(&error, RunError::Statement { revision, .. } if *revision == format!("m{failing:02}")),
+            "{error}"
+        );
+        assert_eq!(snapshot(&conn), before, "failure at position {failing}");
+    }
+}
+
+#[test]
+fn the_bot_refuses_to_start_on_an_interrupted_migration() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("bot.db");
+    let mut conn = Connection::open(&db).unwrap();
+    Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .unwrap()
+        .upgrade(&mut conn, "head")
+        .unwrap();
+    conn.execute(
+        "UPDATE migrate_applied SET status = 'started' WHERE revision = '003'",
+        [],
+    )
+    .unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let bot = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .unwrap()
+        .join("examples/repair_bot");
+    if bot.exists() {
+        let out = std::process::Command::new(bot)
+            .env("DATABASE_URL", &db)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("dirty: 003") && err.contains("migrate repair"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_full_disk_during_an_upgrade_changes_nothing() {
+    let dir = TempDir::new().unwrap();
+    let big = "CREATE TABLE filler (x BLOB);\nWITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) INSERT INTO filler SELECT randomblob(4000) FROM n;";
+    let files = [
+        (
+            "a.sql",
+            migration(
+                "a1",
+                "none",
+                "CREATE TABLE t (x); INSERT INTO t VALUES (1);",
+                None,
+            ),
+        ),
+        ("b.sql", migration("b1", "a1", big, None)),
+    ];
+    let set = Migrations::from_dir(write_folder(dir.path(), &files)).unwrap();
+    let mut conn = Connection::open(dir.path().join("db")).unwrap();
+    set.upgrade(&mut conn, "a1").unwrap();
+    let before = snapshot(&conn);
+    let pages: i64 = conn
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .unwrap();
+    conn.pragma_update(None, "max_page_count", pages + 50)
+        .unwrap();
+    let error = set.upgrade(&mut conn, "head").unwrap_err().to_string();
+    assert!(error.contains("full"), "{error}");
+    assert_eq!(snapshot(&conn), before);
+}
+
+#[test]
+fn a_database_locked_longer_than_the_busy_timeout_is_a_clear_error() {
+    let dir = TempDir::new().unwrap();
+    let files = [(
+        "a.sql",
+        migration("a1", "none", "CREATE TABLE t (x);", None),
+    )];
+    let set = Migrations::from_dir(write_folder(dir.path(), &files)).unwrap();
+    let path = dir.path().join("db");
+    let holder = Connection::open(&path).unwrap();
+    holder
+        .execute_batch("CREATE TABLE other (x); BEGIN EXCLUSIVE; INSERT INTO other VALUES (1);")
+        .unwrap();
+    let mut conn = Connection::open(&path).unwrap();
+    let options = RunOptions {
+        busy_timeout: Duration::from_millis(200),
+        ..RunOptions::default()
+    };
+    let error = set
+        .upgrade_with(&mut conn, &Target::Head, &options)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("another process held the database longer than the busy timeout"),
+        "{error}"
+    );
+    holder.execute_batch("ROLLBACK").unwrap();
+    let tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name = 't'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 0, "nothing changed");
+}
+
+#[test]
+fn a_database_with_a_schema_this_sqlite_cannot_read_is_a_clear_error() {
+    let dir = TempDir::new().unwrap();
+    let files = [(
+        "a.sql",
+        migration("a1", "none", "CREATE TABLE t (x);", None),
+    )];
+    let set = Migrations::from_dir(write_folder(dir.path(), &files)).unwrap();
+    let path = dir.path().join("db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE t0 (x); PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql = 'CREATE TABLE t0 (x) WITH FUTURE_FEATURE' WHERE name = 't0'; PRAGMA writable_schema = OFF;").unwrap();
+    }
+    let mut conn = Connection::open(&path).unwrap();
+    let error = set.upgrade(&mut conn, "head").unwrap_err().to_string();
+    assert!(error.contains("malformed database schema"), "{error}");
+}
