@@ -143,8 +143,8 @@ proptest! {
         let g = &loaded.graph;
         let position = |id: &str| loaded.migrations.iter().position(|m| m.revision() == id).unwrap();
         // Order: every revision after its parents.
-        for i in 0..n {
-            for p in &parents[i] {
+        for (i, ps) in parents.iter().enumerate() {
+            for p in ps {
                 let (parent, child) = (position(&format!("n{p}")), position(&format!("n{i}")));
                 prop_assert!(parent < child, "a parent after its child");
             }
