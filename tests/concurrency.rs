@@ -97,9 +97,16 @@ fn writer_during_upgrade(wal: bool) {
             let conn = Connection::open(db).unwrap();
             conn.busy_timeout(Duration::from_secs(30)).unwrap();
             let mut written = 0i64;
+            // Each write holds the lock for a while, as a commit waiting on a
+            // slow disk does, and the next one follows at once: the upgrade
+            // only gets the lock in the microseconds between two writes.
             while !stop.load(Ordering::Relaxed) {
+                conn.execute_batch("BEGIN IMMEDIATE")
+                    .expect("a bot write failed");
                 conn.execute("INSERT INTO bot_events (at) VALUES (datetime('now'))", [])
                     .expect("a bot write failed");
+                std::thread::sleep(Duration::from_millis(1));
+                conn.execute_batch("COMMIT").expect("a bot write failed");
                 written += 1;
             }
             written

@@ -3,7 +3,7 @@
 use super::output::print_json;
 use super::{clock, CliError, Context};
 use migrate_core::sqlite::data::{self, TableData};
-use migrate_core::sqlite::{backup as online, ledger};
+use migrate_core::sqlite::{backup as online, ledger, lock};
 use migrate_core::RunError;
 use rusqlite::types::Value;
 use serde_json::{json, Map, Value as Json};
@@ -296,7 +296,8 @@ pub fn import(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
     backup(ctx, None)?;
     let conn = ctx.open()?;
     let fk: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
-    conn.execute_batch("PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE")?;
+    conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    lock::begin_immediate(&conn)?;
     let result = (|| -> Result<(), CliError> {
         data::replace_all(&conn, &tables)?;
         for table in &tables {

@@ -8,6 +8,7 @@ pub mod error;
 mod exec;
 pub mod introspect;
 pub mod ledger;
+pub mod lock;
 mod repair;
 pub mod runner;
 

@@ -12,8 +12,7 @@ fn in_transaction<T>(
     conn: &Connection,
     body: impl FnOnce() -> Result<T, RunError>,
 ) -> Result<T, RunError> {
-    conn.execute_batch("BEGIN IMMEDIATE")
-        .doing("taking the write lock")?;
+    super::lock::begin_immediate(conn).doing("taking the write lock")?;
     let result = body();
     match &result {
         Ok(_) => conn.execute_batch("COMMIT").doing("committing")?,

@@ -161,8 +161,7 @@ fn ensure_writable(conn: &Connection) -> Result<(), RunError> {
 }
 
 fn begin(conn: &Connection) -> Result<(), RunError> {
-    conn.execute_batch("BEGIN IMMEDIATE")
-        .doing("taking the write lock")
+    super::lock::begin_immediate(conn).doing("taking the write lock")
 }
 
 fn commit(conn: &Connection) -> Result<(), RunError> {
