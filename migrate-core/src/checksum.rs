@@ -41,13 +41,34 @@ impl Checksum {
     }
 }
 
+/// Length of the text form: `sha256:` and 64 hex digits.
+const TEXT_LEN: usize = 7 + 64;
+
+impl Checksum {
+    /// The text form as bytes, without allocating (start-up compares one
+    /// per applied migration).
+    fn encode(&self) -> [u8; TEXT_LEN] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; TEXT_LEN];
+        out[..7].copy_from_slice(b"sha256:");
+        for (i, byte) in self.0.iter().enumerate() {
+            out[7 + 2 * i] = HEX[usize::from(byte >> 4)];
+            out[8 + 2 * i] = HEX[usize::from(byte & 0xf)];
+        }
+        out
+    }
+
+    /// Whether `text` is this checksum's text form (as stored in the ledger).
+    pub fn matches(&self, text: &str) -> bool {
+        text.as_bytes() == self.encode()
+    }
+}
+
 impl fmt::Display for Checksum {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("sha256:")?;
-        for byte in self.0 {
-            write!(f, "{byte:02x}")?;
-        }
-        Ok(())
+        let text = self.encode();
+        // The buffer holds ASCII only.
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -112,6 +133,15 @@ mod tests {
             Checksum::of_file(b"\xEF\xBB\xBF").to_string(),
             "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
+    }
+
+    #[test]
+    fn matches_compares_with_the_stored_text() {
+        let sum = Checksum::of_file(b"SELECT 1;\n");
+        assert!(sum.matches(&sum.to_string()));
+        assert!(!sum.matches(&Checksum::of_file(b"SELECT 2;\n").to_string()));
+        assert!(!sum.matches(&sum.to_string().to_uppercase()));
+        assert!(!sum.matches(""));
     }
 
     #[test]

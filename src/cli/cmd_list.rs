@@ -31,7 +31,7 @@ fn database_heads(ctx: &Context<'_>, graph: &Graph) -> Result<Vec<usize>, CliErr
         let rollback = state
             .applied
             .iter()
-            .filter(|r| unknown.contains(&r.revision) && r.downgrade_sql.is_some())
+            .filter(|r| unknown.contains(&r.revision) && r.has_downgrade_sql)
             .map(|r| r.revision.clone())
             .collect();
         return Err(RunError::UnknownRevisions {

@@ -158,7 +158,7 @@ impl Migrations {
                 has_downgrade_sql: state
                     .applied
                     .iter()
-                    .any(|r| &r.revision == h && r.downgrade_sql.is_some()),
+                    .any(|r| &r.revision == h && r.has_downgrade_sql),
             })
             .collect();
         if !state.has_applied_table {
@@ -196,7 +196,7 @@ impl Migrations {
                     if !unknown.iter().any(|u| u.revision == row.revision) {
                         unknown.push(Unknown {
                             revision: row.revision.clone(),
-                            has_downgrade_sql: row.downgrade_sql.is_some(),
+                            has_downgrade_sql: row.has_downgrade_sql,
                         });
                     }
                     continue;
@@ -210,9 +210,9 @@ impl Migrations {
                 match &row.checksum {
                     None => report.unverified.push(row.revision.clone()),
                     Some(recorded)
-                        if *recorded != m.checksum().to_string()
+                        if !m.checksum().matches(recorded)
                             && m.replaced_checksum(m.revision())
-                                .is_none_or(|old| *recorded != old.to_string()) =>
+                                .is_none_or(|old| !old.matches(recorded)) =>
                     {
                         report.modified.push(Modified {
                             revision: row.revision.clone(),

@@ -67,23 +67,17 @@ impl Status {
     }
 }
 
-/// A row of `migrate_applied`.
+/// What start-up checks need of a row of `migrate_applied` (the message,
+/// times and downgrade text stay in the table for `migrate history` and
+/// for rolling back revisions the files no longer hold).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppliedRow {
     /// The revision id.
     pub revision: String,
     /// `sha256:...`, or `None` for revisions taken over from Alembic.
     pub checksum: Option<String>,
-    /// The message at the time it was applied.
-    pub message: String,
-    /// Comma-separated parents at the time it was applied.
-    pub down_revision: String,
-    /// The downgrade SQL at the time it was applied.
-    pub downgrade_sql: Option<String>,
-    /// When (UTC, ISO 8601).
-    pub applied_at: String,
-    /// How long its upgrade took.
-    pub execution_ms: Option<i64>,
+    /// Whether the downgrade SQL was stored when it was applied.
+    pub has_downgrade_sql: bool,
     /// How it was recorded.
     pub status: Status,
 }
@@ -116,11 +110,22 @@ fn table_exists(conn: &Connection, name: &str) -> Result<bool, RunError> {
 
 /// Reads the ledger. Missing tables read as empty.
 pub fn read(conn: &Connection) -> Result<LedgerState, RunError> {
+    let mut stmt = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+        .doing("reading the schema")?;
+    let tables: Vec<String> = stmt
+        .query_map([], |row| row.get(0))
+        .and_then(|r| r.collect())
+        .doing("reading the schema")?;
     let mut state = LedgerState {
-        has_version_table: table_exists(conn, "alembic_version")?,
-        has_applied_table: table_exists(conn, "migrate_applied")?,
+        has_version_table: tables.iter().any(|t| t == "alembic_version"),
+        has_applied_table: tables.iter().any(|t| t == "migrate_applied"),
         ..LedgerState::default()
     };
+    state.user_tables = tables
+        .into_iter()
+        .filter(|t| !LEDGER_TABLES.contains(&t.as_str()))
+        .collect();
     if state.has_version_table {
         let mut stmt = conn
             .prepare("SELECT version_num FROM alembic_version ORDER BY rowid")
@@ -132,35 +137,20 @@ pub fn read(conn: &Connection) -> Result<LedgerState, RunError> {
     }
     if state.has_applied_table {
         let mut stmt = conn
-            .prepare("SELECT revision, checksum, message, down_revision, downgrade_sql, applied_at, execution_ms, status FROM migrate_applied ORDER BY applied_at, rowid")
+            .prepare("SELECT revision, checksum, downgrade_sql IS NOT NULL, status FROM migrate_applied ORDER BY rowid")
             .doing("reading migrate_applied")?;
         state.applied = stmt
             .query_map([], |row| {
                 Ok(AppliedRow {
                     revision: row.get(0)?,
                     checksum: row.get(1)?,
-                    message: row.get(2)?,
-                    down_revision: row.get(3)?,
-                    downgrade_sql: row.get(4)?,
-                    applied_at: row.get(5)?,
-                    execution_ms: row.get(6)?,
-                    status: Status::parse(&row.get::<_, String>(7)?),
+                    has_downgrade_sql: row.get(2)?,
+                    status: Status::parse(row.get_ref(3)?.as_str()?),
                 })
             })
             .and_then(|rows| rows.collect())
             .doing("reading migrate_applied")?;
     }
-    let mut stmt = conn
-        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
-        .doing("reading the schema")?;
-    let tables: Vec<String> = stmt
-        .query_map([], |row| row.get(0))
-        .and_then(|r| r.collect())
-        .doing("reading the schema")?;
-    state.user_tables = tables
-        .into_iter()
-        .filter(|t| !LEDGER_TABLES.contains(&t.as_str()))
-        .collect();
     Ok(state)
 }
 

@@ -87,7 +87,7 @@ pub(crate) fn known_heads(
         let rollback = state
             .applied
             .iter()
-            .filter(|row| graph.find(&row.revision).is_none() && row.downgrade_sql.is_some())
+            .filter(|row| graph.find(&row.revision).is_none() && row.has_downgrade_sql)
             .map(|row| row.revision.clone())
             .collect();
         return Err(RunError::UnknownRevisions {
