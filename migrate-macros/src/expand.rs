@@ -39,19 +39,31 @@ fn load_strict(dir: &Path) -> Result<(Loaded, Vec<load::SourceFile>), LoadError>
     Ok((loaded, files))
 }
 
+/// One `const` item per migration and a static slice naming them: many
+/// small bodies for the compiler instead of one huge initializer, whose
+/// compile time and memory grow faster than linearly (10,000 migrations in
+/// one initializer exhausted 24 GiB).
 fn emit(loaded: &Loaded, files: &[load::SourceFile]) -> TokenStream {
-    let items = loaded.migrations.iter().map(|m| {
-        let file = files.iter().find(|f| f.relative == m.path());
-        let include = file.map(|f| {
+    let by_path: std::collections::HashMap<&str, &load::SourceFile> =
+        files.iter().map(|f| (f.relative.as_str(), f)).collect();
+    let names: Vec<syn::Ident> = (0..loaded.migrations.len())
+        .map(|i| quote::format_ident!("MIGRATION_{}", i))
+        .collect();
+    let items = loaded.migrations.iter().zip(&names).map(|(m, name)| {
+        let include = by_path.get(m.path()).map(|f| {
             let absolute = f.path.canonicalize().unwrap_or_else(|_| f.path.clone());
             let absolute = absolute.to_string_lossy().into_owned();
             quote! { const _: &str = include_str!(#absolute); }
         });
         let value = migration(m);
-        quote! {{ #include #value }}
+        quote! {
+            #include
+            const #name: ::migrate::__private::Migration = #value;
+        }
     });
     quote! {{
-        static ITEMS: &[::migrate::__private::Migration] = &[#(#items),*];
+        #(#items)*
+        static ITEMS: &[::migrate::__private::Migration] = &[#(#names),*];
         ::migrate::__private::Migrations::embedded(ITEMS)
     }}
 }
