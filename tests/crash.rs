@@ -27,9 +27,12 @@ fn trials() -> usize {
         .unwrap_or(50)
 }
 
+/// `migrate` on `db`, run from the database's folder so that the backups
+/// `restore` and `rebuild` take land in the temp dir, not in the checkout.
 fn migrate_cmd(dir: &Path, db: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_migrate"));
-    cmd.arg("--dir")
+    cmd.current_dir(db.parent().expect("a database path has a folder"))
+        .arg("--dir")
         .arg(dir)
         .arg("--database")
         .arg(db)
@@ -214,6 +217,10 @@ fn killing_backup_restore_import_and_rebuild_loses_nothing() {
         conn.execute("DELETE FROM items WHERE id % 2 = 0", [])
             .unwrap();
     }
+    assert!(
+        std::fs::read_dir(dir.path().join("backups")).is_ok_and(|mut d| d.next().is_some()),
+        "every restore first backs up the live database"
+    );
     // Imports: all of the export or none of it.
     let export = dir.path().join("export.json");
     std::fs::copy(&backup, &db).unwrap();
