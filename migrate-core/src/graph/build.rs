@@ -1,8 +1,7 @@
 //! Building the graph from parsed migrations and checking DESIGN §3's graph rules.
 
-use super::Graph;
+use super::{Graph, IdMap};
 use crate::migration::Migration;
-use std::collections::HashMap;
 
 /// A rule of the revision graph that a migration set breaks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -113,7 +112,7 @@ pub(super) fn build(migrations: &[Migration]) -> Result<Graph, Vec<GraphError>> 
         return Err(vec![GraphError::Empty]);
     }
     let mut errors = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::with_capacity(migrations.len());
+    let mut index = IdMap::with_capacity_and_hasher(migrations.len(), Default::default());
     for (i, m) in migrations.iter().enumerate() {
         if let Some(&first) = index.get(m.revision()) {
             errors.push(GraphError::DuplicateRevision {
@@ -137,7 +136,7 @@ pub(super) fn build(migrations: &[Migration]) -> Result<Graph, Vec<GraphError>> 
         heads: Vec::new(),
         bases: Vec::new(),
         labels: vec![Vec::new(); n],
-        label_owner: HashMap::new(),
+        label_owner: IdMap::default(),
     };
     for (i, m) in migrations.iter().enumerate() {
         for parent in m.down_revisions() {

@@ -13,13 +13,15 @@ pub mod target;
 pub use build::GraphError;
 
 use crate::migration::Migration;
-use std::collections::HashMap;
+/// Revision ids and labels are short and trusted (they come from the
+/// project's own files), so a fast non-cryptographic hash serves.
+type IdMap = foldhash::HashMap<String, usize>;
 
 /// The validated revision graph of a migration set.
 #[derive(Debug, Clone)]
 pub struct Graph {
     ids: Vec<String>,
-    index: HashMap<String, usize>,
+    index: IdMap,
     /// `down_revision` of each revision.
     parents: Vec<Vec<usize>>,
     /// `depends_on` of each revision.
@@ -33,7 +35,7 @@ pub struct Graph {
     /// Effective branch labels: declared ones and those inherited along the branch.
     labels: Vec<Vec<String>>,
     /// Label → the revision that declares it.
-    label_owner: HashMap<String, usize>,
+    label_owner: IdMap,
 }
 
 impl Graph {
@@ -172,41 +174,41 @@ impl Graph {
 
     /// The same graph with revision `order[k]` moved to index `k`.
     /// `order` must be a permutation of `0..len()`.
-    pub(crate) fn permuted(self, order: &[usize]) -> Graph {
+    pub(crate) fn permuted(mut self, order: &[usize]) -> Graph {
         let mut new_index = vec![0; order.len()];
         for (k, &old) in order.iter().enumerate() {
             new_index[old] = k;
         }
-        let remap = |lists: &Vec<Vec<usize>>| -> Vec<Vec<usize>> {
+        // Lists move to their new slots (no copy), then their entries are renumbered.
+        fn reorder<T: Default>(items: &mut [T], order: &[usize]) -> Vec<T> {
             order
                 .iter()
-                .map(|&old| lists[old].iter().map(|&i| new_index[i]).collect())
+                .map(|&old| std::mem::take(&mut items[old]))
                 .collect()
-        };
-        let mut heads: Vec<usize> = self.heads.iter().map(|&i| new_index[i]).collect();
-        let mut bases: Vec<usize> = self.bases.iter().map(|&i| new_index[i]).collect();
-        heads.sort_unstable_by(|&a, &b| self.ids[order[a]].cmp(&self.ids[order[b]]));
-        bases.sort_unstable();
-        Graph {
-            parents: remap(&self.parents),
-            dependencies: remap(&self.dependencies),
-            children: remap(&self.children),
-            dependents: remap(&self.dependents),
-            heads,
-            bases,
-            labels: order.iter().map(|&old| self.labels[old].clone()).collect(),
-            label_owner: self
-                .label_owner
-                .into_iter()
-                .map(|(l, i)| (l, new_index[i]))
-                .collect(),
-            index: self
-                .index
-                .into_iter()
-                .map(|(id, i)| (id, new_index[i]))
-                .collect(),
-            ids: order.iter().map(|&old| self.ids[old].clone()).collect(),
         }
+        let renumber = |lists: &mut Vec<Vec<usize>>| {
+            let mut moved = reorder(lists, order);
+            for i in moved.iter_mut().flatten() {
+                *i = new_index[*i];
+            }
+            *lists = moved;
+        };
+        renumber(&mut self.parents);
+        renumber(&mut self.dependencies);
+        renumber(&mut self.children);
+        renumber(&mut self.dependents);
+        for i in self.heads.iter_mut().chain(&mut self.bases) {
+            *i = new_index[*i];
+        }
+        for i in self.index.values_mut().chain(self.label_owner.values_mut()) {
+            *i = new_index[*i];
+        }
+        self.ids = reorder(&mut self.ids, order);
+        self.labels = reorder(&mut self.labels, order);
+        self.heads
+            .sort_unstable_by(|&a, &b| self.ids[a].cmp(&self.ids[b]));
+        self.bases.sort_unstable();
+        self
     }
 
     /// All revisions in topological order (every revision after what it

@@ -51,6 +51,28 @@ pub struct Plan {
     pub heads_after: Vec<String>,
 }
 
+/// A [`RowOp`] on revision indices, as the planner computes it.
+#[derive(Debug, Clone, Copy)]
+enum IndexOp {
+    Insert(usize),
+    Delete(usize),
+    Update { from: usize, to: usize },
+}
+
+impl IndexOp {
+    fn named(self, graph: &Graph) -> RowOp {
+        let id = |i: usize| graph.id(i).to_owned();
+        match self {
+            IndexOp::Insert(i) => RowOp::Insert(id(i)),
+            IndexOp::Delete(i) => RowOp::Delete(id(i)),
+            IndexOp::Update { from, to } => RowOp::Update {
+                from: id(from),
+                to: id(to),
+            },
+        }
+    }
+}
+
 /// The `alembic_version` rows, kept in the order they were written.
 struct Heads<'g> {
     graph: &'g Graph,
@@ -72,14 +94,11 @@ impl Heads<'_> {
         (!others.is_empty()).then(|| self.graph.ancestors(&others))
     }
 
-    fn apply(&mut self, op: &RowOp) {
-        let g = self.graph;
-        let idx = |id: &str| g.find(id).unwrap_or_default();
+    fn apply(&mut self, op: IndexOp) {
         match op {
-            RowOp::Insert(id) => self.rows.push(idx(id)),
-            RowOp::Delete(id) => self.rows.retain(|&r| r != idx(id)),
-            RowOp::Update { from, to } => {
-                let (from, to) = (idx(from), idx(to));
+            IndexOp::Insert(i) => self.rows.push(i),
+            IndexOp::Delete(i) => self.rows.retain(|&r| r != i),
+            IndexOp::Update { from, to } => {
                 for r in &mut self.rows {
                     if *r == from {
                         *r = to;
@@ -89,9 +108,8 @@ impl Heads<'_> {
         }
     }
 
-    fn upgrade_ops(&self, r: usize) -> Vec<RowOp> {
+    fn upgrade_ops(&self, r: usize) -> Vec<IndexOp> {
         let g = self.graph;
-        let id = |i: usize| g.id(i).to_owned();
         let downs: Vec<usize> = g.requirements(r).collect();
         let present: Vec<usize> = downs
             .iter()
@@ -99,11 +117,8 @@ impl Heads<'_> {
             .filter(|&d| self.contains(d))
             .collect();
         match present[..] {
-            [] => vec![RowOp::Insert(id(r))],
-            [one] => vec![RowOp::Update {
-                from: id(one),
-                to: id(r),
-            }],
+            [] => vec![IndexOp::Insert(r)],
+            [one] => vec![IndexOp::Update { from: one, to: r }],
             _ => {
                 // A merge: the parents that are heads collapse into one row,
                 // keeping those another head still stands on.
@@ -115,19 +130,15 @@ impl Heads<'_> {
                     .collect();
                 let merging = if merging.is_empty() { present } else { merging };
                 let (last, deleted) = merging.split_last().unwrap_or((&r, &[]));
-                let mut ops: Vec<RowOp> = deleted.iter().map(|&d| RowOp::Delete(id(d))).collect();
-                ops.push(RowOp::Update {
-                    from: id(*last),
-                    to: id(r),
-                });
+                let mut ops: Vec<IndexOp> = deleted.iter().map(|&d| IndexOp::Delete(d)).collect();
+                ops.push(IndexOp::Update { from: *last, to: r });
                 ops
             }
         }
     }
 
-    fn downgrade_ops(&self, r: usize) -> Vec<RowOp> {
+    fn downgrade_ops(&self, r: usize) -> Vec<IndexOp> {
         let g = self.graph;
-        let id = |i: usize| g.id(i).to_owned();
         let downs: Vec<usize> = g.requirements(r).collect();
         // Parents that no other head already stands on get rows again; a
         // parent that another parent builds on needs none.
@@ -149,13 +160,10 @@ impl Heads<'_> {
             .filter(|&d| redundant.as_ref().is_none_or(|b| !b[d]))
             .collect();
         match to.split_last() {
-            None => vec![RowOp::Delete(id(r))],
+            None => vec![IndexOp::Delete(r)],
             Some((last, inserted)) => {
-                let mut ops = vec![RowOp::Update {
-                    from: id(r),
-                    to: id(*last),
-                }];
-                ops.extend(inserted.iter().map(|&d| RowOp::Insert(id(d))));
+                let mut ops = vec![IndexOp::Update { from: r, to: *last }];
+                ops.extend(inserted.iter().map(|&d| IndexOp::Insert(d)));
                 ops
             }
         }
@@ -259,13 +267,13 @@ impl Graph {
                     Direction::Up => heads.upgrade_ops(revision),
                     Direction::Down => heads.downgrade_ops(revision),
                 };
-                for op in &row_ops {
+                for &op in &row_ops {
                     heads.apply(op);
                 }
                 Step {
                     revision,
                     direction,
-                    row_ops,
+                    row_ops: row_ops.into_iter().map(|op| op.named(self)).collect(),
                 }
             })
             .collect();
