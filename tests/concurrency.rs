@@ -3,39 +3,14 @@
 
 mod common;
 
-use common::{long_history, seeded_database};
+use common::{bot_binary, long_history, seeded_database};
 use migrate::Migrations;
 use rusqlite::Connection;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tempfile::TempDir;
-
-fn bot_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bot = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("examples")
-        .join(format!("repair_bot{}", std::env::consts::EXE_SUFFIX));
-    if !bot.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--example",
-                "repair_bot",
-                "--manifest-path",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
-            ])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-    bot
-}
 
 #[test]
 fn eight_bots_starting_at_once_apply_each_migration_once() {

@@ -60,24 +60,16 @@ fn the_bot_refuses_to_start_on_an_interrupted_migration() {
         [],
     )
     .unwrap();
-    let exe = std::env::current_exe().unwrap();
-    let bot = exe
-        .parent()
-        .and_then(std::path::Path::parent)
-        .unwrap()
-        .join("examples/repair_bot");
-    if bot.exists() {
-        let out = std::process::Command::new(bot)
-            .env("DATABASE_URL", &db)
-            .output()
-            .unwrap();
-        assert!(!out.status.success());
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            err.contains("dirty: 003") && err.contains("migrate repair"),
-            "{err}"
-        );
-    }
+    let out = std::process::Command::new(common::bot_binary())
+        .env("DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("dirty: 003") && err.contains("migrate repair"),
+        "{err}"
+    );
 }
 
 #[test]

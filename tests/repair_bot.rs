@@ -4,35 +4,12 @@
 mod common;
 
 use assert_cmd::Command;
-use common::version_rows;
+use common::{bot_binary, version_rows};
 use migrate::sqlite::ledger::ALEMBIC_VERSION_DDL;
 use migrate::Migrations;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
-
-/// The example binary that `cargo test` builds next to the test binaries.
-fn bot_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let debug = exe.parent().and_then(Path::parent).unwrap();
-    let bot = debug
-        .join("examples")
-        .join(format!("repair_bot{}", std::env::consts::EXE_SUFFIX));
-    if !bot.exists() {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--example",
-                "repair_bot",
-                "--manifest-path",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
-            ])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-    bot
-}
 
 fn bot(db: &Path) -> Command {
     let mut cmd = Command::new(bot_binary());

@@ -176,3 +176,30 @@ impl Rng {
         self.0 % bound.max(1)
     }
 }
+
+/// The bot example (`examples/repair_bot.rs`) of the profile these tests
+/// were built with; built first when `cargo test` has not built it (a
+/// filtered run such as `cargo test --release --test concurrency`).
+pub fn bot_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let bot = profile_dir
+        .join("examples")
+        .join(format!("repair_bot{}", std::env::consts::EXE_SUFFIX));
+    if !bot.exists() {
+        let mut build = std::process::Command::new(env!("CARGO"));
+        build.args([
+            "build",
+            "--example",
+            "repair_bot",
+            "--manifest-path",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+        ]);
+        if !cfg!(debug_assertions) {
+            build.arg("--release");
+        }
+        assert!(build.status().unwrap().success(), "building repair_bot");
+    }
+    assert!(bot.exists(), "{} was not built", bot.display());
+    bot
+}
