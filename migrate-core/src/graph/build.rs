@@ -1,5 +1,6 @@
 //! Building the graph from parsed migrations and checking DESIGN §3's graph rules.
 
+use super::adjacency::Adjacency;
 use super::{Graph, IdMap};
 use crate::migration::Migration;
 
@@ -126,25 +127,12 @@ pub(super) fn build(migrations: &[Migration]) -> Result<Graph, Vec<GraphError>> 
         }
     }
     let n = migrations.len();
-    let mut graph = Graph {
-        ids: migrations.iter().map(|m| m.revision().to_owned()).collect(),
-        index,
-        parents: vec![Vec::new(); n],
-        dependencies: vec![Vec::new(); n],
-        children: vec![Vec::new(); n],
-        dependents: vec![Vec::new(); n],
-        heads: Vec::new(),
-        bases: Vec::new(),
-        labels: vec![Vec::new(); n],
-        label_owner: IdMap::default(),
-    };
+    let mut parent_edges = Vec::with_capacity(n);
+    let mut dependency_edges = Vec::new();
     for (i, m) in migrations.iter().enumerate() {
         for parent in m.down_revisions() {
-            match graph.index.get(parent) {
-                Some(&p) => {
-                    graph.parents[i].push(p);
-                    graph.children[p].push(i);
-                }
+            match index.get(parent) {
+                Some(&p) => parent_edges.push((i, p)),
                 None => errors.push(GraphError::UnknownParent {
                     path: m.path().to_owned(),
                     line: m.header().lines.down_revision,
@@ -154,11 +142,8 @@ pub(super) fn build(migrations: &[Migration]) -> Result<Graph, Vec<GraphError>> 
             }
         }
         for dependency in m.depends_on() {
-            match graph.index.get(dependency) {
-                Some(&d) => {
-                    graph.dependencies[i].push(d);
-                    graph.dependents[d].push(i);
-                }
+            match index.get(dependency) {
+                Some(&d) => dependency_edges.push((i, d)),
                 None => errors.push(GraphError::UnknownDependency {
                     path: m.path().to_owned(),
                     line: m.header().lines.depends_on,
@@ -168,6 +153,21 @@ pub(super) fn build(migrations: &[Migration]) -> Result<Graph, Vec<GraphError>> 
             }
         }
     }
+    let reversed = |edges: &[(usize, usize)]| -> Vec<(usize, usize)> {
+        edges.iter().map(|&(from, to)| (to, from)).collect()
+    };
+    let mut graph = Graph {
+        ids: migrations.iter().map(|m| m.revision().to_owned()).collect(),
+        index,
+        parents: Adjacency::from_edges(n, &parent_edges),
+        dependencies: Adjacency::from_edges(n, &dependency_edges),
+        children: Adjacency::from_edges(n, &reversed(&parent_edges)),
+        dependents: Adjacency::from_edges(n, &reversed(&dependency_edges)),
+        heads: Vec::new(),
+        bases: Vec::new(),
+        labels: vec![Vec::new(); n],
+        label_owner: IdMap::default(),
+    };
     for m in migrations {
         for (replaced, _) in m.replaces() {
             if let Some(&other) = graph

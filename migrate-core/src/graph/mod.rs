@@ -5,6 +5,7 @@
 //! was built from. Every algorithm here is iterative and linear in the size
 //! of the graph, so a 100,000-long chain needs no deep recursion.
 
+mod adjacency;
 mod build;
 mod order;
 pub mod plan;
@@ -13,6 +14,7 @@ pub mod target;
 pub use build::GraphError;
 
 use crate::migration::Migration;
+use adjacency::Adjacency;
 /// Revision ids and labels are short and trusted (they come from the
 /// project's own files), so a fast non-cryptographic hash serves.
 type IdMap = foldhash::HashMap<String, usize>;
@@ -23,13 +25,13 @@ pub struct Graph {
     ids: Vec<String>,
     index: IdMap,
     /// `down_revision` of each revision.
-    parents: Vec<Vec<usize>>,
+    parents: Adjacency,
     /// `depends_on` of each revision.
-    dependencies: Vec<Vec<usize>>,
+    dependencies: Adjacency,
     /// Revisions whose `down_revision` names this one.
-    children: Vec<Vec<usize>>,
+    children: Adjacency,
     /// Revisions whose `depends_on` names this one.
-    dependents: Vec<Vec<usize>>,
+    dependents: Adjacency,
     heads: Vec<usize>,
     bases: Vec<usize>,
     /// Effective branch labels: declared ones and those inherited along the branch.
@@ -179,24 +181,16 @@ impl Graph {
         for (k, &old) in order.iter().enumerate() {
             new_index[old] = k;
         }
-        // Lists move to their new slots (no copy), then their entries are renumbered.
         fn reorder<T: Default>(items: &mut [T], order: &[usize]) -> Vec<T> {
             order
                 .iter()
                 .map(|&old| std::mem::take(&mut items[old]))
                 .collect()
         }
-        let renumber = |lists: &mut Vec<Vec<usize>>| {
-            let mut moved = reorder(lists, order);
-            for i in moved.iter_mut().flatten() {
-                *i = new_index[*i];
-            }
-            *lists = moved;
-        };
-        renumber(&mut self.parents);
-        renumber(&mut self.dependencies);
-        renumber(&mut self.children);
-        renumber(&mut self.dependents);
+        self.parents = self.parents.permuted(order, &new_index);
+        self.dependencies = self.dependencies.permuted(order, &new_index);
+        self.children = self.children.permuted(order, &new_index);
+        self.dependents = self.dependents.permuted(order, &new_index);
         for i in self.heads.iter_mut().chain(&mut self.bases) {
             *i = new_index[*i];
         }
