@@ -4,6 +4,10 @@ Usage (through bench/run.sh, which prepares Alembic's virtualenv):
     python3 bench/run.py [--quick]
 
 --quick runs N = 10 and 100 only, with fewer repeats, to try the harness.
+
+A build that takes longer than BUILD_LIMIT_S is stopped and reported as
+such; that tool is then left out of the apply and check rounds of that N
+(a stale binary of a smaller N is never used).
 """
 
 import json
@@ -11,6 +15,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -29,6 +34,7 @@ QUICK = "--quick" in sys.argv
 SIZES = [10, 100] if QUICK else [10, 100, 1000, 10000]
 ALEMBIC_SIZES = [10, 100] if QUICK else [10, 100, 1000]
 PYTHON = Path(os.environ.get("ALEMBIC_PYTHON", sys.executable))
+BUILD_LIMIT_S = 600
 
 # (tool, mode, label) of every apply measurement.
 APPLY = [
@@ -84,9 +90,23 @@ def touch_one_migration(tool: str) -> None:
         f.write("-- touched\n")
 
 
-def cargo_build(tool: str, release: bool) -> float:
+def cargo_build(tool: str, release: bool) -> float | None:
+    """Seconds the build takes, or None when it exceeds BUILD_LIMIT_S (the
+    build and every compiler it started are stopped)."""
     command = ["cargo", "build", "--quiet"] + (["--release"] if release else [])
-    return timed(command, cwd=TOOLS / tool)
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=TOOLS / tool, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _, stderr = process.communicate(timeout=BUILD_LIMIT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        log(f"  {tool}: {'release' if release else 'debug'} build stopped after {BUILD_LIMIT_S} s")
+        return None
+    if process.returncode != 0:
+        raise RuntimeError(f"building {tool} failed:\n{stderr.decode()}")
+    return time.perf_counter() - started
 
 
 def binary(tool: str) -> Path:
@@ -95,14 +115,19 @@ def binary(tool: str) -> Path:
 
 def build_figures(tool: str) -> dict:
     """Debug build of the crate alone (dependencies already built), then
-    after one migration file changed; release binary size."""
-    cargo_build(tool, release=False)
+    after one migration file changed; release binary size (None when the
+    release build did not finish)."""
+    binary(tool).unlink(missing_ok=True)
+    figures = {"clean_s": None, "incremental_s": None, "size": None}
+    if cargo_build(tool, release=False) is None:
+        return figures
     subprocess.run(["cargo", "clean", "--quiet", "-p", f"bench-{tool}"], cwd=TOOLS / tool, check=True)
-    clean = cargo_build(tool, release=False)
+    figures["clean_s"] = cargo_build(tool, release=False)
     touch_one_migration(tool)
-    incremental = cargo_build(tool, release=False)
-    cargo_build(tool, release=True)
-    return {"clean_s": clean, "incremental_s": incremental, "size": binary(tool).stat().st_size}
+    figures["incremental_s"] = cargo_build(tool, release=False)
+    if cargo_build(tool, release=True) is not None:
+        figures["size"] = binary(tool).stat().st_size
+    return figures
 
 
 def remove_database(db: Path) -> None:
@@ -162,15 +187,18 @@ def main() -> None:
             log(f"N={n}: building {tool}")
             place_migrations(tool, n)
             results["build"].setdefault(tool, {})[n] = build_figures(tool)
+        built = [tool for tool in tools if results["build"][tool][n]["size"] is not None]
         with tempfile.TemporaryDirectory(dir=WORK) as scratch:
             log(f"N={n}: apply, {repeats(n)} rounds")
-            apply = measure_rounds([(tool, mode) for tool, mode, _ in APPLY], n, Path(scratch), fresh=True)
+            apply = measure_rounds([(tool, mode) for tool, mode, _ in APPLY if tool in built], n,
+                                   Path(scratch), fresh=True)
             for (tool, mode), ms in apply.items():
                 results["apply"].setdefault(f"{tool} {mode}", {})[n] = ms
-            for tool in tools:
+            for tool in built:
                 run_once(tool, "apply", Path(scratch) / f"{tool}-checked.db")
             log(f"N={n}: start-up check, {repeats(n)} rounds")
-            check = measure_rounds([(tool, mode) for tool, mode, _ in CHECK], n, Path(scratch), fresh=False)
+            check = measure_rounds([(tool, mode) for tool, mode, _ in CHECK if tool in built], n,
+                                   Path(scratch), fresh=False)
             for (tool, mode), ms in check.items():
                 results["check"].setdefault(f"{tool} {mode}", {})[n] = ms
     for n in ALEMBIC_SIZES:
@@ -242,11 +270,25 @@ def fmt(ms: float | None) -> str:
     return f"{ms:.3f}" if ms < 1 else f"{ms:.1f}" if ms < 100 else f"{ms:.0f}"
 
 
+NOT_BUILT = "not built"
+
+
+def build_cell(figures: dict) -> str:
+    """`clean / incremental / size`; a build stopped at the limit shows as `> limit`."""
+    seconds = [f"{s:.2f}" if s is not None else f"> {BUILD_LIMIT_S}" for s in
+               (figures["clean_s"], figures["incremental_s"])]
+    size = (f"{figures['size'] / 2**20:.1f}" if figures["size"] is not None
+            else f"release build > {BUILD_LIMIT_S} s")
+    return " / ".join(seconds + [size])
+
+
 def write_report(results: dict) -> None:
     sizes = SIZES
     lines = ["# Benchmark results", "",
              f"Measured {time.strftime('%Y-%m-%d')} on {machine()}.",
-             "Reproduce with `bench/run.sh` (about an hour; `bench/run.sh --quick` tries the harness).",
+             "Reproduce with `bench/run.sh` (about 90 minutes; `bench/run.sh --quick` tries the harness). "
+             f"A build is stopped after {BUILD_LIMIT_S} s; a tool whose release build did not finish "
+             f"shows \"{NOT_BUILT}\" for that N.",
              "Every figure is a median of repeated runs (21 for N <= 100, 11 for 1,000, 5 for 10,000; "
              "Alembic 5, and 3 from 1,000), all in one run of the script. Each Rust sample is one process "
              "doing one operation, as a deploy or a bot start does, timed inside the process from opening "
@@ -258,7 +300,8 @@ def write_report(results: dict) -> None:
               "|---|" + "---|" * len(sizes)]
     for tool, mode, label in APPLY:
         row = results["apply"][f"{tool} {mode}"]
-        lines.append(f"| {label} | " + " | ".join(f"{fmt(row[n])} ({row[n] / floor[n]:.2f}x)" for n in sizes) + " |")
+        lines.append(f"| {label} | " + " | ".join(
+            f"{fmt(row[n])} ({row[n] / floor[n]:.2f}x)" if n in row else NOT_BUILT for n in sizes) + " |")
     for key, label in [("inside", "Alembic `command.upgrade` (inside Python)"),
                        ("whole", "Alembic `alembic upgrade head` (whole process)")]:
         lines.append(f"| {label} | " + " | ".join(
@@ -270,14 +313,15 @@ def write_report(results: dict) -> None:
               "|---|---|" + "---|" * len(sizes)]
     for tool, mode, what in CHECK:
         row = results["check"][f"{tool} {mode}"]
-        lines.append(f"| {tool} | {what} | " + " | ".join(fmt(row[n]) for n in sizes) + " |")
+        lines.append(f"| {tool} | {what} | " + " | ".join(fmt(row[n]) if n in row else NOT_BUILT
+                                                         for n in sizes) + " |")
     lines += ["", "## Build: `cargo build` (debug) of a crate that embeds N migrations (s), release binary size (MiB)", "",
               "Clean: the crate alone, dependencies already built. Incremental: after one migration file changed.", "",
               "| tool | " + " | ".join(f"N={n:,} clean / incr. / size" for n in sizes) + " |",
               "|---|" + "---|" * len(sizes)]
     for tool, row in results["build"].items():
         lines.append(f"| {tool} | " + " | ".join(
-            f"{row[n]['clean_s']:.2f} / {row[n]['incremental_s']:.2f} / {row[n]['size'] / 2**20:.1f}" for n in sizes) + " |")
+            build_cell(row[n]) for n in sizes) + " |")
     lines += ["", "## Graph: load, validate and plan `upgrade head` (ms)", "",
               "| revisions | " + " | ".join(k for k in next(iter(results["graph"].values()))) + " |",
               "|---|" + "---|" * len(next(iter(results["graph"].values())))]
