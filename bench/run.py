@@ -286,7 +286,7 @@ def write_report(results: dict) -> None:
     sizes = SIZES
     lines = ["# Benchmark results", "",
              f"Measured {time.strftime('%Y-%m-%d')} on {machine()}.",
-             "Reproduce with `bench/run.sh` (about 90 minutes; `bench/run.sh --quick` tries the harness). "
+             "Reproduce with `bench/run.sh` (about an hour; `bench/run.sh --quick` tries the harness). "
              f"A build is stopped after {BUILD_LIMIT_S} s; a tool whose release build did not finish "
              f"shows \"{NOT_BUILT}\" for that N.",
              "Every figure is a median of repeated runs (21 for N <= 100, 11 for 1,000, 5 for 10,000; "
