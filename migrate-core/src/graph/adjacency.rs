@@ -15,21 +15,35 @@ pub(super) struct Adjacency {
 impl Adjacency {
     /// The lists of `n` revisions from `(from, to)` edges; each list keeps
     /// the order its edges have in `edges`.
-    pub(super) fn from_edges(n: usize, edges: &[(usize, usize)]) -> Adjacency {
+    pub(super) fn from_edges<E>(n: usize, edges: E) -> Adjacency
+    where
+        E: IntoIterator<Item = (usize, usize)>,
+        E::IntoIter: Clone,
+    {
+        let edges = edges.into_iter();
         let mut starts = vec![0; n + 1];
-        for &(from, _) in edges {
+        for (from, _) in edges.clone() {
             starts[from + 1] += 1;
         }
         for i in 0..n {
             starts[i + 1] += starts[i];
         }
         let mut next = starts.clone();
-        let mut targets = vec![0; edges.len()];
-        for &(from, to) in edges {
+        let mut targets = vec![0; starts[n]];
+        for (from, to) in edges {
             targets[next[from]] = to;
             next[from] += 1;
         }
         Adjacency { starts, targets }
+    }
+
+    /// The reversed lists: `i` lists `j` when `j` lists `i`, in increasing `j`.
+    pub(super) fn transposed(&self) -> Adjacency {
+        let n = self.starts.len() - 1;
+        Adjacency::from_edges(
+            n,
+            (0..n).flat_map(|from| self[from].iter().map(move |&to| (to, from))),
+        )
     }
 
     /// The same lists with revision `order[k]` moved to index `k` and every
@@ -60,7 +74,7 @@ mod tests {
 
     #[test]
     fn lists_keep_edge_order_and_follow_a_permutation() {
-        let lists = Adjacency::from_edges(3, &[(2, 0), (0, 1), (2, 1), (0, 2)]);
+        let lists = Adjacency::from_edges(3, [(2, 0), (0, 1), (2, 1), (0, 2)]);
         assert_eq!(
             (&lists[0], &lists[1], &lists[2]),
             (&[1, 2][..], &[][..], &[0, 1][..])

@@ -153,16 +153,15 @@ pub(super) fn build(migrations: &[Migration]) -> Result<Graph, Vec<GraphError>> 
             }
         }
     }
-    let reversed = |edges: &[(usize, usize)]| -> Vec<(usize, usize)> {
-        edges.iter().map(|&(from, to)| (to, from)).collect()
-    };
+    let parents = Adjacency::from_edges(n, parent_edges);
+    let dependencies = Adjacency::from_edges(n, dependency_edges);
     let mut graph = Graph {
         ids: migrations.iter().map(|m| m.revision().to_owned()).collect(),
         index,
-        parents: Adjacency::from_edges(n, &parent_edges),
-        dependencies: Adjacency::from_edges(n, &dependency_edges),
-        children: Adjacency::from_edges(n, &reversed(&parent_edges)),
-        dependents: Adjacency::from_edges(n, &reversed(&dependency_edges)),
+        children: parents.transposed(),
+        dependents: dependencies.transposed(),
+        parents,
+        dependencies,
         heads: Vec::new(),
         bases: Vec::new(),
         labels: vec![Vec::new(); n],
