@@ -24,6 +24,13 @@ impl Section {
         Section { sql, first_line }
     }
 
+    /// The section of an embedded file at `(start, end, first_line)`.
+    const fn embedded(file: &'static str, (start, end, first_line): (usize, usize, u32)) -> Self {
+        let (_, from_start) = file.split_at(start);
+        let (sql, _) = from_start.split_at(end - start);
+        Section::new(Cow::Borrowed(sql), first_line)
+    }
+
     /// The SQL text, exactly as in the file (between the markers).
     pub fn sql(&self) -> &str {
         &self.sql
@@ -107,6 +114,77 @@ impl Migration {
             upgrade,
             downgrade,
             checksum,
+        }
+    }
+
+    /// What `embed_migrations!` emits for each file, with positional
+    /// arguments so that the expansion stays small: the file's text (from
+    /// `include_str!`, so editing it rebuilds) and its length as the macro
+    /// read it, the relative path, `(revision, down_revisions, message,
+    /// create_date, transactional)`, `[branch_labels, depends_on, allow,
+    /// replaces]`, the [`HeaderLines`] in field order, each section as
+    /// `(start, end, first_line)` byte offsets into the file, and the
+    /// SHA-256 digest. Not meant to be called by hand.
+    ///
+    /// # Panics
+    ///
+    /// At compile time, when the file's length differs from what the macro
+    /// read (it was edited during the build) or a section's offsets do not
+    /// fall on character boundaries.
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    pub const fn embedded(
+        file: &'static str,
+        len: usize,
+        path: &'static str,
+        fields: (
+            &'static str,
+            &'static [Text],
+            &'static str,
+            Option<&'static str>,
+            bool,
+        ),
+        lists: [&'static [Text]; 4],
+        lines: [u32; 4],
+        upgrade: (usize, usize, u32),
+        downgrade: Option<(usize, usize, u32)>,
+        digest: [u8; 32],
+    ) -> Self {
+        assert!(
+            file.len() == len,
+            "a migration file changed while it was being embedded: build again"
+        );
+        let (revision, down_revisions, message, create_date, transactional) = fields;
+        let [branch_labels, depends_on, allow, replaces] = lists;
+        let [revision_line, down_revision_line, depends_on_line, branch_labels_line] = lines;
+        Migration {
+            header: Header {
+                revision: Cow::Borrowed(revision),
+                down_revisions: Cow::Borrowed(down_revisions),
+                message: Cow::Borrowed(message),
+                create_date: match create_date {
+                    Some(date) => Some(Cow::Borrowed(date)),
+                    None => None,
+                },
+                branch_labels: Cow::Borrowed(branch_labels),
+                depends_on: Cow::Borrowed(depends_on),
+                transactional,
+                allow: Cow::Borrowed(allow),
+                replaces: Cow::Borrowed(replaces),
+                lines: HeaderLines {
+                    revision: revision_line,
+                    down_revision: down_revision_line,
+                    depends_on: depends_on_line,
+                    branch_labels: branch_labels_line,
+                },
+            },
+            path: Cow::Borrowed(path),
+            upgrade: Section::embedded(file, upgrade),
+            downgrade: match downgrade {
+                Some(place) => Some(Section::embedded(file, place)),
+                None => None,
+            },
+            checksum: Checksum::from_digest(digest),
         }
     }
 

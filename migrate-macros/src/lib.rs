@@ -13,5 +13,10 @@ mod expand;
 #[proc_macro]
 pub fn embed_migrations(input: TokenStream) -> TokenStream {
     let path = syn::parse_macro_input!(input as syn::LitStr);
-    expand::expand(&path).into()
+    match expand::expand(&path) {
+        expand::Expansion::Source(source) => source.parse().unwrap_or_else(|error| {
+            expand::internal_error("the expansion", &format!("{error}")).into()
+        }),
+        expand::Expansion::Error(tokens) => tokens.into(),
+    }
 }
