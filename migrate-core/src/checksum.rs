@@ -59,8 +59,8 @@ impl Checksum {
     }
 
     /// Whether `text` is this checksum's text form (as stored in the ledger).
-    pub fn matches(&self, text: &str) -> bool {
-        text.as_bytes() == self.encode()
+    pub fn matches(&self, text: impl AsRef<[u8]>) -> bool {
+        text.as_ref() == self.encode()
     }
 }
 
@@ -138,9 +138,9 @@ mod tests {
     #[test]
     fn matches_compares_with_the_stored_text() {
         let sum = Checksum::of_file(b"SELECT 1;\n");
-        assert!(sum.matches(&sum.to_string()));
-        assert!(!sum.matches(&Checksum::of_file(b"SELECT 2;\n").to_string()));
-        assert!(!sum.matches(&sum.to_string().to_uppercase()));
+        assert!(sum.matches(sum.to_string()));
+        assert!(!sum.matches(Checksum::of_file(b"SELECT 2;\n").to_string()));
+        assert!(!sum.matches(sum.to_string().to_uppercase()));
         assert!(!sum.matches(""));
     }
 

@@ -3,6 +3,7 @@
 use super::adjacency::Adjacency;
 use super::{Graph, IdMap};
 use crate::migration::Migration;
+use std::borrow::Cow;
 
 /// A rule of the revision graph that a migration set breaks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -123,7 +124,7 @@ pub(super) fn build(migrations: &[Migration]) -> Result<Graph, Vec<GraphError>> 
                 line: m.header().lines.revision,
             });
         } else {
-            index.insert(m.revision().to_owned(), i);
+            index.insert(m.header().revision.clone(), i);
         }
     }
     let n = migrations.len();
@@ -156,7 +157,10 @@ pub(super) fn build(migrations: &[Migration]) -> Result<Graph, Vec<GraphError>> 
     let parents = Adjacency::from_edges(n, parent_edges);
     let dependencies = Adjacency::from_edges(n, dependency_edges);
     let mut graph = Graph {
-        ids: migrations.iter().map(|m| m.revision().to_owned()).collect(),
+        ids: migrations
+            .iter()
+            .map(|m| m.header().revision.clone())
+            .collect(),
         index,
         children: parents.transposed(),
         dependents: dependencies.transposed(),
@@ -229,7 +233,7 @@ fn find_cycles(graph: &Graph, migrations: &[Migration]) -> Vec<GraphError> {
                     let from = path.iter().position(|&p| p == r).unwrap_or(0);
                     let mut revisions: Vec<(String, String)> = path[from..]
                         .iter()
-                        .map(|&i| (graph.ids[i].clone(), migrations[i].path().to_owned()))
+                        .map(|&i| (graph.ids[i].to_string(), migrations[i].path().to_owned()))
                         .collect();
                     revisions.reverse();
                     errors.push(GraphError::Cycle { revisions });
@@ -275,7 +279,7 @@ fn check_labels(graph: &mut Graph, migrations: &[Migration], errors: &mut Vec<Gr
                     clash,
                 }),
                 None => {
-                    graph.label_owner.insert(label.to_owned(), i);
+                    graph.label_owner.insert(Cow::Owned(label.to_owned()), i);
                     graph.labels[i].push(label.to_owned());
                 }
             }
@@ -289,7 +293,7 @@ fn propagate_labels(graph: &mut Graph) {
     let owners: Vec<(String, usize)> = graph
         .label_owner
         .iter()
-        .map(|(l, &i)| (l.clone(), i))
+        .map(|(l, &i)| (l.to_string(), i))
         .collect();
     for (label, owner) in owners {
         let above = graph.closure(&[owner], |g, i, out| out.extend(g.children(i)));

@@ -13,16 +13,18 @@ pub mod target;
 
 pub use build::GraphError;
 
-use crate::migration::Migration;
+use crate::migration::{Migration, Text};
 use adjacency::Adjacency;
 /// Revision ids and labels are short and trusted (they come from the
-/// project's own files), so a fast non-cryptographic hash serves.
-type IdMap = foldhash::HashMap<String, usize>;
+/// project's own files), so a fast non-cryptographic hash serves. Keys are
+/// [`Text`]: an embedded set's ids are borrowed from the binary, so building
+/// its graph at start-up copies no string.
+type IdMap = foldhash::HashMap<Text, usize>;
 
 /// The validated revision graph of a migration set.
 #[derive(Debug, Clone)]
 pub struct Graph {
-    ids: Vec<String>,
+    ids: Vec<Text>,
     index: IdMap,
     /// `down_revision` of each revision.
     parents: Adjacency,
@@ -68,7 +70,7 @@ impl Graph {
 
     /// All revision ids, in graph order.
     pub fn ids(&self) -> impl ExactSizeIterator<Item = &str> {
-        self.ids.iter().map(String::as_str)
+        self.ids.iter().map(|id| id.as_ref())
     }
 
     /// Revisions nothing builds on (no child through `down_revision`).

@@ -248,7 +248,7 @@ impl Graph {
 
     /// Revision ids of indices.
     pub fn names(&self, revisions: &[usize]) -> Vec<String> {
-        revisions.iter().map(|&i| self.ids[i].clone()).collect()
+        revisions.iter().map(|&i| self.ids[i].to_string()).collect()
     }
 
     fn label_head(&self, label: &str) -> Result<usize, TargetError> {

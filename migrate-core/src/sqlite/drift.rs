@@ -134,33 +134,45 @@ impl Migrations {
     /// Compares the set with the database's ledger. Reads only; takes no write lock.
     pub fn verify(&self, conn: &Connection) -> Result<DriftReport, RunError> {
         let graph = self.graph()?;
+        let n = graph.len();
+        let mut report = DriftReport::default();
+        let mut applied = vec![false; n];
+        // Rows of revisions this set does not hold: (revision, has downgrade
+        // SQL, replaced by a squashed baseline).
+        let mut outside: Vec<(String, bool, bool)> = Vec::new();
         conn.execute_batch("BEGIN").doing("reading the ledger")?;
-        let state = ledger::read(conn);
+        let state = ledger::read_visiting_rows(conn, |row| match graph.find(row.revision) {
+            Some(i) => self.check_row(i, row, &mut applied, &mut report),
+            None => {
+                let replaced = self.check_replaced_row(row, &mut report);
+                outside.push((row.revision.to_owned(), row.has_downgrade_sql, replaced));
+            }
+        });
         let _ = conn.execute_batch("COMMIT");
         let state = state?;
-        let n = graph.len();
-        let mut report = DriftReport {
-            heads: state.heads.clone(),
-            ..DriftReport::default()
-        };
+        report.heads = state.heads.clone();
         if !state.has_version_table && !state.has_applied_table && !state.user_tables.is_empty() {
             report.untracked_tables = state.user_tables.clone();
         }
         let known_heads: Vec<usize> = state.heads.iter().filter_map(|h| graph.find(h)).collect();
         let below_heads = graph.ancestors(&known_heads);
-        let mut applied = vec![false; n];
         let mut unknown: Vec<Unknown> = state
             .heads
             .iter()
             .filter(|h| graph.find(h).is_none())
             .map(|h| Unknown {
                 revision: h.clone(),
-                has_downgrade_sql: state
-                    .applied
-                    .iter()
-                    .any(|r| &r.revision == h && r.has_downgrade_sql),
+                has_downgrade_sql: outside.iter().any(|(r, d, _)| r == h && *d),
             })
             .collect();
+        for (revision, has_downgrade_sql, replaced) in outside {
+            if !replaced && !unknown.iter().any(|u| u.revision == revision) {
+                unknown.push(Unknown {
+                    revision,
+                    has_downgrade_sql,
+                });
+            }
+        }
         if !state.has_applied_table {
             // Migrated by Alembic: everything below its heads counts as applied, unverified.
             applied = below_heads.clone();
@@ -168,97 +180,40 @@ impl Migrations {
                 .filter(|&i| applied[i])
                 .map(|i| graph.id(i).to_owned())
                 .collect();
-        } else {
-            for row in &state.applied {
-                let Some(i) = graph.find(&row.revision) else {
-                    if let Some(baseline) = self.replaced_by(&row.revision) {
-                        // Applied before a squash: checked against the checksum
-                        // its file had, which the baseline records.
-                        let expected = baseline
-                            .replaced_checksum(&row.revision)
-                            .map(|c| c.to_string());
-                        if let (Some(recorded), Some(expected)) = (&row.checksum, expected) {
-                            if *recorded != expected {
-                                report.modified.push(Modified {
-                                    revision: row.revision.clone(),
-                                    path: format!(
-                                        "{} (squashed into {})",
-                                        baseline.path(),
-                                        baseline.revision()
-                                    ),
-                                    recorded: recorded.clone(),
-                                    current: expected,
-                                });
-                            }
-                        }
-                        continue;
-                    }
-                    if !unknown.iter().any(|u| u.revision == row.revision) {
-                        unknown.push(Unknown {
-                            revision: row.revision.clone(),
-                            has_downgrade_sql: row.has_downgrade_sql,
-                        });
-                    }
-                    continue;
-                };
-                let m = &self.as_slice()[i];
-                if row.status == Status::Started {
-                    report.dirty.push(row.revision.clone());
-                    continue;
-                }
-                applied[i] = true;
-                match &row.checksum {
-                    None => report.unverified.push(row.revision.clone()),
-                    Some(recorded)
-                        if !m.checksum().matches(recorded)
-                            && m.replaced_checksum(m.revision())
-                                .is_none_or(|old| !old.matches(recorded)) =>
-                    {
-                        report.modified.push(Modified {
-                            revision: row.revision.clone(),
-                            path: m.path().to_owned(),
-                            recorded: recorded.clone(),
-                            current: m.checksum().to_string(),
-                        })
-                    }
-                    Some(_) => {}
+        } else if unknown.is_empty() {
+            for i in 0..n {
+                match (below_heads[i], applied[i]) {
+                    (true, false) if !report.dirty.iter().any(|d| d == graph.id(i)) => report.inconsistent.push(format!(
+                        "{} is below the alembic_version heads but has no migrate_applied row (a hand edit?); `migrate stamp` can rewrite the ledger",
+                        graph.id(i)
+                    )),
+                    (false, true) => report.inconsistent.push(format!(
+                        "{} has a migrate_applied row but is not below any alembic_version head ({}); `migrate stamp` can rewrite the ledger",
+                        graph.id(i),
+                        if state.heads.is_empty() { "none".to_owned() } else { state.heads.join(", ") }
+                    )),
+                    _ => {}
                 }
             }
-            if unknown.is_empty() {
-                for i in 0..n {
-                    match (below_heads[i], applied[i]) {
-                        (true, false) if !report.dirty.iter().any(|d| d == graph.id(i)) => report.inconsistent.push(format!(
-                            "{} is below the alembic_version heads but has no migrate_applied row (a hand edit?); `migrate stamp` can rewrite the ledger",
-                            graph.id(i)
-                        )),
-                        (false, true) => report.inconsistent.push(format!(
-                            "{} has a migrate_applied row but is not below any alembic_version head ({}); `migrate stamp` can rewrite the ledger",
-                            graph.id(i),
-                            if state.heads.is_empty() { "none".to_owned() } else { state.heads.join(", ") }
-                        )),
-                        _ => {}
+            let expected = graph.heads_of(&applied);
+            let mut expected_names = graph.names(&expected);
+            let mut actual = state.heads.clone();
+            expected_names.sort();
+            actual.sort();
+            if report.inconsistent.is_empty() && expected_names != actual {
+                report.inconsistent.push(format!(
+                    "alembic_version holds {} but the heads of the applied revisions are {}",
+                    if actual.is_empty() {
+                        "no row".to_owned()
+                    } else {
+                        actual.join(", ")
+                    },
+                    if expected_names.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        expected_names.join(", ")
                     }
-                }
-                let expected = graph.heads_of(&applied);
-                let mut expected_names = graph.names(&expected);
-                let mut actual = state.heads.clone();
-                expected_names.sort();
-                actual.sort();
-                if report.inconsistent.is_empty() && expected_names != actual {
-                    report.inconsistent.push(format!(
-                        "alembic_version holds {} but the heads of the applied revisions are {}",
-                        if actual.is_empty() {
-                            "no row".to_owned()
-                        } else {
-                            actual.join(", ")
-                        },
-                        if expected_names.is_empty() {
-                            "none".to_owned()
-                        } else {
-                            expected_names.join(", ")
-                        }
-                    ));
-                }
+                ));
             }
         }
         report.unknown = unknown;
@@ -268,5 +223,64 @@ impl Migrations {
             .map(|i| graph.id(i).to_owned())
             .collect();
         Ok(report)
+    }
+
+    /// Checks the ledger row of revision `i` of this set: its checksum
+    /// against the file's (or, for a squashed baseline's own id, the file it
+    /// replaced), or that it never finished.
+    fn check_row(
+        &self,
+        i: usize,
+        row: ledger::AppliedRowRef<'_>,
+        applied: &mut [bool],
+        report: &mut DriftReport,
+    ) {
+        let m = &self.as_slice()[i];
+        if row.status == Status::Started {
+            report.dirty.push(row.revision.to_owned());
+            return;
+        }
+        applied[i] = true;
+        match row.checksum {
+            None => report.unverified.push(row.revision.to_owned()),
+            Some(recorded)
+                if !m.checksum().matches(recorded)
+                    && m.replaced_checksum(m.revision())
+                        .is_none_or(|old| !old.matches(recorded)) =>
+            {
+                report.modified.push(Modified {
+                    revision: row.revision.to_owned(),
+                    path: m.path().to_owned(),
+                    recorded: String::from_utf8_lossy(recorded).into_owned(),
+                    current: m.checksum().to_string(),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Checks a row of a revision applied before a squash against the
+    /// checksum its file had, which the baseline records. Returns whether
+    /// a baseline of this set replaces the revision.
+    fn check_replaced_row(&self, row: ledger::AppliedRowRef<'_>, report: &mut DriftReport) -> bool {
+        let Some(baseline) = self.replaced_by(row.revision) else {
+            return false;
+        };
+        let expected = baseline.replaced_checksum(row.revision);
+        if let (Some(recorded), Some(expected)) = (row.checksum, expected) {
+            if !expected.matches(recorded) {
+                report.modified.push(Modified {
+                    revision: row.revision.to_owned(),
+                    path: format!(
+                        "{} (squashed into {})",
+                        baseline.path(),
+                        baseline.revision()
+                    ),
+                    recorded: String::from_utf8_lossy(recorded).into_owned(),
+                    current: expected.to_string(),
+                });
+            }
+        }
+        true
     }
 }

@@ -58,10 +58,10 @@ impl Status {
         }
     }
 
-    fn parse(text: &str) -> Status {
+    fn parse(text: &[u8]) -> Status {
         match text {
-            "stamped" => Status::Stamped,
-            "started" => Status::Started,
+            b"stamped" => Status::Stamped,
+            b"started" => Status::Started,
             _ => Status::Applied,
         }
     }
@@ -80,6 +80,35 @@ pub struct AppliedRow {
     pub has_downgrade_sql: bool,
     /// How it was recorded.
     pub status: Status,
+}
+
+/// An [`AppliedRow`] borrowed from SQLite while its statement steps, so
+/// that checking 1,000 rows at start-up copies none of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppliedRowRef<'row> {
+    /// The revision id.
+    pub revision: &'row str,
+    /// The stored checksum text's bytes, or `None` for revisions taken over
+    /// from Alembic (compare with [`Checksum::matches`](crate::Checksum::matches)).
+    pub checksum: Option<&'row [u8]>,
+    /// Whether the downgrade SQL was stored when it was applied.
+    pub has_downgrade_sql: bool,
+    /// How it was recorded.
+    pub status: Status,
+}
+
+impl AppliedRowRef<'_> {
+    /// The owned row.
+    pub fn to_owned_row(self) -> AppliedRow {
+        AppliedRow {
+            revision: self.revision.to_owned(),
+            checksum: self
+                .checksum
+                .map(|c| String::from_utf8_lossy(c).into_owned()),
+            has_downgrade_sql: self.has_downgrade_sql,
+            status: self.status,
+        }
+    }
 }
 
 /// What the ledger says, read in one snapshot.
@@ -110,6 +139,18 @@ fn table_exists(conn: &Connection, name: &str) -> Result<bool, RunError> {
 
 /// Reads the ledger. Missing tables read as empty.
 pub fn read(conn: &Connection) -> Result<LedgerState, RunError> {
+    let mut applied = Vec::new();
+    let mut state = read_visiting_rows(conn, |row| applied.push(row.to_owned_row()))?;
+    state.applied = applied;
+    Ok(state)
+}
+
+/// Reads the ledger but hands each row of `migrate_applied` to `visit`, in
+/// rowid order, instead of collecting it (`applied` stays empty).
+pub fn read_visiting_rows(
+    conn: &Connection,
+    mut visit: impl FnMut(AppliedRowRef<'_>),
+) -> Result<LedgerState, RunError> {
     let mut stmt = conn
         .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
         .doing("reading the schema")?;
@@ -139,19 +180,22 @@ pub fn read(conn: &Connection) -> Result<LedgerState, RunError> {
         let mut stmt = conn
             .prepare("SELECT revision, checksum, downgrade_sql IS NOT NULL, status FROM migrate_applied ORDER BY rowid")
             .doing("reading migrate_applied")?;
-        state.applied = stmt
-            .query_map([], |row| {
-                Ok(AppliedRow {
-                    revision: row.get(0)?,
-                    checksum: row.get(1)?,
-                    has_downgrade_sql: row.get(2)?,
-                    status: Status::parse(row.get_ref(3)?.as_str()?),
-                })
-            })
-            .and_then(|rows| rows.collect())
-            .doing("reading migrate_applied")?;
+        let mut rows = stmt.query([]).doing("reading migrate_applied")?;
+        while let Some(row) = rows.next().doing("reading migrate_applied")? {
+            visit(applied_row(row).doing("reading migrate_applied")?);
+        }
     }
     Ok(state)
+}
+
+/// One row of the `migrate_applied` query above, borrowed.
+fn applied_row<'row>(row: &'row rusqlite::Row<'_>) -> rusqlite::Result<AppliedRowRef<'row>> {
+    Ok(AppliedRowRef {
+        revision: row.get_ref(0)?.as_str()?,
+        checksum: row.get_ref(1)?.as_bytes_or_null()?,
+        has_downgrade_sql: row.get(2)?,
+        status: Status::parse(row.get_ref(3)?.as_bytes()?),
+    })
 }
 
 /// Creates whichever ledger tables are missing.
