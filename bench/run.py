@@ -38,7 +38,7 @@ BUILD_LIMIT_S = 600
 # The build row of this project with its default features (the `cli`
 # feature: clap, toml and serde_json linked in); the `migrate` row is the
 # crate that only embeds, as the peers' rows are.
-MIGRATE_CLI = "migrate with the `cli` feature"
+MIGRATE_CLI = "migrate with the cli feature"
 
 # (tool, mode, label) of every apply measurement.
 APPLY = [
@@ -331,7 +331,7 @@ def write_report(results: dict) -> None:
               "Clean: the crate alone, dependencies already built. Incremental: after one migration file changed. "
               "The `migrate` row depends on migrate with `default-features = false` (embedding, verifying and "
               "upgrading, as the peers' macros do; their command lines are separate crates); "
-              f"`{MIGRATE_CLI}` is the same crate with migrate's default features, which link its command line.", "",
+              f"\"{MIGRATE_CLI}\" is the same crate with migrate's default features, which link its command line.", "",
               "| tool | " + " | ".join(f"N={n:,} clean / incr. / size" for n in sizes) + " |",
               "|---|" + "---|" * len(sizes)]
     for tool, row in results["build"].items():

@@ -54,8 +54,9 @@ fn load_strict(dir: &Path) -> Result<(Loaded, Vec<load::SourceFile>), LoadError>
 /// One `const` item per migration and a static slice naming them: many
 /// small bodies for the compiler instead of one huge initializer, whose
 /// compile time and memory grow faster than linearly (10,000 migrations in
-/// one initializer exhausted 24 GiB; 1,000 took 2.5 s in drop elaboration,
-/// as every call may unwind past the migrations built before it). Each item is one call of
+/// one initializer exhausted 24 GiB; 1,000 took 2.5 s in MIR passes led
+/// by drop elaboration, as every call may unwind past the migrations built
+/// before it). Each item is one call of
 /// `Migration::embedded` with positional arguments and the SQL taken from
 /// `include_str!` (which also makes editing the file rebuild), so the
 /// expansion is about 70 tokens per migration whatever the file's size.
