@@ -3,7 +3,6 @@
 use super::adjacency::Adjacency;
 use super::{Graph, IdMap};
 use crate::migration::Migration;
-use std::borrow::Cow;
 
 /// A rule of the revision graph that a migration set breaks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -258,7 +257,7 @@ fn find_cycles(graph: &Graph, migrations: &[Migration]) -> Vec<GraphError> {
 
 fn check_labels(graph: &mut Graph, migrations: &[Migration], errors: &mut Vec<GraphError>) {
     for (i, m) in migrations.iter().enumerate() {
-        for label in m.branch_labels() {
+        for label in m.header().branch_labels.iter() {
             let clash = if graph.index.contains_key(label) {
                 Some("is also a revision id; rename the label".to_owned())
             } else {
@@ -275,12 +274,12 @@ fn check_labels(graph: &mut Graph, migrations: &[Migration], errors: &mut Vec<Gr
                     path: m.path().to_owned(),
                     line: m.header().lines.branch_labels,
                     revision: m.revision().to_owned(),
-                    label: label.to_owned(),
+                    label: label.to_string(),
                     clash,
                 }),
                 None => {
-                    graph.label_owner.insert(Cow::Owned(label.to_owned()), i);
-                    graph.labels[i].push(label.to_owned());
+                    graph.label_owner.insert(label.clone(), i);
+                    graph.labels[i].push(label.to_string());
                 }
             }
         }

@@ -137,22 +137,26 @@ impl Migrations {
         let n = graph.len();
         let mut report = DriftReport::default();
         let mut applied = vec![false; n];
-        // Rows of revisions this set does not hold: (revision, has downgrade
-        // SQL, replaced by a squashed baseline).
-        let mut outside: Vec<(String, bool, bool)> = Vec::new();
+        // Rows of revisions this set does not hold, each with whether a
+        // squashed baseline of the set replaces it.
+        let mut outside: Vec<(Unknown, bool)> = Vec::new();
         conn.execute_batch("BEGIN").doing("reading the ledger")?;
         let state = ledger::read_visiting_rows(conn, |row| match graph.find(row.revision) {
             Some(i) => self.check_row(i, row, &mut applied, &mut report),
             None => {
                 let replaced = self.check_replaced_row(row, &mut report);
-                outside.push((row.revision.to_owned(), row.has_downgrade_sql, replaced));
+                let row = Unknown {
+                    revision: row.revision.to_owned(),
+                    has_downgrade_sql: row.has_downgrade_sql,
+                };
+                outside.push((row, replaced));
             }
         });
         let _ = conn.execute_batch("COMMIT");
         let state = state?;
         report.heads = state.heads.clone();
         if !state.has_version_table && !state.has_applied_table && !state.user_tables.is_empty() {
-            report.untracked_tables = state.user_tables.clone();
+            report.untracked_tables = state.user_tables;
         }
         let known_heads: Vec<usize> = state.heads.iter().filter_map(|h| graph.find(h)).collect();
         let below_heads = graph.ancestors(&known_heads);
@@ -162,15 +166,14 @@ impl Migrations {
             .filter(|h| graph.find(h).is_none())
             .map(|h| Unknown {
                 revision: h.clone(),
-                has_downgrade_sql: outside.iter().any(|(r, d, _)| r == h && *d),
+                has_downgrade_sql: outside
+                    .iter()
+                    .any(|(row, _)| row.revision == *h && row.has_downgrade_sql),
             })
             .collect();
-        for (revision, has_downgrade_sql, replaced) in outside {
-            if !replaced && !unknown.iter().any(|u| u.revision == revision) {
-                unknown.push(Unknown {
-                    revision,
-                    has_downgrade_sql,
-                });
+        for (row, replaced) in outside {
+            if !replaced && !unknown.iter().any(|u| u.revision == row.revision) {
+                unknown.push(row);
             }
         }
         if !state.has_applied_table {
