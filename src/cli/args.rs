@@ -99,6 +99,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  migrate stamp head\n  migrate stamp 002 --purge")]
     Stamp {
         /// Target revision.
+        #[arg(allow_hyphen_values = true)]
         target: String,
         /// Delete every version row first (also rows naming unknown revisions).
         #[arg(long)]

@@ -47,7 +47,7 @@ fn database_heads(ctx: &Context<'_>, graph: &Graph) -> Result<Vec<usize>, CliErr
 pub fn current(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
     let set = ctx.migrations()?;
     let graph = set.graph()?;
-    let heads = database_heads(ctx, graph)?;
+    let heads = graph.all_current(&database_heads(ctx, graph)?);
     if ctx.json() {
         let list: Vec<_> = heads
             .iter()
@@ -87,7 +87,7 @@ fn range_end(graph: &Graph, text: &str, db: &[usize]) -> Result<Option<Vec<usize
         "current" => Ok(Some(db.to_vec())),
         _ => match graph.resolve(&text.parse::<Target>()?, db)? {
             Destination::Revisions(revs) => Ok(Some(revs)),
-            Destination::Base | Destination::BranchBase(_) => Ok(None),
+            Destination::Base => Ok(None),
         },
     }
 }
@@ -251,7 +251,7 @@ pub fn show(ctx: &Context<'_>, rev: &str) -> Result<(), CliError> {
         "current" => db.clone(),
         _ => match graph.resolve(&rev.parse::<Target>()?, &db)? {
             Destination::Revisions(revs) => revs,
-            Destination::Base | Destination::BranchBase(_) => Vec::new(),
+            Destination::Base => Vec::new(),
         },
     };
     let dir = ctx.config().dir.to_string_lossy().into_owned();

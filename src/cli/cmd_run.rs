@@ -111,8 +111,17 @@ fn print_run(ctx: &Context<'_>, report: &RunReport, direction: Direction) {
             "heads_before": report.heads_before,
             "heads_after": report.heads_after,
             "steps": steps,
+            "already_past": report.already_past,
         }));
     } else if report.steps.is_empty() {
+        if !report.already_past.is_empty() {
+            eprintln!(
+                "note: {} already applied: the database is past {} (at {}), so nothing was done; `migrate downgrade` goes back",
+                report.already_past.join(", "),
+                if report.already_past.len() == 1 { "it" } else { "them" },
+                heads_text(&report.heads_after)
+            );
+        }
         println!(
             "nothing to {verb}: the database is at {}",
             heads_text(&report.heads_after)

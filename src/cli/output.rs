@@ -42,8 +42,11 @@ pub fn revision_line(set: &Migrations, graph: &Graph, i: usize, line: Line) -> S
     if line.branches && !graph.labels(i).is_empty() {
         text += &format!(" ({})", graph.labels(i).join(", "));
     }
-    if graph.is_head(i) {
+    if graph.is_real_head(i) {
         text += " (head)";
+    } else if graph.is_head(i) {
+        // A head that another revision depends on.
+        text += " (effective head)";
     }
     if line.current {
         text += " (current)";
@@ -129,7 +132,8 @@ pub fn revision_json(set: &Migrations, graph: &Graph, i: usize, current: bool) -
         "create_date": m.create_date(),
         "branch_labels": graph.labels(i),
         "depends_on": m.depends_on().collect::<Vec<_>>(),
-        "is_head": graph.is_head(i),
+        "is_head": graph.is_real_head(i),
+        "is_effective_head": graph.is_head(i) && !graph.is_real_head(i),
         "is_branch_point": graph.is_branch_point(i),
         "is_merge_point": graph.is_merge_point(i),
         "is_current": current,

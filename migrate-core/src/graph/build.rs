@@ -163,6 +163,7 @@ pub(super) fn build(migrations: &[Migration]) -> Result<Graph, Vec<GraphError>> 
         index,
         children: parents.transposed(),
         dependents: dependencies.transposed(),
+        normalized_dependencies: Adjacency::default(),
         parents,
         dependencies,
         heads: Vec::new(),
@@ -193,15 +194,28 @@ pub(super) fn build(migrations: &[Migration]) -> Result<Graph, Vec<GraphError>> 
     }
     graph.heads = (0..n).filter(|&i| graph.children[i].is_empty()).collect();
     graph.bases = (0..n).filter(|&i| graph.parents[i].is_empty()).collect();
+    graph.normalized_dependencies = normalize_dependencies(&graph);
     propagate_labels(&mut graph);
     Ok(graph)
+}
+
+/// Parents and every declared dependency (before normalization), each once.
+fn declared_requirements(graph: &Graph, i: usize) -> impl Iterator<Item = usize> + '_ {
+    let parents = graph.parents(i);
+    parents.iter().copied().chain(
+        graph
+            .dependencies(i)
+            .iter()
+            .copied()
+            .filter(move |d| !parents.contains(d)),
+    )
 }
 
 /// Kahn's algorithm over parents and dependencies; what it cannot order
 /// lies on or behind a cycle, and each cycle is then traced and named.
 fn find_cycles(graph: &Graph, migrations: &[Migration]) -> Vec<GraphError> {
     let n = graph.len();
-    let mut pending: Vec<usize> = (0..n).map(|i| graph.requirements(i).count()).collect();
+    let mut pending: Vec<usize> = (0..n).map(|i| declared_requirements(graph, i).count()).collect();
     let mut ready: Vec<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
     let mut ordered = vec![false; n];
     while let Some(i) = ready.pop() {
@@ -224,8 +238,7 @@ fn find_cycles(graph: &Graph, migrations: &[Migration]) -> Vec<GraphError> {
         let mut path = vec![start];
         state[start] = 1;
         while let Some(&top) = path.last() {
-            let next = graph
-                .requirements(top)
+            let next = declared_requirements(graph, top)
                 .find(|&r| !ordered[r] && state[r] != 2);
             match next {
                 Some(r) if state[r] == 1 => {
@@ -286,8 +299,31 @@ fn check_labels(graph: &mut Graph, migrations: &[Migration], errors: &mut Vec<Gr
     }
 }
 
-/// A label covers its branch: the declaring revision, everything above it,
-/// and the revisions below it down to the branch point.
+/// Each revision's `depends_on` less the dependencies of its `down_revision`
+/// ancestors, which are applied before it anyway (Alembic's
+/// `_normalize_depends_on`).
+fn normalize_dependencies(graph: &Graph) -> Adjacency {
+    let n = graph.len();
+    let mut edges = Vec::new();
+    for i in (0..n).filter(|&i| !graph.dependencies[i].is_empty()) {
+        let below = graph.closure(&[i], |g, r, out| out.extend(g.parents(r)));
+        for &d in &graph.dependencies[i] {
+            let inherited = (0..n)
+                .filter(|&a| a != i && below[a])
+                .any(|a| graph.dependencies[a].contains(&d));
+            if !inherited {
+                edges.push((i, d));
+            }
+        }
+    }
+    Adjacency::from_edges(n, edges)
+}
+
+/// A label covers its branch, as Alembic's `_add_branches` spreads it: the
+/// declaring revision and everything above it through `down_revision`; and
+/// when that part is a single line, the walk down from its top goes on below
+/// the declaring revision until a branch point (counting `depends_on`) or a
+/// merge point.
 fn propagate_labels(graph: &mut Graph) {
     let owners: Vec<(String, usize)> = graph
         .label_owner
@@ -296,20 +332,33 @@ fn propagate_labels(graph: &mut Graph) {
         .collect();
     for (label, owner) in owners {
         let above = graph.closure(&[owner], |g, i, out| out.extend(g.children(i)));
+        let single_line = (0..graph.len())
+            .filter(|&i| above[i])
+            .all(|i| graph.children[i].len() <= 1);
         for (i, covered) in above.into_iter().enumerate() {
             if covered && !graph.labels[i].contains(&label) {
                 graph.labels[i].push(label.clone());
             }
         }
-        let mut below = owner;
-        while let [parent] = graph.parents[below][..] {
-            if graph.children[parent].len() != 1 {
+        if !single_line {
+            continue;
+        }
+        let mut top = owner;
+        while let [child] = graph.children[top][..] {
+            top = child;
+        }
+        let mut at = top;
+        loop {
+            if graph.is_real_branch_point(at) || graph.is_merge_point(at) {
                 break;
             }
-            if !graph.labels[parent].contains(&label) {
-                graph.labels[parent].push(label.clone());
+            if !graph.labels[at].contains(&label) {
+                graph.labels[at].push(label.clone());
             }
-            below = parent;
+            match graph.parents[at][..] {
+                [parent] => at = parent,
+                _ => break,
+            }
         }
     }
     for labels in &mut graph.labels {

@@ -7,8 +7,10 @@
 
 mod adjacency;
 mod build;
+mod lineage;
 mod order;
 pub mod plan;
+mod resolve;
 pub mod target;
 
 pub use build::GraphError;
@@ -30,6 +32,9 @@ pub struct Graph {
     parents: Adjacency,
     /// `depends_on` of each revision.
     dependencies: Adjacency,
+    /// `depends_on` of each revision less what its `down_revision`
+    /// ancestors already depend on (Alembic's normalized dependencies).
+    normalized_dependencies: Adjacency,
     /// Revisions whose `down_revision` names this one.
     children: Adjacency,
     /// Revisions whose `depends_on` names this one.
@@ -123,12 +128,13 @@ impl Graph {
         self.children[i].is_empty()
     }
 
-    /// Parents followed by dependencies that are not also parents: what must
-    /// be applied right before `i` (Alembic's normalized down revisions).
+    /// Parents followed by the normalized dependencies that are not also
+    /// parents: what must be applied right before `i` (Alembic's
+    /// `_normalized_down_revisions`).
     pub fn requirements(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
         let parents = &self.parents[i];
         parents.iter().copied().chain(
-            self.dependencies[i]
+            self.normalized_dependencies[i]
                 .iter()
                 .copied()
                 .filter(move |d| !parents.contains(d)),
@@ -138,6 +144,34 @@ impl Graph {
     /// Revisions that require `i` (children and dependents).
     fn requirers(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
         self.children[i].iter().chain(&self.dependents[i]).copied()
+    }
+
+    /// Whether nothing builds on `i`, neither as a parent nor through
+    /// `depends_on` (Alembic's "real" head). A head that another revision
+    /// depends on is an "effective head".
+    pub fn is_real_head(&self, i: usize) -> bool {
+        self.children[i].is_empty() && self.dependents[i].is_empty()
+    }
+
+    /// Heads that nothing depends on, in id order (what `heads` resolves to).
+    pub fn real_heads(&self) -> Vec<usize> {
+        self.heads
+            .iter()
+            .copied()
+            .filter(|&h| self.is_real_head(h))
+            .collect()
+    }
+
+    /// Whether several revisions build on `i`, counting `depends_on`.
+    fn is_real_branch_point(&self, i: usize) -> bool {
+        let children = &self.children[i];
+        let mut count = children.len();
+        for d in &self.dependents[i] {
+            if !children.contains(d) {
+                count += 1;
+            }
+        }
+        count > 1
     }
 
     /// `starts` and everything they require, transitively (inclusive).
@@ -191,6 +225,7 @@ impl Graph {
         }
         self.parents = self.parents.permuted(order, &new_index);
         self.dependencies = self.dependencies.permuted(order, &new_index);
+        self.normalized_dependencies = self.normalized_dependencies.permuted(order, &new_index);
         self.children = self.children.permuted(order, &new_index);
         self.dependents = self.dependents.permuted(order, &new_index);
         for i in self.heads.iter_mut().chain(&mut self.bases) {

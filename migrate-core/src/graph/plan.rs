@@ -1,7 +1,8 @@
 //! Planning a run: which revisions to apply or revert, in which order, and
 //! how the `alembic_version` rows change at each step, as Alembic does.
 
-use super::target::{Destination, Target, TargetError};
+use super::lineage::Edges;
+use super::target::{Target, TargetError};
 use super::Graph;
 
 /// Whether a run applies or reverts revisions.
@@ -49,6 +50,9 @@ pub struct Plan {
     pub heads_before: Vec<String>,
     /// `alembic_version` after the run.
     pub heads_after: Vec<String>,
+    /// Targets of an upgrade that are applied already but are not version
+    /// rows: the database is past them, so nothing is done for them.
+    pub already_past: Vec<String>,
 }
 
 /// A [`RowOp`] on revision indices, as the planner computes it.
@@ -73,7 +77,10 @@ impl IndexOp {
     }
 }
 
-/// The `alembic_version` rows, kept in the order they were written.
+/// The `alembic_version` rows as a run moves them, step by step, following
+/// Alembic's `HeadMaintainer` and `RevisionStep`: a row is inserted for a
+/// revision none of whose requirements is a row, merged, unmerged, deleted
+/// at a base, or else moved along one edge.
 struct Heads<'g> {
     graph: &'g Graph,
     rows: Vec<usize>,
@@ -84,6 +91,8 @@ impl Heads<'_> {
         self.rows.contains(&i)
     }
 
+    /// What every row except `except` stands on (inclusive); `None` when no
+    /// other row exists.
     fn others_ancestors(&self, except: &[usize]) -> Option<Vec<bool>> {
         let others: Vec<usize> = self
             .rows
@@ -94,148 +103,201 @@ impl Heads<'_> {
         (!others.is_empty()).then(|| self.graph.ancestors(&others))
     }
 
-    fn apply(&mut self, op: IndexOp) {
+    fn fail(&self, r: usize, direction: Direction, reason: String) -> TargetError {
+        let g = self.graph;
+        let parents = g.names(&g.requirements(r).collect::<Vec<_>>()).join(", ");
+        let step = match direction {
+            Direction::Up => format!("upgrade {parents} -> {}", g.id(r)),
+            Direction::Down => format!("downgrade {} -> {parents}", g.id(r)),
+        };
+        TargetError::VersionRows {
+            step,
+            current: g.names(&self.rows),
+            reason,
+        }
+    }
+
+    /// Applies `op`, refusing what Alembic's row bookkeeping refuses (an
+    /// insert of a present row, a delete or update of an absent one).
+    fn apply(&mut self, r: usize, direction: Direction, op: IndexOp) -> Result<(), TargetError> {
+        let name = |i: usize| self.graph.id(i).to_owned();
         match op {
-            IndexOp::Insert(i) => self.rows.push(i),
-            IndexOp::Delete(i) => self.rows.retain(|&r| r != i),
+            IndexOp::Insert(i) if self.contains(i) => {
+                Err(self.fail(r, direction, format!("{} is a row already", name(i))))
+            }
+            IndexOp::Insert(i) => {
+                self.rows.push(i);
+                Ok(())
+            }
+            IndexOp::Delete(i) | IndexOp::Update { from: i, .. } if !self.contains(i) => {
+                Err(self.fail(r, direction, format!("{} is not a row", name(i))))
+            }
+            IndexOp::Update { to, .. } if self.contains(to) => {
+                Err(self.fail(r, direction, format!("{} is a row already", name(to))))
+            }
+            IndexOp::Delete(i) => {
+                self.rows.retain(|&x| x != i);
+                Ok(())
+            }
             IndexOp::Update { from, to } => {
-                for r in &mut self.rows {
-                    if *r == from {
-                        *r = to;
+                for x in &mut self.rows {
+                    if *x == from {
+                        *x = to;
                     }
                 }
+                Ok(())
             }
         }
     }
 
-    fn upgrade_ops(&self, r: usize) -> Vec<IndexOp> {
+    /// The row changes that record one step (`update_to_step`).
+    fn step_ops(&self, r: usize, direction: Direction) -> Result<Vec<IndexOp>, TargetError> {
         let g = self.graph;
         let downs: Vec<usize> = g.requirements(r).collect();
-        let present: Vec<usize> = downs
-            .iter()
-            .copied()
-            .filter(|&d| self.contains(d))
-            .collect();
-        match present[..] {
-            [] => vec![IndexOp::Insert(r)],
-            [one] => vec![IndexOp::Update { from: one, to: r }],
-            _ => {
-                // A merge: the parents that are heads collapse into one row,
-                // keeping those another head still stands on.
-                let kept = self.others_ancestors(&downs);
-                let merging: Vec<usize> = present
-                    .iter()
-                    .copied()
-                    .filter(|&d| kept.as_ref().is_none_or(|k| !k[d]))
-                    .collect();
-                let merging = if merging.is_empty() { present } else { merging };
-                let (last, deleted) = merging.split_last().unwrap_or((&r, &[]));
+        let present: Vec<usize> = downs.iter().copied().filter(|&d| self.contains(d)).collect();
+        match direction {
+            Direction::Down if self.contains(r) && (downs.is_empty() || self.unmerge_to(r).is_empty()) => {
+                Ok(vec![IndexOp::Delete(r)])
+            }
+            Direction::Up if present.is_empty() => Ok(vec![IndexOp::Insert(r)]),
+            Direction::Up if downs.len() > 1 && present.len() > 1 => {
+                // A merge: the requirements no other row stands on collapse
+                // into one row.
+                let from: Vec<usize> = match self.others_ancestors(&downs) {
+                    Some(kept) => downs.iter().copied().filter(|&d| !kept[d]).collect(),
+                    None => downs.clone(),
+                };
+                let Some((&last, deleted)) = from.split_last() else {
+                    return Err(self.fail(r, direction, "every requirement is needed by another row".to_owned()));
+                };
                 let mut ops: Vec<IndexOp> = deleted.iter().map(|&d| IndexOp::Delete(d)).collect();
-                ops.push(IndexOp::Update { from: *last, to: r });
-                ops
+                ops.push(IndexOp::Update { from: last, to: r });
+                Ok(ops)
+            }
+            Direction::Down if self.contains(r) && downs.len() > 1 => {
+                let to = self.unmerge_to(r);
+                let (&last, inserted) = to.split_last().unwrap_or((&r, &[]));
+                let mut ops: Vec<IndexOp> = inserted.iter().map(|&d| IndexOp::Insert(d)).collect();
+                ops.push(IndexOp::Update { from: r, to: last });
+                Ok(ops)
+            }
+            _ => {
+                let down = match downs[..] {
+                    [one] => one,
+                    _ => match present[..] {
+                        [one] => one,
+                        _ => {
+                            return Err(self.fail(
+                                r,
+                                direction,
+                                "the row to move is ambiguous".to_owned(),
+                            ))
+                        }
+                    },
+                };
+                Ok(vec![match direction {
+                    Direction::Up => IndexOp::Update { from: down, to: r },
+                    Direction::Down => IndexOp::Update { from: r, to: down },
+                }])
             }
         }
     }
 
-    fn downgrade_ops(&self, r: usize) -> Vec<IndexOp> {
+    /// The requirements of `r` that get rows when `r` is reverted: those no
+    /// other row stands on (`_unmerge_to_revisions`).
+    fn unmerge_to(&self, r: usize) -> Vec<usize> {
         let g = self.graph;
         let downs: Vec<usize> = g.requirements(r).collect();
-        // Parents that no other head already stands on get rows again; a
-        // parent that another parent builds on needs none.
-        let kept = self.others_ancestors(&[r]);
-        let redundant = (downs.len() > 1).then(|| {
-            let mut below = vec![false; g.len()];
-            for &d in &downs {
-                let under = g.ancestors(g.requirements(d).collect::<Vec<_>>().as_slice());
-                for (i, u) in under.into_iter().enumerate() {
-                    below[i] |= u;
+        let covered = match self.others_ancestors(&[r]) {
+            Some(kept) => kept,
+            None => {
+                let mut below = vec![false; g.len()];
+                for &d in &downs {
+                    let under: Vec<usize> = g.requirements(d).collect();
+                    for (i, u) in g.ancestors(&under).into_iter().enumerate() {
+                        below[i] |= u;
+                    }
                 }
+                below
             }
-            below
-        });
-        let to: Vec<usize> = downs
-            .iter()
-            .copied()
-            .filter(|&d| kept.as_ref().is_none_or(|k| !k[d]))
-            .filter(|&d| redundant.as_ref().is_none_or(|b| !b[d]))
-            .collect();
-        match to.split_last() {
-            None => vec![IndexOp::Delete(r)],
-            Some((last, inserted)) => {
-                let mut ops = vec![IndexOp::Update { from: r, to: *last }];
-                ops.extend(inserted.iter().map(|&d| IndexOp::Insert(d)));
-                ops
-            }
-        }
+        };
+        downs.into_iter().filter(|&d| !covered[d]).collect()
     }
 }
 
+/// Errors when one of `revisions` builds on another (Alembic's overlap check).
+fn check_overlap(graph: &Graph, revisions: &[usize]) -> Result<(), TargetError> {
+    for &r in revisions {
+        let below = graph.ancestors(&graph.requirements(r).collect::<Vec<_>>());
+        let others: Vec<usize> = revisions.iter().copied().filter(|&o| o != r && below[o]).collect();
+        if !others.is_empty() {
+            return Err(TargetError::Overlap {
+                revision: graph.id(r).to_owned(),
+                others: graph.names(&others).join(", "),
+            });
+        }
+    }
+    Ok(())
+}
+
 impl Graph {
-    /// Plans an upgrade from `current` heads to `target`.
+    /// Plans an upgrade from `current` heads to `target`
+    /// (`_collect_upgrade_revisions` with an implicit base).
     pub fn plan_upgrade(&self, current: &[usize], target: &Target) -> Result<Plan, TargetError> {
-        let targets = match self.resolve(target, current)? {
-            Destination::Revisions(revs) => revs,
-            Destination::Base => Vec::new(),
-            Destination::BranchBase(_) => {
-                return Err(self.wrong_way(
-                    target,
-                    "upgrade",
-                    current,
-                    "LABEL@base only makes sense for a downgrade",
-                ))
-            }
-        };
+        let targets = self.upgrade_targets(current, &target.to_string())?;
+        check_overlap(self, &targets)?;
+        check_overlap(self, current)?;
         let required = self.ancestors(&targets);
         let applied = self.ancestors(current);
         let todo: Vec<bool> = (0..self.len())
             .map(|i| required[i] && !applied[i])
             .collect();
-        if targets.iter().all(|&t| applied[t]) && targets.iter().any(|t| !current.contains(t)) {
-            return Err(self.wrong_way(
-                target,
-                "upgrade",
-                current,
-                "it is older than the current heads; use `migrate downgrade`",
-            ));
-        }
-        let mut order = self.walk(&todo, &targets);
+        let mut starts = targets.clone();
+        starts.sort_unstable_by(|&a, &b| self.id(a).cmp(self.id(b)));
+        let mut order = self.walk(&todo, &starts);
         order.reverse();
-        Ok(self.record(current, order, Direction::Up))
+        let mut plan = self.record(current, order, Direction::Up)?;
+        if plan.steps.is_empty() {
+            plan.already_past = targets
+                .iter()
+                .filter(|t| !current.contains(t))
+                .map(|&t| self.id(t).to_owned())
+                .collect();
+        }
+        Ok(plan)
     }
 
-    /// Plans a downgrade from `current` heads to `target`.
+    /// Plans a downgrade from `current` heads to `target`
+    /// (`_collect_downgrade_revisions`).
     pub fn plan_downgrade(&self, current: &[usize], target: &Target) -> Result<Plan, TargetError> {
-        let active = self.ancestors(current);
-        let drop: Vec<bool> = match self.resolve(target, current)? {
-            Destination::Base => active.clone(),
-            Destination::BranchBase(label) => {
-                let on_branch: Vec<usize> = (0..self.len())
-                    .filter(|&i| self.labels[i].contains(&label))
-                    .collect();
-                let above = self.descendants(&on_branch);
-                (0..self.len()).map(|i| above[i] && active[i]).collect()
-            }
-            Destination::Revisions(revs) => {
-                for &r in &revs {
-                    if !active[r] {
-                        let reason =
-                            "that revision is not applied; `migrate current` shows what is";
-                        return Err(self.wrong_way(target, "downgrade", current, reason));
-                    }
-                }
-                let roots: Vec<usize> = revs
-                    .iter()
-                    .flat_map(|&r| self.children[r].iter().copied())
-                    .collect();
-                let above = self.descendants(&roots);
-                let keep = self.ancestors(&revs);
-                (0..self.len())
-                    .map(|i| above[i] && active[i] && !keep[i])
-                    .collect()
-            }
+        let text = target.to_string();
+        let (branch, destination) = self.downgrade_target(current, &text)?;
+        let mut roots: Vec<usize> = match destination {
+            None => self.bases.clone(),
+            Some(t) => self.children[t].to_vec(),
         };
-        let order = self.walk(&drop, current);
-        Ok(self.record(current, order, Direction::Down))
+        if let (Some(branch), true) = (&branch, roots.len() > 1) {
+            let lineage = self.ancestors_by(&[self.branch(branch)?], Edges::Versioned);
+            roots.retain(|&r| lineage[r]);
+            if roots.is_empty() {
+                return Err(self.wrong_way(target, "downgrade", current, "it is not on the branch of the current heads"));
+            }
+        }
+        let above = self.descendants(&roots);
+        let active = self.ancestors(current);
+        let drop: Vec<bool> = (0..self.len()).map(|i| above[i] && active[i]).collect();
+        if let Some(t) = destination {
+            if !drop.contains(&true) && !current.contains(&t) {
+                return Err(TargetError::NothingToDrop {
+                    target: text,
+                    current: self.names(current),
+                });
+            }
+        }
+        let mut starts = current.to_vec();
+        starts.sort_unstable_by(|&a, &b| self.id(a).cmp(self.id(b)));
+        let order = self.walk(&drop, &starts);
+        self.record(current, order, Direction::Down)
     }
 
     fn wrong_way(
@@ -254,108 +316,131 @@ impl Graph {
     }
 
     /// Attaches the version-row changes to each revision of `order`.
-    fn record(&self, current: &[usize], order: Vec<usize>, direction: Direction) -> Plan {
+    fn record(&self, current: &[usize], order: Vec<usize>, direction: Direction) -> Result<Plan, TargetError> {
         let mut heads = Heads {
             graph: self,
             rows: current.to_vec(),
         };
         let heads_before = self.names(current);
-        let steps = order
-            .into_iter()
-            .map(|revision| {
-                let row_ops = match direction {
-                    Direction::Up => heads.upgrade_ops(revision),
-                    Direction::Down => heads.downgrade_ops(revision),
-                };
-                for &op in &row_ops {
-                    heads.apply(op);
-                }
-                Step {
-                    revision,
-                    direction,
-                    row_ops: row_ops.into_iter().map(|op| op.named(self)).collect(),
-                }
-            })
-            .collect();
-        Plan {
+        let mut steps = Vec::with_capacity(order.len());
+        for revision in order {
+            let row_ops = heads.step_ops(revision, direction)?;
+            for &op in &row_ops {
+                heads.apply(revision, direction, op)?;
+            }
+            steps.push(Step {
+                revision,
+                direction,
+                row_ops: row_ops.into_iter().map(|op| op.named(self)).collect(),
+            });
+        }
+        Ok(Plan {
             steps,
             heads_before,
             heads_after: self.names(&heads.rows),
-        }
+            already_past: Vec::new(),
+        })
     }
 
-    /// The row changes of `stamp`: the database is marked as being at
-    /// `target` without running anything. With `purge`, every row goes first.
+    /// The row changes of `stamp` (Alembic's `_stamp_revs` and `StampStep`):
+    /// the database is marked as being at `target` without running anything.
+    /// With `purge`, every row goes first. Returns the changes and the rows after.
     pub fn plan_stamp(
         &self,
         current: &[usize],
         target: &Target,
         purge: bool,
     ) -> Result<(Vec<RowOp>, Vec<usize>), TargetError> {
-        let destinations = match self.resolve(target, current)? {
-            Destination::Revisions(revs) => revs,
-            Destination::Base => Vec::new(),
-            Destination::BranchBase(label) => {
-                let keep: Vec<usize> = current
-                    .iter()
-                    .copied()
-                    .filter(|&h| !self.labels[h].contains(&label))
-                    .collect();
-                return Ok(self.stamp_rows(current, &keep, true));
+        let current: &[usize] = if purge { &[] } else { current };
+        let text = target.to_string();
+        // The rows the stamp is about: those on the target's lineage,
+        // dependencies included.
+        let against = self.lineage_of(&text)?;
+        let mut related: Vec<usize> = Vec::new();
+        for r in self.in_lineage(current, &against, Edges::All) {
+            if !related.contains(&r) {
+                related.push(r);
             }
-        };
-        if purge || destinations.is_empty() {
-            return Ok(self.stamp_rows(current, &destinations, true));
         }
-        Ok(self.stamp_rows(current, &destinations, false))
-    }
-
-    fn stamp_rows(
-        &self,
-        current: &[usize],
-        destinations: &[usize],
-        replace_all: bool,
-    ) -> (Vec<RowOp>, Vec<usize>) {
-        let id = |i: usize| self.id(i).to_owned();
-        let mut ops = Vec::new();
-        let mut rows: Vec<usize> = current.to_vec();
-        if replace_all {
-            ops.extend(rows.drain(..).map(|r| RowOp::Delete(id(r))));
-            ops.extend(destinations.iter().map(|&d| RowOp::Insert(id(d))));
-            return (ops, destinations.to_vec());
+        let destinations = self.revisions(&text)?;
+        let mut moves: Vec<StampMove> = Vec::new();
+        if destinations.is_empty() {
+            moves.extend(related.iter().map(|&h| StampMove {
+                from: vec![h],
+                to: None,
+                upward: false,
+                new_branch: true,
+            }));
         }
-        for &dest in destinations {
-            let below = self.ancestors(&[dest]);
+        for &dest in &destinations {
+            if related.contains(&dest) {
+                continue;
+            }
             let above = self.descendants(&[dest]);
-            let related: Vec<usize> = rows
-                .iter()
-                .copied()
-                .filter(|&h| below[h] || above[h])
-                .collect();
-            match related.split_last() {
-                None => {
-                    ops.push(RowOp::Insert(id(dest)));
-                    rows.push(dest);
+            let below = self.ancestors(&[dest]);
+            let (from, upward, new_branch) = if related.iter().any(|&h| above[h]) {
+                (related.clone(), false, false)
+            } else if related.iter().any(|&h| below[h]) {
+                (related.clone(), true, false)
+            } else {
+                (Vec::new(), true, true)
+            };
+            moves.push(StampMove {
+                from,
+                to: Some(dest),
+                upward,
+                new_branch,
+            });
+        }
+        let mut rows = Heads {
+            graph: self,
+            rows: current.to_vec(),
+        };
+        let mut named = Vec::new();
+        for m in moves {
+            let refuse = |rows: &Heads<'_>, reason: &str| TargetError::VersionRows {
+                step: format!("stamp {text}"),
+                current: self.names(&rows.rows),
+                reason: reason.to_owned(),
+            };
+            let ops: Vec<IndexOp> = match (m.to, &m.from[..]) {
+                (None, [h]) => vec![IndexOp::Delete(*h)],
+                (None, _) => return Err(refuse(&rows, "nothing to delete")),
+                (Some(to), from)
+                    if m.upward
+                        && (m.new_branch || from.iter().any(|&f| !rows.contains(f)))
+                        && !rows.contains(to) =>
+                {
+                    vec![IndexOp::Insert(to)]
                 }
-                Some((&last, deleted)) => {
-                    for &d in deleted {
-                        ops.push(RowOp::Delete(id(d)));
-                        rows.retain(|&r| r != d);
-                    }
-                    if last != dest {
-                        ops.push(RowOp::Update {
-                            from: id(last),
-                            to: id(dest),
-                        });
-                        for r in &mut rows {
-                            if *r == last {
-                                *r = dest;
-                            }
-                        }
-                    }
+                (Some(to), [.., last]) if m.from.len() > 1 => {
+                    let mut ops: Vec<IndexOp> = m.from[..m.from.len() - 1]
+                        .iter()
+                        .map(|&d| IndexOp::Delete(d))
+                        .collect();
+                    ops.push(IndexOp::Update { from: *last, to });
+                    ops
                 }
+                (Some(to), [one]) => vec![IndexOp::Update { from: *one, to }],
+                (Some(_), _) => return Err(refuse(&rows, "the row to move is ambiguous")),
+            };
+            for op in ops {
+                let at = match op {
+                    IndexOp::Insert(i) | IndexOp::Delete(i) => i,
+                    IndexOp::Update { to, .. } => to,
+                };
+                rows.apply(at, Direction::Up, op)?;
+                named.push(op.named(self));
             }
         }
-        (ops, rows)
+        Ok((named, rows.rows))
     }
+}
+
+/// One `StampStep`: rows `from` become `to` (`None`: deleted).
+struct StampMove {
+    from: Vec<usize>,
+    to: Option<usize>,
+    upward: bool,
+    new_branch: bool,
 }

@@ -8,7 +8,7 @@ use std::str::FromStr;
 /// The shortest revision prefix accepted in place of a full id.
 pub const MIN_PREFIX_LEN: usize = 4;
 
-/// A target as the user wrote it.
+/// A target as the user wrote it (Alembic's grammar).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// `head`: the one head (an error when there are several).
@@ -19,28 +19,25 @@ pub enum Target {
     Base,
     /// A revision id, an id prefix of at least 4 characters, or a branch label.
     Revision(String),
-    /// `+N`, `-N`, `REV+N`, `REV-N`, `LABEL@+N`, `LABEL@-N`.
+    /// `BRANCH@SYMBOL`: `LABEL@head`, `LABEL@heads`, `LABEL@base`,
+    /// `LABEL@REV` (a revision or prefix inside the branch), `REV@head`. The
+    /// branch is a label or a revision standing for its line of descent.
+    InBranch {
+        /// The label or revision before `@`.
+        branch: String,
+        /// `head`, `heads`, `base`, or a revision or prefix.
+        symbol: String,
+    },
+    /// `+N`, `-N`, `REV+N`, `REV-N`, `LABEL@+N`, `LABEL@-N`, `REV@+N`,
+    /// `REV@-N`, `LABEL@REV+N`.
     Relative {
-        /// Where counting starts.
-        anchor: Anchor,
+        /// The branch the walk keeps to (a label or a revision).
+        branch: Option<String>,
+        /// Where the walk starts; `None`: the database's current revision.
+        symbol: Option<String>,
         /// Steps up (positive) or down (negative).
         steps: i64,
     },
-    /// `LABEL@head`: the head of a labelled branch.
-    LabelHead(String),
-    /// `LABEL@base`: before the first revision of a labelled branch.
-    LabelBase(String),
-}
-
-/// Where a relative target counts from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Anchor {
-    /// The database's current head.
-    Current,
-    /// A revision.
-    Revision(String),
-    /// The database's current head on a labelled branch.
-    Label(String),
 }
 
 impl fmt::Display for Target {
@@ -50,13 +47,20 @@ impl fmt::Display for Target {
             Target::Heads => f.write_str("heads"),
             Target::Base => f.write_str("base"),
             Target::Revision(r) => f.write_str(r),
-            Target::Relative { anchor, steps } => match anchor {
-                Anchor::Current => write!(f, "{steps:+}"),
-                Anchor::Revision(r) => write!(f, "{r}{steps:+}"),
-                Anchor::Label(l) => write!(f, "{l}@{steps:+}"),
-            },
-            Target::LabelHead(l) => write!(f, "{l}@head"),
-            Target::LabelBase(l) => write!(f, "{l}@base"),
+            Target::InBranch { branch, symbol } => write!(f, "{branch}@{symbol}"),
+            Target::Relative {
+                branch,
+                symbol,
+                steps,
+            } => {
+                if let Some(b) = branch {
+                    write!(f, "{b}@")?;
+                }
+                if let Some(s) = symbol {
+                    f.write_str(s)?;
+                }
+                write!(f, "{steps:+}")
+            }
         }
     }
 }
@@ -66,7 +70,7 @@ impl fmt::Display for Target {
 #[non_exhaustive]
 pub enum TargetError {
     /// Not of any target form.
-    #[error("invalid target `{0}`; use head, heads, base, a revision, +N, -N, REV+N, REV-N, LABEL@head or LABEL@base")]
+    #[error("invalid target `{0}`; use head, heads, base, a revision or prefix, +N, -N, REV+N, REV-N, LABEL@head, LABEL@base, LABEL@+N, LABEL@-N, LABEL@REV, REV@+N or REV@-N")]
     Syntax(String),
     /// No revision, prefix or label matches (Alembic's wording).
     #[error("Can't locate revision identified by '{0}'; `migrate history` lists the revisions")]
@@ -80,8 +84,10 @@ pub enum TargetError {
         candidates: Vec<String>,
     },
     /// `head` with several heads (Alembic's wording).
-    #[error("Multiple head revisions are present for given argument 'head'; please specify a specific target revision, '<branchname>@head' to narrow to a specific head, or 'heads' for all heads (heads: {}); to join them run `migrate merge heads -m \"merge\"`", .heads.join(", "))]
+    #[error("Multiple head revisions are present for given argument '{argument}'; please specify a specific target revision, '<branchname>@head' to narrow to a specific head, or 'heads' for all heads (heads: {}); to join them run `migrate merge heads -m \"merge\"`", .heads.join(", "))]
     MultipleHeads {
+        /// The target that needed one head.
+        argument: String,
         /// The heads.
         heads: Vec<String>,
     },
@@ -96,6 +102,41 @@ pub enum TargetError {
     /// A branch label that no revision declares.
     #[error("no branch is labelled `{0}`; `migrate branches` lists the branches")]
     UnknownLabel(String),
+    /// `LABEL@REV` where REV is not on the labelled branch (Alembic's wording).
+    #[error("Revision {revision} is not a member of branch '{branch}'")]
+    NotInBranch {
+        /// The revision.
+        revision: String,
+        /// The branch as written.
+        branch: String,
+    },
+    /// Several targets where one builds on another (Alembic's wording).
+    #[error("Requested revision {revision} overlaps with other requested revisions {others}")]
+    Overlap {
+        /// The revision.
+        revision: String,
+        /// The requested revisions it builds on or that build on it.
+        others: String,
+    },
+    /// A downgrade target with nothing applied above it.
+    #[error("Destination {target} is not a valid downgrade target from current head(s) ({}): nothing to drop", display_heads(.current))]
+    NothingToDrop {
+        /// The target as written.
+        target: String,
+        /// The database's version rows.
+        current: Vec<String>,
+    },
+    /// The version rows cannot be moved the way the run requires; Alembic
+    /// stops with an internal error at the same point.
+    #[error("the alembic_version rows ({}) cannot record {step}: {reason}", display_heads(.current))]
+    VersionRows {
+        /// The step, as `upgrade a -> b`.
+        step: String,
+        /// The rows before it.
+        current: Vec<String>,
+        /// What does not fit.
+        reason: String,
+    },
     /// A target that goes the wrong way for the command.
     #[error("`{target}` is not a valid {direction} target from the current heads ({}): {reason}", display_heads(.current))]
     WrongDirection {
@@ -123,51 +164,33 @@ impl FromStr for Target {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let syntax = || TargetError::Syntax(text.to_owned());
-        let word =
-            |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_');
         match text {
             "head" => return Ok(Target::Head),
             "heads" => return Ok(Target::Heads),
             "base" => return Ok(Target::Base),
             _ => {}
         }
-        if let Some((label, rest)) = text.split_once('@') {
-            if !word(label) {
+        if let Some(rel) = super::resolve::relative(text) {
+            if rel.branch.is_some_and(|b| !word(b)) {
                 return Err(syntax());
             }
-            return match rest {
-                "head" => Ok(Target::LabelHead(label.to_owned())),
-                "base" => Ok(Target::LabelBase(label.to_owned())),
-                _ => Ok(Target::Relative {
-                    anchor: Anchor::Label(label.to_owned()),
-                    steps: parse_steps(rest).ok_or_else(syntax)?,
-                }),
-            };
+            return Ok(Target::Relative {
+                branch: rel.branch.map(str::to_owned),
+                symbol: rel.symbol.map(str::to_owned),
+                steps: rel.steps,
+            });
         }
-        if let Some(sign) = text.rfind(['+', '-']) {
-            let steps = parse_steps(&text[sign..]).ok_or_else(syntax)?;
-            let anchor = match &text[..sign] {
-                "" => Anchor::Current,
-                rev if word(rev) => Anchor::Revision(rev.to_owned()),
-                _ => return Err(syntax()),
-            };
-            return Ok(Target::Relative { anchor, steps });
-        }
-        if word(text) {
-            Ok(Target::Revision(text.to_owned()))
-        } else {
-            Err(syntax())
+        match text.split_once('@') {
+            Some((branch, symbol)) if word(branch) && word(symbol) => Ok(Target::InBranch {
+                branch: branch.to_owned(),
+                symbol: symbol.to_owned(),
+            }),
+            Some(_) => Err(syntax()),
+            None if word(text) => Ok(Target::Revision(text.to_owned())),
+            None => Err(syntax()),
         }
     }
-}
-
-fn parse_steps(text: &str) -> Option<i64> {
-    let digits = text.strip_prefix(['+', '-'])?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n: i64 = digits.parse().ok()?;
-    Some(if text.starts_with('-') { -n } else { n })
 }
 
 /// Where a resolved target points: before everything, or a set of revisions.
@@ -177,183 +200,35 @@ pub enum Destination {
     Base,
     /// These revisions (and what they require) applied.
     Revisions(Vec<usize>),
-    /// Every revision of a labelled branch removed.
-    BranchBase(String),
 }
 
 impl Graph {
     /// Resolves a revision id, a branch label, or an id prefix of at least
     /// [`MIN_PREFIX_LEN`] characters.
     pub fn resolve_revision(&self, text: &str) -> Result<usize, TargetError> {
-        if let Some(i) = self.find(text).or_else(|| self.label_owner(text)) {
-            return Ok(i);
-        }
-        if text.len() >= MIN_PREFIX_LEN {
-            let mut candidates: Vec<&str> = self.ids().filter(|id| id.starts_with(text)).collect();
-            match candidates.len() {
-                1 => return Ok(self.find(candidates[0]).unwrap_or_default()),
-                0 => {}
-                _ => {
-                    candidates.sort_unstable();
-                    return Err(TargetError::Ambiguous {
-                        prefix: text.to_owned(),
-                        candidates: candidates.into_iter().map(str::to_owned).collect(),
-                    });
-                }
-            }
-        }
-        Err(TargetError::Unknown(text.to_owned()))
+        self.revision(text)?
+            .ok_or_else(|| TargetError::Unknown(text.to_owned()))
     }
 
-    /// Resolves `target` given the database's current heads.
+    /// What `target` names given the database's current heads: for a
+    /// relative target, where the walk ends (upwards as an upgrade walks,
+    /// downwards as a downgrade does).
     pub fn resolve(&self, target: &Target, current: &[usize]) -> Result<Destination, TargetError> {
-        match target {
-            Target::Base => Ok(Destination::Base),
-            Target::Heads => Ok(Destination::Revisions(self.heads.clone())),
-            Target::Head => match self.heads[..] {
-                [one] => Ok(Destination::Revisions(vec![one])),
-                _ => Err(TargetError::MultipleHeads {
-                    heads: self.names(&self.heads),
-                }),
-            },
-            Target::Revision(text) => {
-                Ok(Destination::Revisions(vec![self.resolve_revision(text)?]))
-            }
-            Target::LabelHead(label) => Ok(Destination::Revisions(vec![self.label_head(label)?])),
-            Target::LabelBase(label) => {
-                self.label_owner(label)
-                    .ok_or_else(|| TargetError::UnknownLabel(label.clone()))?;
-                Ok(Destination::BranchBase(label.clone()))
-            }
-            Target::Relative { anchor, steps } => {
-                let (start, label) = match anchor {
-                    Anchor::Revision(text) => (Some(self.resolve_revision(text)?), None),
-                    Anchor::Current => (self.single_current(target, current, None)?, None),
-                    Anchor::Label(label) => {
-                        let owner = self
-                            .label_owner(label)
-                            .ok_or_else(|| TargetError::UnknownLabel(label.clone()))?;
-                        let start = match self.single_current(target, current, Some(label))? {
-                            Some(head) => Some(head),
-                            None => self.below_branch(owner, label),
-                        };
-                        (start, Some(label.as_str()))
-                    }
-                };
-                let end = self.step(target, start, *steps, label)?;
-                Ok(end.map_or(Destination::Base, |i| Destination::Revisions(vec![i])))
-            }
-        }
+        let text = target.to_string();
+        let revisions = match target {
+            Target::Relative { steps, .. } if *steps > 0 => self.upgrade_targets(current, &text)?,
+            Target::Relative { .. } => self.downgrade_target(current, &text)?.1.into_iter().collect(),
+            _ => self.revisions(&text)?,
+        };
+        Ok(if revisions.is_empty() {
+            Destination::Base
+        } else {
+            Destination::Revisions(revisions)
+        })
     }
 
     /// Revision ids of indices.
     pub fn names(&self, revisions: &[usize]) -> Vec<String> {
         revisions.iter().map(|&i| self.ids[i].to_string()).collect()
-    }
-
-    fn label_head(&self, label: &str) -> Result<usize, TargetError> {
-        self.label_owner(label)
-            .ok_or_else(|| TargetError::UnknownLabel(label.to_owned()))?;
-        let heads: Vec<usize> = self
-            .heads
-            .iter()
-            .copied()
-            .filter(|&h| self.labels[h].iter().any(|l| l == label))
-            .collect();
-        match heads[..] {
-            [one] => Ok(one),
-            _ => Err(TargetError::MultipleHeads {
-                heads: self.names(&heads),
-            }),
-        }
-    }
-
-    fn single_current(
-        &self,
-        target: &Target,
-        current: &[usize],
-        label: Option<&str>,
-    ) -> Result<Option<usize>, TargetError> {
-        let on_branch: Vec<usize> = current
-            .iter()
-            .copied()
-            .filter(|&h| label.is_none_or(|l| self.labels[h].iter().any(|x| x == l)))
-            .collect();
-        match on_branch[..] {
-            [] => Ok(None),
-            [one] => Ok(Some(one)),
-            _ => Err(TargetError::Relative {
-                target: target.to_string(),
-                reason: format!(
-                    "the database has several heads ({}); name one as REV+N or REV-N",
-                    self.names(&on_branch).join(", ")
-                ),
-            }),
-        }
-    }
-
-    /// The revision a labelled branch grows from (`None`: it starts at base).
-    fn below_branch(&self, owner: usize, label: &str) -> Option<usize> {
-        let mut lowest = owner;
-        while let [parent] = self.parents[lowest][..] {
-            if !self.labels[parent].iter().any(|l| l == label) {
-                return Some(parent);
-            }
-            lowest = parent;
-        }
-        None
-    }
-
-    /// Walks `steps` up (children) or down (parents) from `start` (`None` is
-    /// base), staying on the labelled branch when `label` is given.
-    fn step(
-        &self,
-        target: &Target,
-        start: Option<usize>,
-        steps: i64,
-        label: Option<&str>,
-    ) -> Result<Option<usize>, TargetError> {
-        let on_branch = |i: &usize| label.is_none_or(|l| self.labels[*i].iter().any(|x| x == l));
-        let fail = |reason: String| TargetError::Relative {
-            target: target.to_string(),
-            reason,
-        };
-        let mut at = start;
-        for taken in 0..steps.unsigned_abs() {
-            let options: &[usize] = match (at, steps > 0) {
-                (None, true) => &self.bases,
-                (Some(i), true) => &self.children[i],
-                (None, false) => {
-                    return Err(fail(format!(
-                        "only {taken} step(s) down are possible before base"
-                    )))
-                }
-                (Some(i), false) if self.parents[i].is_empty() => {
-                    at = None;
-                    continue;
-                }
-                (Some(i), false) => &self.parents[i],
-            };
-            let options: Vec<usize> = if steps > 0 {
-                options.iter().copied().filter(on_branch).collect()
-            } else {
-                options.to_vec()
-            };
-            at = match options[..] {
-                [] => {
-                    return Err(fail(format!(
-                        "only {taken} step(s) up are possible before the head"
-                    )))
-                }
-                [one] => Some(one),
-                ref many => {
-                    return Err(fail(format!(
-                        "after {taken} step(s) the path splits into {}; name one of them",
-                        self.names(many).join(", ")
-                    )))
-                }
-            };
-        }
-        Ok(at)
     }
 }

@@ -55,6 +55,9 @@ pub struct RunReport {
     pub heads_after: Vec<String>,
     /// The migrations that ran, in order.
     pub steps: Vec<StepReport>,
+    /// Targets of an upgrade that were applied already, below the version
+    /// rows: as Alembic does, the run changed nothing for them.
+    pub already_past: Vec<String>,
 }
 
 /// Reads the current heads (`alembic_version` rows), without taking a lock.
@@ -345,6 +348,7 @@ impl Migrations {
                 heads_before: plan.heads_before.clone(),
                 heads_after: plan.heads_after,
                 steps: Vec::new(),
+                already_past: plan.already_past,
             });
         }
         *planned = Some(plan.clone());
@@ -379,6 +383,7 @@ impl Migrations {
             heads_before: plan.heads_before.clone(),
             heads_after: plan.heads_after.clone(),
             steps,
+            already_past: Vec::new(),
         })
     }
 
@@ -530,6 +535,7 @@ impl Migrations {
                 heads_before: state.heads,
                 heads_after,
                 steps: Vec::new(),
+                already_past: Vec::new(),
             })
         })();
         if result.is_err() {
