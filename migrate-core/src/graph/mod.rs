@@ -243,9 +243,10 @@ impl Graph {
     }
 
     /// All revisions in topological order (every revision after what it
-    /// requires), following Alembic's walk from the heads.
+    /// requires), following Alembic's walk from the heads that nothing
+    /// depends on (the order `history` prints, reversed).
     pub fn upgrade_order(&self) -> Vec<usize> {
-        let mut order = self.walk(&vec![true; self.len()], &self.heads);
+        let mut order = self.walk(&vec![true; self.len()], &self.real_heads());
         order.reverse();
         order
     }

@@ -353,18 +353,21 @@ impl Graph {
     ) -> Result<(Vec<RowOp>, Vec<usize>), TargetError> {
         let current: &[usize] = if purge { &[] } else { current };
         let text = target.to_string();
+        let destinations = self.stamp_destinations(&text)?;
         // The rows the stamp is about: those on the target's lineage,
-        // dependencies included.
-        let against = self.lineage_of(&text)?;
+        // dependencies included (resolved only when there are rows, as
+        // Alembic resolves it lazily).
         let mut related: Vec<usize> = Vec::new();
-        for r in self.in_lineage(current, &against, Edges::All) {
-            if !related.contains(&r) {
-                related.push(r);
+        if !current.is_empty() {
+            let against = self.lineage_of(&text)?;
+            for r in self.in_lineage(current, &against, Edges::All) {
+                if !related.contains(&r) {
+                    related.push(r);
+                }
             }
         }
-        let destinations = self.revisions(&text)?;
         let mut moves: Vec<StampMove> = Vec::new();
-        if destinations.is_empty() {
+        if destinations.iter().all(Option::is_none) {
             moves.extend(related.iter().map(|&h| StampMove {
                 from: vec![h],
                 to: None,
@@ -372,7 +375,7 @@ impl Graph {
                 new_branch: true,
             }));
         }
-        for &dest in &destinations {
+        for &dest in destinations.iter().flatten() {
             if related.contains(&dest) {
                 continue;
             }

@@ -183,6 +183,35 @@ impl Graph {
         }
     }
 
+    /// What `stamp` marks: [`Graph::revisions`], except that `-N` and
+    /// `BRANCH@-N` walk N steps down from each head (of the branch), as
+    /// Alembic's `get_revisions` does; a walk that runs off the graph gives
+    /// `None` (base). Empty for `base`.
+    pub(super) fn stamp_destinations(&self, text: &str) -> Result<Vec<Option<usize>>, TargetError> {
+        let (branch, id) = match text.split_once('@') {
+            Some((b, i)) => (Some(b), i),
+            None => (None, text),
+        };
+        let steps = match id.strip_prefix('-').map(str::parse::<i64>) {
+            Some(Ok(n)) if n > 0 => -n,
+            _ => return Ok(self.revisions(text)?.into_iter().map(Some).collect()),
+        };
+        self.number(text)?;
+        let mut heads = self.real_heads();
+        if let Some(b) = branch {
+            heads.retain(|&h| self.labels(h).iter().any(|l| l == b));
+        }
+        let mut out = Vec::new();
+        for h in heads {
+            match self.walk_steps(text, Point::At(h), steps, None)? {
+                None => out.push(None),
+                Some(Point::At(i)) => out.push(Some(i)),
+                Some(_) => return Err(failed(text, "the walk ends below base, which is not a revision to stamp")),
+            }
+        }
+        Ok(out)
+    }
+
     /// `get_revision`: at most one revision (`None` for `base`).
     pub(super) fn revision(&self, text: &str) -> Result<Option<usize>, TargetError> {
         let (number, branch) = self.number(text)?;
