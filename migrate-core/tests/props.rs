@@ -34,8 +34,25 @@ fn migration(i: usize, parents: &[usize]) -> Migration {
     parse_migration(&format!("versions/n{i}.sql"), text.as_bytes()).unwrap()
 }
 
-/// A random DAG: node i picks up to two distinct parents among 0..i.
+/// A random DAG: node i picks up to two distinct parents among 0..i. A
+/// parent below another parent is dropped: `merge` never writes one, and
+/// Alembic keeps a redundant version row for it on downgrade (pinned in the
+/// graph unit tests), which the naive reference here does not model.
 fn dag() -> impl Strategy<Value = Vec<Vec<usize>>> {
+    raw_dag().prop_map(|mut parents| {
+        for i in 0..parents.len() {
+            let ps = parents[i].clone();
+            parents[i] = ps
+                .iter()
+                .copied()
+                .filter(|&p| !ps.iter().any(|&q| q != p && ancestors(&parents, &[q]).contains(&p)))
+                .collect();
+        }
+        parents
+    })
+}
+
+fn raw_dag() -> impl Strategy<Value = Vec<Vec<usize>>> {
     (1..24usize).prop_flat_map(|n| {
         (0..n)
             .map(|i| {

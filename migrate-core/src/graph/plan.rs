@@ -84,6 +84,9 @@ impl IndexOp {
 struct Heads<'g> {
     graph: &'g Graph,
     rows: Vec<usize>,
+    /// The last "other rows" and what they stand on: a long line moves one
+    /// row while the others stay, so the set is computed once, not per step.
+    others_cache: Option<(Vec<usize>, Vec<bool>)>,
 }
 
 impl Heads<'_> {
@@ -93,14 +96,22 @@ impl Heads<'_> {
 
     /// What every row except `except` stands on (inclusive); `None` when no
     /// other row exists.
-    fn others_ancestors(&self, except: &[usize]) -> Option<Vec<bool>> {
-        let others: Vec<usize> = self
+    fn others_ancestors(&mut self, except: &[usize]) -> Option<&[bool]> {
+        let mut others: Vec<usize> = self
             .rows
             .iter()
             .copied()
             .filter(|h| !except.contains(h))
             .collect();
-        (!others.is_empty()).then(|| self.graph.ancestors(&others))
+        if others.is_empty() {
+            return None;
+        }
+        others.sort_unstable();
+        if self.others_cache.as_ref().is_none_or(|(cached, _)| *cached != others) {
+            let covered = self.graph.ancestors(&others);
+            self.others_cache = Some((others, covered));
+        }
+        self.others_cache.as_ref().map(|(_, covered)| covered.as_slice())
     }
 
     fn fail(&self, r: usize, direction: Direction, reason: String) -> TargetError {
@@ -151,7 +162,7 @@ impl Heads<'_> {
     }
 
     /// The row changes that record one step (`update_to_step`).
-    fn step_ops(&self, r: usize, direction: Direction) -> Result<Vec<IndexOp>, TargetError> {
+    fn step_ops(&mut self, r: usize, direction: Direction) -> Result<Vec<IndexOp>, TargetError> {
         let g = self.graph;
         let downs: Vec<usize> = g.requirements(r).collect();
         let present: Vec<usize> = downs.iter().copied().filter(|&d| self.contains(d)).collect();
@@ -163,7 +174,7 @@ impl Heads<'_> {
             Direction::Up if downs.len() > 1 && present.len() > 1 => {
                 // A merge: the requirements no other row stands on collapse
                 // into one row.
-                let from: Vec<usize> = match self.others_ancestors(&downs) {
+                let from: Vec<usize> = match self.others_ancestors(&downs.clone()) {
                     Some(kept) => downs.iter().copied().filter(|&d| !kept[d]).collect(),
                     None => downs.clone(),
                 };
@@ -205,11 +216,13 @@ impl Heads<'_> {
 
     /// The requirements of `r` that get rows when `r` is reverted: those no
     /// other row stands on (`_unmerge_to_revisions`).
-    fn unmerge_to(&self, r: usize) -> Vec<usize> {
+    fn unmerge_to(&mut self, r: usize) -> Vec<usize> {
         let g = self.graph;
         let downs: Vec<usize> = g.requirements(r).collect();
         let covered = match self.others_ancestors(&[r]) {
-            Some(kept) => kept,
+            Some(kept) => return downs.into_iter().filter(|&d| !kept[d]).collect(),
+            // One requirement alone is never below itself.
+            None if downs.len() == 1 => return downs,
             None => {
                 let mut below = vec![false; g.len()];
                 for &d in &downs {
@@ -320,6 +333,7 @@ impl Graph {
         let mut heads = Heads {
             graph: self,
             rows: current.to_vec(),
+            others_cache: None,
         };
         let heads_before = self.names(current);
         let mut steps = Vec::with_capacity(order.len());
@@ -398,6 +412,7 @@ impl Graph {
         let mut rows = Heads {
             graph: self,
             rows: current.to_vec(),
+            others_cache: None,
         };
         let mut named = Vec::new();
         for m in moves {

@@ -74,7 +74,7 @@ impl Graph {
         };
         let number = match id {
             "heads" => Number::Revisions(match branch {
-                Some(b) => self.in_lineage(&self.heads, &self.lineage_of(b)?, Edges::Versioned),
+                Some(b) => self.in_lineage(&self.heads, &self.branch_lineage(b)?, Edges::Versioned),
                 None => self.real_heads(),
             }),
             "head" => Number::Revisions(self.current_head(branch)?.into_iter().collect()),
@@ -98,10 +98,18 @@ impl Graph {
         Ok(against)
     }
 
+    /// [`Graph::lineage_of`] a branch named before `@`.
+    fn branch_lineage(&self, branch: &str) -> Result<Vec<usize>, TargetError> {
+        self.lineage_of(branch).map_err(|e| match e {
+            TargetError::Unknown(_) => TargetError::UnknownLabel(branch.to_owned()),
+            e => e,
+        })
+    }
+
     /// `get_current_head`: the one head, on a branch when one is named.
     fn current_head(&self, branch: Option<&str>) -> Result<Option<usize>, TargetError> {
         let heads = match branch {
-            Some(b) => self.in_lineage(&self.heads, &self.lineage_of(b)?, Edges::Versioned),
+            Some(b) => self.in_lineage(&self.heads, &self.branch_lineage(b)?, Edges::Versioned),
             None => self.heads.clone(),
         };
         match heads[..] {

@@ -141,7 +141,8 @@ fn a_downgrade_through_a_merge_unmerges() {
     let (_, g) = graph(MERGED);
     let current = idx(&g, &["mmm"]);
     let plan = g.plan_downgrade(&current, &t("b2")).unwrap();
-    assert_eq!(show(&g, &plan), ["mmm: update mmm->c1, insert b2"]);
+    // Alembic's unmerge inserts the other parents' rows, then moves its own.
+    assert_eq!(show(&g, &plan), ["mmm: insert b2, update mmm->c1"]);
     let mut after = plan.heads_after.clone();
     after.sort();
     assert_eq!(after, ["b2", "c1"]);
@@ -254,12 +255,14 @@ fn branch_labels_name_heads_and_bases() {
             &t("billing@base"),
         )
         .unwrap();
+    // Alembic reverts the whole lineage the branch stands on, down to its
+    // base, and what else stands on that base.
     let reverted: Vec<&str> = plan.steps.iter().map(|s| g.id(s.revision)).collect();
-    assert_eq!(reverted, ["b2", "b1"]);
-    assert_eq!(plan.heads_after, ["c1"]);
+    assert_eq!(reverted, ["b2", "b1", "c1", "aaa"]);
+    assert!(plan.heads_after.is_empty());
     let crm = g.plan_upgrade(&idx(&g, &["aaa"]), &t("crm@+1")).unwrap();
     assert_eq!(crm.heads_after, ["c1"]);
-    assert!(matches!(t("nope@head"), Target::LabelHead(_)));
+    assert!(matches!(t("nope@head"), Target::InBranch { .. }));
     assert!(matches!(
         g.plan_upgrade(&[], &t("nope@head")),
         Err(TargetError::UnknownLabel(_))
@@ -283,8 +286,16 @@ fn targets_parse_every_documented_form() {
     assert_eq!(t("-1").to_string(), "-1");
     assert_eq!(t("ae10+3").to_string(), "ae10+3");
     assert_eq!(t("ae10-1").to_string(), "ae10-1");
-    assert_eq!(t("crm@head"), Target::LabelHead("crm".into()));
-    assert_eq!(t("crm@base"), Target::LabelBase("crm".into()));
+    for (text, branch, symbol) in [("crm@head", "crm", "head"), ("crm@base", "crm", "base"), ("crm@ae10", "crm", "ae10")] {
+        let expected = Target::InBranch {
+            branch: branch.into(),
+            symbol: symbol.into(),
+        };
+        assert_eq!(t(text), expected);
+        assert_eq!(expected.to_string(), text);
+    }
+    assert_eq!(t("ae10@-1").to_string(), "ae10@-1");
+    assert_eq!(t("crm@ae10+2").to_string(), "crm@ae10+2");
     assert_eq!(t("crm@+1").to_string(), "crm@+1");
     for bad in ["", "a b", "+", "x@", "@head", "1+x", "--1"] {
         assert!(bad.parse::<Target>().is_err(), "{bad:?} parsed");
@@ -292,18 +303,103 @@ fn targets_parse_every_documented_form() {
 }
 
 #[test]
-fn upgrading_to_an_older_revision_is_refused() {
+fn alembic_upgrade_to_an_applied_revision_does_nothing_and_succeeds() {
+    let (_, g) = graph(&["001:", "002:001", "003:002"]);
+    let plan = g.plan_upgrade(&idx(&g, &["003"]), &t("002")).unwrap();
+    assert!(plan.steps.is_empty());
+    assert_eq!(plan.heads_after, ["003"]);
+    assert_eq!(plan.already_past, ["002"]);
+    let at_head = g.plan_upgrade(&idx(&g, &["003"]), &Target::Head).unwrap();
+    assert!(at_head.steps.is_empty() && at_head.already_past.is_empty());
+}
+
+#[test]
+fn alembic_label_at_revision_resolves_inside_the_branch() {
+    let (_, g) = graph(&["aaa:", "bbbb1:aaa label=left", "cccc1:aaa label=right", "bbbb2:bbbb1"]);
+    let plan = g.plan_upgrade(&[], &t("left@bbbb2")).unwrap();
+    assert_eq!(plan.heads_after, ["bbbb2"]);
+    // A prefix is narrowed to the branch: `bbbb` alone would be ambiguous.
+    assert!(matches!(g.plan_upgrade(&[], &t("bbbb")), Err(TargetError::Ambiguous { .. })));
+    assert!(matches!(g.plan_upgrade(&[], &t("right@bbbb2")), Err(TargetError::NotInBranch { .. })));
+}
+
+#[test]
+fn alembic_rev_at_minus_n_walks_down_the_branch_of_that_revision() {
+    let (_, g) = graph(BRANCHED);
+    let plan = g.plan_downgrade(&idx(&g, &["b2", "c1"]), &t("b2@-1")).unwrap();
+    let reverted: Vec<&str> = plan.steps.iter().map(|s| g.id(s.revision)).collect();
+    assert_eq!(reverted, ["b2"]);
+    assert_eq!(plan.heads_after, ["b1", "c1"]);
+}
+
+#[test]
+fn alembic_label_at_plus_n_counts_migrations_along_the_path() {
+    let (_, g) = graph(&["r:", "x:r label=lab1"]);
+    let plan = g.plan_upgrade(&[], &t("lab1@+1")).unwrap();
+    let applied: Vec<&str> = plan.steps.iter().map(|s| g.id(s.revision)).collect();
+    assert_eq!(applied, ["r"]);
+}
+
+#[test]
+fn alembic_label_at_base_removes_the_lineage_down_to_its_base() {
+    let (_, g) = graph(&["r:", "a:r label=lab0", "b:r label=lab1"]);
+    let plan = g.plan_downgrade(&idx(&g, &["a"]), &t("lab0@base")).unwrap();
+    let reverted: Vec<&str> = plan.steps.iter().map(|s| g.id(s.revision)).collect();
+    assert_eq!(reverted, ["a", "r"]);
+    assert!(plan.heads_after.is_empty());
+}
+
+#[test]
+fn alembic_depends_on_rows_follow_the_head_maintainer() {
+    let (_, g) = graph(&["a1:", "a2:a1", "b1:", "b2:b1 dep=a2"]);
+    // The merge of b1 and a2 into b2 collapses both rows, as Alembic 1.20 does.
+    let plan = g.plan_upgrade(&[], &t("b2")).unwrap();
+    assert_eq!(plan.heads_after, ["b2"]);
+    // Down to a1: b2 unmerges into b1 and a2, then a2 moves to a1.
+    let down = g.plan_downgrade(&idx(&g, &["b2"]), &t("a1")).unwrap();
+    let mut rows = down.heads_after.clone();
+    rows.sort();
+    assert_eq!(rows, ["a1", "b1"]);
+    // `heads` resolves to the heads nothing depends on.
+    let stamp = g.plan_stamp(&[], &Target::Heads, false).unwrap();
+    assert_eq!(g.names(&stamp.1), ["b2"]);
+}
+
+#[test]
+fn alembic_shows_a_head_that_another_revision_depends_on_as_effective_head() {
+    let (_, g) = graph(&["a1:", "a2:a1", "b1:", "b2:b1 dep=a2"]);
+    let a2 = g.find("a2").unwrap();
+    assert!(g.is_head(a2) && !g.is_real_head(a2));
+    assert_eq!(g.names(&g.real_heads()), ["b2"]);
+}
+
+#[test]
+fn alembic_stamp_minus_n_walks_down_from_every_head() {
+    let (_, g) = graph(&["aaa:", "bbb:aaa", "ccc:bbb"]);
+    let (_, rows) = g.plan_stamp(&[], &t("-2"), false).unwrap();
+    assert_eq!(g.names(&rows), ["aaa"]);
+}
+
+#[test]
+fn alembic_refuses_an_upgrade_from_rows_that_build_on_each_other() {
     let (_, g) = graph(&["aaa:", "bbb:aaa"]);
-    let error = g.plan_upgrade(&idx(&g, &["bbb"]), &t("aaa")).unwrap_err();
-    assert!(
-        error.to_string().contains("use `migrate downgrade`"),
-        "{error}"
-    );
-    assert!(g
-        .plan_upgrade(&idx(&g, &["bbb"]), &Target::Head)
-        .unwrap()
-        .steps
-        .is_empty());
+    assert!(matches!(
+        g.plan_upgrade(&idx(&g, &["aaa", "bbb"]), &Target::Heads),
+        Err(TargetError::Overlap { .. })
+    ));
+}
+
+#[test]
+fn alembic_labels_spread_below_a_single_line_down_to_a_branch_point() {
+    // Alembic's _add_branches: the label reaches below its revision only
+    // when everything above is one line, and stops at a branch point that
+    // a dependency makes.
+    let (_, g) = graph(&["root:", "mid:root", "lab:mid label=x", "top:lab"]);
+    assert_eq!(g.labels(g.find("root").unwrap()), ["x"]);
+    let (_, g) = graph(&["root:", "lab:root label=x", "dep:lab", "side:root dep=lab"]);
+    assert!(g.labels(g.find("root").unwrap()).is_empty());
+    let (_, g) = graph(&["root:", "lab:root label=x", "one:lab", "two:lab"]);
+    assert!(g.labels(g.find("root").unwrap()).is_empty());
 }
 
 #[test]
@@ -364,4 +460,18 @@ fn cycles_are_named_with_their_revisions() {
         assert!(text.contains(&format!("`{id}`")), "{text}");
     }
     assert!(!text.contains("`aaa`"));
+}
+
+#[test]
+fn alembic_keeps_the_row_of_a_redundant_merge_parent_on_downgrade() {
+    // n3 merges n0 and n1 although n1 already stands on n0 (a hand-written
+    // header; `merge` never writes one). With a second root applied,
+    // Alembic 1.20 leaves rows n0 and n1; without it, n1 alone.
+    let (_, g) = graph(&["n0:", "n1:n0", "n2:n1", "n3:n0 n1", "n4:"]);
+    let plan = g.plan_downgrade(&idx(&g, &["n2", "n3", "n4"]), &t("n1")).unwrap();
+    let mut rows = plan.heads_after.clone();
+    rows.sort();
+    assert_eq!(rows, ["n0", "n1", "n4"]);
+    let plan = g.plan_downgrade(&idx(&g, &["n2", "n3"]), &t("n1")).unwrap();
+    assert_eq!(plan.heads_after, ["n1"]);
 }
