@@ -3,7 +3,6 @@
 use super::args::{DowngradeArgs, UpgradeArgs};
 use super::output::print_json;
 use super::{cmd_data, CliError, Context};
-use migrate_core::graph::target::Destination;
 use migrate_core::sqlite::ledger::ALEMBIC_VERSION_DDL;
 use migrate_core::sqlite::runner::StepReport;
 use migrate_core::{Direction, Migrations, Plan, RowOp, RunOptions, RunReport, Target};
@@ -175,15 +174,13 @@ fn offline(ctx: &Context<'_>, spec: &str, direction: Direction) -> Result<(), Cl
         }
         None => (None, spec),
     };
+    // As Alembic's offline mode: FROM names one revision (`get_revision`).
     let start = match from {
         None | Some("" | "base") => Vec::new(),
-        Some(from) => match graph.resolve(&from.parse::<Target>()?, &[])? {
-            Destination::Revisions(revs) => revs,
-            _ => Vec::new(),
-        },
+        Some(from) => vec![graph.resolve_revision(from)?],
     };
     let plan = set.plan_from(&start, &to.parse()?, direction)?;
-    print!("{}", offline_sql(set, &plan, direction, start.is_empty()));
+    print!("{}", offline_sql(set, &plan, direction));
     Ok(())
 }
 
@@ -192,12 +189,11 @@ pub fn offline_sql(
     set: &Migrations,
     plan: &Plan,
     direction: Direction,
-    create_version_table: bool,
 ) -> String {
     let mut out = String::from("BEGIN;\n\n");
-    if create_version_table && direction == Direction::Up {
-        out += &format!("{ALEMBIC_VERSION_DDL};\n\n");
-    }
+    // As Alembic's offline mode: the version table is created before any
+    // step that starts with no row.
+    let mut rows = plan.heads_before.len();
     for step in &plan.steps {
         let m = &set.as_slice()[step.revision];
         let parents = m.down_revisions().collect::<Vec<_>>().join(", ");
@@ -213,6 +209,9 @@ pub fn offline_sql(
         if !m.is_transactional() {
             out += "COMMIT;\n\n";
         }
+        if rows == 0 {
+            out += &format!("{ALEMBIC_VERSION_DDL};\n\n");
+        }
         out += &format!("-- Running {verb} {from} -> {to}\n\n");
         if let Some(section) = section {
             let sql = section.sql().trim();
@@ -220,8 +219,16 @@ pub fn offline_sql(
             out += if sql.ends_with(';') { "\n\n" } else { ";\n\n" };
         }
         for op in &step.row_ops {
+            match op {
+                RowOp::Insert(_) => rows += 1,
+                RowOp::Delete(_) => rows -= 1,
+                RowOp::Update { .. } => {}
+            }
             out += &match op {
-                RowOp::Insert(rev) => format!("INSERT INTO alembic_version (version_num) VALUES ({});\n\n", literal(rev)),
+                RowOp::Insert(rev) => format!(
+                    "INSERT INTO alembic_version (version_num) VALUES ({}) RETURNING version_num;\n\n",
+                    literal(rev)
+                ),
                 RowOp::Delete(rev) => {
                     format!("DELETE FROM alembic_version WHERE alembic_version.version_num = {};\n\n", literal(rev))
                 }
@@ -235,9 +242,6 @@ pub fn offline_sql(
         if !m.is_transactional() {
             out += "BEGIN;\n\n";
         }
-    }
-    if direction == Direction::Down && plan.heads_after.is_empty() {
-        out += "DROP TABLE alembic_version;\n\n";
     }
     out += "COMMIT;\n";
     out

@@ -45,11 +45,16 @@ ENV_PY = textwrap.dedent(
     from alembic import context
     from sqlalchemy import create_engine, pool
 
-    engine = create_engine("sqlite:///" + os.environ["DIFF_DB"], poolclass=pool.NullPool)
-    with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=None)
+    if context.is_offline_mode():
+        context.configure(url="sqlite://", literal_binds=True)
         with context.begin_transaction():
             context.run_migrations()
+    else:
+        engine = create_engine("sqlite:///" + os.environ["DIFF_DB"], poolclass=pool.NullPool)
+        with engine.connect() as connection:
+            context.configure(connection=connection, target_metadata=None)
+            with context.begin_transaction():
+                context.run_migrations()
     """
 )
 
@@ -242,17 +247,17 @@ def normalize(name, text):
     return lines
 
 
-def run_alembic(root, db, name, target):
+def run_alembic(root, db, name, target, sql=False):
     out = io.StringIO()
     cfg = Config(os.path.join(root, "alembic.ini"), stdout=out)
     os.environ["DIFF_DB"] = db
     err = None
     try:
-        with contextlib.redirect_stderr(io.StringIO()):
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(out):
             if name == "upgrade":
-                command.upgrade(cfg, target)
+                command.upgrade(cfg, target, sql=sql)
             elif name == "downgrade":
-                command.downgrade(cfg, target)
+                command.downgrade(cfg, target, sql=sql)
             elif name == "stamp":
                 command.stamp(cfg, target)
             elif name == "heads":
@@ -268,6 +273,41 @@ def run_alembic(root, db, name, target):
     except Exception as e:  # every refusal counts, whatever its class
         err = f"{type(e).__name__}: {e}"
     return err, out.getvalue()
+
+
+def offline_shape(text, rows):
+    """The steps of offline SQL, each followed by the version rows after it.
+    Alembic picks which row of a merge it deletes and which it updates from
+    a Python set, so the statements may differ while the rows agree."""
+    rows, shape = set(rows), []
+    for line in text.splitlines():
+        if line.startswith("-- Running"):
+            if shape:
+                shape.append(sorted(rows))
+            shape.append(line)
+        elif line.startswith("CREATE TABLE alembic_version"):
+            shape.append(line)
+        elif m := re.match(r"INSERT INTO alembic_version \(version_num\) VALUES \('(\w+)'\)", line):
+            rows.add(m.group(1))
+        elif m := re.match(r"DELETE FROM alembic_version WHERE alembic_version.version_num = '(\w+)'", line):
+            rows.discard(m.group(1))
+        elif m := re.match(r"UPDATE alembic_version SET version_num='(\w+)' WHERE alembic_version.version_num = '(\w+)'", line):
+            rows.discard(m.group(2))
+            rows.add(m.group(1))
+    shape.append(sorted(rows))
+    return shape
+
+
+def compare_offline(migrate, root, name, target, rows):
+    """Both tools' `--sql` from the database's one row to `target`: None when they agree."""
+    spec = f"{rows[0] if rows else 'base'}:{target}"
+    a_err, a_out = run_alembic(root, os.path.join(root, "unused.db"), name, spec, sql=True)
+    m_err, m_out = run_migrate(migrate, root, os.path.join(root, "unused.db"), name + " --sql", spec)
+    if (a_err is None) != (m_err is None):
+        return f"offline `{name} {spec} --sql`: alembic {'refused: ' + a_err if a_err else 'ok'}, migrate {'refused: ' + m_err if m_err else 'ok'}"
+    if a_err is None and offline_shape(a_out, rows) != offline_shape(m_out, rows):
+        return f"offline `{name} {spec} --sql` differs:\n--- alembic\n{a_out}--- migrate\n{m_out}"
+    return None
 
 
 def run_migrate(migrate, root, db, name, target):
@@ -318,6 +358,9 @@ def run_graph(migrate, seed, k):
                     problem = "different migrations ran"
             elif target is None and normalize(name, a_out) != normalize(name, m_out):
                 problem = f"listings differ:\n--- alembic\n{a_out}--- migrate\n{m_out}"
+            elif name in ("upgrade", "downgrade") and len(before_rows) <= 1:
+                # Offline mode starts from one revision, as Alembic's does.
+                problem = compare_offline(migrate, root, name, target, before_rows)
             if problem:
                 report = "\n".join(
                     [f"DISAGREEMENT (seed {seed}, graph {k}): {problem}", "graph:"]
