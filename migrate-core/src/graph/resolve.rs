@@ -139,9 +139,6 @@ impl Graph {
         let revision = match self.find(id).or_else(|| self.label_owner(id)) {
             Some(i) => i,
             None => {
-                if id.len() < MIN_PREFIX_LEN {
-                    return Err(TargetError::Unknown(id.to_owned()));
-                }
                 let mut keys: Vec<(&str, usize)> = self
                     .ids()
                     .enumerate()
@@ -152,6 +149,17 @@ impl Graph {
                 if let Some(b) = branch {
                     let against = self.lineage_of(b)?;
                     keys.retain(|&(_, i)| self.shares_lineage(i, &against, Edges::Versioned));
+                }
+                if id.len() < MIN_PREFIX_LEN {
+                    // Alembic takes a unique prefix of any length; one or
+                    // two characters name a revision by accident too easily.
+                    return Err(match keys.is_empty() {
+                        true => TargetError::Unknown(id.to_owned()),
+                        false => TargetError::ShortPrefix {
+                            prefix: id.to_owned(),
+                            candidates: keys.iter().map(|(k, _)| k.to_string()).collect(),
+                        },
+                    });
                 }
                 match keys[..] {
                     [] => return Err(TargetError::Unknown(id.to_owned())),

@@ -83,6 +83,14 @@ pub enum TargetError {
         /// Every matching revision.
         candidates: Vec<String>,
     },
+    /// A prefix shorter than [`MIN_PREFIX_LEN`] (Alembic would take it).
+    #[error("revision prefix `{prefix}` is shorter than 4 characters; write at least 4 (it matches {})", .candidates.join(", "))]
+    ShortPrefix {
+        /// The prefix.
+        prefix: String,
+        /// What it matches.
+        candidates: Vec<String>,
+    },
     /// `head` with several heads (Alembic's wording).
     #[error("Multiple head revisions are present for given argument '{argument}'; please specify a specific target revision, '<branchname>@head' to narrow to a specific head, or 'heads' for all heads (heads: {}); to join them run `migrate merge heads -m \"merge\"`", .heads.join(", "))]
     MultipleHeads {
