@@ -45,7 +45,10 @@ fn dag() -> impl Strategy<Value = Vec<Vec<usize>>> {
             parents[i] = ps
                 .iter()
                 .copied()
-                .filter(|&p| !ps.iter().any(|&q| q != p && ancestors(&parents, &[q]).contains(&p)))
+                .filter(|&p| {
+                    !ps.iter()
+                        .any(|&q| q != p && ancestors(&parents, &[q]).contains(&p))
+                })
                 .collect();
         }
         parents

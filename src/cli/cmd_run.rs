@@ -185,11 +185,7 @@ fn offline(ctx: &Context<'_>, spec: &str, direction: Direction) -> Result<(), Cl
 }
 
 /// The SQL of a plan in Alembic's offline shape, wrapped in one transaction.
-pub fn offline_sql(
-    set: &Migrations,
-    plan: &Plan,
-    direction: Direction,
-) -> String {
+pub fn offline_sql(set: &Migrations, plan: &Plan, direction: Direction) -> String {
     let mut out = String::from("BEGIN;\n\n");
     // As Alembic's offline mode: the version table is created before any
     // step that starts with no row.

@@ -215,7 +215,9 @@ fn declared_requirements(graph: &Graph, i: usize) -> impl Iterator<Item = usize>
 /// lies on or behind a cycle, and each cycle is then traced and named.
 fn find_cycles(graph: &Graph, migrations: &[Migration]) -> Vec<GraphError> {
     let n = graph.len();
-    let mut pending: Vec<usize> = (0..n).map(|i| declared_requirements(graph, i).count()).collect();
+    let mut pending: Vec<usize> = (0..n)
+        .map(|i| declared_requirements(graph, i).count())
+        .collect();
     let mut ready: Vec<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
     let mut ordered = vec![false; n];
     while let Some(i) = ready.pop() {
@@ -238,8 +240,7 @@ fn find_cycles(graph: &Graph, migrations: &[Migration]) -> Vec<GraphError> {
         let mut path = vec![start];
         state[start] = 1;
         while let Some(&top) = path.last() {
-            let next = declared_requirements(graph, top)
-                .find(|&r| !ordered[r] && state[r] != 2);
+            let next = declared_requirements(graph, top).find(|&r| !ordered[r] && state[r] != 2);
             match next {
                 Some(r) if state[r] == 1 => {
                     let from = path.iter().position(|&p| p == r).unwrap_or(0);

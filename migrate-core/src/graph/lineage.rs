@@ -42,7 +42,12 @@ impl Graph {
     }
 
     /// The members of `targets` that share the lineage of `against`.
-    pub(super) fn in_lineage(&self, targets: &[usize], against: &[usize], edges: Edges) -> Vec<usize> {
+    pub(super) fn in_lineage(
+        &self,
+        targets: &[usize],
+        against: &[usize],
+        edges: Edges,
+    ) -> Vec<usize> {
         targets
             .iter()
             .copied()

@@ -55,7 +55,9 @@ impl Graph {
                 }
                 Some((&first, rest)) => {
                     current[at] = first;
-                    if self.normalized_dependencies[candidate].is_empty() && self.parents[candidate].len() == 1 {
+                    if self.normalized_dependencies[candidate].is_empty()
+                        && self.parents[candidate].len() == 1
+                    {
                         // Plain movement down a line: the set only loses the candidate.
                         ancestors[at][candidate] = false;
                     } else {

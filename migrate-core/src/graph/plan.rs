@@ -107,11 +107,17 @@ impl Heads<'_> {
             return None;
         }
         others.sort_unstable();
-        if self.others_cache.as_ref().is_none_or(|(cached, _)| *cached != others) {
+        if self
+            .others_cache
+            .as_ref()
+            .is_none_or(|(cached, _)| *cached != others)
+        {
             let covered = self.graph.ancestors(&others);
             self.others_cache = Some((others, covered));
         }
-        self.others_cache.as_ref().map(|(_, covered)| covered.as_slice())
+        self.others_cache
+            .as_ref()
+            .map(|(_, covered)| covered.as_slice())
     }
 
     fn fail(&self, r: usize, direction: Direction, reason: String) -> TargetError {
@@ -165,9 +171,15 @@ impl Heads<'_> {
     fn step_ops(&mut self, r: usize, direction: Direction) -> Result<Vec<IndexOp>, TargetError> {
         let g = self.graph;
         let downs: Vec<usize> = g.requirements(r).collect();
-        let present: Vec<usize> = downs.iter().copied().filter(|&d| self.contains(d)).collect();
+        let present: Vec<usize> = downs
+            .iter()
+            .copied()
+            .filter(|&d| self.contains(d))
+            .collect();
         match direction {
-            Direction::Down if self.contains(r) && (downs.is_empty() || self.unmerge_to(r).is_empty()) => {
+            Direction::Down
+                if self.contains(r) && (downs.is_empty() || self.unmerge_to(r).is_empty()) =>
+            {
                 Ok(vec![IndexOp::Delete(r)])
             }
             Direction::Up if present.is_empty() => Ok(vec![IndexOp::Insert(r)]),
@@ -179,7 +191,11 @@ impl Heads<'_> {
                     None => downs.clone(),
                 };
                 let Some((&last, deleted)) = from.split_last() else {
-                    return Err(self.fail(r, direction, "every requirement is needed by another row".to_owned()));
+                    return Err(self.fail(
+                        r,
+                        direction,
+                        "every requirement is needed by another row".to_owned(),
+                    ));
                 };
                 let mut ops: Vec<IndexOp> = deleted.iter().map(|&d| IndexOp::Delete(d)).collect();
                 ops.push(IndexOp::Update { from: last, to: r });
@@ -242,7 +258,11 @@ impl Heads<'_> {
 fn check_overlap(graph: &Graph, revisions: &[usize]) -> Result<(), TargetError> {
     for &r in revisions {
         let below = graph.ancestors(&graph.requirements(r).collect::<Vec<_>>());
-        let others: Vec<usize> = revisions.iter().copied().filter(|&o| o != r && below[o]).collect();
+        let others: Vec<usize> = revisions
+            .iter()
+            .copied()
+            .filter(|&o| o != r && below[o])
+            .collect();
         if !others.is_empty() {
             return Err(TargetError::Overlap {
                 revision: graph.id(r).to_owned(),
@@ -293,7 +313,12 @@ impl Graph {
             let lineage = self.ancestors_by(&[self.branch(branch)?], Edges::Versioned);
             roots.retain(|&r| lineage[r]);
             if roots.is_empty() {
-                return Err(self.wrong_way(target, "downgrade", current, "it is not on the branch of the current heads"));
+                return Err(self.wrong_way(
+                    target,
+                    "downgrade",
+                    current,
+                    "it is not on the branch of the current heads",
+                ));
             }
         }
         let above = self.descendants(&roots);
@@ -329,7 +354,12 @@ impl Graph {
     }
 
     /// Attaches the version-row changes to each revision of `order`.
-    fn record(&self, current: &[usize], order: Vec<usize>, direction: Direction) -> Result<Plan, TargetError> {
+    fn record(
+        &self,
+        current: &[usize],
+        order: Vec<usize>,
+        direction: Direction,
+    ) -> Result<Plan, TargetError> {
         let mut heads = Heads {
             graph: self,
             rows: current.to_vec(),

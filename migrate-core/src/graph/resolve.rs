@@ -222,7 +222,12 @@ impl Graph {
             match self.walk_steps(text, Point::At(h), steps, None)? {
                 None => out.push(None),
                 Some(Point::At(i)) => out.push(Some(i)),
-                Some(_) => return Err(failed(text, "the walk ends below base, which is not a revision to stamp")),
+                Some(_) => {
+                    return Err(failed(
+                        text,
+                        "the walk ends below base, which is not a revision to stamp",
+                    ))
+                }
             }
         }
         Ok(out)
@@ -266,7 +271,9 @@ impl Graph {
         for _ in 0..steps.unsigned_abs() {
             let next: Vec<Point> = if steps > 0 {
                 let up = match at {
-                    Point::Base => return Err(failed(target, "there is nothing above base to walk to")),
+                    Point::Base => {
+                        return Err(failed(target, "there is nothing above base to walk to"))
+                    }
                     Point::Start => self.bases.clone(),
                     Point::At(i) => self.children[i].to_vec(),
                 };
@@ -296,7 +303,10 @@ impl Graph {
                         .collect();
                     return Err(failed(
                         target,
-                        format!("the path splits into {}; name one of them", names.join(", ")),
+                        format!(
+                            "the path splits into {}; name one of them",
+                            names.join(", ")
+                        ),
                     ));
                 }
             };
@@ -321,7 +331,11 @@ impl Graph {
     }
 
     /// `_parse_upgrade_target`: the revisions an upgrade aims at.
-    pub(super) fn upgrade_targets(&self, current: &[usize], target: &str) -> Result<Vec<usize>, TargetError> {
+    pub(super) fn upgrade_targets(
+        &self,
+        current: &[usize],
+        target: &str,
+    ) -> Result<Vec<usize>, TargetError> {
         let Some(rel) = relative(target) else {
             return self.revisions(target);
         };
@@ -340,12 +354,15 @@ impl Graph {
                             // Not on the branch yet: start from the tips of
                             // what is applied of its lineage.
                             let applied = self.ancestors(current);
-                            let active: Vec<usize> = (0..self.len()).filter(|&i| applied[i]).collect();
+                            let active: Vec<usize> =
+                                (0..self.len()).filter(|&i| applied[i]).collect();
                             let active = self.in_lineage(&active, &against, Edges::Versioned);
                             starts = active
                                 .iter()
                                 .copied()
-                                .filter(|&a| !active.iter().any(|&o| self.requirements(o).any(|r| r == a)))
+                                .filter(|&a| {
+                                    !active.iter().any(|&o| self.requirements(o).any(|r| r == a))
+                                })
                                 .map(Point::At)
                                 .collect();
                         }
@@ -355,14 +372,13 @@ impl Graph {
                         [one] => one,
                         _ => return Err(self.several_heads(target, current)),
                     };
-                    self.walk_steps(target, start, rel.steps, rel.branch)?.ok_or_else(|| {
-                        failed(target, format!("there are not {} revisions to apply on that path", rel.steps))
-                    })?
+                    self.walk_steps(target, start, rel.steps, rel.branch)?
+                        .ok_or_else(|| failed(target, "the walk runs past the head of that path"))?
                 }
                 Some(symbol) => {
                     let start = self.point(symbol)?;
                     self.walk_steps(target, start, rel.steps, rel.branch)?
-                        .ok_or_else(|| failed(target, "the walk goes past the head"))?
+                        .ok_or_else(|| failed(target, "the walk runs past the head"))?
                 }
             }
         } else {
@@ -374,20 +390,23 @@ impl Graph {
                 Some(b) => self.point(&format!("{b}@{symbol}"))?,
             };
             self.walk_steps(target, start, rel.steps, None)?
-                .ok_or_else(|| failed(target, "the walk goes past base"))?
+                .ok_or_else(|| failed(target, "the walk runs past base"))?
         };
         match end {
             Point::At(i) => Ok(vec![i]),
-            _ => Err(failed(target, "the walk ends below base, which is not a revision to upgrade to")),
+            _ => Err(failed(
+                target,
+                "the walk ends below base, which is not a revision to upgrade to",
+            )),
         }
     }
 
     /// `_parse_downgrade_target`: the branch the downgrade is confined to and
     /// the revision it goes down to (`None`: base).
-    pub(super) fn downgrade_target<'t>(
+    pub(super) fn downgrade_target(
         &self,
         current: &[usize],
-        target: &'t str,
+        target: &str,
     ) -> Result<(Option<String>, Option<usize>), TargetError> {
         let Some(rel) = relative(target) else {
             let (branch, symbol) = match target.rsplit_once('@') {
@@ -404,7 +423,7 @@ impl Graph {
             };
             let start = self.point(symbol)?;
             self.walk_steps(target, start, rel.steps, rel.branch)?
-                .ok_or_else(|| failed(target, "the walk goes past the head"))?
+                .ok_or_else(|| failed(target, "the walk runs past the head"))?
         } else {
             let symbol = match rel.symbol {
                 Some(symbol) => symbol.to_owned(),
@@ -414,19 +433,18 @@ impl Graph {
                             let against = self.lineage_of(b)?;
                             let mut found = self.in_lineage(current, &against, Edges::Versioned);
                             if found.is_empty() {
-                                found = self.in_lineage(&self.all_current(current), &against, Edges::Versioned);
+                                found = self.in_lineage(
+                                    &self.all_current(current),
+                                    &against,
+                                    Edges::Versioned,
+                                );
                             }
                             found
                         }
                         None => current.to_vec(),
                     };
                     match on_branch[..] {
-                        [] => {
-                            return Err(failed(
-                                target,
-                                format!("there are not {} revisions to revert on that path", -rel.steps),
-                            ))
-                        }
+                        [] => return Err(failed(target, "no applied revision is on that path")),
                         [one] => {
                             if rel.branch.is_none() {
                                 // Alembic confines the walk to the head's own branch.
@@ -442,9 +460,8 @@ impl Graph {
                 None => self.point(&symbol)?,
                 Some(b) => self.point(&format!("{b}@{symbol}"))?,
             };
-            self.walk_steps(target, start, rel.steps, None)?.ok_or_else(|| {
-                failed(target, format!("there are not {} revisions to revert on that path", -rel.steps))
-            })?
+            self.walk_steps(target, start, rel.steps, None)?
+                .ok_or_else(|| failed(target, "the walk runs past base"))?
         };
         Ok((
             branch,

@@ -225,7 +225,11 @@ impl Graph {
         let text = target.to_string();
         let revisions = match target {
             Target::Relative { steps, .. } if *steps > 0 => self.upgrade_targets(current, &text)?,
-            Target::Relative { .. } => self.downgrade_target(current, &text)?.1.into_iter().collect(),
+            Target::Relative { .. } => self
+                .downgrade_target(current, &text)?
+                .1
+                .into_iter()
+                .collect(),
             _ => self.revisions(&text)?,
         };
         Ok(if revisions.is_empty() {

@@ -229,9 +229,18 @@ fn prefixes_resolve_when_unique_and_list_candidates_otherwise() {
             candidates: vec!["abcd1".into(), "abcd2".into()]
         })
     );
+    // Alembic would take `xyz`; a prefix under 4 characters is refused,
+    // naming what it matches (README, "Differences from Alembic").
     assert_eq!(
         g.resolve_revision("xyz"),
-        Err(TargetError::Unknown("xyz".into()))
+        Err(TargetError::ShortPrefix {
+            prefix: "xyz".into(),
+            candidates: vec!["xyzw9".into()]
+        })
+    );
+    assert_eq!(
+        g.resolve_revision("qq"),
+        Err(TargetError::Unknown("qq".into()))
     );
     assert!(g
         .resolve_revision("nope")
@@ -286,7 +295,11 @@ fn targets_parse_every_documented_form() {
     assert_eq!(t("-1").to_string(), "-1");
     assert_eq!(t("ae10+3").to_string(), "ae10+3");
     assert_eq!(t("ae10-1").to_string(), "ae10-1");
-    for (text, branch, symbol) in [("crm@head", "crm", "head"), ("crm@base", "crm", "base"), ("crm@ae10", "crm", "ae10")] {
+    for (text, branch, symbol) in [
+        ("crm@head", "crm", "head"),
+        ("crm@base", "crm", "base"),
+        ("crm@ae10", "crm", "ae10"),
+    ] {
         let expected = Target::InBranch {
             branch: branch.into(),
             symbol: symbol.into(),
@@ -315,18 +328,31 @@ fn alembic_upgrade_to_an_applied_revision_does_nothing_and_succeeds() {
 
 #[test]
 fn alembic_label_at_revision_resolves_inside_the_branch() {
-    let (_, g) = graph(&["aaa:", "bbbb1:aaa label=left", "cccc1:aaa label=right", "bbbb2:bbbb1"]);
+    let (_, g) = graph(&[
+        "aaa:",
+        "bbbb1:aaa label=left",
+        "cccc1:aaa label=right",
+        "bbbb2:bbbb1",
+    ]);
     let plan = g.plan_upgrade(&[], &t("left@bbbb2")).unwrap();
     assert_eq!(plan.heads_after, ["bbbb2"]);
     // A prefix is narrowed to the branch: `bbbb` alone would be ambiguous.
-    assert!(matches!(g.plan_upgrade(&[], &t("bbbb")), Err(TargetError::Ambiguous { .. })));
-    assert!(matches!(g.plan_upgrade(&[], &t("right@bbbb2")), Err(TargetError::NotInBranch { .. })));
+    assert!(matches!(
+        g.plan_upgrade(&[], &t("bbbb")),
+        Err(TargetError::Ambiguous { .. })
+    ));
+    assert!(matches!(
+        g.plan_upgrade(&[], &t("right@bbbb2")),
+        Err(TargetError::NotInBranch { .. })
+    ));
 }
 
 #[test]
 fn alembic_rev_at_minus_n_walks_down_the_branch_of_that_revision() {
     let (_, g) = graph(BRANCHED);
-    let plan = g.plan_downgrade(&idx(&g, &["b2", "c1"]), &t("b2@-1")).unwrap();
+    let plan = g
+        .plan_downgrade(&idx(&g, &["b2", "c1"]), &t("b2@-1"))
+        .unwrap();
     let reverted: Vec<&str> = plan.steps.iter().map(|s| g.id(s.revision)).collect();
     assert_eq!(reverted, ["b2"]);
     assert_eq!(plan.heads_after, ["b1", "c1"]);
@@ -468,10 +494,36 @@ fn alembic_keeps_the_row_of_a_redundant_merge_parent_on_downgrade() {
     // header; `merge` never writes one). With a second root applied,
     // Alembic 1.20 leaves rows n0 and n1; without it, n1 alone.
     let (_, g) = graph(&["n0:", "n1:n0", "n2:n1", "n3:n0 n1", "n4:"]);
-    let plan = g.plan_downgrade(&idx(&g, &["n2", "n3", "n4"]), &t("n1")).unwrap();
+    let plan = g
+        .plan_downgrade(&idx(&g, &["n2", "n3", "n4"]), &t("n1"))
+        .unwrap();
     let mut rows = plan.heads_after.clone();
     rows.sort();
     assert_eq!(rows, ["n0", "n1", "n4"]);
     let plan = g.plan_downgrade(&idx(&g, &["n2", "n3"]), &t("n1")).unwrap();
     assert_eq!(plan.heads_after, ["n1"]);
+}
+
+/// Every target error's message, one value per variant, so that a wording
+/// change shows up as a diff here.
+#[test]
+fn target_error_messages() {
+    let heads = vec!["b2".to_owned(), "c1".to_owned()];
+    let cases: Vec<(TargetError, &str)> = vec![
+        (TargetError::Syntax("a b".into()), "invalid target `a b`; use head, heads, base, a revision or prefix, +N, -N, REV+N, REV-N, LABEL@head, LABEL@base, LABEL@+N, LABEL@-N, LABEL@REV, REV@+N or REV@-N"),
+        (TargetError::Unknown("zz9".into()), "Can't locate revision identified by 'zz9'; `migrate history` lists the revisions"),
+        (TargetError::Ambiguous { prefix: "abcd".into(), candidates: vec!["abcd1".into(), "abcd2".into()] }, "revision prefix `abcd` is ambiguous; it matches abcd1, abcd2"),
+        (TargetError::ShortPrefix { prefix: "ab".into(), candidates: vec!["abcd1".into()] }, "revision prefix `ab` is shorter than 4 characters; write at least 4 (it matches abcd1)"),
+        (TargetError::MultipleHeads { argument: "head".into(), heads: heads.clone() }, "Multiple head revisions are present for given argument 'head'; please specify a specific target revision, '<branchname>@head' to narrow to a specific head, or 'heads' for all heads (heads: b2, c1); to join them run `migrate merge heads -m \"merge\"`"),
+        (TargetError::Relative { target: "+3".into(), reason: "the walk runs past the head of that path".into() }, "relative target `+3` cannot be reached: the walk runs past the head of that path"),
+        (TargetError::UnknownLabel("crm".into()), "no branch is labelled `crm`; `migrate branches` lists the branches"),
+        (TargetError::NotInBranch { revision: "b2".into(), branch: "crm".into() }, "Revision b2 is not a member of branch 'crm'"),
+        (TargetError::Overlap { revision: "b2".into(), others: "b1".into() }, "Requested revision b2 overlaps with other requested revisions b1"),
+        (TargetError::NothingToDrop { target: "c1".into(), current: heads.clone() }, "Destination c1 is not a valid downgrade target from current head(s) (b2, c1): nothing to drop"),
+        (TargetError::VersionRows { step: "upgrade b1 -> b2".into(), current: vec![], reason: "b1 is not a row".into() }, "the alembic_version rows (base) cannot record upgrade b1 -> b2: b1 is not a row"),
+        (TargetError::WrongDirection { target: "lab@base".into(), direction: "downgrade", current: heads, reason: "it is not on the branch of the current heads".into() }, "`lab@base` is not a valid downgrade target from the current heads (b2, c1): it is not on the branch of the current heads"),
+    ];
+    for (error, message) in cases {
+        assert_eq!(error.to_string(), message);
+    }
 }
