@@ -652,3 +652,93 @@ fn an_interrupted_non_transactional_migration_is_cleared_by_repair() {
     assert_eq!(version_rows(&conn), ["b1"]);
     stdout(migrate(dir.path()).arg("verify"));
 }
+
+#[test]
+fn upgrade_to_a_revision_already_applied_succeeds_and_says_so() {
+    let dir = project();
+    stdout(migrate(dir.path()).args(["upgrade", "head"]));
+    let db = dir.path().join("data/bot_database.db");
+    let before = snapshot(&Connection::open(&db).unwrap());
+    // Alembic exits 0 and changes nothing; a pinned deploy script keeps working.
+    let assert = migrate(dir.path())
+        .args(["upgrade", "002"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains("002 already applied: the database is past it (at 003)"),
+        "{stderr}"
+    );
+    let conn = Connection::open(&db).unwrap();
+    assert_eq!(snapshot(&conn), before);
+    assert_eq!(version_rows(&conn), ["003"]);
+}
+
+#[test]
+fn branch_targets_take_labels_and_revisions_before_the_at_sign() {
+    let dir = TempDir::new().unwrap();
+    write_folder(
+        &dir.path().join("migrations"),
+        &[
+            (
+                "r.sql",
+                migration("root", "none", "CREATE TABLE r (x);", Some("DROP TABLE r;")),
+            ),
+            (
+                "a1.sql",
+                migration(
+                    "aaa1",
+                    "root",
+                    "CREATE TABLE a1 (x);",
+                    Some("DROP TABLE a1;"),
+                )
+                .replace("-- message", "-- branch_labels: left\n-- message"),
+            ),
+            (
+                "a2.sql",
+                migration(
+                    "aaa2",
+                    "aaa1",
+                    "CREATE TABLE a2 (x);",
+                    Some("DROP TABLE a2;"),
+                ),
+            ),
+            (
+                "b1.sql",
+                migration(
+                    "bbb1",
+                    "root",
+                    "CREATE TABLE b1 (x);",
+                    Some("DROP TABLE b1;"),
+                )
+                .replace("-- message", "-- branch_labels: right\n-- message"),
+            ),
+        ],
+    );
+    let db = dir.path().join("data/bot_database.db");
+    // LABEL@+N counts migrations along the path into the branch.
+    stdout(migrate(dir.path()).args(["upgrade", "left@+1"]));
+    assert_eq!(version_rows(&Connection::open(&db).unwrap()), ["root"]);
+    // LABEL@REV: a prefix inside the branch.
+    stdout(migrate(dir.path()).args(["upgrade", "left@aaa2"]));
+    stdout(migrate(dir.path()).args(["upgrade", "right@head"]));
+    let mut rows = version_rows(&Connection::open(&db).unwrap());
+    rows.sort();
+    assert_eq!(rows, ["aaa2", "bbb1"]);
+    let stderr = failure(migrate(dir.path()).args(["upgrade", "right@aaa2"]), 1);
+    assert!(
+        stderr.contains("Revision aaa2 is not a member of branch 'right'"),
+        "{stderr}"
+    );
+    // REV@-N walks down the branch that revision is on, leaving the other.
+    stdout(migrate(dir.path()).args(["downgrade", "aaa2@-1"]));
+    let mut rows = version_rows(&Connection::open(&db).unwrap());
+    rows.sort();
+    assert_eq!(rows, ["aaa1", "bbb1"]);
+    // A bare -1 from two rows is the documented refusal.
+    let stderr = failure(migrate(dir.path()).args(["downgrade", "-1"]), 1);
+    assert!(
+        stderr.contains("the database has several heads (aaa1, bbb1)"),
+        "{stderr}"
+    );
+}
