@@ -88,7 +88,7 @@ class Revision:
 
 def random_graph(rng):
     """A random valid revision graph, as a list of Revision."""
-    count = rng.randint(2, 9)
+    count = rng.randint(2, 9) if rng.random() < 0.8 else rng.randint(10, 16)
     used = set()
 
     def new_id():

@@ -11,6 +11,7 @@ mod lineage;
 mod order;
 pub mod plan;
 mod resolve;
+mod stamp;
 pub mod target;
 
 pub use build::GraphError;

@@ -57,14 +57,14 @@ pub struct Plan {
 
 /// A [`RowOp`] on revision indices, as the planner computes it.
 #[derive(Debug, Clone, Copy)]
-enum IndexOp {
+pub(super) enum IndexOp {
     Insert(usize),
     Delete(usize),
     Update { from: usize, to: usize },
 }
 
 impl IndexOp {
-    fn named(self, graph: &Graph) -> RowOp {
+    pub(super) fn named(self, graph: &Graph) -> RowOp {
         let id = |i: usize| graph.id(i).to_owned();
         match self {
             IndexOp::Insert(i) => RowOp::Insert(id(i)),
@@ -81,7 +81,7 @@ impl IndexOp {
 /// Alembic's `HeadMaintainer` and `RevisionStep`: a row is inserted for a
 /// revision none of whose requirements is a row, merged, unmerged, deleted
 /// at a base, or else moved along one edge.
-struct Heads<'g> {
+pub(super) struct Heads<'g> {
     graph: &'g Graph,
     rows: Vec<usize>,
     /// The last "other rows" and what they stand on: a long line moves one
@@ -89,8 +89,22 @@ struct Heads<'g> {
     others_cache: Option<(Vec<usize>, Vec<bool>)>,
 }
 
-impl Heads<'_> {
-    fn contains(&self, i: usize) -> bool {
+impl<'g> Heads<'g> {
+    /// The rows `rows` of `graph`'s `alembic_version`.
+    pub(super) fn new(graph: &'g Graph, rows: &[usize]) -> Heads<'g> {
+        Heads {
+            graph,
+            rows: rows.to_vec(),
+            others_cache: None,
+        }
+    }
+
+    /// The rows now.
+    pub(super) fn rows(&self) -> &[usize] {
+        &self.rows
+    }
+
+    pub(super) fn contains(&self, i: usize) -> bool {
         self.rows.contains(&i)
     }
 
@@ -136,7 +150,12 @@ impl Heads<'_> {
 
     /// Applies `op`, refusing what Alembic's row bookkeeping refuses (an
     /// insert of a present row, a delete or update of an absent one).
-    fn apply(&mut self, r: usize, direction: Direction, op: IndexOp) -> Result<(), TargetError> {
+    pub(super) fn apply(
+        &mut self,
+        r: usize,
+        direction: Direction,
+        op: IndexOp,
+    ) -> Result<(), TargetError> {
         let name = |i: usize| self.graph.id(i).to_owned();
         match op {
             IndexOp::Insert(i) if self.contains(i) => {
@@ -360,11 +379,7 @@ impl Graph {
         order: Vec<usize>,
         direction: Direction,
     ) -> Result<Plan, TargetError> {
-        let mut heads = Heads {
-            graph: self,
-            rows: current.to_vec(),
-            others_cache: None,
-        };
+        let mut heads = Heads::new(self, current);
         let heads_before = self.names(current);
         let mut steps = Vec::with_capacity(order.len());
         for revision in order {
@@ -385,110 +400,4 @@ impl Graph {
             already_past: Vec::new(),
         })
     }
-
-    /// The row changes of `stamp` (Alembic's `_stamp_revs` and `StampStep`):
-    /// the database is marked as being at `target` without running anything.
-    /// With `purge`, every row goes first. Returns the changes and the rows after.
-    pub fn plan_stamp(
-        &self,
-        current: &[usize],
-        target: &Target,
-        purge: bool,
-    ) -> Result<(Vec<RowOp>, Vec<usize>), TargetError> {
-        let current: &[usize] = if purge { &[] } else { current };
-        let text = target.to_string();
-        let destinations = self.stamp_destinations(&text)?;
-        // The rows the stamp is about: those on the target's lineage,
-        // dependencies included (resolved only when there are rows, as
-        // Alembic resolves it lazily).
-        let mut related: Vec<usize> = Vec::new();
-        if !current.is_empty() {
-            let against = self.lineage_of(&text)?;
-            for r in self.in_lineage(current, &against, Edges::All) {
-                if !related.contains(&r) {
-                    related.push(r);
-                }
-            }
-        }
-        let mut moves: Vec<StampMove> = Vec::new();
-        if destinations.iter().all(Option::is_none) {
-            moves.extend(related.iter().map(|&h| StampMove {
-                from: vec![h],
-                to: None,
-                upward: false,
-                new_branch: true,
-            }));
-        }
-        for &dest in destinations.iter().flatten() {
-            if related.contains(&dest) {
-                continue;
-            }
-            let above = self.descendants(&[dest]);
-            let below = self.ancestors(&[dest]);
-            let (from, upward, new_branch) = if related.iter().any(|&h| above[h]) {
-                (related.clone(), false, false)
-            } else if related.iter().any(|&h| below[h]) {
-                (related.clone(), true, false)
-            } else {
-                (Vec::new(), true, true)
-            };
-            moves.push(StampMove {
-                from,
-                to: Some(dest),
-                upward,
-                new_branch,
-            });
-        }
-        let mut rows = Heads {
-            graph: self,
-            rows: current.to_vec(),
-            others_cache: None,
-        };
-        let mut named = Vec::new();
-        for m in moves {
-            let refuse = |rows: &Heads<'_>, reason: &str| TargetError::VersionRows {
-                step: format!("stamp {text}"),
-                current: self.names(&rows.rows),
-                reason: reason.to_owned(),
-            };
-            let ops: Vec<IndexOp> = match (m.to, &m.from[..]) {
-                (None, [h]) => vec![IndexOp::Delete(*h)],
-                (None, _) => return Err(refuse(&rows, "nothing to delete")),
-                (Some(to), from)
-                    if m.upward
-                        && (m.new_branch || from.iter().any(|&f| !rows.contains(f)))
-                        && !rows.contains(to) =>
-                {
-                    vec![IndexOp::Insert(to)]
-                }
-                (Some(to), [.., last]) if m.from.len() > 1 => {
-                    let mut ops: Vec<IndexOp> = m.from[..m.from.len() - 1]
-                        .iter()
-                        .map(|&d| IndexOp::Delete(d))
-                        .collect();
-                    ops.push(IndexOp::Update { from: *last, to });
-                    ops
-                }
-                (Some(to), [one]) => vec![IndexOp::Update { from: *one, to }],
-                (Some(_), _) => return Err(refuse(&rows, "the row to move is ambiguous")),
-            };
-            for op in ops {
-                let at = match op {
-                    IndexOp::Insert(i) | IndexOp::Delete(i) => i,
-                    IndexOp::Update { to, .. } => to,
-                };
-                rows.apply(at, Direction::Up, op)?;
-                named.push(op.named(self));
-            }
-        }
-        Ok((named, rows.rows))
-    }
-}
-
-/// One `StampStep`: rows `from` become `to` (`None`: deleted).
-struct StampMove {
-    from: Vec<usize>,
-    to: Option<usize>,
-    upward: bool,
-    new_branch: bool,
 }
