@@ -318,15 +318,11 @@ impl Graph {
     /// `_get_all_current`): the applied revisions that no other applied
     /// revision builds on through `down_revision`, in graph order.
     pub fn all_current(&self, current: &[usize]) -> Vec<usize> {
+        // The applied set is closed under parents, so a revision with an
+        // applied descendant has an applied child: checking children is enough.
         let applied = self.ancestors(current);
-        let members: Vec<usize> = (0..self.len()).filter(|&i| applied[i]).collect();
-        members
-            .iter()
-            .copied()
-            .filter(|&r| {
-                let above = self.descendants_by(&[r], Edges::Versioned);
-                !members.iter().any(|&m| m != r && above[m])
-            })
+        (0..self.len())
+            .filter(|&r| applied[r] && !self.children[r].iter().any(|&c| applied[c]))
             .collect()
     }
 

@@ -470,6 +470,9 @@ fn a_hundred_thousand_long_chain_needs_no_recursion() {
     assert_eq!(g.id(plan.steps[0].revision), "r0");
     let down = g.plan_downgrade(g.heads(), &Target::Base).unwrap();
     assert_eq!(down.steps.len(), n);
+    assert_eq!(g.all_current(g.heads()), g.heads());
+    let one_down = g.plan_downgrade(g.heads(), &t("-1")).unwrap();
+    assert_eq!(one_down.steps.len(), 1);
 }
 
 #[test]
