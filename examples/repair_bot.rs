@@ -7,18 +7,23 @@
 //! cargo run --example repair_bot -- migrate history
 //! ```
 //!
-//! The database is `data/bot_database.db`, or `DATABASE_URL` when set.
+//! The database is `data/bot_database.db`, or `DATABASE_URL` when set (a
+//! path, or a URL such as `sqlite+aiosqlite:///data/bot_database.db` from
+//! the Python bot's `.env`), read by the same parser as `repair_bot
+//! migrate`, so both always open the same file.
 
+use migrate::Location;
 use rusqlite::{params, Connection};
 use std::error::Error;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("migrations");
 
-fn database_path() -> PathBuf {
-    std::env::var_os("DATABASE_URL")
-        .map_or_else(|| PathBuf::from("data/bot_database.db"), PathBuf::from)
+fn database() -> Result<Location, migrate::LocationError> {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Location::parse(&url),
+        _ => Location::parse("data/bot_database.db"),
+    }
 }
 
 fn main() -> ExitCode {
@@ -37,13 +42,9 @@ fn main() -> ExitCode {
 }
 
 fn start() -> Result<(), Box<dyn Error>> {
-    let path = database_path();
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
+    let location = database()?;
     let mut conn =
-        Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        migrate::sqlite::open(&location).map_err(|e| format!("cannot open {location}: {e}"))?;
     // Other instances may be migrating or writing: wait for them instead of
     // failing with "database is locked".
     conn.busy_timeout(std::time::Duration::from_secs(30))?;

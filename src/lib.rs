@@ -1,9 +1,10 @@
 #![doc = include_str!("../README.md")]
 
 pub use migrate_core::{
-    checksum, graph, load, migration, parse, schema, sqlite, Checksum, Direction, DriftError,
-    DriftReport, Graph, GraphError, LoadError, LoadProblem, Migration, Migrations, ParseError,
-    ParseErrorKind, Plan, RowOp, RunError, RunOptions, RunReport, Step, Target, TargetError,
+    checksum, graph, load, location, migration, parse, schema, sqlite, Checksum, Direction,
+    DriftError, DriftReport, Graph, GraphError, LoadError, LoadProblem, Location, LocationError,
+    Migration, Migrations, OpenMode, ParseError, ParseErrorKind, Plan, RowOp, RunError, RunOptions,
+    RunReport, Step, Target, TargetError,
 };
 pub use migrate_macros::embed_migrations;
 

@@ -74,7 +74,7 @@ fn the_everyday_workflow_works_end_to_end() {
     let out = stdout(migrate(dir.path()).args(["upgrade", "head"]));
     assert_eq!(
         out,
-        "upgrade: base -> 003 (3 migrations in one transaction)\n"
+        "upgrade data/bot_database.db: base -> 003 (3 migrations in one transaction)\n"
     );
     assert!(
         dir.path().join("data/bot_database.db").exists(),
@@ -89,11 +89,11 @@ fn the_everyday_workflow_works_end_to_end() {
     assert_eq!(stdout(migrate(dir.path()).arg("current")), "002\n");
     assert_eq!(
         stdout(migrate(dir.path()).args(["upgrade", "head"])),
-        "upgrade: 002 -> 003 (1 migration in one transaction)\n"
+        "upgrade data/bot_database.db: 002 -> 003 (1 migration in one transaction)\n"
     );
     assert_eq!(
         stdout(migrate(dir.path()).args(["upgrade", "head"])),
-        "nothing to upgrade: the database is at 003\n"
+        "nothing to upgrade: data/bot_database.db is at 003\n"
     );
     assert_eq!(stdout(migrate(dir.path()).arg("heads")), "003 (head)\n");
     let show = stdout(migrate(dir.path()).args(["show", "002"]));
@@ -285,11 +285,11 @@ fn stamp_verify_and_repair_handle_a_database_made_by_hand() {
     assert!(report.contains("does not match"), "{report}");
     assert_eq!(
         stdout(migrate(dir.path()).args(["stamp", "002"])),
-        "stamp: base -> 002\n"
+        "stamp data/bot_database.db: base -> 002\n"
     );
     assert_eq!(
         stdout(migrate(dir.path()).args(["upgrade", "head"])),
-        "upgrade: 002 -> 003 (1 migration in one transaction)\n"
+        "upgrade data/bot_database.db: 002 -> 003 (1 migration in one transaction)\n"
     );
     stdout(migrate(dir.path()).arg("verify"));
     // An edited file is drift until accepted.
@@ -345,7 +345,7 @@ fn repair_records_checksums_of_a_database_alembic_migrated() {
     let out = stdout(migrate(dir.path()).args(["--database", "alembic.db", "verify"]));
     assert!(out.contains("unverified: 001, 002"), "{out}");
     let out = stdout(migrate(dir.path()).args(["--database", "alembic.db", "repair"]));
-    assert_eq!(out, "recorded checksums of 001, 002\n");
+    assert_eq!(out, "recorded checksums of 001, 002 in alembic.db\n");
     let out = stdout(migrate(dir.path()).args(["--database", "alembic.db", "verify"]));
     assert!(!out.contains("unverified"), "{out}");
 }
@@ -399,7 +399,7 @@ fn backup_and_restore_round_trip() {
     let out = stdout(migrate(dir.path()).arg("backup"));
     let backup = dir.path().join(out.trim());
     assert!(
-        out.trim().starts_with("backups/bot_database-") && out.trim().ends_with("-003.db"),
+        out.trim().starts_with("data/backups/bot_database-") && out.trim().ends_with("-003.db"),
         "{out}"
     );
     conn.execute("DELETE FROM users", []).unwrap();
@@ -412,7 +412,7 @@ fn backup_and_restore_round_trip() {
             .join("\n")
     };
     assert_eq!(strip_log(&after), strip_log(&before));
-    let backups = std::fs::read_dir(dir.path().join("backups"))
+    let backups = std::fs::read_dir(dir.path().join("data/backups"))
         .unwrap()
         .count();
     assert_eq!(backups, 2, "restore backed up the database it replaced");
@@ -522,7 +522,7 @@ fn upgrade_backup_takes_a_copy_first() {
     let dir = project();
     stdout(migrate(dir.path()).args(["upgrade", "001"]));
     stdout(migrate(dir.path()).args(["upgrade", "head", "--backup"]));
-    let names: Vec<String> = std::fs::read_dir(dir.path().join("backups"))
+    let names: Vec<String> = std::fs::read_dir(dir.path().join("data/backups"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
@@ -548,7 +548,7 @@ fn history_ranges_and_purging_stamps() {
     failure(migrate(dir.path()).args(["stamp", "002"]), 1);
     assert_eq!(
         stdout(migrate(dir.path()).args(["stamp", "002", "--purge"])),
-        "stamp: gone -> 002\n"
+        "stamp data/bot_database.db: gone -> 002\n"
     );
     assert_eq!(version_rows(&conn), ["002"]);
 }

@@ -167,7 +167,10 @@ fn the_bot_binary_carries_the_migrate_command_line() {
         .args(["migrate", "upgrade", "head"]);
     assert_eq!(
         stdout_of(&mut upgrade),
-        "upgrade: base -> 003 (3 migrations in one transaction)\n"
+        format!(
+            "upgrade {}: base -> 003 (3 migrations in one transaction)\n",
+            db.display()
+        )
     );
     let mut current = bot(&db);
     current.current_dir(dir.path()).args(["migrate", "current"]);

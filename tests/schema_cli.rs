@@ -282,7 +282,8 @@ fn adopt_finds_the_revision_of_a_database_built_by_hand() {
         "--yes",
     ]));
     assert!(
-        out.contains("the database matches revision 002") && out.contains("stamp: base -> 002"),
+        out.contains("the database matches revision 002")
+            && out.contains("stamp hand.db: base -> 002"),
         "{out}"
     );
     ok(migrate(dir.path()).args([
@@ -407,7 +408,7 @@ fn rebuild_moves_a_hand_made_database_into_migrations_and_keeps_the_old_one() {
         "{kept:?}"
     );
     assert_eq!(
-        std::fs::read_dir(dir.path().join("backups"))
+        std::fs::read_dir(dir.path().join("data/backups"))
             .unwrap()
             .count(),
         1
@@ -435,11 +436,12 @@ fn rebuild_refuses_when_rows_would_have_nowhere_to_go() {
         .query_row("SELECT body FROM notes", [], |r| r.get(0))
         .unwrap();
     assert_eq!(body, "keep me");
-    assert_eq!(
-        std::fs::read_dir(dir.path().join("data")).unwrap().count(),
-        1,
-        "no stray files"
-    );
+    let beside: Vec<String> = std::fs::read_dir(dir.path().join("data"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "backups")
+        .collect();
+    assert_eq!(beside.len(), 1, "no stray files: {beside:?}");
 }
 
 /// A project with the reference migrations copied in.

@@ -9,6 +9,7 @@
 pub mod checksum;
 pub mod graph;
 pub mod load;
+pub mod location;
 pub mod migration;
 pub mod parse;
 pub mod schema;
@@ -22,6 +23,7 @@ pub use graph::plan::{Direction, Plan, RowOp, Step};
 pub use graph::target::{Target, TargetError};
 pub use graph::{Graph, GraphError};
 pub use load::{LoadError, LoadProblem};
+pub use location::{Location, LocationError, OpenMode};
 pub use migration::{Header, Migration, Section};
 pub use parse::{ParseError, ParseErrorKind};
 pub use set::Migrations;

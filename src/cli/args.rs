@@ -29,9 +29,9 @@ pub struct Cli {
     /// Migrations folder, the one holding versions/ (env: MIGRATE_DIR).
     #[arg(long, global = true, value_name = "DIR")]
     pub dir: Option<PathBuf>,
-    /// SQLite database file (env: DATABASE_URL).
-    #[arg(long, global = true, value_name = "PATH")]
-    pub database: Option<PathBuf>,
+    /// Database: an SQLite file path or URL (sqlite:///data/bot.db, sqlite+aiosqlite:///...) (env: DATABASE_URL).
+    #[arg(long, global = true, value_name = "PATH|URL")]
+    pub database: Option<String>,
     /// Output format of results.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,

@@ -14,13 +14,7 @@ const EXPORT_FORMAT: &str = "migrate-export";
 const EXPORT_VERSION: u64 = 1;
 
 fn require_database(ctx: &Context<'_>) -> Result<rusqlite::Connection, CliError> {
-    match ctx.open_existing()? {
-        Some(conn) => Ok(conn),
-        None => Err(CliError::Refused(format!(
-            "there is no database at {}; check --database or DATABASE_URL",
-            ctx.config().database.display()
-        ))),
-    }
+    ctx.open_existing()?.ok_or_else(|| ctx.missing())
 }
 
 /// `backup [--out FILE]`: a checked copy, named after the database, the
@@ -34,8 +28,7 @@ pub fn backup(ctx: &Context<'_>, out: Option<&Path>) -> Result<PathBuf, CliError
             let dir = &ctx.config().backup_dir;
             std::fs::create_dir_all(dir).map_err(CliError::io(dir))?;
             let stem = ctx
-                .config()
-                .database
+                .database_file()?
                 .file_stem()
                 .map_or("database".into(), |s| s.to_string_lossy());
             let revision = if heads.is_empty() {
@@ -83,7 +76,7 @@ pub fn restore(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
             file.display()
         )));
     }
-    if ctx.config().database.exists() {
+    if ctx.database_file()?.exists() {
         backup(ctx, None)?;
     }
     let mut conn = ctx.open()?;
@@ -107,7 +100,7 @@ pub fn restore(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
     }
     println!(
         "restored {} from {} (now at {})",
-        ctx.config().database.display(),
+        ctx.config().database,
         file.display(),
         if state.heads.is_empty() {
             "base".to_owned()
@@ -331,8 +324,9 @@ pub fn import(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
     result?;
     let rows: usize = tables.iter().map(|t| t.rows.len()).sum();
     println!(
-        "imported {rows} rows into {} tables (row counts verified)",
-        tables.len()
+        "imported {rows} rows into {} tables of {} (row counts verified)",
+        tables.len(),
+        ctx.config().database
     );
     Ok(())
 }

@@ -12,6 +12,7 @@ use serde_json::json;
 /// The database's heads as indices; a missing database is at base.
 fn database_heads(ctx: &Context<'_>, graph: &Graph) -> Result<Vec<usize>, CliError> {
     let Some(conn) = ctx.open_existing()? else {
+        ctx.note_missing();
         return Ok(Vec::new());
     };
     let state = ledger::read(&conn)?;
@@ -53,7 +54,7 @@ pub fn current(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
             .iter()
             .map(|&i| revision_json(set, graph, i, true))
             .collect();
-        print_json(&json!({ "database": ctx.config().database, "heads": list }));
+        print_json(&json!({ "database": ctx.config().database.to_string(), "heads": list }));
         return Ok(());
     }
     for &i in &heads {

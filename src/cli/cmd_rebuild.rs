@@ -37,12 +37,9 @@ fn carry_over(old: &TableData, new_columns: &[String], lost: &mut Vec<String>) -
 /// `rebuild`.
 pub fn rebuild(ctx: &Context<'_>) -> Result<(), CliError> {
     let set = ctx.migrations()?;
-    let database = ctx.config().database.clone();
+    let database = ctx.database_file()?.to_owned();
     if !database.exists() {
-        return Err(CliError::Refused(format!(
-            "there is no database at {}",
-            database.display()
-        )));
+        return Err(ctx.missing());
     }
     let backup = cmd_data::backup(ctx, None)?;
     let old_tables = {

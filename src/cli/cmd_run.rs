@@ -51,7 +51,7 @@ fn migrate(
 ) -> Result<(), CliError> {
     let target: Target = target.parse()?;
     let set = ctx.migrations()?;
-    if (backup || ctx.config().backup_before_migrating) && ctx.config().database.exists() {
+    if (backup || ctx.config().backup_before_migrating) && ctx.database_file()?.exists() {
         cmd_data::backup(ctx, None)?;
     }
     let mut conn = ctx.open()?;
@@ -122,12 +122,14 @@ fn print_run(ctx: &Context<'_>, report: &RunReport, direction: Direction) {
             );
         }
         println!(
-            "nothing to {verb}: the database is at {}",
+            "nothing to {verb}: {} is at {}",
+            ctx.config().database,
             heads_text(&report.heads_after)
         );
     } else {
         println!(
-            "{verb}: {} -> {} ({} migration{} in one transaction)",
+            "{verb} {}: {} -> {} ({} migration{} in one transaction)",
+            ctx.config().database,
             heads_text(&report.heads_before),
             heads_text(&report.heads_after),
             report.steps.len(),
@@ -147,7 +149,8 @@ pub fn stamp(ctx: &Context<'_>, target: &str, purge: bool) -> Result<(), CliErro
         );
     } else {
         println!(
-            "stamp: {} -> {}",
+            "stamp {}: {} -> {}",
+            ctx.config().database,
             heads_text(&report.heads_before),
             heads_text(&report.heads_after)
         );

@@ -152,7 +152,7 @@ pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
             } else {
                 problems += 1;
                 show_diff(
-                    &format!("schema drift: {} differs from what the migrations produce at its revision (altered by hand?):", ctx.config().database.display()),
+                    &format!("schema drift: {} differs from what the migrations produce at its revision (altered by hand?):", ctx.config().database),
                     &d,
                 );
             }
@@ -274,10 +274,7 @@ fn expect_equal(rev: &str, step: &str, expected: &Schema, actual: &Schema) -> Re
 pub fn adopt(ctx: &Context<'_>, yes: bool) -> Result<(), CliError> {
     let set = ctx.migrations()?;
     let Some(live_conn) = ctx.open_existing()? else {
-        return Err(CliError::Refused(format!(
-            "there is no database at {}",
-            ctx.config().database.display()
-        )));
+        return Err(ctx.missing());
     };
     let state = ledger::read(&live_conn)?;
     if !state.heads.is_empty() {

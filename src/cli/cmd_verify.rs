@@ -9,13 +9,8 @@ use std::io::{BufRead, Write};
 /// `verify`: the drift report; exit 1 unless clean.
 pub fn verify(ctx: &Context<'_>) -> Result<(), CliError> {
     let set = ctx.migrations()?;
-    let report = match ctx.open_existing()? {
-        Some(conn) => set.verify(&conn)?,
-        None => {
-            let conn = rusqlite::Connection::open_in_memory()?;
-            set.verify(&conn)?
-        }
-    };
+    let conn = ctx.open_existing()?.ok_or_else(|| ctx.missing())?;
+    let report = set.verify(&conn)?;
     if ctx.json() {
         print_json(&json!({
             "clean": report.is_clean(),
@@ -65,7 +60,7 @@ pub fn repair(ctx: &Context<'_>, args: &RepairArgs) -> Result<(), CliError> {
             ));
         }
         set.accept_checksum(&conn, revision)?;
-        println!("accepted {revision}");
+        println!("accepted {revision} in {}", ctx.config().database);
         return Ok(());
     }
     if let Some(revision) = &args.clear_dirty {
@@ -78,14 +73,21 @@ pub fn repair(ctx: &Context<'_>, args: &RepairArgs) -> Result<(), CliError> {
             ));
         }
         set.clear_started(&conn, revision)?;
-        println!("cleared the started mark of {revision}; `migrate upgrade` will run it again");
+        println!(
+            "cleared the started mark of {revision} in {}; `migrate upgrade` will run it again",
+            ctx.config().database
+        );
         return Ok(());
     }
     let recorded = set.record_checksums(&conn)?;
     if recorded.is_empty() {
         println!("nothing to repair: every applied revision has a checksum");
     } else {
-        println!("recorded checksums of {}", recorded.join(", "));
+        println!(
+            "recorded checksums of {} in {}",
+            recorded.join(", "),
+            ctx.config().database
+        );
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! (`DATABASE_URL`, `MIGRATE_DIR`), then `migrate.toml`, then defaults.
 
 use super::error::CliError;
+use migrate_core::Location;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -19,9 +20,9 @@ pub const DEFAULT_BACKUP_DIR: &str = "backups";
 pub struct Config {
     /// The migrations folder.
     pub dir: PathBuf,
-    /// The database file.
-    pub database: PathBuf,
-    /// Where backups go.
+    /// The database.
+    pub database: Location,
+    /// Where backups go: `backup_dir`, or `backups/` beside the database.
     pub backup_dir: PathBuf,
     /// Whether `upgrade` and `downgrade` back up first without `--backup`.
     pub backup_before_migrating: bool,
@@ -33,7 +34,7 @@ pub struct Config {
 #[derive(Debug, Default)]
 struct FileConfig {
     dir: Option<PathBuf>,
-    database: Option<PathBuf>,
+    database: Option<Location>,
     backup_dir: Option<PathBuf>,
     backup_before_migrating: Option<bool>,
     busy_timeout_ms: Option<u64>,
@@ -41,10 +42,11 @@ struct FileConfig {
 
 impl Config {
     /// Resolves the configuration from flags, the environment and the file.
+    /// Paths in the file are relative to the file's own folder.
     pub fn resolve(
         config_file: Option<&Path>,
         dir_flag: Option<&Path>,
-        database_flag: Option<&Path>,
+        database_flag: Option<&str>,
     ) -> Result<Config, CliError> {
         let file = match config_file {
             Some(path) => read_file(path)?,
@@ -54,36 +56,34 @@ impl Config {
         let env_dir = std::env::var_os("MIGRATE_DIR")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from);
-        let env_db = std::env::var("DATABASE_URL")
-            .ok()
-            .filter(|v| !v.is_empty())
-            .map(|url| database_from_url(&url));
+        let env_db = std::env::var("DATABASE_URL").ok().filter(|v| !v.is_empty());
+        let database = match database_flag.map(str::to_owned).or(env_db) {
+            Some(text) => Location::parse(&text).map_err(|e| CliError::Refused(e.to_string()))?,
+            None => file.database.unwrap_or_else(|| Location::Sqlite {
+                path: DEFAULT_DATABASE.into(),
+                mode: migrate_core::OpenMode::ReadWriteCreate,
+            }),
+        };
+        let backup_dir = file.backup_dir.unwrap_or_else(|| {
+            let beside = database
+                .sqlite_path()
+                .and_then(|p| p.parent())
+                .map(Path::to_owned)
+                .unwrap_or_default();
+            beside.join(DEFAULT_BACKUP_DIR)
+        });
         Ok(Config {
             dir: dir_flag
                 .map(Path::to_owned)
                 .or(env_dir)
                 .or(file.dir)
                 .unwrap_or_else(|| DEFAULT_DIR.into()),
-            database: database_flag
-                .map(Path::to_owned)
-                .or(env_db)
-                .or(file.database)
-                .unwrap_or_else(|| DEFAULT_DATABASE.into()),
-            backup_dir: file.backup_dir.unwrap_or_else(|| DEFAULT_BACKUP_DIR.into()),
+            database,
+            backup_dir,
             backup_before_migrating: file.backup_before_migrating.unwrap_or(false),
             busy_timeout: Duration::from_millis(file.busy_timeout_ms.unwrap_or(30_000)),
         })
     }
-}
-
-/// Accepts a plain path or an SQLAlchemy-style `sqlite:///path` URL.
-pub fn database_from_url(url: &str) -> PathBuf {
-    let path = url
-        .strip_prefix("sqlite:///")
-        .or_else(|| url.strip_prefix("sqlite://"))
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url);
-    PathBuf::from(path)
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, CliError> {
@@ -92,6 +92,9 @@ fn read_file(path: &Path) -> Result<FileConfig, CliError> {
         reason,
     };
     let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    // Relative paths in the file mean relative to the file, wherever the
+    // command runs from.
+    let folder = path.parent().map(Path::to_owned).unwrap_or_default();
     let table: toml::Table = text
         .parse()
         .map_err(|e: toml::de::Error| bad(e.to_string()))?;
@@ -102,15 +105,24 @@ fn read_file(path: &Path) -> Result<FileConfig, CliError> {
     };
     let mut config = FileConfig::default();
     for (key, value) in &section {
-        let path_value = || {
+        let text_value = || {
             value
                 .as_str()
-                .map(PathBuf::from)
                 .ok_or_else(|| bad(format!("`{key}` must be a string")))
         };
+        let path_value = || text_value().map(|t| folder.join(t));
         match key.as_str() {
             "dir" => config.dir = Some(path_value()?),
-            "database" => config.database = Some(database_from_url(&path_value()?.to_string_lossy())),
+            "database" => {
+                let location = match Location::parse(text_value()?).map_err(|e| bad(e.to_string()))? {
+                    Location::Sqlite { path, mode } => Location::Sqlite {
+                        path: folder.join(path),
+                        mode,
+                    },
+                    other => other,
+                };
+                config.database = Some(location);
+            }
             "backup_dir" => config.backup_dir = Some(path_value()?),
             "backup_before_migrating" => {
                 config.backup_before_migrating =
@@ -151,28 +163,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_and_paths_give_the_same_file() {
-        assert_eq!(
-            database_from_url("sqlite:///data/bot.db"),
-            PathBuf::from("data/bot.db")
-        );
-        assert_eq!(
-            database_from_url("sqlite:data/bot.db"),
-            PathBuf::from("data/bot.db")
-        );
-        assert_eq!(
-            database_from_url("/srv/bot.db"),
-            PathBuf::from("/srv/bot.db")
-        );
-    }
-
-    #[test]
     fn the_template_parses() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("migrate.toml");
         std::fs::write(&path, TEMPLATE).unwrap();
         let config = read_file(&path).unwrap();
-        assert_eq!(config.database, Some(PathBuf::from("data/bot_database.db")));
+        assert_eq!(
+            config.database.as_ref().and_then(Location::sqlite_path),
+            Some(&dir.path().join("data/bot_database.db"))
+        );
         assert_eq!(config.backup_before_migrating, Some(false));
         std::fs::write(&path, "[migrate]\ndatabse = \"x\"\n").unwrap();
         assert!(read_file(&path)

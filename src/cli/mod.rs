@@ -20,7 +20,7 @@ pub use config::Config;
 pub use error::CliError;
 
 use clap::Parser;
-use migrate_core::Migrations;
+use migrate_core::{Location, Migrations, OpenMode};
 use rusqlite::Connection;
 use std::ffi::OsString;
 use std::path::Path;
@@ -59,28 +59,71 @@ impl<'a> Context<'a> {
         Ok(&self.config.dir)
     }
 
-    /// Opens (and creates, with its folder) the database.
-    pub fn open(&self) -> Result<Connection, CliError> {
-        let path = &self.config.database;
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(CliError::io(parent))?;
+    /// The SQLite file of the configured database; refuses a location
+    /// this command cannot use.
+    pub fn database_file(&self) -> Result<&Path, CliError> {
+        match &self.config.database {
+            Location::Sqlite { path, .. } => Ok(path),
+            Location::Memory => Err(CliError::Refused(
+                "the database location is `:memory:`, which keeps nothing between runs: what this command did would vanish; give a file (--database or DATABASE_URL)".to_owned(),
+            )),
+            Location::Postgres { .. } => Err(CliError::Refused(format!(
+                "{} is a PostgreSQL database, and this build of migrate has no PostgreSQL backend yet; give an SQLite file",
+                self.config.database
+            ))),
         }
-        let conn = Connection::open(path).map_err(|source| {
-            CliError::Run(migrate_core::RunError::Sqlite {
-                doing: "opening the database",
-                source,
-            })
-        })?;
+    }
+
+    /// Opens the database for a command that changes it, creating the file
+    /// (and its folder) when missing, and saying so.
+    pub fn open(&self) -> Result<Connection, CliError> {
+        let path = self.database_file()?;
+        if !path.exists()
+            && matches!(
+                self.config.database,
+                Location::Sqlite {
+                    mode: OpenMode::ReadWriteCreate,
+                    ..
+                }
+            )
+        {
+            eprintln!("creating the database {}", path.display());
+        }
+        self.connect()
+    }
+
+    fn connect(&self) -> Result<Connection, CliError> {
+        let conn = migrate_core::sqlite::open(&self.config.database)?;
         conn.busy_timeout(self.config.busy_timeout)?;
         Ok(conn)
     }
 
-    /// Opens the database for reading; a missing file reads as empty.
+    /// Opens the database for reading; `None` when the file does not exist
+    /// (nothing is created).
     pub fn open_existing(&self) -> Result<Option<Connection>, CliError> {
-        if !self.config.database.exists() {
+        if !self.database_file()?.exists() {
             return Ok(None);
         }
-        self.open().map(Some)
+        self.connect().map(Some)
+    }
+
+    /// The error of a command that needs an existing database.
+    pub fn missing(&self) -> CliError {
+        CliError::Refused(format!(
+            "there is no database at {}; check --database, DATABASE_URL or migrate.toml (`migrate upgrade head` creates it)",
+            self.config.database
+        ))
+    }
+
+    /// Says on stderr that the database does not exist, for a listing that
+    /// then shows it as empty (Alembic shows nothing and exits 0).
+    pub fn note_missing(&self) {
+        if !self.json() {
+            eprintln!(
+                "note: there is no database at {}, so nothing is applied; nothing was created (`migrate upgrade head` creates it)",
+                self.config.database
+            );
+        }
     }
 
     /// The resolved configuration.

@@ -87,6 +87,27 @@ pub enum RunError {
         /// The database file.
         path: String,
     },
+    /// A location this build cannot open (PostgreSQL before its backend).
+    #[error("{location} is a PostgreSQL database, and this build has no PostgreSQL backend yet; give an SQLite file")]
+    UnsupportedLocation {
+        /// The location, its password hidden.
+        location: String,
+    },
+    /// `mode=ro` or `mode=rw` names a file that does not exist.
+    #[error("there is no database at {path} (the location says mode=ro or mode=rw, so it is not created)")]
+    MissingDatabase {
+        /// The file.
+        path: String,
+    },
+    /// A file or folder could not be created.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The ledger disagrees with itself in a way the runner will not guess about.
     #[error("the migration ledger is inconsistent: {0}; run `migrate verify` for details")]
     Ledger(String),

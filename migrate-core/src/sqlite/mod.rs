@@ -9,9 +9,11 @@ mod exec;
 pub mod introspect;
 pub mod ledger;
 pub mod lock;
+mod open;
 mod repair;
 pub mod runner;
 
 pub use drift::{DriftError, DriftReport, Modified, Unknown};
 pub use error::RunError;
+pub use open::open;
 pub use runner::{current, RunOptions, RunReport, StepReport};

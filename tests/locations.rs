@@ -1,0 +1,213 @@
+//! Where the database is: the `DATABASE_URL` forms of a Python bot's `.env`,
+//! other schemes, `:memory:`, paths in `migrate.toml`, backups, and reading
+//! a database that does not exist. Real processes on temp folders.
+
+mod common;
+
+use assert_cmd::Command;
+use common::{bot_binary, version_rows};
+use rusqlite::Connection;
+use std::path::Path;
+use tempfile::TempDir;
+
+const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+
+fn migrate(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("migrate").unwrap();
+    cmd.current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("MIGRATE_DIR")
+        .env("MIGRATE_DIR", REFERENCE);
+    cmd
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every file and folder under `dir`, relative, sorted.
+fn tree(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            out.push(path.strip_prefix(dir).unwrap().display().to_string());
+            if path.is_dir() {
+                todo.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn sqlalchemy_and_sqlx_urls_migrate_the_file_they_name() {
+    for url in [
+        "sqlite+aiosqlite:///data/bot_database.db",
+        "sqlite+pysqlite:///data/bot_database.db",
+        "sqlite:///data/bot_database.db",
+        "sqlite://data/bot_database.db",
+        "data/bot_database.db?mode=rwc",
+    ] {
+        let dir = TempDir::new().unwrap();
+        let (code, out, err) = run(migrate(dir.path())
+            .env("DATABASE_URL", url)
+            .args(["upgrade", "head"]));
+        assert_eq!(code, 0, "{url}: {err}");
+        assert!(
+            out.contains("upgrade data/bot_database.db: base -> 003"),
+            "{url}: {out}"
+        );
+        assert!(
+            err.contains("creating the database data/bot_database.db"),
+            "{url}: {err}"
+        );
+        assert_eq!(tree(dir.path()), ["data", "data/bot_database.db"], "{url}");
+        let conn = Connection::open(dir.path().join("data/bot_database.db")).unwrap();
+        assert_eq!(version_rows(&conn), ["003"]);
+    }
+}
+
+#[test]
+fn other_schemes_and_memory_are_refused_without_creating_anything() {
+    for (location, expected) in [
+        (
+            "postgresql://bot:s3cret@db.example/shop",
+            "postgresql://bot:***@db.example/shop is a PostgreSQL database",
+        ),
+        (
+            "mysql://bot@db/shop",
+            "`mysql` is not a database this tool can open",
+        ),
+        (
+            "sqlite:///:memory:",
+            "`:memory:`, which keeps nothing between runs",
+        ),
+        ("sqlite://", "`:memory:`, which keeps nothing between runs"),
+        ("h.db?mode=wat", "`mode=wat` is not an SQLite mode"),
+        ("h.db?journal=wal", "unknown parameter `journal`"),
+    ] {
+        let dir = TempDir::new().unwrap();
+        let (code, _, err) =
+            run(migrate(dir.path()).args(["--database", location, "upgrade", "head"]));
+        assert_eq!(code, 1, "{location}: {err}");
+        assert!(err.contains(expected), "{location}: {err}");
+        assert!(
+            !err.contains("s3cret"),
+            "the password is never printed: {err}"
+        );
+        assert!(
+            tree(dir.path()).is_empty(),
+            "{location} created {:?}",
+            tree(dir.path())
+        );
+    }
+    // A listing that needs no database still works with any location.
+    let dir = TempDir::new().unwrap();
+    let (code, out, _) = run(migrate(dir.path())
+        .env("DATABASE_URL", "postgresql://h/db")
+        .arg("heads"));
+    assert_eq!((code, out.as_str()), (0, "003 (head)\n"));
+}
+
+#[test]
+fn mode_ro_and_rw_never_create_the_file() {
+    let dir = TempDir::new().unwrap();
+    for location in ["bot.db?mode=ro", "bot.db?mode=rw"] {
+        let (code, _, err) =
+            run(migrate(dir.path()).args(["--database", location, "upgrade", "head"]));
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("there is no database at bot.db"), "{err}");
+    }
+    assert!(tree(dir.path()).is_empty());
+    run(migrate(dir.path()).args(["--database", "bot.db", "upgrade", "001"]));
+    let (code, _, err) =
+        run(migrate(dir.path()).args(["--database", "bot.db?mode=ro", "upgrade", "head"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("read-only"), "{err}");
+    let (code, out, _) = run(migrate(dir.path()).args(["--database", "bot.db?mode=ro", "current"]));
+    assert_eq!((code, out.as_str()), (0, "001\n"));
+}
+
+#[test]
+fn reading_a_missing_database_says_so_and_creates_nothing() {
+    let dir = TempDir::new().unwrap();
+    for args in [&["current"][..], &["history", "-i"]] {
+        let (code, _, err) = run(migrate(dir.path()).args(args));
+        assert_eq!(code, 0, "{args:?}: as Alembic, an empty listing: {err}");
+        assert!(
+            err.contains("there is no database at data/bot_database.db"),
+            "{args:?}: {err}"
+        );
+    }
+    let (code, _, err) = run(migrate(dir.path()).arg("verify"));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("there is no database at data/bot_database.db"),
+        "{err}"
+    );
+    assert!(tree(dir.path()).is_empty(), "{:?}", tree(dir.path()));
+}
+
+#[test]
+fn paths_in_migrate_toml_are_relative_to_the_file() {
+    let dir = TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join("migrate.toml"),
+        format!(
+            "[migrate]\ndir = \"{REFERENCE}\"\ndatabase = \"sqlite+aiosqlite:///var/shop.db\"\n"
+        ),
+    )
+    .unwrap();
+    let sub = dir.path().join("scripts");
+    std::fs::create_dir(&sub).unwrap();
+    let mut cmd = Command::cargo_bin("migrate").unwrap();
+    cmd.current_dir(&sub)
+        .env_remove("DATABASE_URL")
+        .env_remove("MIGRATE_DIR")
+        .args(["--config", "../migrate.toml", "upgrade", "head"]);
+    let (code, _, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(dir.path().join("var/shop.db").exists());
+    assert!(!sub.join("var").exists());
+    // backup lands beside the database, not in the working folder.
+    let mut cmd = Command::cargo_bin("migrate").unwrap();
+    cmd.current_dir(&sub)
+        .env_remove("DATABASE_URL")
+        .env_remove("MIGRATE_DIR")
+        .args(["--config", "../migrate.toml", "backup"]);
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{err}");
+    let written = std::fs::canonicalize(sub.join(out.trim())).unwrap();
+    let beside = std::fs::canonicalize(dir.path().join("var/backups")).unwrap();
+    assert!(written.starts_with(beside), "{out}");
+    assert!(tree(&sub).is_empty(), "{:?}", tree(&sub));
+}
+
+#[test]
+fn the_bot_and_its_embedded_cli_open_the_same_file_from_a_python_env_url() {
+    let dir = TempDir::new().unwrap();
+    let url = "sqlite+aiosqlite:///data/bot_database.db";
+    let mut migrate_cmd = Command::new(bot_binary());
+    migrate_cmd
+        .current_dir(dir.path())
+        .env("DATABASE_URL", url)
+        .args(["migrate", "upgrade", "002"]);
+    let (code, _, err) = run(&mut migrate_cmd);
+    assert_eq!(code, 0, "{err}");
+    let mut start = Command::new(bot_binary());
+    start.current_dir(dir.path()).env("DATABASE_URL", url);
+    let (code, out, err) = run(&mut start);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("database at revision 003"), "{out}");
+    assert_eq!(tree(dir.path()), ["data", "data/bot_database.db"]);
+    let conn = Connection::open(dir.path().join("data/bot_database.db")).unwrap();
+    assert_eq!(version_rows(&conn), ["003"]);
+}
