@@ -93,7 +93,20 @@ fn heads_text(heads: &[String]) -> String {
     }
 }
 
+/// Says how many foreign key violations the database had before a run.
+pub(super) fn warn_preexisting(ctx: &Context<'_>, violations: &[impl std::fmt::Display]) {
+    if let Some(first) = violations.first().filter(|_| !ctx.json()) {
+        eprintln!(
+            "warning: {} already had {} foreign key violation{} before this run (for example: {first}); the run added none. `migrate verify` lists them",
+            ctx.config().database,
+            violations.len(),
+            if violations.len() == 1 { "" } else { "s" }
+        );
+    }
+}
+
 fn print_run(ctx: &Context<'_>, report: &RunReport, direction: Direction) {
+    warn_preexisting(ctx, &report.preexisting_violations);
     let verb = if direction == Direction::Up {
         "upgrade"
     } else {
@@ -111,6 +124,7 @@ fn print_run(ctx: &Context<'_>, report: &RunReport, direction: Direction) {
             "heads_after": report.heads_after,
             "steps": steps,
             "already_past": report.already_past,
+            "preexisting_foreign_key_violations": report.preexisting_violations.len(),
         }));
     } else if report.steps.is_empty() {
         if !report.already_past.is_empty() {

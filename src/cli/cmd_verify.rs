@@ -11,6 +11,7 @@ pub fn verify(ctx: &Context<'_>) -> Result<(), CliError> {
     let set = ctx.migrations()?;
     let conn = ctx.open_existing()?.ok_or_else(|| ctx.missing())?;
     let report = set.verify(&conn)?;
+    let violations = migrate_core::sqlite::foreign_keys::violations(&conn)?;
     if ctx.json() {
         print_json(&json!({
             "clean": report.is_clean(),
@@ -22,9 +23,23 @@ pub fn verify(ctx: &Context<'_>) -> Result<(), CliError> {
             "unverified": report.unverified,
             "dirty": report.dirty,
             "untracked_tables": report.untracked_tables,
+            "foreign_key_violations": violations.iter().map(ToString::to_string).collect::<Vec<_>>(),
         }));
     } else {
         print!("{report}");
+        if !violations.is_empty() {
+            println!(
+                "warning: {} foreign key violation{} (rows whose parent row is missing; foreign keys were off when they were written):",
+                violations.len(),
+                if violations.len() == 1 { "" } else { "s" }
+            );
+            for v in violations.iter().take(20) {
+                println!("  {v}");
+            }
+            if violations.len() > 20 {
+                println!("  ... and {} more", violations.len() - 20);
+            }
+        }
     }
     if report.is_clean() {
         Ok(())

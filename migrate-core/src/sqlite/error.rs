@@ -69,8 +69,8 @@ pub enum RunError {
         /// Its file.
         path: String,
     },
-    /// `PRAGMA foreign_key_check` found violations; the run was rolled back.
-    #[error("the run would leave foreign key violations, so it was rolled back: {}", .violations.join("; "))]
+    /// The run added foreign key violations; the run was rolled back.
+    #[error("the run would add foreign key violations that the database did not have before, so it was rolled back: {}", .violations.join("; "))]
     ForeignKeys {
         /// One line per violation.
         violations: Vec<String>,

@@ -6,6 +6,7 @@ pub mod data;
 pub mod drift;
 pub mod error;
 mod exec;
+pub mod foreign_keys;
 pub mod introspect;
 pub mod ledger;
 pub mod lock;

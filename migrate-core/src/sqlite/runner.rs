@@ -3,6 +3,7 @@
 
 use super::error::{Doing, RunError};
 use super::exec::run_section;
+use super::foreign_keys::{self, Violation};
 use super::ledger::{self, LedgerState, LogEntry, Status};
 use crate::graph::plan::{Direction, Plan, Step};
 use crate::graph::target::Target;
@@ -58,6 +59,9 @@ pub struct RunReport {
     /// Targets of an upgrade that were applied already, below the version
     /// rows: as Alembic does, the run changed nothing for them.
     pub already_past: Vec<String>,
+    /// Foreign key violations the database had before the run (foreign
+    /// keys left off by another program); the run added none.
+    pub preexisting_violations: Vec<Violation>,
 }
 
 /// Reads the current heads (`alembic_version` rows), without taking a lock.
@@ -126,27 +130,17 @@ fn with_foreign_keys_off<T>(
     result
 }
 
-/// `PRAGMA foreign_key_check` over the whole database.
-fn check_foreign_keys(conn: &Connection) -> Result<(), RunError> {
-    let mut stmt = conn
-        .prepare("PRAGMA foreign_key_check")
-        .doing("checking foreign keys")?;
-    let violations: Vec<String> = stmt
-        .query_map([], |row| {
-            let table: String = row.get(0)?;
-            let rowid: Option<i64> = row.get(1)?;
-            let parent: String = row.get(2)?;
-            Ok(format!(
-                "{table} row {} references a missing row of {parent}",
-                rowid.map_or("?".to_owned(), |r| r.to_string())
-            ))
-        })
-        .and_then(|rows| rows.take(20).collect())
-        .doing("checking foreign keys")?;
-    if violations.is_empty() {
+/// Refuses the commit when the run left foreign key violations that were
+/// not in the database before it (`baseline`).
+fn check_foreign_keys(conn: &Connection, baseline: &[Violation]) -> Result<(), RunError> {
+    let after = foreign_keys::violations(conn)?;
+    let new = foreign_keys::introduced(baseline, &after);
+    if new.is_empty() {
         Ok(())
     } else {
-        Err(RunError::ForeignKeys { violations })
+        Err(RunError::ForeignKeys {
+            violations: new.iter().take(20).map(|v| v.to_string()).collect(),
+        })
     }
 }
 
@@ -167,8 +161,8 @@ fn begin(conn: &Connection) -> Result<(), RunError> {
     super::lock::begin_immediate(conn).doing("taking the write lock")
 }
 
-fn commit(conn: &Connection) -> Result<(), RunError> {
-    check_foreign_keys(conn)?;
+fn commit(conn: &Connection, baseline: &[Violation]) -> Result<(), RunError> {
+    check_foreign_keys(conn, baseline)?;
     conn.execute_batch("COMMIT").doing("committing")
 }
 
@@ -349,19 +343,22 @@ impl Migrations {
                 heads_after: plan.heads_after,
                 steps: Vec::new(),
                 already_past: plan.already_past,
+                preexisting_violations: Vec::new(),
             });
         }
         *planned = Some(plan.clone());
+        // Violations already there are not this run's doing.
+        let baseline = foreign_keys::violations(conn)?;
         self.prepare_ledger(conn, graph, &state, &current)?;
         let mut steps = Vec::with_capacity(plan.steps.len());
         for step in &plan.steps {
-            let report = self.run_step(conn, step, committed_any)?;
+            let report = self.run_step(conn, step, &baseline, committed_any)?;
             if let Some(on_step) = options.on_step {
                 on_step(&report);
             }
             steps.push(report);
             if options.transaction_per_migration && step != plan.steps.last().unwrap_or(step) {
-                commit(conn)?;
+                commit(conn, &baseline)?;
                 *committed_any = true;
                 begin(conn)?;
             }
@@ -378,12 +375,13 @@ impl Migrations {
                 error: None,
             },
         )?;
-        commit(conn)?;
+        commit(conn, &baseline)?;
         Ok(RunReport {
             heads_before: plan.heads_before.clone(),
             heads_after: plan.heads_after.clone(),
             steps,
             already_past: Vec::new(),
+            preexisting_violations: baseline,
         })
     }
 
@@ -415,6 +413,7 @@ impl Migrations {
         &self,
         conn: &Connection,
         step: &Step,
+        baseline: &[Violation],
         committed_any: &mut bool,
     ) -> Result<StepReport, RunError> {
         let m = &self.as_slice()[step.revision];
@@ -437,7 +436,7 @@ impl Migrations {
             if step.direction == Direction::Up {
                 ledger::record_applied(conn, m, Status::Started, None)?;
             }
-            commit(conn)?;
+            commit(conn, baseline)?;
             *committed_any = true;
             run_section(conn, m, section, direction)?;
             begin(conn)?;
@@ -536,6 +535,7 @@ impl Migrations {
                 heads_after,
                 steps: Vec::new(),
                 already_past: Vec::new(),
+                preexisting_violations: Vec::new(),
             })
         })();
         if result.is_err() {

@@ -1,0 +1,102 @@
+//! Databases as the Python bot leaves them (the `sqlite3` module: foreign
+//! keys off, orphan rows, tables made by hand), driven through the `migrate`
+//! binary as an operator would.
+
+mod common;
+
+use assert_cmd::Command;
+use common::{migration, snapshot, version_rows, write_folder};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+
+const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+
+fn migrate(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("migrate").unwrap();
+    cmd.current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("MIGRATE_DIR");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A project with the reference migrations and `extra` files after them.
+fn project(extra: &[(&str, String)]) -> (TempDir, PathBuf) {
+    let dir = TempDir::new().unwrap();
+    let versions = dir.path().join("migrations/versions");
+    std::fs::create_dir_all(&versions).unwrap();
+    for entry in std::fs::read_dir(Path::new(REFERENCE).join("versions")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), versions.join(entry.file_name())).unwrap();
+    }
+    write_folder(&dir.path().join("migrations"), extra);
+    let db = dir.path().join("data/bot_database.db");
+    (dir, db)
+}
+
+/// An orphan row, written the way Python's `sqlite3` writes it: foreign
+/// keys are off by default there.
+fn insert_orphan(db: &Path, user_id: i64) {
+    let conn = Connection::open(db).unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+    conn.execute(
+        "INSERT INTO repair_requests (user_id, device_type, problem_description) VALUES (?1, 'phone', 'cracked screen')",
+        [user_id],
+    )
+    .unwrap();
+}
+
+#[test]
+fn orphan_rows_from_before_are_a_warning_and_new_ones_are_refused() {
+    let add_note = migration(
+        "004",
+        "003",
+        "ALTER TABLE users ADD COLUMN note TEXT;",
+        Some("ALTER TABLE users DROP COLUMN note;"),
+    );
+    let (dir, db) = project(&[("004_add_note.sql", add_note)]);
+    let (code, _, err) = run(migrate(dir.path()).args(["upgrade", "003"]));
+    assert_eq!(code, 0, "{err}");
+    insert_orphan(&db, 999);
+
+    // The orphan is old: an unrelated migration runs, with a warning.
+    let (code, out, err) = run(migrate(dir.path()).args(["upgrade", "head"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("003 -> 004"), "{out}");
+    assert!(
+        err.contains("already had 1 foreign key violation before this run (for example: repair_requests row 1 references a missing row of users)"),
+        "{err}"
+    );
+    let (code, out, err) = run(migrate(dir.path()).arg("verify"));
+    assert_eq!(code, 0, "old violations are not drift: {out}{err}");
+    assert!(out.contains("warning: 1 foreign key violation"), "{out}");
+    assert!(out.contains("repair_requests row 1 references a missing row of users"), "{out}");
+
+    // A migration that adds an orphan of its own is refused, and changes nothing.
+    let add_orphan = migration(
+        "005",
+        "004",
+        "INSERT INTO repair_requests (user_id, device_type, problem_description) VALUES (777, 'laptop', 'no power');",
+        Some("DELETE FROM repair_requests WHERE user_id = 777;"),
+    );
+    write_folder(&dir.path().join("migrations"), &[("005_orphan.sql", add_orphan)]);
+    let before = snapshot(&Connection::open(&db).unwrap());
+    let (code, _, err) = run(migrate(dir.path()).args(["upgrade", "head"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("would add foreign key violations that the database did not have before, so it was rolled back: repair_requests row 2 references a missing row of users"),
+        "{err}"
+    );
+    let conn = Connection::open(&db).unwrap();
+    assert_eq!(snapshot(&conn), before);
+    assert_eq!(version_rows(&conn), ["004"]);
+}
