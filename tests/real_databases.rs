@@ -79,7 +79,10 @@ fn orphan_rows_from_before_are_a_warning_and_new_ones_are_refused() {
     let (code, out, err) = run(migrate(dir.path()).arg("verify"));
     assert_eq!(code, 0, "old violations are not drift: {out}{err}");
     assert!(out.contains("warning: 1 foreign key violation"), "{out}");
-    assert!(out.contains("repair_requests row 1 references a missing row of users"), "{out}");
+    assert!(
+        out.contains("repair_requests row 1 references a missing row of users"),
+        "{out}"
+    );
 
     // A migration that adds an orphan of its own is refused, and changes nothing.
     let add_orphan = migration(
@@ -88,7 +91,10 @@ fn orphan_rows_from_before_are_a_warning_and_new_ones_are_refused() {
         "INSERT INTO repair_requests (user_id, device_type, problem_description) VALUES (777, 'laptop', 'no power');",
         Some("DELETE FROM repair_requests WHERE user_id = 777;"),
     );
-    write_folder(&dir.path().join("migrations"), &[("005_orphan.sql", add_orphan)]);
+    write_folder(
+        &dir.path().join("migrations"),
+        &[("005_orphan.sql", add_orphan)],
+    );
     let before = snapshot(&Connection::open(&db).unwrap());
     let (code, _, err) = run(migrate(dir.path()).args(["upgrade", "head"]));
     assert_eq!(code, 1);
@@ -99,4 +105,50 @@ fn orphan_rows_from_before_are_a_warning_and_new_ones_are_refused() {
     let conn = Connection::open(&db).unwrap();
     assert_eq!(snapshot(&conn), before);
     assert_eq!(version_rows(&conn), ["004"]);
+}
+
+/// A `users` table made by hand, without the `phone_number` that 002 adds.
+fn hand_made_database(db: &Path) {
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    let conn = Connection::open(db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, telegram_id INTEGER NOT NULL UNIQUE, username TEXT, full_name TEXT NOT NULL);
+         INSERT INTO users (telegram_id, full_name) VALUES (1, 'Ivan');",
+    )
+    .unwrap();
+}
+
+#[test]
+fn stamp_refuses_a_database_without_the_schema_of_its_target() {
+    let (dir, db) = project(&[]);
+    hand_made_database(&db);
+    let before = snapshot(&Connection::open(&db).unwrap());
+    let (code, out, err) = run(migrate(dir.path()).args(["stamp", "head"]));
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("does not have the schema the migrations produce at 003"),
+        "{out}"
+    );
+    assert!(
+        err.contains("not stamped: the database is not at head"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`migrate adopt`") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(snapshot(&Connection::open(&db).unwrap()), before);
+
+    // --force stamps anyway; verify then reports the schema drift.
+    let (code, _, err) = run(migrate(dir.path()).args(["stamp", "head", "--force"]));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = run(migrate(dir.path()).arg("verify"));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(
+            "schema drift: data/bot_database.db is not what the migrations produce at its revision"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("ok: no drift"), "{out}");
 }

@@ -96,7 +96,9 @@ pub enum Command {
         rev: String,
     },
     /// Mark the database as being at a target without running migrations.
-    #[command(after_help = "Examples:\n  migrate stamp head\n  migrate stamp 002 --purge")]
+    #[command(
+        after_help = "Examples:\n  migrate stamp head\n  migrate stamp 002 --purge\n\nThe live schema must be the one the migrations produce at the target; the\ndifference is shown otherwise (`migrate adopt` finds the revision it matches)."
+    )]
     Stamp {
         /// Target revision.
         #[arg(allow_hyphen_values = true)]
@@ -104,6 +106,9 @@ pub enum Command {
         /// Delete every version row first (also rows naming unknown revisions).
         #[arg(long)]
         purge: bool,
+        /// Stamp even when the live schema differs from the target's.
+        #[arg(long)]
+        force: bool,
     },
     /// Fail on a forgotten migration (schema.sql) or schema drift (the live database).
     #[command(

@@ -2,7 +2,7 @@
 
 use super::args::{DowngradeArgs, UpgradeArgs};
 use super::output::print_json;
-use super::{cmd_data, CliError, Context};
+use super::{cmd_data, cmd_schema, CliError, Context};
 use migrate_core::sqlite::ledger::ALEMBIC_VERSION_DDL;
 use migrate_core::sqlite::runner::StepReport;
 use migrate_core::{Direction, Migrations, Plan, RowOp, RunOptions, RunReport, Target};
@@ -153,10 +153,29 @@ fn print_run(ctx: &Context<'_>, report: &RunReport, direction: Direction) {
 }
 
 /// `stamp TARGET [--purge]`.
-pub fn stamp(ctx: &Context<'_>, target: &str, purge: bool) -> Result<(), CliError> {
+pub fn stamp(ctx: &Context<'_>, target: &str, purge: bool, force: bool) -> Result<(), CliError> {
     let set = ctx.migrations()?;
+    let target: Target = target.parse()?;
     let mut conn = ctx.open()?;
-    let report = set.stamp(&mut conn, &target.parse()?, purge)?;
+    if !force {
+        // A stamp is a claim about the schema: check it before writing it.
+        let rows = set.stamp_rows(&conn, &target, purge)?;
+        let d = cmd_schema::schema_drift(set, &conn, &rows)?;
+        if !d.is_empty() {
+            cmd_schema::show_diff(
+                &format!(
+                    "{} does not have the schema the migrations produce at {}:",
+                    ctx.config().database,
+                    heads_text(&rows)
+                ),
+                &d,
+            );
+            return Err(CliError::Refused(format!(
+                "not stamped: the database is not at {target}, so later migrations would fail on it; `migrate adopt` finds the revision it matches, `migrate rebuild` moves its rows into a database the migrations build, and `--force` stamps anyway"
+            )));
+        }
+    }
+    let report = set.stamp(&mut conn, &target, purge)?;
     if ctx.json() {
         print_json(
             &json!({ "operation": "stamp", "heads_before": report.heads_before, "heads_after": report.heads_after }),

@@ -13,6 +13,17 @@ use std::path::Path;
 /// The declared schema file inside a migrations folder.
 pub const SCHEMA_FILE: &str = "schema.sql";
 
+/// How the live database differs from what the migrations produce at
+/// `heads` (empty: it matches).
+pub(super) fn schema_drift(
+    set: &Migrations,
+    conn: &Connection,
+    heads: &[String],
+) -> Result<Diff, CliError> {
+    let expected = read_schema(&replay_to(set, heads)?)?;
+    Ok(diff(&expected, &read_schema(conn)?, &Renames::default()))
+}
+
 /// A scratch database with exactly `heads` (and what they need) applied.
 fn replay_to(set: &Migrations, heads: &[String]) -> Result<Connection, CliError> {
     let mut conn = Connection::open_in_memory()?;
@@ -106,7 +117,8 @@ pub fn autogenerate_body(
     Ok(Some(body))
 }
 
-fn show_diff(title: &str, d: &Diff) {
+/// Prints a schema difference under a title.
+pub(super) fn show_diff(title: &str, d: &Diff) {
     println!("{title}");
     for line in &d.summary {
         println!("  {line}");
@@ -305,7 +317,7 @@ pub fn adopt(ctx: &Context<'_>, yes: bool) -> Result<(), CliError> {
                     "not stamped; nothing was changed (pass --yes to confirm)".to_owned(),
                 ));
             }
-            return super::cmd_run::stamp(ctx, m.revision(), false);
+            return super::cmd_run::stamp(ctx, m.revision(), false, false);
         }
         if closest
             .as_ref()

@@ -12,6 +12,13 @@ pub fn verify(ctx: &Context<'_>) -> Result<(), CliError> {
     let conn = ctx.open_existing()?.ok_or_else(|| ctx.missing())?;
     let report = set.verify(&conn)?;
     let violations = migrate_core::sqlite::foreign_keys::violations(&conn)?;
+    // The schema too, not only the checksums: a stamp or a hand edit can
+    // leave a database whose tables are not what its revision says.
+    let schema_drift = if report.unknown.is_empty() && report.untracked_tables.is_empty() {
+        super::cmd_schema::schema_drift(set, &conn, &report.heads)?
+    } else {
+        Default::default()
+    };
     if ctx.json() {
         print_json(&json!({
             "clean": report.is_clean(),
@@ -24,9 +31,22 @@ pub fn verify(ctx: &Context<'_>) -> Result<(), CliError> {
             "dirty": report.dirty,
             "untracked_tables": report.untracked_tables,
             "foreign_key_violations": violations.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "schema_drift": schema_drift.summary,
         }));
     } else {
-        print!("{report}");
+        if schema_drift.is_empty() {
+            print!("{report}");
+        } else {
+            // The report would end in "ok: no drift"; the schema says otherwise.
+            print!("{}", report.to_string().replace("ok: no drift\n", ""));
+            super::cmd_schema::show_diff(
+                &format!(
+                    "schema drift: {} is not what the migrations produce at its revision (a wrong stamp, or a hand edit); `migrate adopt` or `migrate rebuild` can repair it:",
+                    ctx.config().database
+                ),
+                &schema_drift,
+            );
+        }
         if !violations.is_empty() {
             println!(
                 "warning: {} foreign key violation{} (rows whose parent row is missing; foreign keys were off when they were written):",
@@ -41,7 +61,7 @@ pub fn verify(ctx: &Context<'_>) -> Result<(), CliError> {
             }
         }
     }
-    if report.is_clean() {
+    if report.is_clean() && schema_drift.is_empty() {
         Ok(())
     } else {
         Err(CliError::Refused(

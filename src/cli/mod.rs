@@ -199,7 +199,11 @@ pub fn run(cli: Cli, embedded: Option<&Migrations>) -> Result<(), CliError> {
         Command::Merge(args) => cmd_files::merge(&ctx, &args),
         Command::Upgrade(args) => cmd_run::upgrade(&ctx, &args),
         Command::Downgrade(args) => cmd_run::downgrade(&ctx, &args),
-        Command::Stamp { target, purge } => cmd_run::stamp(&ctx, &target, purge),
+        Command::Stamp {
+            target,
+            purge,
+            force,
+        } => cmd_run::stamp(&ctx, &target, purge, force),
         Command::Current(v) => cmd_list::current(&ctx, v.verbose),
         Command::History(args) => cmd_list::history(&ctx, &args),
         Command::Heads(v) => cmd_list::heads(&ctx, v.verbose),

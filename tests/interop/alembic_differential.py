@@ -317,6 +317,10 @@ def compare_offline(migrate, root, name, target, rows):
 
 def run_migrate(migrate, root, db, name, target):
     args = [migrate, "--dir", os.path.join(root, "migrations"), "--database", db] + name.split()
+    if name == "stamp":
+        # migrate checks the live schema before a stamp (a documented
+        # difference); here the graph semantics are compared.
+        args.append("--force")
     if target is not None:
         args.append(target)
     result = subprocess.run(args, cwd=root, capture_output=True, text=True)

@@ -22,8 +22,16 @@ pub struct Violation {
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.rowid {
-            Some(rowid) => write!(f, "{} row {rowid} references a missing row of {}", self.table, self.parent),
-            None => write!(f, "a {} row references a missing row of {}", self.table, self.parent),
+            Some(rowid) => write!(
+                f,
+                "{} row {rowid} references a missing row of {}",
+                self.table, self.parent
+            ),
+            None => write!(
+                f,
+                "a {} row references a missing row of {}",
+                self.table, self.parent
+            ),
         }
     }
 }

@@ -466,6 +466,24 @@ impl Migrations {
         })
     }
 
+    /// The version rows [`Migrations::stamp`] would leave, without changing
+    /// anything.
+    pub fn stamp_rows(
+        &self,
+        conn: &Connection,
+        target: &Target,
+        purge: bool,
+    ) -> Result<Vec<String>, RunError> {
+        let graph = self.graph()?;
+        let current = if purge {
+            Vec::new()
+        } else {
+            known_heads(self, graph, &ledger::read(conn)?)?
+        };
+        let (_, rows) = graph.plan_stamp(&current, target, purge)?;
+        Ok(graph.names(&rows))
+    }
+
     /// Marks the database as being at `target` without running migrations
     /// (Alembic's `stamp`). With `purge`, existing version rows are dropped
     /// first, which also works when they name unknown revisions.
