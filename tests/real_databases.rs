@@ -152,3 +152,83 @@ fn stamp_refuses_a_database_without_the_schema_of_its_target() {
     );
     assert!(!out.contains("ok: no drift"), "{out}");
 }
+
+#[test]
+fn a_failure_after_a_commit_says_what_was_committed() {
+    let ok = migration(
+        "004",
+        "003",
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY);",
+        Some("DROP TABLE notes;"),
+    );
+    let broken = migration(
+        "005",
+        "004",
+        "INSERT INTO nowhere VALUES (1);",
+        Some("SELECT 1;"),
+    );
+    let (dir, db) = project(&[("004_notes.sql", ok), ("005_broken.sql", broken)]);
+    run(migrate(dir.path()).args(["upgrade", "003"]));
+    let (code, _, err) =
+        run(migrate(dir.path()).args(["upgrade", "head", "--transaction-per-migration"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("upgrade of revision `005` failed"), "{err}");
+    assert!(
+        err.contains("not all of the run was rolled back: 004 was committed before the failure and stays applied; the rest was rolled back. The database is now at 004."),
+        "{err}"
+    );
+    assert!(
+        !err.contains("the run was rolled back: the database is as it was"),
+        "{err}"
+    );
+    assert_eq!(version_rows(&Connection::open(&db).unwrap()), ["004"]);
+}
+
+#[test]
+fn a_non_transactional_migration_failing_partway_says_it_is_half_applied() {
+    let half = migration(
+        "004",
+        "003",
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY);\nINSERT INTO nowhere VALUES (1);",
+        Some("DROP TABLE notes;"),
+    )
+    .replace("-- message", "-- transactional: false\n-- message");
+    let (dir, db) = project(&[("004_half.sql", half)]);
+    let (code, _, err) = run(migrate(dir.path()).args(["upgrade", "head"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("The database is now at 003."), "{err}");
+    assert!(
+        err.contains("004 is non-transactional and did not finish: its statements before the failure are applied, and it is marked as started")
+            && err.contains("`migrate repair --clear-dirty 004`"),
+        "{err}"
+    );
+    let conn = Connection::open(&db).unwrap();
+    assert_eq!(version_rows(&conn), ["003"]);
+    let notes: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'notes'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        notes, 1,
+        "the statement before the failure is applied, as the message says"
+    );
+}
+
+#[test]
+fn after_a_wrong_stamp_a_failing_migration_blames_the_database_not_the_file() {
+    let (dir, _db) = project(&[]);
+    run(migrate(dir.path()).args(["upgrade", "head"]));
+    let (code, _, err) = run(migrate(dir.path()).args(["stamp", "001", "--force"]));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(migrate(dir.path()).args(["upgrade", "head"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("duplicate column name: phone_number"), "{err}");
+    assert!(
+        err.contains("the database does not have the schema its recorded revision implies (a wrong `stamp`, or a hand edit?)"),
+        "{err}"
+    );
+    assert!(!err.contains("fix the migration"), "{err}");
+}

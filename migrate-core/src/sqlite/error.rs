@@ -23,8 +23,9 @@ pub enum RunError {
         #[source]
         source: rusqlite::Error,
     },
-    /// A statement of a migration failed; the run was rolled back.
-    #[error("{direction} of revision `{revision}` failed at {path}:{line}: {message}\n  statement: {statement}\nthe run was rolled back; fix the migration and run it again")]
+    /// A statement of a migration failed; the run was rolled back (unless
+    /// [`RunError::PartlyCommitted`] wraps it).
+    #[error("{}\nthe run was rolled back: the database is as it was", statement_text(.direction, .revision, .path, *.line, .statement, .message))]
     Statement {
         /// `upgrade` or `downgrade`.
         direction: &'static str,
@@ -108,6 +109,20 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// A run failed after part of it was committed (`transaction_per_migration`,
+    /// or a `transactional: false` migration): what was committed stays.
+    #[error("{}\n{}", cause_text(.cause), partial_text(.committed, .started.as_deref(), .heads_now))]
+    PartlyCommitted {
+        /// Why the run stopped.
+        cause: Box<RunError>,
+        /// Migrations committed and recorded before the failure, in order.
+        committed: Vec<String>,
+        /// A non-transactional migration whose changes may be partly applied
+        /// (its "started" mark is in the ledger).
+        started: Option<String>,
+        /// The `alembic_version` rows now.
+        heads_now: Vec<String>,
+    },
     /// The ledger disagrees with itself in a way the runner will not guess about.
     #[error("the migration ledger is inconsistent: {0}; run `migrate verify` for details")]
     Ledger(String),
@@ -124,6 +139,73 @@ fn hint(error: &rusqlite::Error) -> &'static str {
         Some(rusqlite::ErrorCode::DiskFull) => " (the disk is full; free space and retry, nothing was changed)",
         _ => "",
     }
+}
+
+fn statement_text(
+    direction: &str,
+    revision: &str,
+    path: &str,
+    line: u32,
+    statement: &str,
+    message: &str,
+) -> String {
+    // These say the tables are not what the revision expects: the database
+    // is not where its ledger claims, not a broken migration.
+    let mismatch = [
+        "already exists",
+        "duplicate column name",
+        "no such table",
+        "no such column",
+        "has no column named",
+    ]
+    .iter()
+    .any(|m| message.contains(m));
+    let advice = if mismatch {
+        "the database does not have the schema its recorded revision implies (a wrong `stamp`, or a hand edit?); `migrate verify` shows the difference"
+    } else {
+        "fix the migration and run it again"
+    };
+    format!("{direction} of revision `{revision}` failed at {path}:{line}: {message}\n  statement: {statement}\n{advice}")
+}
+
+/// The cause of a partly committed run, without a claim that all of it rolled back.
+fn cause_text(cause: &RunError) -> String {
+    match cause {
+        RunError::Statement {
+            direction,
+            revision,
+            path,
+            line,
+            statement,
+            message,
+        } => statement_text(direction, revision, path, *line, statement, message),
+        other => other.to_string(),
+    }
+}
+
+fn partial_text(committed: &[String], started: Option<&str>, heads_now: &[String]) -> String {
+    let mut text = if committed.is_empty() {
+        "nothing of this run was committed before the failure".to_owned()
+    } else {
+        format!(
+            "not all of the run was rolled back: {} {} committed before the failure and stay{} applied",
+            committed.join(", "),
+            if committed.len() == 1 { "was" } else { "were" },
+            if committed.len() == 1 { "s" } else { "" }
+        )
+    };
+    text += &format!(
+        "; the rest was rolled back. The database is now at {}.",
+        if heads_now.is_empty() {
+            "base".to_owned()
+        } else {
+            heads_now.join(", ")
+        }
+    );
+    if let Some(started) = started {
+        text += &format!(" {started} is non-transactional and did not finish: its statements before the failure are applied, and it is marked as started; check the database by hand, then run `migrate repair --clear-dirty {started}`.");
+    }
+    text
 }
 
 fn rollback_text(rollback: &[String]) -> String {

@@ -173,6 +173,24 @@ fn rollback(conn: &Connection) {
     }
 }
 
+/// What of a run is committed so far (a run commits before the end only
+/// with `transaction_per_migration` or a `transactional: false` migration).
+#[derive(Debug, Default)]
+struct Committed {
+    /// Whether anything was committed (a started mark counts).
+    any: bool,
+    /// The migrations whose changes are committed, in order.
+    revisions: Vec<String>,
+}
+
+impl Committed {
+    /// Everything in `steps` is committed.
+    fn through(&mut self, steps: &[StepReport]) {
+        self.any = true;
+        self.revisions = steps.iter().map(|s| s.revision.clone()).collect();
+    }
+}
+
 /// Which way a run goes, and to where.
 #[derive(Debug, Clone, Copy)]
 enum Operation<'t> {
@@ -266,23 +284,33 @@ impl Migrations {
         ensure_writable(conn)?;
         with_foreign_keys_off(conn, || {
             begin(conn)?;
-            let mut committed_any = false;
+            let mut committed = Committed::default();
             let mut planned = None;
             let outcome = self.run_locked(
                 conn,
                 graph,
                 operation,
                 options,
-                &mut committed_any,
+                &mut committed,
                 &mut planned,
             );
             match outcome {
                 Ok(report) => Ok(report),
                 Err(error) => {
                     rollback(conn);
-                    if let Some(plan) = planned.filter(|_| committed_any) {
-                        // Part of the run is committed: the log must say so.
-                        let heads_after = ledger::read(conn).map(|s| s.heads).unwrap_or_default();
+                    let Some(plan) = planned.filter(|_| committed.any) else {
+                        return Err(error);
+                    };
+                    // Part of the run is committed: the error and the log must say so.
+                    let state = ledger::read(conn).ok();
+                    let heads_after = state.as_ref().map(|s| s.heads.clone()).unwrap_or_default();
+                    let started = state.as_ref().and_then(|s| {
+                        s.applied
+                            .iter()
+                            .find(|r| r.status == Status::Started)
+                            .map(|r| r.revision.clone())
+                    });
+                    {
                         let revisions: Vec<String> = plan
                             .steps
                             .iter()
@@ -302,7 +330,12 @@ impl Migrations {
                         }
                         rollback(conn);
                     }
-                    Err(error)
+                    Err(RunError::PartlyCommitted {
+                        cause: Box::new(error),
+                        committed: committed.revisions,
+                        started,
+                        heads_now: heads_after,
+                    })
                 }
             }
         })
@@ -316,7 +349,7 @@ impl Migrations {
         graph: &Graph,
         operation: Operation<'_>,
         options: &RunOptions<'_>,
-        committed_any: &mut bool,
+        committed: &mut Committed,
         planned: &mut Option<Plan>,
     ) -> Result<RunReport, RunError> {
         let state = ledger::read(conn)?;
@@ -352,14 +385,14 @@ impl Migrations {
         self.prepare_ledger(conn, graph, &state, &current)?;
         let mut steps = Vec::with_capacity(plan.steps.len());
         for step in &plan.steps {
-            let report = self.run_step(conn, step, &baseline, committed_any)?;
+            let report = self.run_step(conn, step, &baseline, &steps, committed)?;
             if let Some(on_step) = options.on_step {
                 on_step(&report);
             }
             steps.push(report);
             if options.transaction_per_migration && step != plan.steps.last().unwrap_or(step) {
                 commit(conn, &baseline)?;
-                *committed_any = true;
+                committed.through(&steps);
                 begin(conn)?;
             }
         }
@@ -414,7 +447,8 @@ impl Migrations {
         conn: &Connection,
         step: &Step,
         baseline: &[Violation],
-        committed_any: &mut bool,
+        done: &[StepReport],
+        committed: &mut Committed,
     ) -> Result<StepReport, RunError> {
         let m = &self.as_slice()[step.revision];
         let started = Instant::now();
@@ -437,7 +471,7 @@ impl Migrations {
                 ledger::record_applied(conn, m, Status::Started, None)?;
             }
             commit(conn, baseline)?;
-            *committed_any = true;
+            committed.through(done);
             run_section(conn, m, section, direction)?;
             begin(conn)?;
         }
