@@ -232,3 +232,58 @@ fn after_a_wrong_stamp_a_failing_migration_blames_the_database_not_the_file() {
     );
     assert!(!err.contains("fix the migration"), "{err}");
 }
+
+#[test]
+fn the_guides_rebuild_recipe_moves_a_hand_made_database_into_migrations() {
+    let (dir, db) = project(&[]);
+    hand_made_database(&db);
+    let export = dir.path().join("export.json");
+    let (code, _, err) = run(migrate(dir.path()).arg("backup"));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) =
+        run(migrate(dir.path()).args(["export", "--out", export.to_str().unwrap()]));
+    assert_eq!(code, 0, "{err}");
+    std::fs::remove_file(&db).unwrap();
+    let (code, _, err) = run(migrate(dir.path()).args(["upgrade", "head"]));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(migrate(dir.path()).args(["import", export.to_str().unwrap()]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("the export has no revision (a database made by hand)"),
+        "{err}"
+    );
+    assert!(out.contains("imported 1 rows"), "{out}");
+    let conn = Connection::open(&db).unwrap();
+    let name: String = conn
+        .query_row("SELECT full_name FROM users", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(name, "Ivan");
+    let settings: i64 = conn
+        .query_row("SELECT count(*) FROM settings", [], |r| r.get(0))
+        .unwrap();
+    assert!(settings > 0, "the rows migration 003 inserts survive");
+    assert_eq!(version_rows(&conn), ["003"]);
+}
+
+#[test]
+fn an_export_that_does_not_fit_lists_every_problem_and_imports_nothing() {
+    let (dir, db) = project(&[]);
+    hand_made_database(&db);
+    {
+        let conn = Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE users ADD COLUMN karma INTEGER; CREATE TABLE audit (id INTEGER PRIMARY KEY, what TEXT); INSERT INTO audit (what) VALUES ('x');",
+        )
+        .unwrap();
+    }
+    let export = dir.path().join("export.json");
+    run(migrate(dir.path()).args(["export", "--out", export.to_str().unwrap()]));
+    std::fs::remove_file(&db).unwrap();
+    run(migrate(dir.path()).args(["upgrade", "head"]));
+    let before = snapshot(&Connection::open(&db).unwrap());
+    let (code, _, err) = run(migrate(dir.path()).args(["import", export.to_str().unwrap()]));
+    assert_eq!(code, 1);
+    assert!(err.contains("table `audit` (1 rows) has no place"), "{err}");
+    assert!(err.contains("column `users.karma` has no place"), "{err}");
+    assert_eq!(snapshot(&Connection::open(&db).unwrap()), before);
+}

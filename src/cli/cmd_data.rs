@@ -252,29 +252,87 @@ fn parse_export(path: &Path) -> Result<(Vec<String>, Vec<TableData>), CliError> 
     Ok((revision, tables))
 }
 
+/// The exported tables that have rows, checked against the database's
+/// tables and columns; every problem is listed at once.
+fn fit_to_schema(
+    conn: &rusqlite::Connection,
+    tables: Vec<TableData>,
+) -> Result<Vec<TableData>, CliError> {
+    let existing = data::user_tables(conn)?;
+    let mut problems = Vec::new();
+    let mut kept = Vec::new();
+    for table in tables {
+        let Some(name) = existing
+            .iter()
+            .find(|t| t.eq_ignore_ascii_case(&table.name))
+        else {
+            if !table.rows.is_empty() {
+                problems.push(format!(
+                    "table `{}` ({} rows) has no place: the migrations create no such table",
+                    table.name,
+                    table.rows.len()
+                ));
+            }
+            continue;
+        };
+        let columns = data::columns(conn, name)?;
+        for column in &table.columns {
+            if !columns.iter().any(|c| c.eq_ignore_ascii_case(column)) {
+                problems.push(format!(
+                    "column `{}.{column}` has no place: the migrations' `{name}` has {}",
+                    table.name,
+                    columns.join(", ")
+                ));
+            }
+        }
+        kept.push(TableData {
+            name: name.clone(),
+            ..table
+        });
+    }
+    if problems.is_empty() {
+        Ok(kept)
+    } else {
+        Err(CliError::Refused(format!(
+            "nothing was imported; the export does not fit the database:\n  {}\nadd the missing tables or columns with a migration, or edit the export",
+            problems.join("\n  ")
+        )))
+    }
+}
+
 /// `import FILE`: replaces the rows of every exported table in one
 /// transaction, after a backup, and checks the row counts.
 pub fn import(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
-    let (revision, tables) = parse_export(file)?;
+    let (revision, mut tables) = parse_export(file)?;
     let conn = require_database(ctx)?;
     let mut heads = ledger::read(&conn)?.heads;
     let mut expected = revision.clone();
     heads.sort();
     expected.sort();
-    if heads != expected {
-        let show = |h: &[String]| {
-            if h.is_empty() {
-                "base".to_owned()
-            } else {
-                h.join(", ")
-            }
-        };
+    let show = |h: &[String]| {
+        if h.is_empty() {
+            "base".to_owned()
+        } else {
+            h.join(", ")
+        }
+    };
+    if heads != expected && !expected.is_empty() {
         return Err(CliError::Refused(format!(
-            "the export was taken at revision {} but the database is at {}; run `migrate upgrade {}` first",
+            "the export was taken at revision {} but the database is at {}; move the database to that revision first (`migrate upgrade {0}` or `migrate downgrade {0}`), or import into a database at {0}",
             show(&expected),
             show(&heads),
-            expected.first().map_or("head", String::as_str)
         )));
+    }
+    if heads != expected {
+        // An export of a database made by hand (no revision) into one the
+        // migrations built: the rows move by column name, as long as every
+        // exported column has a place.
+        tables = fit_to_schema(&conn, tables)?;
+        eprintln!(
+            "the export has no revision (a database made by hand); importing its rows by column name into {} at {}",
+            ctx.config().database,
+            show(&heads)
+        );
     }
     let existing = data::user_tables(&conn)?;
     for table in &tables {

@@ -333,6 +333,6 @@ pub fn adopt(ctx: &Context<'_>, yes: bool) -> Result<(), CliError> {
         );
     }
     Err(CliError::Refused(
-        "no revision matches; rebuild the database through migrations (`migrate export`, a new database, `migrate upgrade head`, `migrate import`)".to_owned(),
+        "no revision matches; `migrate rebuild` moves the rows into a database the migrations build (a backup first, the old file kept), or by hand: `migrate export`, move the file away, `migrate upgrade head`, `migrate import` the export".to_owned(),
     ))
 }
