@@ -312,7 +312,7 @@ fn adopt_finds_the_revision_of_a_database_built_by_hand() {
         "{out}"
     );
     assert!(
-        err.contains("rebuild the database through migrations"),
+        err.contains("`migrate rebuild` moves the rows into a database the migrations build"),
         "{err}"
     );
 }
