@@ -287,3 +287,90 @@ fn an_export_that_does_not_fit_lists_every_problem_and_imports_nothing() {
     assert!(err.contains("column `users.karma` has no place"), "{err}");
     assert_eq!(snapshot(&Connection::open(&db).unwrap()), before);
 }
+
+#[test]
+fn a_database_ahead_of_the_files_is_rolled_back_with_its_stored_sql() {
+    let newer = [
+        (
+            "004_notes.sql",
+            migration(
+                "004",
+                "003",
+                "CREATE TABLE notes (id INTEGER PRIMARY KEY);",
+                Some("DROP TABLE notes;"),
+            ),
+        ),
+        (
+            "005_tags.sql",
+            migration(
+                "005",
+                "004",
+                "CREATE TABLE tags (id INTEGER PRIMARY KEY);",
+                Some("DROP TABLE tags;"),
+            ),
+        ),
+    ];
+    let (dir, db) = project(&newer);
+    let (code, _, err) = run(migrate(dir.path()).args(["upgrade", "head"]));
+    assert_eq!(code, 0, "{err}");
+    // The older release: its files stop at 003.
+    for (name, _) in &newer {
+        std::fs::remove_file(dir.path().join("migrations/versions").join(name)).unwrap();
+    }
+    let (code, _, err) = run(migrate(dir.path()).arg("current"));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("Stored downgrade SQL can roll back 005, 004"),
+        "{err}"
+    );
+    let (code, _, err) = run(migrate(dir.path()).args(["downgrade", "-1"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("2 revisions this binary does not contain (005, 004)"),
+        "{err}"
+    );
+    let (code, out, err) = run(migrate(dir.path()).args(["downgrade", "003"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "downgrade data/bot_database.db: 005 -> 003 (2 migrations in one transaction)"
+        ),
+        "{out}"
+    );
+    let conn = Connection::open(&db).unwrap();
+    assert_eq!(version_rows(&conn), ["003"]);
+    let left: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name IN ('notes', 'tags')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0, "the stored downgrade SQL ran");
+    let (code, out, _) = run(migrate(dir.path()).arg("verify"));
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn an_alembic_era_id_no_file_declares_gets_a_way_out() {
+    let (dir, db) = project(&[]);
+    run(migrate(dir.path()).args(["upgrade", "head"]));
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "DROP TABLE migrate_applied; UPDATE alembic_version SET version_num = 'a1b2c3d4e5f6'",
+    )
+    .unwrap();
+    let (code, _, err) = run(migrate(dir.path()).args(["upgrade", "head"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("Can't locate revision identified by 'a1b2c3d4e5f6'"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`migrate stamp <revision> --purge`") && err.contains("`migrate adopt`"),
+        "{err}"
+    );
+    let (code, _, err) = run(migrate(dir.path()).args(["stamp", "003", "--purge"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(version_rows(&conn), ["003"]);
+}

@@ -6,11 +6,11 @@ use super::output::{print_json, revision_json, revision_line, verbose_entry, Lin
 use super::{CliError, Context};
 use migrate_core::graph::target::Destination;
 use migrate_core::sqlite::ledger;
-use migrate_core::{Graph, RunError, Target};
+use migrate_core::{Graph, Target};
 use serde_json::json;
 
 /// The database's heads as indices; a missing database is at base.
-fn database_heads(ctx: &Context<'_>, graph: &Graph) -> Result<Vec<usize>, CliError> {
+fn database_heads(ctx: &Context<'_>) -> Result<Vec<usize>, CliError> {
     let Some(conn) = ctx.open_existing()? else {
         ctx.note_missing();
         return Ok(Vec::new());
@@ -22,33 +22,14 @@ fn database_heads(ctx: &Context<'_>, graph: &Graph) -> Result<Vec<usize>, CliErr
             state.user_tables.join(", ")
         );
     }
-    let unknown: Vec<String> = state
-        .heads
-        .iter()
-        .filter(|h| graph.find(h).is_none())
-        .cloned()
-        .collect();
-    if !unknown.is_empty() {
-        let rollback = state
-            .applied
-            .iter()
-            .filter(|r| unknown.contains(&r.revision) && r.has_downgrade_sql)
-            .map(|r| r.revision.clone())
-            .collect();
-        return Err(RunError::UnknownRevisions {
-            revisions: unknown,
-            rollback,
-        }
-        .into());
-    }
-    Ok(state.heads.iter().filter_map(|h| graph.find(h)).collect())
+    Ok(ctx.migrations()?.database_heads(&conn)?)
 }
 
 /// `current`: the database's revision(s).
 pub fn current(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
     let set = ctx.migrations()?;
     let graph = set.graph()?;
-    let heads = graph.all_current(&database_heads(ctx, graph)?);
+    let heads = graph.all_current(&database_heads(ctx)?);
     if ctx.json() {
         let list: Vec<_> = heads
             .iter()
@@ -103,7 +84,7 @@ pub fn history(ctx: &Context<'_>, args: &HistoryArgs) -> Result<(), CliError> {
             .as_deref()
             .is_some_and(|r| r.contains("current") || r.starts_with(['-', '+']));
     let db = if needs_db {
-        database_heads(ctx, graph)?
+        database_heads(ctx)?
     } else {
         Vec::new()
     };
@@ -244,7 +225,7 @@ pub fn show(ctx: &Context<'_>, rev: &str) -> Result<(), CliError> {
     let set = ctx.migrations()?;
     let graph = set.graph()?;
     let db = if rev == "current" {
-        database_heads(ctx, graph)?
+        database_heads(ctx)?
     } else {
         Vec::new()
     };

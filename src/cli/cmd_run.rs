@@ -76,6 +76,9 @@ fn migrate(
         transaction_per_migration: per_migration,
         busy_timeout: ctx.config().busy_timeout,
         on_step: on_terminal.then_some(&progress as &dyn Fn(&StepReport)),
+        // An operator's downgrade reverts revisions newer than these files
+        // with the SQL stored when they ran.
+        roll_back_unknown: direction == Direction::Down,
     };
     let report = match direction {
         Direction::Up => set.upgrade_with(&mut conn, &target, &options)?,

@@ -210,10 +210,10 @@ fn partial_text(committed: &[String], started: Option<&str>, heads_now: &[String
 
 fn rollback_text(rollback: &[String]) -> String {
     if rollback.is_empty() {
-        "No downgrade SQL is stored for them, so only the newer files can roll them back; deploy the matching migration files.".to_owned()
+        "No downgrade SQL is stored for them (ids from before this tool, or files applied by Alembic): deploy the migration files that contain them; if they are gone for good, check the schema (`migrate adopt` finds the revision it matches) and mark the database with `migrate stamp <revision> --purge`.".to_owned()
     } else {
         format!(
-            "Stored downgrade SQL can roll back {} (deploy the newer binary, or downgrade with the files that contain them).",
+            "Stored downgrade SQL can roll back {}: a downgrade to a revision these files hold reverts them first, in the same run (`migrate downgrade <revision>`; embedded: `RunOptions::roll_back_unknown`).",
             rollback.join(", ")
         )
     }

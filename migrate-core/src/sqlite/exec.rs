@@ -19,15 +19,42 @@ pub fn run_section(
     section: &Section,
     direction: &'static str,
 ) -> Result<(), RunError> {
-    let sql = section.sql();
+    let origin = Origin {
+        revision: m.revision(),
+        path: m.path(),
+        direction,
+    };
+    run_sql(conn, section.sql(), &origin, |offset| {
+        section.line_of(offset)
+    })
+}
+
+/// Where SQL comes from, for error messages.
+pub struct Origin<'a> {
+    /// The revision.
+    pub revision: &'a str,
+    /// Its file, or where the SQL was stored.
+    pub path: &'a str,
+    /// `upgrade` or `downgrade`.
+    pub direction: &'static str,
+}
+
+/// Runs every statement of `sql`; `line_of` turns a byte offset into the
+/// line an error names.
+pub fn run_sql(
+    conn: &Connection,
+    sql: &str,
+    origin: &Origin<'_>,
+    line_of: impl Fn(usize) -> u32,
+) -> Result<(), RunError> {
     let mut batch = Batch::new(conn, sql);
     let mut cursor = 0usize;
     loop {
         let fail = |start: usize, statement: &str, message: String| RunError::Statement {
-            direction,
-            revision: m.revision().to_owned(),
-            path: m.path().to_owned(),
-            line: section.line_of(start),
+            direction: origin.direction,
+            revision: origin.revision.to_owned(),
+            path: origin.path.to_owned(),
+            line: line_of(start),
             statement: abridge(statement),
             message,
         };

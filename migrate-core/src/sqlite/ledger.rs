@@ -289,6 +289,51 @@ fn record(
     Ok(())
 }
 
+/// What `migrate_applied` keeps of an applied revision for rolling it back
+/// without its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDowngrade {
+    /// The revision.
+    pub revision: String,
+    /// Its message.
+    pub message: String,
+    /// Its `down_revision` ids.
+    pub down_revisions: Vec<String>,
+    /// The downgrade SQL, when it had one.
+    pub sql: Option<String>,
+}
+
+/// The stored downgrades of `revisions`, newest first (the reverse of the
+/// order they were recorded in).
+pub fn stored_downgrades(
+    conn: &Connection,
+    revisions: &[String],
+) -> Result<Vec<StoredDowngrade>, RunError> {
+    let mut stmt = conn
+        .prepare("SELECT revision, message, down_revision, downgrade_sql FROM migrate_applied ORDER BY rowid DESC")
+        .doing("reading migrate_applied")?;
+    let rows: Vec<StoredDowngrade> = stmt
+        .query_map([], |row| {
+            let down: String = row.get(2)?;
+            Ok(StoredDowngrade {
+                revision: row.get(0)?,
+                message: row.get(1)?,
+                down_revisions: down
+                    .split(',')
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                sql: row.get(3)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .doing("reading migrate_applied")?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| revisions.contains(&r.revision))
+        .collect())
+}
+
 /// Removes a revision's row (after its downgrade, or when stamped away).
 pub fn forget(conn: &Connection, revision: &str) -> Result<(), RunError> {
     conn.execute(

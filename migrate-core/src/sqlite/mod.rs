@@ -1,6 +1,7 @@
 //! The SQLite backend: the ledger tables, the runner and drift detection.
 //! All SQL dialect and database access of the crate lives under this module.
 
+mod ahead;
 pub mod backup;
 pub mod data;
 pub mod drift;

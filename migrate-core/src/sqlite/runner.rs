@@ -1,6 +1,7 @@
 //! Running upgrades, downgrades and stamps against SQLite with the
 //! transaction rules of DESIGN §6.
 
+use super::ahead;
 use super::error::{Doing, RunError};
 use super::exec::run_section;
 use super::foreign_keys::{self, Violation};
@@ -20,6 +21,10 @@ pub struct RunOptions<'a> {
     pub busy_timeout: Duration,
     /// Called after each migration completes.
     pub on_step: Option<&'a dyn Fn(&StepReport)>,
+    /// Let a downgrade first revert applied revisions this set does not
+    /// contain (the database is ahead of the binary), newest first, with
+    /// the downgrade SQL stored when they were applied.
+    pub roll_back_unknown: bool,
 }
 
 impl Default for RunOptions<'_> {
@@ -28,6 +33,7 @@ impl Default for RunOptions<'_> {
             transaction_per_migration: false,
             busy_timeout: Duration::from_secs(30),
             on_step: None,
+            roll_back_unknown: false,
         }
     }
 }
@@ -91,9 +97,11 @@ pub(crate) fn known_heads(
         });
     }
     if !unknown.is_empty() {
+        // Newest first, the order a rollback reverts them in.
         let rollback = state
             .applied
             .iter()
+            .rev()
             .filter(|row| graph.find(&row.revision).is_none() && row.has_downgrade_sql)
             .map(|row| row.revision.clone())
             .collect();
@@ -230,6 +238,12 @@ impl Migrations {
         self.run(conn, Operation::Downgrade(target), options)
     }
 
+    /// The database's version rows as revisions of this set; an error names
+    /// rows this set does not contain (and what can roll them back).
+    pub fn database_heads(&self, conn: &Connection) -> Result<Vec<usize>, RunError> {
+        known_heads(self, self.graph()?, &ledger::read(conn)?)
+    }
+
     /// The plan a run would follow from the database's current heads, without running it.
     pub fn plan(
         &self,
@@ -363,12 +377,39 @@ impl Migrations {
                 revision: row.revision.clone(),
             });
         }
-        let current = known_heads(self, graph, &state)?;
+        // A downgrade may first revert revisions this set does not contain.
+        let ahead = match operation {
+            Operation::Downgrade(_) if options.roll_back_unknown => {
+                let unknown = ahead::unknown_revisions(graph, &state);
+                let squashed = unknown.iter().any(|u| self.replaced_by(u).is_some());
+                (!unknown.is_empty() && !squashed).then_some(unknown)
+            }
+            _ => None,
+        };
+        let current = match &ahead {
+            Some(_) => ahead::heads_after_unknown(graph, &state),
+            None => known_heads(self, graph, &state)?,
+        };
         let plan = match operation {
-            Operation::Upgrade(t) => self.plan_from(&current, t, Direction::Up),
-            Operation::Downgrade(t) => self.plan_from(&current, t, Direction::Down),
-        }?;
-        if plan.steps.is_empty() {
+            Operation::Upgrade(t) => self.plan_from(&current, t, Direction::Up)?,
+            Operation::Downgrade(t) => match &ahead {
+                Some(unknown) => {
+                    let mut plan = match ahead::remaining_target(t, unknown)? {
+                        Some(rest) => self.plan_from(&current, &rest, Direction::Down)?,
+                        None => Plan {
+                            steps: Vec::new(),
+                            heads_before: Vec::new(),
+                            heads_after: graph.names(&current),
+                            already_past: Vec::new(),
+                        },
+                    };
+                    plan.heads_before = state.heads.clone();
+                    plan
+                }
+                None => self.plan_from(&current, t, Direction::Down)?,
+            },
+        };
+        if plan.steps.is_empty() && ahead.is_none() {
             // Nothing to do: leave the database untouched, ledger included.
             let _ = conn.execute_batch("COMMIT");
             return Ok(RunReport {
@@ -384,6 +425,9 @@ impl Migrations {
         let baseline = foreign_keys::violations(conn)?;
         self.prepare_ledger(conn, graph, &state, &current)?;
         let mut steps = Vec::with_capacity(plan.steps.len());
+        if let Some(unknown) = &ahead {
+            steps = self.roll_back_unknown(conn, graph, &state, unknown)?;
+        }
         for step in &plan.steps {
             let report = self.run_step(conn, step, &baseline, &steps, committed)?;
             if let Some(on_step) = options.on_step {
