@@ -374,3 +374,72 @@ fn an_alembic_era_id_no_file_declares_gets_a_way_out() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(version_rows(&conn), ["003"]);
 }
+
+#[test]
+fn rebuild_lists_every_problem_at_once_and_takes_no_backup_until_it_can_succeed() {
+    let (dir, db) = project(&[]);
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         CREATE TABLE users (id INTEGER PRIMARY KEY, telegram_id INTEGER, full_name TEXT, karma INTEGER);
+         INSERT INTO users VALUES (1, 100, 'Anna', 5), (2, 200, NULL, NULL);
+         CREATE TABLE repair_requests (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id), device_type TEXT, problem_description TEXT, status TEXT);
+         INSERT INTO repair_requests VALUES (1, 1, 'phone', 'cracked', 'weird'), (2, 99, 'tv', 'no image', 'new');",
+    )
+    .unwrap();
+    drop(conn);
+    let (code, out, err) = run(migrate(dir.path()).args(["rebuild", "--dry-run"]));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        err.contains("3 problems stop the rebuild; nothing was changed and no backup was taken"),
+        "{err}"
+    );
+    assert!(
+        err.contains("column `users.karma` has no place (1 row with a value)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("users row id=2: NOT NULL constraint failed: users.full_name"),
+        "{err}"
+    );
+    assert!(
+        err.contains("repair_requests row id=1: CHECK constraint failed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: repair_requests row 2 references a missing row of users (it did in the old database too"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(db.parent().unwrap()).unwrap().count(),
+        1,
+        "no backup, no scratch file"
+    );
+
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch("UPDATE users SET full_name = 'Boris' WHERE id = 2; UPDATE repair_requests SET status = 'new' WHERE id = 1;")
+        .unwrap();
+    drop(conn);
+    let (code, out, err) =
+        run(migrate(dir.path()).args(["rebuild", "--dry-run", "--drop-column", "users.karma"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("dry run: the rebuild would succeed; nothing was changed"),
+        "{out}"
+    );
+    let (code, out, err) =
+        run(migrate(dir.path()).args(["rebuild", "--drop-column", "users.karma"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("users: 2 rows carried over; column karma dropped with --drop-column (1 row with a value)"), "{out}");
+    assert!(
+        out.contains("repair_requests: 2 rows carried over"),
+        "{out}"
+    );
+    let conn = Connection::open(&db).unwrap();
+    assert_eq!(version_rows(&conn), ["003"]);
+    let backups = std::fs::read_dir(db.parent().unwrap().join("backups"))
+        .unwrap()
+        .count();
+    assert_eq!(backups, 1, "one backup, for the one rebuild that ran");
+}

@@ -373,10 +373,14 @@ fn rebuild_moves_a_hand_made_database_into_migrations_and_keeps_the_old_one() {
     let (out, _) = refused(migrate(dir.path()).args([migrations.as_str(), "adopt", "--yes"]));
     assert!(out.contains("no revision matches"), "{out}");
     let out = ok(migrate(dir.path()).args([migrations.as_str(), "rebuild"]));
+    assert!(out.contains("users: 2 rows carried over"), "{out}");
+    // 003 seeds two settings; the old work_hours row takes the key of one.
     assert!(
-        out.contains("3 rows carried over, row counts verified"),
+        out.contains("settings: 1 row carried over, 1 the migrations inserted kept, 1 replaced by an old row with the same key"),
         "{out}"
     );
+    let rows: i64 = conn_count(&db, "settings");
+    assert_eq!(rows, 2, "the seed row without an old twin survives");
     let conn = Connection::open(&db).unwrap();
     assert_eq!(version_rows(&conn), ["003"]);
     let names: Vec<String> = conn
@@ -428,7 +432,8 @@ fn rebuild_refuses_when_rows_would_have_nowhere_to_go() {
     let migrations = format!("--dir={REFERENCE}");
     let (_, err) = refused(migrate(dir.path()).args([migrations.as_str(), "rebuild"]));
     assert!(
-        err.contains("no place for notes (1 rows); nothing was changed"),
+        err.contains("table `notes` (1 row) has no place")
+            && err.contains("nothing was changed and no backup was taken"),
         "{err}"
     );
     let conn = Connection::open(&db).unwrap();
@@ -439,9 +444,22 @@ fn rebuild_refuses_when_rows_would_have_nowhere_to_go() {
     let beside: Vec<String> = std::fs::read_dir(dir.path().join("data"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name != "backups")
         .collect();
-    assert_eq!(beside.len(), 1, "no stray files: {beside:?}");
+    assert_eq!(beside, ["bot_database.db"], "no backup, no stray files");
+    // Dropping the table on purpose goes ahead.
+    let out =
+        ok(migrate(dir.path()).args([migrations.as_str(), "rebuild", "--drop-table", "notes"]));
+    assert!(
+        out.contains("notes: dropped with --drop-table (1 row)"),
+        "{out}"
+    );
+}
+
+fn conn_count(db: &std::path::Path, table: &str) -> i64 {
+    Connection::open(db)
+        .unwrap()
+        .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap()
 }
 
 /// A project with the reference migrations copied in.

@@ -135,9 +135,9 @@ pub enum Command {
     },
     /// Move a hand-made database's rows into a fresh database built by the migrations.
     #[command(
-        after_help = "Example:\n  migrate rebuild            backup, copy rows, verify counts, swap files, keep the old one"
+        after_help = "Examples:\n  migrate rebuild --dry-run                 list every problem, change nothing\n  migrate rebuild --drop-column users.karma drop a column the migrations have no place for\n  migrate rebuild                           backup, load every row, swap files, keep the old one"
     )]
-    Rebuild,
+    Rebuild(RebuildArgs),
     /// Collapse base..REV into one baseline revision for new databases.
     #[command(
         after_help = "Example:\n  migrate squash 003 -m \"baseline\"\n\nDatabases already at REV or later keep working; the baseline records the\nchecksums of the files it replaces."
@@ -244,6 +244,20 @@ pub struct MergeArgs {
 }
 
 /// Arguments of `upgrade`.
+/// `rebuild`.
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    /// Load the rows into a scratch database and list every problem; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Leave a column with values behind: TABLE.COLUMN (repeatable).
+    #[arg(long, value_name = "TABLE.COLUMN")]
+    pub drop_column: Vec<String>,
+    /// Leave a table with rows behind (repeatable).
+    #[arg(long, value_name = "TABLE")]
+    pub drop_table: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct UpgradeArgs {
     /// Target: head, heads, a revision, +N, REV+N, LABEL@head; `FROM:TO` with --sql.

@@ -213,7 +213,7 @@ pub fn run(cli: Cli, embedded: Option<&Migrations>) -> Result<(), CliError> {
         Command::Check { lint } => cmd_schema::check(&ctx, lint),
         Command::Test => cmd_schema::stairway(&ctx),
         Command::Adopt { yes } => cmd_schema::adopt(&ctx, yes),
-        Command::Rebuild => cmd_rebuild::rebuild(&ctx),
+        Command::Rebuild(args) => cmd_rebuild::rebuild(&ctx, &args),
         Command::Squash { rev, message } => cmd_squash::squash(&ctx, &rev, &message),
         Command::Repair(args) => cmd_verify::repair(&ctx, &args),
         Command::Backup { out } => cmd_data::backup(&ctx, out.as_deref()).map(|_| ()),
