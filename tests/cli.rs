@@ -224,7 +224,13 @@ fn revision_continues_the_numbering_and_blocks_unwritten_sql() {
     assert_eq!(stdout(migrate(dir.path()).arg("heads")), "004 (head)\n");
     let err = failure(migrate(dir.path()).args(["upgrade", "head"]), 1);
     assert!(err.contains("versions/004_add_notes_table.sql:9"), "{err}");
-    assert!(err.contains("has no upgrade SQL yet"), "{err}");
+    // The intended text is SQLite's message itself, not a statement quote.
+    assert!(
+        err.contains(": no such table: revision 004 has no upgrade SQL yet\n"),
+        "{err}"
+    );
+    assert!(err.contains("write the upgrade SQL in the file"), "{err}");
+    assert!(!err.contains("RAISE"), "{err}");
     let conn = Connection::open(dir.path().join("data/bot_database.db")).unwrap();
     let objects: i64 = conn
         .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
@@ -741,4 +747,18 @@ fn branch_targets_take_labels_and_revisions_before_the_at_sign() {
         stderr.contains("the database has several heads (aaa1, bbb1)"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_revision_message_in_russian_keeps_its_words_in_the_file_name() {
+    let dir = project();
+    let out = stdout(migrate(dir.path()).args(["revision", "-m", "добавить таблицу отзывов"]));
+    assert!(
+        out.contains("versions/004_добавить_таблицу_отзывов.sql"),
+        "{out}"
+    );
+    assert!(dir
+        .path()
+        .join("migrations/versions/004_добавить_таблицу_отзывов.sql")
+        .exists());
 }

@@ -443,3 +443,42 @@ fn rebuild_lists_every_problem_at_once_and_takes_no_backup_until_it_can_succeed(
         .count();
     assert_eq!(backups, 1, "one backup, for the one rebuild that ran");
 }
+
+#[test]
+fn check_offers_sql_that_brings_the_database_back_and_upgrade_warns_of_edited_files() {
+    let (dir, db) = project(&[]);
+    run(migrate(dir.path()).args(["upgrade", "head"]));
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("DROP TABLE settings")
+        .unwrap();
+    let (code, out, _) = run(migrate(dir.path()).arg("check"));
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("SQL that would bring the database back to what the migrations produce:"),
+        "{out}"
+    );
+    assert!(out.contains("    CREATE TABLE settings ("), "{out}");
+    assert!(!out.contains("DROP TABLE settings"), "{out}");
+    // Every line of a statement keeps its indentation under the label.
+    assert!(
+        out.lines()
+            .filter(|l| l.contains("key TEXT"))
+            .all(|l| l.starts_with("        ")),
+        "{out}"
+    );
+
+    let file = dir
+        .path()
+        .join("migrations/versions/002_add_phone_number_to_users.sql");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replace("phone_number TEXT", "phone_number TEXT /* edited */"),
+    )
+    .unwrap();
+    let (code, out, err) = run(migrate(dir.path()).args(["upgrade", "head"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("nothing to upgrade"), "{out}");
+    assert!(err.contains("warning: 002 (versions/002_add_phone_number_to_users.sql) was edited after it was applied"), "{err}");
+}

@@ -78,21 +78,28 @@ fn next_id(existing: &[Migration]) -> String {
     format!("{:012x}", hasher.finish() & 0xffff_ffff_ffff)
 }
 
+/// The longest slug, in characters (Alembic's `truncate_slug_length`).
+const SLUG_LENGTH: usize = 40;
+
+/// The file-name part of a message, as Alembic makes it: the words
+/// (Unicode letters, digits and `_`, as Python's `\w`), lowercased, joined
+/// by `_`; everything else only separates words. A slug longer than 40
+/// characters is cut back to its last whole word.
 fn slug(message: &str) -> String {
-    let mut slug = String::new();
-    for c in message.chars().flat_map(char::to_lowercase) {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c);
-        } else if !slug.ends_with('_') {
-            slug.push('_');
-        }
+    let words: Vec<String> = message
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let slug = words.join("_");
+    if slug.chars().count() <= SLUG_LENGTH {
+        return slug;
     }
-    let slug = slug.trim_matches('_');
-    slug.chars()
-        .take(40)
-        .collect::<String>()
-        .trim_end_matches('_')
-        .to_owned()
+    let cut: String = slug.chars().take(SLUG_LENGTH).collect();
+    match cut.rsplit_once('_') {
+        Some((whole_words, _)) if !whole_words.is_empty() => whole_words.to_owned(),
+        _ => cut,
+    }
 }
 
 fn choose_id(requested: Option<&str>, migrations: &[Migration]) -> Result<String, CliError> {
@@ -204,7 +211,7 @@ pub fn revision(ctx: &Context<'_>, args: &RevisionArgs) -> Result<(), CliError> 
         return Ok(());
     }
     let body = format!(
-        "-- migrate:upgrade\n-- Replace the statement below with the upgrade SQL. Until then the upgrade fails\n-- instead of silently applying nothing.\nSELECT RAISE(ABORT, 'revision {id} has no upgrade SQL yet');\n\n-- migrate:downgrade\n-- Write the SQL that undoes the upgrade. Without SQL here the revision is irreversible.\n"
+        "-- migrate:upgrade\n-- Replace the statement below with the upgrade SQL. Until then the upgrade fails\n-- instead of silently applying nothing.\nSELECT * FROM \"revision {id} has no upgrade SQL yet\";\n\n-- migrate:downgrade\n-- Write the SQL that undoes the upgrade. Without SQL here the revision is irreversible.\n"
     );
     write_revision(ctx, dir, &id, &parents, &args.message, &body)?;
     Ok(())
@@ -260,6 +267,15 @@ mod tests {
             "add_phone_number_to_users"
         );
         assert_eq!(slug("  Merge: billing + CRM!! "), "merge_billing_crm");
-        assert_eq!(slug("добавить поле"), "");
+        // Unicode words stay, as in Alembic's slugs.
+        assert_eq!(slug("добавить таблицу отзывов"), "добавить_таблицу_отзывов");
+        assert_eq!(slug("Straße café №5"), "straße_café_5");
+        assert_eq!(slug("\u{1F600} / -- ;"), "");
+        // Over 40 characters: back to the last whole word.
+        assert_eq!(
+            slug("add the repair requests archive table with an index on status"),
+            "add_the_repair_requests_archive_table"
+        );
+        assert_eq!(slug(&"x".repeat(50)), "x".repeat(40));
     }
 }

@@ -85,6 +85,16 @@ fn migrate(
         Direction::Down => set.downgrade_with(&mut conn, &target, &options)?,
     };
     print_run(ctx, &report, direction);
+    // An applied file edited afterwards is drift whether or not anything
+    // ran: say so here as `verify` does.
+    if !ctx.json() {
+        for m in set.verify(&conn)?.modified {
+            eprintln!(
+                "warning: {} ({}) was edited after it was applied (recorded {}, file now {}); `migrate verify` reports it, `migrate repair --accept {}` accepts it",
+                m.revision, m.path, m.recorded, m.current, m.revision
+            );
+        }
+    }
     Ok(())
 }
 
@@ -172,6 +182,7 @@ pub fn stamp(ctx: &Context<'_>, target: &str, purge: bool, force: bool) -> Resul
                     heads_text(&rows)
                 ),
                 &d,
+                cmd_schema::Fix::BackToMigrations,
             );
             return Err(CliError::Refused(format!(
                 "not stamped: the database is not at {target}, so later migrations would fail on it; `migrate adopt` finds the revision it matches, `migrate rebuild` moves its rows into a database the migrations build, and `--force` stamps anyway"
@@ -207,9 +218,23 @@ fn offline(ctx: &Context<'_>, spec: &str, direction: Direction) -> Result<(), Cl
     let (from, to) = match spec.split_once(':') {
         Some((from, to)) => (Some(from), to),
         None if direction == Direction::Down => {
+            // FROM is the revision the database is at; a relative step
+            // counts from it (`003:003-1`).
+            let from = match graph.heads() {
+                [one] => graph.id(*one).to_owned(),
+                _ => "REV".to_owned(),
+            };
+            let to = match spec.parse::<Target>() {
+                Ok(Target::Relative {
+                    symbol: None,
+                    branch: None,
+                    steps,
+                }) => format!("{from}{steps}"),
+                _ => spec.to_owned(),
+            };
             return Err(CliError::Usage(format!(
-                "downgrade --sql needs FROM:TO (for example `migrate downgrade {spec}:base --sql`), since no database is read"
-            )))
+                "downgrade --sql needs FROM:TO, since no database is read: FROM is the revision the database is at (for example `migrate downgrade {from}:{to} --sql`)"
+            )));
         }
         None => (None, spec),
     };

@@ -117,15 +117,40 @@ pub fn autogenerate_body(
     Ok(Some(body))
 }
 
-/// Prints a schema difference under a title.
-pub(super) fn show_diff(title: &str, d: &Diff) {
+/// Which way the SQL under a schema difference goes.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Fix {
+    /// The migration to write so that the migrations produce the other schema.
+    NewMigration,
+    /// Back from the live database to what the migrations produce.
+    BackToMigrations,
+    /// From the expected schema to the one found (a stairway step).
+    Found,
+}
+
+/// Prints a schema difference under a title, with the SQL that goes the
+/// way `fix` says, each statement indented as a block.
+pub(super) fn show_diff(title: &str, d: &Diff, fix: Fix) {
     println!("{title}");
+    if let Fix::BackToMigrations = fix {
+        println!("  the database, compared with what the migrations produce:");
+    }
     for line in &d.summary {
         println!("  {line}");
     }
-    println!("  SQL that would reconcile them:");
-    for statement in &d.upgrade {
-        println!("    {statement};");
+    let (label, statements) = match fix {
+        Fix::NewMigration => ("SQL of a migration that would make them agree:", &d.upgrade),
+        Fix::BackToMigrations => (
+            "SQL that would bring the database back to what the migrations produce:",
+            &d.downgrade,
+        ),
+        Fix::Found => ("SQL from the expected schema to the one found:", &d.upgrade),
+    };
+    println!("  {label}");
+    for statement in statements {
+        for line in format!("{statement};").lines() {
+            println!("    {line}");
+        }
     }
 }
 
@@ -143,7 +168,7 @@ pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
             println!("ok: the migrations produce {SCHEMA_FILE}");
         } else {
             problems += 1;
-            show_diff(&format!("{SCHEMA_FILE} and the migrations disagree (a forgotten migration? run `migrate revision --autogenerate -m ...`):"), &d);
+            show_diff(&format!("{SCHEMA_FILE} and the migrations disagree (a forgotten migration? run `migrate revision --autogenerate -m ...`):"), &d, Fix::NewMigration);
         }
     }
     if let Some(conn) = ctx.open_existing()? {
@@ -166,6 +191,7 @@ pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
                 show_diff(
                     &format!("schema drift: {} differs from what the migrations produce at its revision (altered by hand?):", ctx.config().database),
                     &d,
+                    Fix::BackToMigrations,
                 );
             }
         }
@@ -276,6 +302,7 @@ fn expect_equal(rev: &str, step: &str, expected: &Schema, actual: &Schema) -> Re
     show_diff(
         &format!("{rev}: after {step} the schema differs from the replayed schema:"),
         &d,
+        Fix::Found,
     );
     Err(CliError::Refused(format!(
         "stairway test failed at revision {rev} ({step})"
@@ -330,6 +357,7 @@ pub fn adopt(ctx: &Context<'_>, yes: bool) -> Result<(), CliError> {
         show_diff(
             &format!("no revision matches the database; the closest is {rev}, which differs by:"),
             &d,
+            Fix::BackToMigrations,
         );
     }
     Err(CliError::Refused(

@@ -45,6 +45,7 @@ pub fn verify(ctx: &Context<'_>) -> Result<(), CliError> {
                     ctx.config().database
                 ),
                 &schema_drift,
+                super::cmd_schema::Fix::BackToMigrations,
             );
         }
         if !violations.is_empty() {

@@ -160,7 +160,10 @@ fn statement_text(
     ]
     .iter()
     .any(|m| message.contains(m));
-    let advice = if mismatch {
+    // `migrate revision` writes a placeholder that fails with this text.
+    let advice = if message.contains("has no upgrade SQL yet") {
+        "write the upgrade SQL in the file, in place of the placeholder statement"
+    } else if mismatch {
         "the database does not have the schema its recorded revision implies (a wrong `stamp`, or a hand edit?); `migrate verify` shows the difference"
     } else {
         "fix the migration and run it again"
