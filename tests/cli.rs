@@ -762,3 +762,45 @@ fn a_revision_message_in_russian_keeps_its_words_in_the_file_name() {
         .join("migrations/versions/004_добавить_таблицу_отзывов.sql")
         .exists());
 }
+
+#[test]
+fn verbose_runs_print_a_line_per_migration_and_a_held_lock_is_announced() {
+    let dir = project();
+    let quiet = migrate(dir.path())
+        .args(["upgrade", "001"])
+        .assert()
+        .success();
+    assert!(!String::from_utf8_lossy(&quiet.get_output().stderr).contains("Running upgrade"));
+    let verbose = migrate(dir.path())
+        .args(["upgrade", "head", "-v"])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&verbose.get_output().stderr).into_owned();
+    assert!(
+        err.contains("Running upgrade 001 -> 002, add phone_number to users ("),
+        "{err}"
+    );
+    assert!(
+        err.contains("Running upgrade 002 -> 003, add settings table ("),
+        "{err}"
+    );
+
+    // Another process holds the write lock for two seconds: the wait is said.
+    let db = dir.path().join("data/bot_database.db");
+    let holder = Connection::open(&db).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(2000));
+        holder.execute_batch("COMMIT").unwrap();
+    });
+    let waited = migrate(dir.path())
+        .args(["downgrade", "-1"])
+        .assert()
+        .success();
+    release.join().unwrap();
+    let err = String::from_utf8_lossy(&waited.get_output().stderr).into_owned();
+    assert!(
+        err.contains("waiting for another process that is writing to data/bot_database.db"),
+        "{err}"
+    );
+}

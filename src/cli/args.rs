@@ -272,6 +272,9 @@ pub struct UpgradeArgs {
     /// Commit after each migration instead of once for the run.
     #[arg(long)]
     pub transaction_per_migration: bool,
+    /// One line per migration on stderr, also outside a terminal (CI logs).
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 /// Arguments of `downgrade`.
@@ -289,6 +292,9 @@ pub struct DowngradeArgs {
     /// Commit after each migration instead of once for the run.
     #[arg(long)]
     pub transaction_per_migration: bool,
+    /// One line per migration on stderr, also outside a terminal (CI logs).
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 /// Arguments of `history`.

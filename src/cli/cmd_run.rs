@@ -20,6 +20,7 @@ pub fn upgrade(ctx: &Context<'_>, args: &UpgradeArgs) -> Result<(), CliError> {
         Direction::Up,
         args.backup,
         args.transaction_per_migration,
+        args.verbose,
     )
 }
 
@@ -39,6 +40,7 @@ pub fn downgrade(ctx: &Context<'_>, args: &DowngradeArgs) -> Result<(), CliError
         Direction::Down,
         args.backup,
         args.transaction_per_migration,
+        args.verbose,
     )
 }
 
@@ -48,6 +50,7 @@ fn migrate(
     direction: Direction,
     backup: bool,
     per_migration: bool,
+    verbose: bool,
 ) -> Result<(), CliError> {
     let target: Target = target.parse()?;
     let set = ctx.migrations()?;
@@ -71,11 +74,19 @@ fn migrate(
             step.elapsed.as_millis()
         );
     };
-    let on_terminal = std::io::stderr().is_terminal() && !ctx.json();
+    let waiting = |limit: std::time::Duration| {
+        eprintln!(
+            "waiting for another process that is writing to {} (SQLite does not say which); giving up after {} s",
+            ctx.config().database,
+            limit.as_secs()
+        );
+    };
+    let show_steps = verbose || (std::io::stderr().is_terminal() && !ctx.json());
     let options = RunOptions {
         transaction_per_migration: per_migration,
         busy_timeout: ctx.config().busy_timeout,
-        on_step: on_terminal.then_some(&progress as &dyn Fn(&StepReport)),
+        on_step: show_steps.then_some(&progress as &dyn Fn(&StepReport)),
+        on_wait: Some(&waiting),
         // An operator's downgrade reverts revisions newer than these files
         // with the SQL stored when they ran.
         roll_back_unknown: direction == Direction::Down,

@@ -13,19 +13,38 @@ use std::time::{Duration, Instant};
 /// Time between two attempts to take the lock.
 const POLL_INTERVAL: Duration = Duration::from_micros(250);
 
+/// How long a wait goes unmentioned.
+pub const QUIET_WAIT: Duration = Duration::from_secs(1);
+
 /// `BEGIN IMMEDIATE`, retried until the connection's busy timeout
 /// (`PRAGMA busy_timeout`) has passed. The busy timeout is restored
 /// afterwards, so statements inside the transaction wait as configured.
 pub fn begin_immediate(conn: &Connection) -> rusqlite::Result<()> {
+    begin_immediate_waiting(conn, None)
+}
+
+/// [`begin_immediate`], calling `on_wait` once with the busy timeout when
+/// the lock has been held by another connection for [`QUIET_WAIT`].
+pub fn begin_immediate_waiting(
+    conn: &Connection,
+    on_wait: Option<&dyn Fn(Duration)>,
+) -> rusqlite::Result<()> {
     let timeout_ms: u32 = conn.query_row("PRAGMA busy_timeout", [], |row| row.get(0))?;
     let timeout = Duration::from_millis(u64::from(timeout_ms));
-    let deadline = Instant::now() + timeout;
+    let started = Instant::now();
+    let deadline = started + timeout;
+    let mut told = false;
     conn.busy_timeout(Duration::ZERO)?;
     let taken = loop {
         match conn.execute_batch("BEGIN IMMEDIATE") {
             Err(error) if is_busy(&error) && Instant::now() < deadline => {
                 if !conn.is_autocommit() {
                     conn.execute_batch("ROLLBACK")?;
+                }
+                if let Some(on_wait) = on_wait.filter(|_| !told && started.elapsed() >= QUIET_WAIT)
+                {
+                    told = true;
+                    on_wait(timeout);
                 }
                 std::thread::sleep(POLL_INTERVAL);
             }

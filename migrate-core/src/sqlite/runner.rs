@@ -21,6 +21,9 @@ pub struct RunOptions<'a> {
     pub busy_timeout: Duration,
     /// Called after each migration completes.
     pub on_step: Option<&'a dyn Fn(&StepReport)>,
+    /// Called once when another connection has held the write lock for a
+    /// second, with how long the run will wait in all.
+    pub on_wait: Option<&'a dyn Fn(Duration)>,
     /// Let a downgrade first revert applied revisions this set does not
     /// contain (the database is ahead of the binary), newest first, with
     /// the downgrade SQL stored when they were applied.
@@ -33,6 +36,7 @@ impl Default for RunOptions<'_> {
             transaction_per_migration: false,
             busy_timeout: Duration::from_secs(30),
             on_step: None,
+            on_wait: None,
             roll_back_unknown: false,
         }
     }
@@ -297,7 +301,8 @@ impl Migrations {
         let conn = &*conn;
         ensure_writable(conn)?;
         with_foreign_keys_off(conn, || {
-            begin(conn)?;
+            super::lock::begin_immediate_waiting(conn, options.on_wait)
+                .doing("taking the write lock")?;
             let mut committed = Committed::default();
             let mut planned = None;
             let outcome = self.run_locked(
