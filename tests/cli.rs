@@ -211,22 +211,28 @@ fn init_writes_the_skeleton_and_refuses_to_overwrite() {
 fn revision_continues_the_numbering_and_blocks_unwritten_sql() {
     let dir = project();
     let out = stdout(migrate(dir.path()).args(["revision", "-m", "add notes table"]));
+    // The number continues; 8 random hex digits keep branches apart.
+    let file = generated(&out);
+    let id = file
+        .strip_suffix("_add_notes_table.sql")
+        .unwrap_or_else(|| panic!("{out}"));
     assert!(
-        out.contains("migrations/versions/004_add_notes_table.sql"),
-        "{out}"
+        id.len() == 12 && id.starts_with("004_") && id[4..].bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id}"
     );
-    let text = std::fs::read_to_string(
-        dir.path()
-            .join("migrations/versions/004_add_notes_table.sql"),
-    )
-    .unwrap();
-    assert!(text.starts_with("-- revision: 004\n-- down_revision: 003\n-- message: add notes table\n-- create_date: "), "{text}");
-    assert_eq!(stdout(migrate(dir.path()).arg("heads")), "004 (head)\n");
+    let text = std::fs::read_to_string(dir.path().join("migrations/versions").join(&file)).unwrap();
+    assert!(text.starts_with(&format!("-- revision: {id}\n-- down_revision: 003\n-- message: add notes table\n-- create_date: ")), "{text}");
+    assert_eq!(
+        stdout(migrate(dir.path()).arg("heads")),
+        format!("{id} (head)\n")
+    );
     let err = failure(migrate(dir.path()).args(["upgrade", "head"]), 1);
-    assert!(err.contains("versions/004_add_notes_table.sql:9"), "{err}");
+    assert!(err.contains(&format!("versions/{file}:9")), "{err}");
     // The intended text is SQLite's message itself, not a statement quote.
     assert!(
-        err.contains(": no such table: revision 004 has no upgrade SQL yet\n"),
+        err.contains(&format!(
+            ": no such table: revision {id} has no upgrade SQL yet\n"
+        )),
         "{err}"
     );
     assert!(err.contains("write the upgrade SQL in the file"), "{err}");
@@ -262,11 +268,18 @@ fn several_heads_are_refused_with_the_merge_hint_and_merge_joins_them() {
     let heads = stdout(migrate(dir.path()).arg("heads"));
     assert_eq!(heads, "004 (head)\n005 (head)\n");
     let out = stdout(migrate(dir.path()).args(["merge", "heads", "-m", "merge branches"]));
-    assert!(out.contains("006_merge_branches.sql"), "{out}");
-    assert_eq!(stdout(migrate(dir.path()).arg("heads")), "006 (head)\n");
+    let file = generated(&out);
+    let id = file.strip_suffix("_merge_branches.sql").unwrap();
+    assert!(id.starts_with("006_"), "{out}");
+    assert_eq!(
+        stdout(migrate(dir.path()).arg("heads")),
+        format!("{id} (head)\n")
+    );
     let history = stdout(migrate(dir.path()).arg("history"));
     assert!(
-        history.starts_with("004, 005 -> 006 (head) (mergepoint), merge branches\n"),
+        history.starts_with(&format!(
+            "004, 005 -> {id} (head) (mergepoint), merge branches\n"
+        )),
         "{history}"
     );
 }
@@ -753,14 +766,22 @@ fn branch_targets_take_labels_and_revisions_before_the_at_sign() {
 fn a_revision_message_in_russian_keeps_its_words_in_the_file_name() {
     let dir = project();
     let out = stdout(migrate(dir.path()).args(["revision", "-m", "добавить таблицу отзывов"]));
+    let file = generated(&out);
     assert!(
-        out.contains("versions/004_добавить_таблицу_отзывов.sql"),
+        file.starts_with("004_") && file.ends_with("_добавить_таблицу_отзывов.sql"),
         "{out}"
     );
-    assert!(dir
-        .path()
-        .join("migrations/versions/004_добавить_таблицу_отзывов.sql")
-        .exists());
+    assert!(dir.path().join("migrations/versions").join(file).exists());
+}
+
+/// The file name in `revision`'s "Generating .../versions/FILE ... done".
+fn generated(out: &str) -> String {
+    let path = out
+        .trim()
+        .strip_prefix("Generating ")
+        .and_then(|rest| rest.strip_suffix(" ... done"))
+        .unwrap_or_else(|| panic!("{out}"));
+    path.rsplit('/').next().unwrap().to_owned()
 }
 
 #[test]

@@ -50,23 +50,39 @@ fn existing(dir: &Path) -> Result<Option<(Vec<Migration>, Graph)>, CliError> {
     }
 }
 
-/// The next id: zero-padded sequential when every id is a zero-padded
-/// number of one width, 12 random hex digits otherwise.
-fn next_id(existing: &[Migration]) -> String {
-    let width = existing.first().map_or(0, |m| m.revision().len());
-    let numeric = !existing.is_empty()
-        && existing.iter().all(|m| {
-            m.revision().len() == width && m.revision().bytes().all(|b| b.is_ascii_digit())
-        });
-    if numeric {
-        let next = existing
-            .iter()
-            .filter_map(|m| m.revision().parse::<u64>().ok())
-            .max()
-            .unwrap_or(0)
-            + 1;
-        return format!("{next:0width$}");
+/// The next id. A numbered folder (ids such as `007` or `007_3f9a1c2e`)
+/// continues its numbers, followed by 8 random hex digits, so that two
+/// people who each add a revision on their own branch never pick the same
+/// id and the files still sort in order; any other folder gets 12 random
+/// hex digits, as Alembic's ids.
+pub(super) fn next_id(existing: &[Migration]) -> String {
+    let numbered: Option<Vec<(usize, u64)>> =
+        existing.iter().map(|m| numbered_id(m.revision())).collect();
+    match numbered {
+        Some(numbers) if !numbers.is_empty() => {
+            let width = numbers.iter().map(|&(w, _)| w).max().unwrap_or(3);
+            let next = numbers.iter().map(|&(_, n)| n).max().unwrap_or(0) + 1;
+            format!("{next:0width$}_{}", random_hex(8))
+        }
+        _ => random_hex(12),
     }
+}
+
+/// The width and value of an id's leading number, when the id is a number
+/// alone or a number, `_` and hex digits.
+fn numbered_id(id: &str) -> Option<(usize, u64)> {
+    let (digits, suffix) = id.split_once('_').unwrap_or((id, ""));
+    let hex = suffix.bytes().all(|b| b.is_ascii_hexdigit());
+    let number = digits
+        .parse()
+        .ok()
+        .filter(|_| digits.bytes().all(|b| b.is_ascii_digit()))?;
+    hex.then_some((digits.len(), number))
+}
+
+/// `n` random hex digits (at most 16), from the process's randomly keyed
+/// hasher over the time and the process id.
+fn random_hex(n: usize) -> String {
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u128(
         std::time::SystemTime::now()
@@ -75,7 +91,8 @@ fn next_id(existing: &[Migration]) -> String {
             .as_nanos(),
     );
     hasher.write_u32(std::process::id());
-    format!("{:012x}", hasher.finish() & 0xffff_ffff_ffff)
+    let digits = format!("{:016x}", hasher.finish());
+    digits[..n.min(16)].to_owned()
 }
 
 /// The longest slug, in characters (Alembic's `truncate_slug_length`).
