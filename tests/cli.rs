@@ -825,3 +825,86 @@ fn verbose_runs_print_a_line_per_migration_and_a_held_lock_is_announced() {
         "{err}"
     );
 }
+
+#[test]
+fn two_branches_with_the_same_id_reach_merge_heads_through_reid() {
+    let dir = project();
+    let sql = |table: &str| format!("CREATE TABLE {table} (id INTEGER PRIMARY KEY);");
+    let drop = |table: &str| format!("DROP TABLE {table};");
+    write_folder(
+        &dir.path().join("migrations"),
+        &[
+            // Anna's branch: 004 and 005 on top of it.
+            (
+                "004_add_reviews.sql",
+                migration("004", "003", &sql("reviews"), Some(&drop("reviews"))),
+            ),
+            (
+                "005_add_review_index.sql",
+                migration(
+                    "005",
+                    "004",
+                    &sql("review_index"),
+                    Some(&drop("review_index")),
+                ),
+            ),
+            // Boris's branch, merged in: his own 004.
+            (
+                "004_add_coupons.sql",
+                migration("004", "003", &sql("coupons"), Some(&drop("coupons"))),
+            ),
+        ],
+    );
+    // Listings still work and name both files.
+    let listed = migrate(dir.path()).arg("heads").assert().success();
+    let err = String::from_utf8_lossy(&listed.get_output().stderr).into_owned();
+    assert!(
+        err.contains("revision `004` is declared by both versions/004_add_coupons.sql and versions/004_add_reviews.sql")
+            && err.contains("`migrate reid versions/004_add_reviews.sql`"),
+        "{err}"
+    );
+    // Runs refuse, naming both files.
+    let err = failure(migrate(dir.path()).args(["upgrade", "head"]), 1);
+    assert!(
+        err.contains("004_add_coupons.sql") && err.contains("004_add_reviews.sql"),
+        "{err}"
+    );
+
+    // Boris's file gets a new id; Anna's 005 keeps naming her 004.
+    let out = stdout(migrate(dir.path()).args(["reid", "versions/004_add_coupons.sql"]));
+    let new = out
+        .split('`')
+        .nth(3)
+        .unwrap_or_else(|| panic!("{out}"))
+        .to_owned();
+    assert!(new.starts_with("006_"), "{out}");
+    assert!(
+        out.contains("still naming `004` (the other file): versions/005_add_review_index.sql"),
+        "{out}"
+    );
+    assert!(dir
+        .path()
+        .join(format!("migrations/versions/{new}_add_coupons.sql"))
+        .exists());
+    assert!(!dir
+        .path()
+        .join("migrations/versions/004_add_coupons.sql")
+        .exists());
+    let heads = stdout(migrate(dir.path()).arg("heads"));
+    assert_eq!(heads, format!("005 (head)\n{new} (head)\n"));
+    stdout(migrate(dir.path()).args(["merge", "heads", "-m", "merge branches"]));
+    let out = stdout(migrate(dir.path()).args(["upgrade", "head"]));
+    assert!(out.contains("base -> 007_"), "{out}");
+
+    // A revision the database has applied keeps its id.
+    let err = failure(
+        migrate(dir.path()).args(["reid", "versions/005_add_review_index.sql"]),
+        1,
+    );
+    assert!(
+        err.contains(
+            "revision `005` (versions/005_add_review_index.sql) is applied in data/bot_database.db"
+        ),
+        "{err}"
+    );
+}

@@ -93,11 +93,7 @@ fn the_seed_examples_with_autogenerate() {
         stderr.contains("Detected add column users.phone_number"),
         "{stderr}"
     );
-    let file = std::fs::read_to_string(
-        dir.path()
-            .join("migrations/versions/002_add_phone_number_to_users.sql"),
-    )
-    .unwrap();
+    let (_, file) = written(dir.path(), "002_", "_add_phone_number_to_users.sql");
     assert!(
         file.contains("-- migrate:upgrade\nALTER TABLE users ADD COLUMN phone_number TEXT;\n"),
         "{file}"
@@ -110,11 +106,7 @@ fn the_seed_examples_with_autogenerate() {
     // "add settings table"
     std::fs::write(&schema, reference_file("schema.sql")).unwrap();
     ok(migrate(dir.path()).args(["revision", "--autogenerate", "-m", "add settings table"]));
-    let file = std::fs::read_to_string(
-        dir.path()
-            .join("migrations/versions/003_add_settings_table.sql"),
-    )
-    .unwrap();
+    let (head, file) = written(dir.path(), "003_", "_add_settings_table.sql");
     assert!(file.contains("CREATE TABLE settings ("), "{file}");
     assert!(
         file.contains("-- migrate:downgrade\nDROP TABLE settings;\n"),
@@ -126,7 +118,20 @@ fn the_seed_examples_with_autogenerate() {
     assert!(out.contains("stairway ok: 3 revisions"), "{out}");
     ok(migrate(dir.path()).args(["upgrade", "head"]));
     let conn = Connection::open(dir.path().join("data/bot_database.db")).unwrap();
-    assert_eq!(version_rows(&conn), ["003"]);
+    assert_eq!(version_rows(&conn), [head]);
+}
+
+/// The revision id and text of the one file `revision` wrote whose name
+/// starts with `number` and ends with `slug`.
+fn written(dir: &std::path::Path, number: &str, slug: &str) -> (String, String) {
+    let versions = dir.join("migrations/versions");
+    let name = std::fs::read_dir(&versions)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with(number) && n.ends_with(slug))
+        .unwrap_or_else(|| panic!("no {number}*{slug}"));
+    let id = name.strip_suffix(slug).unwrap().to_owned();
+    (id, std::fs::read_to_string(versions.join(&name)).unwrap())
 }
 
 #[test]

@@ -16,6 +16,17 @@ pub struct Migrations {
     graph: OnceLock<Graph>,
 }
 
+/// Two files that declare one revision id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    /// The id.
+    pub revision: String,
+    /// The file read (the first by name).
+    pub kept: String,
+    /// The file left out.
+    pub left_out: String,
+}
+
 impl Migrations {
     /// A set embedded by `embed_migrations!`: already validated and sorted at
     /// compile time. Not meant to be called by hand.
@@ -44,6 +55,42 @@ impl Migrations {
             )
         })?;
         Ok(Self::from_loaded(loaded))
+    }
+
+    /// Reads a folder in which two files may declare the same revision id
+    /// (two people's branches, merged): the later file of each pair is left
+    /// out, so that listings still work. Returns the set and each pair;
+    /// other problems are errors.
+    pub fn from_dir_despite_duplicates(
+        dir: impl AsRef<Path>,
+    ) -> Result<(Self, Vec<Duplicate>), LoadError> {
+        let files = load::read_folder(dir.as_ref())?;
+        let error = match load::parse_files(&files) {
+            Ok(loaded) => return Ok((Self::from_loaded(loaded), Vec::new())),
+            Err(error) => error,
+        };
+        let mut duplicates = Vec::new();
+        for problem in &error.problems {
+            match problem {
+                LoadProblem::Graph(crate::GraphError::DuplicateRevision {
+                    revision,
+                    first,
+                    second,
+                    ..
+                }) => duplicates.push(Duplicate {
+                    revision: revision.clone(),
+                    kept: first.clone(),
+                    left_out: second.clone(),
+                }),
+                _ => return Err(error),
+            }
+        }
+        let kept: Vec<load::SourceFile> = files
+            .into_iter()
+            .filter(|f| !duplicates.iter().any(|d| d.left_out == f.relative))
+            .collect();
+        let loaded = load::parse_files(&kept)?;
+        Ok((Self::from_loaded(loaded), duplicates))
     }
 
     fn from_loaded(loaded: load::Loaded) -> Self {

@@ -65,6 +65,11 @@ pub enum Command {
         after_help = "Examples:\n  migrate merge heads -m \"merge\"\n  migrate merge 3f2a 9bc1 -m \"merge billing and crm\""
     )]
     Merge(MergeArgs),
+    /// Give a revision a new id: its header, its file name and the headers that name it.
+    #[command(
+        after_help = "Examples:\n  migrate reid versions/008_add_reviews_table.sql            two branches both made 008\n  migrate reid versions/008_add_reviews_table.sql --with versions/009_x.sql\n\nWhen two files share the id, only the files given with --with follow the\nnew id; the others keep naming the other file. A revision the database has\napplied keeps its id."
+    )]
+    Reid(ReidArgs),
     /// Apply migrations up to a target.
     #[command(
         after_help = "Examples:\n  migrate upgrade head\n  migrate upgrade +1\n  migrate upgrade heads\n  migrate upgrade head --sql > upgrade.sql\n  migrate upgrade 001:head --sql"
@@ -244,6 +249,19 @@ pub struct MergeArgs {
 }
 
 /// Arguments of `upgrade`.
+/// `reid`.
+#[derive(Debug, Args)]
+pub struct ReidArgs {
+    /// The migration file whose revision gets a new id.
+    pub file: String,
+    /// The new id (default: the next collision-free id).
+    #[arg(long)]
+    pub rev_id: Option<String>,
+    /// A file that names this revision (not its twin) and follows the new id (repeatable).
+    #[arg(long = "with", value_name = "FILE")]
+    pub with: Vec<String>,
+}
+
 /// `rebuild`.
 #[derive(Debug, Args)]
 pub struct RebuildArgs {

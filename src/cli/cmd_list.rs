@@ -22,12 +22,12 @@ fn database_heads(ctx: &Context<'_>) -> Result<Vec<usize>, CliError> {
             state.user_tables.join(", ")
         );
     }
-    Ok(ctx.migrations()?.database_heads(&conn)?)
+    Ok(ctx.migrations_for_listing()?.database_heads(&conn)?)
 }
 
 /// `current`: the database's revision(s).
 pub fn current(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
-    let set = ctx.migrations()?;
+    let set = ctx.migrations_for_listing()?;
     let graph = set.graph()?;
     let heads = graph.all_current(&database_heads(ctx)?);
     if ctx.json() {
@@ -76,7 +76,7 @@ fn range_end(graph: &Graph, text: &str, db: &[usize]) -> Result<Option<Vec<usize
 
 /// `history`: every revision, newest first.
 pub fn history(ctx: &Context<'_>, args: &HistoryArgs) -> Result<(), CliError> {
-    let set = ctx.migrations()?;
+    let set = ctx.migrations_for_listing()?;
     let graph = set.graph()?;
     let needs_db = args.indicate_current
         || args
@@ -136,7 +136,7 @@ pub fn history(ctx: &Context<'_>, args: &HistoryArgs) -> Result<(), CliError> {
 
 /// `heads`: the heads of the migrations (not of the database).
 pub fn heads(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
-    let set = ctx.migrations()?;
+    let set = ctx.migrations_for_listing()?;
     let graph = set.graph()?;
     if ctx.json() {
         let list: Vec<_> = graph
@@ -177,7 +177,7 @@ pub fn heads(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
 
 /// `branches`: each branch point and where it leads.
 pub fn branches(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
-    let set = ctx.migrations()?;
+    let set = ctx.migrations_for_listing()?;
     let graph = set.graph()?;
     let points: Vec<usize> = (0..graph.len())
         .rev()
@@ -222,7 +222,7 @@ pub fn branches(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
 
 /// `show REV`: one revision in full.
 pub fn show(ctx: &Context<'_>, rev: &str) -> Result<(), CliError> {
-    let set = ctx.migrations()?;
+    let set = ctx.migrations_for_listing()?;
     let graph = set.graph()?;
     let db = if rev == "current" {
         database_heads(ctx)?

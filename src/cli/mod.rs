@@ -7,6 +7,7 @@ mod cmd_data;
 mod cmd_files;
 mod cmd_list;
 mod cmd_rebuild;
+mod cmd_reid;
 mod cmd_run;
 mod cmd_schema;
 mod cmd_squash;
@@ -46,6 +47,24 @@ impl<'a> Context<'a> {
             return Ok(set);
         }
         let set = Migrations::from_dir(&self.config.dir)?;
+        Ok(self.loaded.get_or_init(|| set))
+    }
+
+    /// The migration set for a listing: a folder in which two files declare
+    /// the same revision id (two branches, merged) still lists, without the
+    /// later file of each pair, and each pair is named on stderr with the
+    /// command that gives one of them a new id.
+    pub fn migrations_for_listing(&self) -> Result<&Migrations, CliError> {
+        if self.embedded.is_some() || self.loaded.get().is_some() {
+            return self.migrations();
+        }
+        let (set, duplicates) = Migrations::from_dir_despite_duplicates(&self.config.dir)?;
+        for d in &duplicates {
+            eprintln!(
+                "warning: revision `{}` is declared by both {} and {}; this listing leaves {2} out. `migrate reid {2}` gives it a new id (then `migrate merge heads`)",
+                d.revision, d.kept, d.left_out
+            );
+        }
         Ok(self.loaded.get_or_init(|| set))
     }
 
@@ -197,6 +216,7 @@ pub fn run(cli: Cli, embedded: Option<&Migrations>) -> Result<(), CliError> {
         Command::Init => cmd_files::init(&ctx),
         Command::Revision(args) => cmd_files::revision(&ctx, &args),
         Command::Merge(args) => cmd_files::merge(&ctx, &args),
+        Command::Reid(args) => cmd_reid::reid(&ctx, &args),
         Command::Upgrade(args) => cmd_run::upgrade(&ctx, &args),
         Command::Downgrade(args) => cmd_run::downgrade(&ctx, &args),
         Command::Stamp {
