@@ -17,9 +17,24 @@ fn require_database(ctx: &Context<'_>) -> Result<rusqlite::Connection, CliError>
     ctx.open_existing()?.ok_or_else(|| ctx.missing())
 }
 
-/// `backup [--out FILE]`: a checked copy, named after the database, the
-/// time and the revision unless `out` is given. Returns the file.
-pub fn backup(ctx: &Context<'_>, out: Option<&Path>) -> Result<PathBuf, CliError> {
+/// `backup [--out FILE]`: prints the file written.
+pub fn backup(ctx: &Context<'_>, out: Option<&Path>) -> Result<(), CliError> {
+    let (target, heads) = backup_file(ctx, out)?;
+    if ctx.json() {
+        print_json(&json!({ "backup": target, "heads": heads }));
+    } else {
+        println!("{}", target.display());
+    }
+    Ok(())
+}
+
+/// A checked copy, named after the database, the time and the revision
+/// unless `out` is given; said on stderr. Returns the file and the
+/// revision(s) it is at. Commands that back up first call this.
+pub fn backup_file(
+    ctx: &Context<'_>,
+    out: Option<&Path>,
+) -> Result<(PathBuf, Vec<String>), CliError> {
     let conn = require_database(ctx)?;
     let heads = ledger::read(&conn)?.heads;
     let target = match out {
@@ -56,16 +71,11 @@ pub fn backup(ctx: &Context<'_>, out: Option<&Path>) -> Result<PathBuf, CliError
         )));
     }
     online::backup_to(&conn, &target, ctx.config().busy_timeout)?;
-    if ctx.json() {
-        print_json(&json!({ "backup": target, "heads": heads }));
-    } else {
-        eprintln!(
-            "backup written to {} (integrity check ok)",
-            target.display()
-        );
-        println!("{}", target.display());
-    }
-    Ok(target)
+    eprintln!(
+        "backup written to {} (integrity check ok)",
+        target.display()
+    );
+    Ok((target, heads))
 }
 
 /// `restore FILE`: backs up the current database, then replaces it.
@@ -77,7 +87,7 @@ pub fn restore(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
         )));
     }
     if ctx.database_file()?.exists() {
-        backup(ctx, None)?;
+        backup_file(ctx, None)?;
     }
     let mut conn = ctx.open()?;
     online::restore_from(&mut conn, file, ctx.config().busy_timeout)?;
@@ -98,16 +108,22 @@ pub fn restore(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
             },
         )?;
     }
-    println!(
-        "restored {} from {} (now at {})",
-        ctx.config().database,
-        file.display(),
-        if state.heads.is_empty() {
-            "base".to_owned()
-        } else {
-            state.heads.join(", ")
-        }
-    );
+    if ctx.json() {
+        print_json(
+            &json!({ "restored": ctx.config().database.to_string(), "from": file, "heads": state.heads }),
+        );
+    } else {
+        println!(
+            "restored {} from {} (now at {})",
+            ctx.config().database,
+            file.display(),
+            if state.heads.is_empty() {
+                "base".to_owned()
+            } else {
+                state.heads.join(", ")
+            }
+        );
+    }
     Ok(())
 }
 
@@ -184,7 +200,13 @@ pub fn export(ctx: &Context<'_>, out: Option<&Path>) -> Result<(), CliError> {
     std::fs::write(&path, text).map_err(CliError::io(&path))?;
     let rows: usize = tables.iter().map(|t| t.rows.len()).sum();
     eprintln!("exported {rows} rows from {} tables", tables.len());
-    println!("{}", path.display());
+    if ctx.json() {
+        print_json(
+            &json!({ "export": path, "rows": rows, "tables": tables.len(), "revision": state.heads }),
+        );
+    } else {
+        println!("{}", path.display());
+    }
     Ok(())
 }
 
@@ -344,7 +366,7 @@ pub fn import(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
         }
     }
     drop(conn);
-    backup(ctx, None)?;
+    backup_file(ctx, None)?;
     let conn = ctx.open()?;
     let fk: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
     conn.execute_batch("PRAGMA foreign_keys = OFF")?;
@@ -381,11 +403,17 @@ pub fn import(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
     }
     result?;
     let rows: usize = tables.iter().map(|t| t.rows.len()).sum();
-    println!(
-        "imported {rows} rows into {} tables of {} (row counts verified)",
-        tables.len(),
-        ctx.config().database
-    );
+    if ctx.json() {
+        print_json(
+            &json!({ "imported_rows": rows, "tables": tables.len(), "database": ctx.config().database.to_string() }),
+        );
+    } else {
+        println!(
+            "imported {rows} rows into {} tables of {} (row counts verified)",
+            tables.len(),
+            ctx.config().database
+        );
+    }
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 
 use super::args::{MergeArgs, RevisionArgs};
 use super::config::{DEFAULT_CONFIG, TEMPLATE};
-use super::output::print_json;
+use super::output::{print_json, say};
 use super::{clock, CliError, Context};
 use migrate_core::graph::target::Destination;
 use migrate_core::load::{self, LoadError, LoadProblem, VERSIONS_DIR};
@@ -30,9 +30,12 @@ pub fn init(ctx: &Context<'_>) -> Result<(), CliError> {
     std::fs::create_dir_all(&versions).map_err(CliError::io(&versions))?;
     std::fs::write(versions.join(".gitkeep"), "").map_err(CliError::io(&versions))?;
     std::fs::write(DEFAULT_CONFIG, TEMPLATE).map_err(CliError::io(DEFAULT_CONFIG))?;
-    println!("Creating directory {} ... done", versions.display());
-    println!("Generating {DEFAULT_CONFIG} ... done");
-    println!("Next: `migrate revision -m \"initial schema\"`, write its SQL, then `migrate upgrade head`");
+    say!(ctx, "Creating directory {} ... done", versions.display());
+    say!(ctx, "Generating {DEFAULT_CONFIG} ... done");
+    say!(ctx, "Next: `migrate revision -m \"initial schema\"`, write its SQL, then `migrate upgrade head`");
+    if ctx.json() {
+        print_json(&json!({ "created": [versions, PathBuf::from(DEFAULT_CONFIG)] }));
+    }
     Ok(())
 }
 
@@ -176,7 +179,7 @@ pub(super) fn write_revision(
     if ctx.json() {
         print_json(&json!({ "revision": id, "down_revisions": parents, "path": path }));
     } else {
-        println!("Generating {} ... done", path.display());
+        say!(ctx, "Generating {} ... done", path.display());
     }
     Ok(path)
 }
@@ -221,7 +224,10 @@ pub fn revision(ctx: &Context<'_>, args: &RevisionArgs) -> Result<(), CliError> 
     let id = choose_id(args.rev_id.as_deref(), &migrations)?;
     if args.autogenerate {
         let Some(body) = super::cmd_schema::autogenerate_body(ctx, dir, args)? else {
-            println!("No changes detected: the migrations already produce schema.sql; nothing was written");
+            say!(ctx, "No changes detected: the migrations already produce schema.sql; nothing was written");
+            if ctx.json() {
+                print_json(&json!({ "revision": null, "changes": false }));
+            }
             return Ok(());
         };
         write_revision(ctx, dir, &id, &parents, &args.message, &body)?;

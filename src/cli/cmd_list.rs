@@ -33,7 +33,7 @@ pub fn current(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
     if ctx.json() {
         let list: Vec<_> = heads
             .iter()
-            .map(|&i| revision_json(set, graph, i, true))
+            .map(|&i| revision_json(set, graph, i, Some(true)))
             .collect();
         print_json(&json!({ "database": ctx.config().database.to_string(), "heads": list }));
         return Ok(());
@@ -83,7 +83,9 @@ pub fn history(ctx: &Context<'_>, args: &HistoryArgs) -> Result<(), CliError> {
             .rev_range
             .as_deref()
             .is_some_and(|r| r.contains("current") || r.starts_with(['-', '+']));
-    let db = if needs_db {
+    // JSON says which revisions are current whenever a database is there.
+    let db_read = needs_db || (ctx.json() && ctx.database_file().is_ok_and(|p| p.exists()));
+    let db = if db_read {
         database_heads(ctx)?
     } else {
         Vec::new()
@@ -110,7 +112,7 @@ pub fn history(ctx: &Context<'_>, args: &HistoryArgs) -> Result<(), CliError> {
     if ctx.json() {
         let list: Vec<_> = order
             .iter()
-            .map(|&i| revision_json(set, graph, i, db.contains(&i)))
+            .map(|&i| revision_json(set, graph, i, db_read.then(|| db.contains(&i))))
             .collect();
         print_json(&json!({ "revisions": list }));
         return Ok(());
@@ -142,7 +144,7 @@ pub fn heads(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
         let list: Vec<_> = graph
             .heads()
             .iter()
-            .map(|&i| revision_json(set, graph, i, false))
+            .map(|&i| revision_json(set, graph, i, None))
             .collect();
         print_json(&json!({ "heads": list }));
         return Ok(());
@@ -224,7 +226,8 @@ pub fn branches(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
 pub fn show(ctx: &Context<'_>, rev: &str) -> Result<(), CliError> {
     let set = ctx.migrations_for_listing()?;
     let graph = set.graph()?;
-    let db = if rev == "current" {
+    let db_read = rev == "current";
+    let db = if db_read {
         database_heads(ctx)?
     } else {
         Vec::new()
@@ -237,12 +240,16 @@ pub fn show(ctx: &Context<'_>, rev: &str) -> Result<(), CliError> {
         },
     };
     let dir = ctx.config().dir.to_string_lossy().into_owned();
+    if ctx.json() {
+        let list: Vec<_> = revisions
+            .iter()
+            .map(|&i| revision_json(set, graph, i, db_read.then(|| db.contains(&i))))
+            .collect();
+        print_json(&json!({ "revisions": list }));
+        return Ok(());
+    }
     for i in revisions {
-        if ctx.json() {
-            print_json(&revision_json(set, graph, i, db.contains(&i)));
-        } else {
-            print!("{}", verbose_entry(set, graph, i, db.contains(&i), &dir));
-        }
+        print!("{}", verbose_entry(set, graph, i, db.contains(&i), &dir));
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! Only then: back up, write the new file, swap the files, keep the old one.
 
 use super::args::RebuildArgs;
+use super::output::{print_json, say};
 use super::{clock, cmd_data, CliError, Context};
 use migrate_core::sqlite::backup::backup_to;
 use migrate_core::sqlite::data::{self, quote, TableData};
@@ -13,6 +14,7 @@ use migrate_core::sqlite::foreign_keys;
 use migrate_core::{Migrations, RunOptions, Target};
 use rusqlite::types::Value;
 use rusqlite::Connection;
+use serde_json::json;
 
 /// The scratch database with the old rows in it, and what happened.
 struct Loaded {
@@ -200,10 +202,15 @@ pub fn rebuild(ctx: &Context<'_>, args: &RebuildArgs) -> Result<(), CliError> {
     drop(old_conn);
     let loaded = load(set, &old_tables, &old_violations, args)?;
     for line in &loaded.summary {
-        println!("{line}");
+        say!(ctx, "{line}");
     }
     for warning in &loaded.warnings {
         eprintln!("warning: {warning}");
+    }
+    if ctx.json() && (args.dry_run || !loaded.problems.is_empty()) {
+        print_json(
+            &json!({ "dry_run": args.dry_run, "tables": loaded.summary, "warnings": loaded.warnings, "problems": loaded.problems }),
+        );
     }
     if !loaded.problems.is_empty() {
         return Err(CliError::Refused(format!(
@@ -214,11 +221,14 @@ pub fn rebuild(ctx: &Context<'_>, args: &RebuildArgs) -> Result<(), CliError> {
         )));
     }
     if args.dry_run {
-        println!("dry run: the rebuild would succeed; nothing was changed");
+        say!(
+            ctx,
+            "dry run: the rebuild would succeed; nothing was changed"
+        );
         return Ok(());
     }
     loaded.fresh.execute_batch("COMMIT")?;
-    let backup = cmd_data::backup(ctx, None)?;
+    let (backup, _) = cmd_data::backup_file(ctx, None)?;
     let stamp = clock::compact();
     let stem = database
         .file_stem()
@@ -235,7 +245,14 @@ pub fn rebuild(ctx: &Context<'_>, args: &RebuildArgs) -> Result<(), CliError> {
             source: e,
         });
     }
-    println!(
+    if ctx.json() {
+        print_json(
+            &json!({ "rebuilt": database, "kept": kept_path, "backup": backup, "tables": loaded.summary, "warnings": loaded.warnings }),
+        );
+        return Ok(());
+    }
+    say!(
+        ctx,
         "rebuilt {} through the migrations; the old database is kept as {} (and backed up as {})",
         database.display(),
         kept_path.display(),

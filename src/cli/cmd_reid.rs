@@ -5,6 +5,7 @@
 
 use super::args::ReidArgs;
 use super::cmd_files::next_id;
+use super::output::{print_json, say};
 use super::{CliError, Context};
 use migrate_core::load::{self, SourceFile};
 use migrate_core::parse::check_id;
@@ -160,7 +161,8 @@ pub fn reid(ctx: &Context<'_>, args: &ReidArgs) -> Result<(), CliError> {
     if new_path != target.path {
         std::fs::remove_file(&target.path).map_err(CliError::io(&target.path))?;
     }
-    println!(
+    say!(
+        ctx,
         "{}: revision `{old}` is now `{new}` (versions/{renamed_file})",
         target.relative
     );
@@ -168,10 +170,24 @@ pub fn reid(ctx: &Context<'_>, args: &ReidArgs) -> Result<(), CliError> {
         let text = String::from_utf8_lossy(&file.bytes);
         std::fs::write(&file.path, rewrite_header(&text, &old, &new, false))
             .map_err(CliError::io(&file.path))?;
-        println!("{}: now names `{new}`", file.relative);
+        say!(ctx, "{}: now names `{new}`", file.relative);
     }
     if !left.is_empty() {
-        println!("still naming `{old}` (the other file): {}", left.join(", "));
+        say!(
+            ctx,
+            "still naming `{old}` (the other file): {}",
+            left.join(", ")
+        );
+    }
+    if ctx.json() {
+        let followed: Vec<&str> = followers.iter().map(|f| f.relative.as_str()).collect();
+        print_json(&serde_json::json!({
+            "file": format!("versions/{renamed_file}"),
+            "old": old,
+            "new": new,
+            "rewritten": followed,
+            "still_naming_old": left,
+        }));
     }
     Ok(())
 }

@@ -55,7 +55,7 @@ fn migrate(
     let target: Target = target.parse()?;
     let set = ctx.migrations()?;
     if (backup || ctx.config().backup_before_migrating) && ctx.database_file()?.exists() {
-        cmd_data::backup(ctx, None)?;
+        cmd_data::backup_file(ctx, None)?;
     }
     let mut conn = ctx.open()?;
     let progress = |step: &StepReport| {
@@ -187,6 +187,7 @@ pub fn stamp(ctx: &Context<'_>, target: &str, purge: bool, force: bool) -> Resul
         let d = cmd_schema::schema_drift(set, &conn, &rows)?;
         if !d.is_empty() {
             cmd_schema::show_diff(
+                ctx,
                 &format!(
                     "{} does not have the schema the migrations produce at {}:",
                     ctx.config().database,

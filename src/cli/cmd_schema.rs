@@ -2,6 +2,7 @@
 //! built on the schema model.
 
 use super::args::RevisionArgs;
+use super::output::{print_json, say};
 use super::{CliError, Context};
 use migrate_core::schema::{diff, Diff, Renames, Schema};
 use migrate_core::sqlite::introspect::{declared, read_schema};
@@ -130,13 +131,16 @@ pub(super) enum Fix {
 
 /// Prints a schema difference under a title, with the SQL that goes the
 /// way `fix` says, each statement indented as a block.
-pub(super) fn show_diff(title: &str, d: &Diff, fix: Fix) {
-    println!("{title}");
+pub(super) fn show_diff(ctx: &Context<'_>, title: &str, d: &Diff, fix: Fix) {
+    say!(ctx, "{title}");
     if let Fix::BackToMigrations = fix {
-        println!("  the database, compared with what the migrations produce:");
+        say!(
+            ctx,
+            "  the database, compared with what the migrations produce:"
+        );
     }
     for line in &d.summary {
-        println!("  {line}");
+        say!(ctx, "  {line}");
     }
     let (label, statements) = match fix {
         Fix::NewMigration => ("SQL of a migration that would make them agree:", &d.upgrade),
@@ -146,12 +150,21 @@ pub(super) fn show_diff(title: &str, d: &Diff, fix: Fix) {
         ),
         Fix::Found => ("SQL from the expected schema to the one found:", &d.upgrade),
     };
-    println!("  {label}");
+    say!(ctx, "  {label}");
     for statement in statements {
         for line in format!("{statement};").lines() {
-            println!("    {line}");
+            say!(ctx, "    {line}");
         }
     }
+}
+
+/// A schema difference as JSON: the changes and the SQL `fix` names.
+pub(super) fn diff_json(d: &Diff, fix: Fix) -> serde_json::Value {
+    let sql = match fix {
+        Fix::BackToMigrations => &d.downgrade,
+        Fix::NewMigration | Fix::Found => &d.upgrade,
+    };
+    serde_json::json!({ "matches": d.is_empty(), "changes": d.summary, "sql": sql })
 }
 
 /// `check`: schema.sql vs the migrations, the live database vs the
@@ -160,15 +173,17 @@ pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
     let set = ctx.migrations()?;
     let graph = set.graph()?;
     let mut problems = 0;
+    let mut result = serde_json::Map::new();
     let all_heads = graph.names(graph.heads());
     if let Some(target) = declared_schema(&ctx.config().dir)? {
         let replayed = read_schema(&replay_to(set, &all_heads)?)?;
         let d = diff(&replayed, &target, &Renames::default());
+        result.insert("schema_sql".into(), diff_json(&d, Fix::NewMigration));
         if d.is_empty() {
-            println!("ok: the migrations produce {SCHEMA_FILE}");
+            say!(ctx, "ok: the migrations produce {SCHEMA_FILE}");
         } else {
             problems += 1;
-            show_diff(&format!("{SCHEMA_FILE} and the migrations disagree (a forgotten migration? run `migrate revision --autogenerate -m ...`):"), &d, Fix::NewMigration);
+            show_diff(ctx, &format!("{SCHEMA_FILE} and the migrations disagree (a forgotten migration? run `migrate revision --autogenerate -m ...`):"), &d, Fix::NewMigration);
         }
     }
     if let Some(conn) = ctx.open_existing()? {
@@ -177,8 +192,10 @@ pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
             let live = read_schema(&conn)?;
             let expected = read_schema(&replay_to(set, &state.heads)?)?;
             let d = diff(&expected, &live, &Renames::default());
+            result.insert("database".into(), diff_json(&d, Fix::BackToMigrations));
             if d.is_empty() {
-                println!(
+                say!(
+                    ctx,
                     "ok: the database matches the migrations at {}",
                     if state.heads.is_empty() {
                         "base".to_owned()
@@ -189,6 +206,7 @@ pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
             } else {
                 problems += 1;
                 show_diff(
+                    ctx,
                     &format!("schema drift: {} differs from what the migrations produce at its revision (altered by hand?):", ctx.config().database),
                     &d,
                     Fix::BackToMigrations,
@@ -197,7 +215,13 @@ pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
         }
     }
     if lint {
-        problems += lint_migrations(set)?;
+        let findings = lint_migrations(ctx, set)?;
+        problems += findings.len();
+        result.insert("lint".into(), serde_json::json!(findings));
+    }
+    if ctx.json() {
+        result.insert("problems".into(), serde_json::json!(problems));
+        print_json(&serde_json::Value::Object(result));
     }
     if problems == 0 {
         Ok(())
@@ -208,12 +232,12 @@ pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
     }
 }
 
-/// Lints each migration by the schema change it makes; returns the number
-/// of findings its header does not acknowledge.
-fn lint_migrations(set: &Migrations) -> Result<usize, CliError> {
+/// Lints each migration by the schema change it makes; returns the
+/// findings its header does not acknowledge.
+fn lint_migrations(ctx: &Context<'_>, set: &Migrations) -> Result<Vec<String>, CliError> {
     let mut conn = Connection::open_in_memory()?;
     let mut before = Schema::default();
-    let mut unacknowledged = 0;
+    let mut unacknowledged = Vec::new();
     for m in set.as_slice() {
         set.upgrade_with(
             &mut conn,
@@ -225,17 +249,21 @@ fn lint_migrations(set: &Migrations) -> Result<usize, CliError> {
             if m.allowed().any(|code| code == finding.code) {
                 continue;
             }
-            unacknowledged += 1;
-            println!(
+            let line = format!(
                 "{}: {finding}; acknowledge it with `-- allow: {}` in the header",
                 m.path(),
                 finding.code
             );
+            say!(ctx, "{line}");
+            unacknowledged.push(line);
         }
         before = after;
     }
-    if unacknowledged == 0 {
-        println!("ok: no unacknowledged destructive or data-dependent change");
+    if unacknowledged.is_empty() {
+        say!(
+            ctx,
+            "ok: no unacknowledged destructive or data-dependent change"
+        );
     }
     Ok(unacknowledged)
 }
@@ -246,15 +274,17 @@ pub fn stairway(ctx: &Context<'_>) -> Result<(), CliError> {
     let mut conn = Connection::open_in_memory()?;
     let options = RunOptions::default();
     let mut irreversible = Vec::new();
+    let mut steps = Vec::new();
     for m in set.as_slice() {
         let rev = m.revision().to_owned();
         set.upgrade_with(&mut conn, &Target::Revision(rev.clone()), &options)?;
         let heads = ledger::read(&conn)?.heads;
         let up = read_schema(&conn)?;
         let fresh = read_schema(&replay_to(set, &heads)?)?;
-        expect_equal(&rev, "upgrade", &fresh, &up)?;
+        expect_equal(ctx, &rev, "upgrade", &fresh, &up)?;
         if m.downgrade().is_none() {
-            println!("{rev}: up ok; irreversible, down skipped");
+            say!(ctx, "{rev}: up ok; irreversible, down skipped");
+            steps.push(serde_json::json!({ "revision": rev, "result": "up ok; irreversible, down skipped" }));
             irreversible.push(rev);
             continue;
         }
@@ -263,13 +293,18 @@ pub fn stairway(ctx: &Context<'_>) -> Result<(), CliError> {
             [] => Target::Base,
             [one] => Target::Revision(one.to_owned()),
             _ => {
-                println!("{rev}: up ok; merge point, down checked through its parents later");
+                say!(
+                    ctx,
+                    "{rev}: up ok; merge point, down checked through its parents later"
+                );
+                steps.push(serde_json::json!({ "revision": rev, "result": "up ok; merge point" }));
                 continue;
             }
         };
         let report = set.downgrade_with(&mut conn, &target, &options)?;
         let down = read_schema(&conn)?;
         expect_equal(
+            ctx,
             &rev,
             "downgrade",
             &read_schema(&replay_to(set, &report.heads_after)?)?,
@@ -279,8 +314,15 @@ pub fn stairway(ctx: &Context<'_>) -> Result<(), CliError> {
         for head in &heads {
             set.upgrade_with(&mut conn, &Target::Revision(head.clone()), &options)?;
         }
-        expect_equal(&rev, "upgrade again", &up, &read_schema(&conn)?)?;
-        println!("{rev}: up, down, up ok");
+        expect_equal(ctx, &rev, "upgrade again", &up, &read_schema(&conn)?)?;
+        say!(ctx, "{rev}: up, down, up ok");
+        steps.push(serde_json::json!({ "revision": rev, "result": "up, down, up ok" }));
+    }
+    if ctx.json() {
+        print_json(
+            &serde_json::json!({ "ok": true, "revisions": steps, "irreversible": irreversible }),
+        );
+        return Ok(());
     }
     println!(
         "stairway ok: {} revisions{}",
@@ -294,12 +336,19 @@ pub fn stairway(ctx: &Context<'_>) -> Result<(), CliError> {
     Ok(())
 }
 
-fn expect_equal(rev: &str, step: &str, expected: &Schema, actual: &Schema) -> Result<(), CliError> {
+fn expect_equal(
+    ctx: &Context<'_>,
+    rev: &str,
+    step: &str,
+    expected: &Schema,
+    actual: &Schema,
+) -> Result<(), CliError> {
     let d = diff(expected, actual, &Renames::default());
     if d.is_empty() {
         return Ok(());
     }
     show_diff(
+        ctx,
         &format!("{rev}: after {step} the schema differs from the replayed schema:"),
         &d,
         Fix::Found,
@@ -334,7 +383,8 @@ pub fn adopt(ctx: &Context<'_>, yes: bool) -> Result<(), CliError> {
         )?;
         let d = diff(&read_schema(&scratch)?, &live, &Renames::default());
         if d.is_empty() {
-            println!(
+            say!(
+                ctx,
                 "the database matches revision {} ({})",
                 m.revision(),
                 m.message()
@@ -355,10 +405,16 @@ pub fn adopt(ctx: &Context<'_>, yes: bool) -> Result<(), CliError> {
     }
     if let Some((_, rev, d)) = closest {
         show_diff(
+            ctx,
             &format!("no revision matches the database; the closest is {rev}, which differs by:"),
             &d,
             Fix::BackToMigrations,
         );
+        if ctx.json() {
+            print_json(
+                &serde_json::json!({ "matched": null, "closest": rev, "difference": diff_json(&d, Fix::BackToMigrations) }),
+            );
+        }
     }
     Err(CliError::Refused(
         "no revision matches; `migrate rebuild` moves the rows into a database the migrations build (a backup first, the old file kept), or by hand: `migrate export`, move the file away, `migrate upgrade head`, `migrate import` the export".to_owned(),

@@ -13,6 +13,7 @@
 //!   told to upgrade to REV with a binary from before the squash first.
 
 use super::cmd_files::write_revision;
+use super::output::say;
 use super::{CliError, Context};
 use migrate_core::sqlite::data::{self, quote};
 use migrate_core::sqlite::introspect::replay;
@@ -140,7 +141,7 @@ pub fn squash(ctx: &Context<'_>, rev: &str, message: &str) -> Result<(), CliErro
     }
     match write_revision(ctx, dir, graph.id(target), &[], message, &body) {
         Ok(path) => {
-            println!(
+            say!(ctx,
                 "squashed {count} revisions into {}; databases at {} or later keep working, new ones start from the baseline",
                 path.display(),
                 graph.id(target)

@@ -1,7 +1,7 @@
 //! `verify` and `repair`.
 
 use super::args::RepairArgs;
-use super::output::print_json;
+use super::output::{print_json, say};
 use super::{CliError, Context};
 use serde_json::json;
 use std::io::{BufRead, Write};
@@ -40,6 +40,7 @@ pub fn verify(ctx: &Context<'_>) -> Result<(), CliError> {
             // The report would end in "ok: no drift"; the schema says otherwise.
             print!("{}", report.to_string().replace("ok: no drift\n", ""));
             super::cmd_schema::show_diff(
+                ctx,
                 &format!(
                     "schema drift: {} is not what the migrations produce at its revision (a wrong stamp, or a hand edit); `migrate adopt` or `migrate rebuild` can repair it:",
                     ctx.config().database
@@ -49,16 +50,16 @@ pub fn verify(ctx: &Context<'_>) -> Result<(), CliError> {
             );
         }
         if !violations.is_empty() {
-            println!(
+            say!(ctx,
                 "warning: {} foreign key violation{} (rows whose parent row is missing; foreign keys were off when they were written):",
                 violations.len(),
                 if violations.len() == 1 { "" } else { "s" }
             );
             for v in violations.iter().take(20) {
-                println!("  {v}");
+                say!(ctx, "  {v}");
             }
             if violations.len() > 20 {
-                println!("  ... and {} more", violations.len() - 20);
+                say!(ctx, "  ... and {} more", violations.len() - 20);
             }
         }
     }
@@ -86,7 +87,8 @@ pub fn repair(ctx: &Context<'_>, args: &RepairArgs) -> Result<(), CliError> {
     let conn = ctx.open()?;
     if let Some(revision) = &args.accept {
         let (old, new) = set.checksum_change(&conn, revision)?;
-        println!(
+        say!(
+            ctx,
             "revision {revision}: recorded {}, file now {new}",
             old.as_deref().unwrap_or("(none)")
         );
@@ -96,11 +98,15 @@ pub fn repair(ctx: &Context<'_>, args: &RepairArgs) -> Result<(), CliError> {
             ));
         }
         set.accept_checksum(&conn, revision)?;
-        println!("accepted {revision} in {}", ctx.config().database);
+        say!(ctx, "accepted {revision} in {}", ctx.config().database);
+        if ctx.json() {
+            print_json(&json!({ "accepted": revision, "checksum": new }));
+        }
         return Ok(());
     }
     if let Some(revision) = &args.clear_dirty {
-        println!(
+        say!(
+            ctx,
             "revision {revision} started and did not finish; its changes may be partly applied"
         );
         if !args.yes && !confirm("have you checked and fixed the database by hand?") {
@@ -109,17 +115,29 @@ pub fn repair(ctx: &Context<'_>, args: &RepairArgs) -> Result<(), CliError> {
             ));
         }
         set.clear_started(&conn, revision)?;
-        println!(
+        say!(
+            ctx,
             "cleared the started mark of {revision} in {}; `migrate upgrade` will run it again",
             ctx.config().database
         );
+        if ctx.json() {
+            print_json(&json!({ "cleared": revision }));
+        }
         return Ok(());
     }
     let recorded = set.record_checksums(&conn)?;
+    if ctx.json() {
+        print_json(&json!({ "recorded": recorded }));
+        return Ok(());
+    }
     if recorded.is_empty() {
-        println!("nothing to repair: every applied revision has a checksum");
+        say!(
+            ctx,
+            "nothing to repair: every applied revision has a checksum"
+        );
     } else {
-        println!(
+        say!(
+            ctx,
             "recorded checksums of {} in {}",
             recorded.join(", "),
             ctx.config().database

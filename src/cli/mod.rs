@@ -236,7 +236,7 @@ pub fn run(cli: Cli, embedded: Option<&Migrations>) -> Result<(), CliError> {
         Command::Rebuild(args) => cmd_rebuild::rebuild(&ctx, &args),
         Command::Squash { rev, message } => cmd_squash::squash(&ctx, &rev, &message),
         Command::Repair(args) => cmd_verify::repair(&ctx, &args),
-        Command::Backup { out } => cmd_data::backup(&ctx, out.as_deref()).map(|_| ()),
+        Command::Backup { out } => cmd_data::backup(&ctx, out.as_deref()),
         Command::Restore { file } => cmd_data::restore(&ctx, &file),
         Command::Export { out } => cmd_data::export(&ctx, out.as_deref()),
         Command::Import { file } => cmd_data::import(&ctx, &file),

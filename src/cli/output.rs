@@ -122,10 +122,10 @@ pub fn verbose_entry(
     entry
 }
 
-/// A revision as a JSON object.
-pub fn revision_json(set: &Migrations, graph: &Graph, i: usize, current: bool) -> Value {
+/// A revision as a JSON object; `is_current` only when a database was read.
+pub fn revision_json(set: &Migrations, graph: &Graph, i: usize, current: Option<bool>) -> Value {
     let m = &set.as_slice()[i];
-    json!({
+    let mut value = json!({
         "revision": m.revision(),
         "down_revisions": m.down_revisions().collect::<Vec<_>>(),
         "message": m.message(),
@@ -136,18 +136,42 @@ pub fn revision_json(set: &Migrations, graph: &Graph, i: usize, current: bool) -
         "is_effective_head": graph.is_head(i) && !graph.is_real_head(i),
         "is_branch_point": graph.is_branch_point(i),
         "is_merge_point": graph.is_merge_point(i),
-        "is_current": current,
         "transactional": m.is_transactional(),
         "reversible": m.downgrade().is_some(),
         "path": m.path(),
         "checksum": m.checksum().to_string(),
-    })
+    });
+    if let (Some(current), Some(object)) = (current, value.as_object_mut()) {
+        object.insert("is_current".to_owned(), json!(current));
+    }
+    value
 }
 
-/// Prints a JSON value on stdout.
+/// The version of the JSON output's shape; it changes only when a field
+/// changes meaning or goes away.
+pub const JSON_VERSION: u64 = 1;
+
+/// Prints a command's result on stdout as one JSON object, with `version`.
 pub fn print_json(value: &Value) {
+    let mut value = value.clone();
+    if let Some(object) = value.as_object_mut() {
+        object.insert("version".to_owned(), json!(JSON_VERSION));
+    }
     println!(
         "{}",
-        serde_json::to_string_pretty(value).unwrap_or_default()
+        serde_json::to_string_pretty(&value).unwrap_or_default()
     );
 }
+
+/// Prints a line of a command's text output: on stdout, or on stderr with
+/// `--format json`, where stdout holds the one JSON object.
+macro_rules! say {
+    ($ctx:expr, $($arg:tt)*) => {
+        if $ctx.json() {
+            eprintln!($($arg)*);
+        } else {
+            println!($($arg)*);
+        }
+    };
+}
+pub(crate) use say;
