@@ -17,7 +17,7 @@ use rusqlite::{params, Connection};
 use std::error::Error;
 use std::process::ExitCode;
 
-static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("migrations");
+static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("migrations", replay);
 
 fn database() -> Result<Location, migrate::LocationError> {
     match std::env::var("DATABASE_URL") {

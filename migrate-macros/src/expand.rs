@@ -16,21 +16,87 @@ pub enum Expansion {
     Error(TokenStream),
 }
 
+/// The macro's input: the folder, and whether to replay its SQL.
+pub struct Input {
+    /// The folder, relative to `CARGO_MANIFEST_DIR`.
+    pub path: syn::LitStr,
+    /// `, replay` after the path.
+    pub replay: bool,
+}
+
+impl syn::parse::Parse for Input {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
+        let path = input.parse()?;
+        let mut replay = false;
+        if input.parse::<Option<syn::Token![,]>>()?.is_some() && !input.is_empty() {
+            let word: syn::Ident = input.parse()?;
+            if word != "replay" {
+                return Err(syn::Error::new(word.span(), "expected `replay` (run every migration on an in-memory SQLite database while building)"));
+            }
+            replay = true;
+            input.parse::<Option<syn::Token![,]>>()?;
+        }
+        Ok(Input { path, replay })
+    }
+}
+
 /// Expands to the embedded set, or to `compile_error!` beside an empty set
 /// of the right type when the folder has problems.
-pub fn expand(literal: &syn::LitStr) -> Expansion {
+pub fn expand(input: &Input) -> Expansion {
+    let literal = &input.path;
     let dir = resolve(&literal.value());
+    let fail = |message: String| {
+        let error = syn::Error::new(literal.span(), message).into_compile_error();
+        Expansion::Error(quote! {{
+            #error
+            ::migrate::__private::Migrations::embedded(&[])
+        }})
+    };
     match load_strict(&dir) {
-        Ok((loaded, files)) => emit(&loaded, &files),
-        Err(error) => {
-            let message = format!("invalid migrations folder `{}`:\n{error}", literal.value());
-            let error = syn::Error::new(literal.span(), message).into_compile_error();
-            Expansion::Error(quote! {{
-                #error
-                ::migrate::__private::Migrations::embedded(&[])
-            }})
+        Ok((loaded, files)) => {
+            if input.replay {
+                if let Err(message) = replay(&loaded) {
+                    return fail(format!(
+                        "migrations folder `{}`: {message}",
+                        literal.value()
+                    ));
+                }
+            }
+            emit(&loaded, &files)
         }
+        Err(error) => fail(format!(
+            "invalid migrations folder `{}`:\n{error}",
+            literal.value()
+        )),
     }
+}
+
+/// Runs every migration up and back down on an in-memory database.
+#[cfg(feature = "replay")]
+fn replay(loaded: &Loaded) -> Result<(), String> {
+    let set = migrate_core::Migrations::from_migrations(loaded.migrations.clone())
+        .map_err(|e| e.to_string())?;
+    migrate_core::sqlite::introspect::replay_up_and_down(&set).map_err(|error| match error {
+        // On a fresh database the migration itself is wrong: no stamp or
+        // hand edit to blame.
+        migrate_core::RunError::Statement {
+            direction,
+            revision,
+            path,
+            line,
+            statement,
+            message,
+        } => format!(
+            "{direction} of revision `{revision}` fails on a fresh database (the build-time replay, after every migration before it ran) at {path}:{line}: {message}\n  statement: {statement}\nfix the migration"
+        ),
+        other => format!("the build-time replay failed: {other}"),
+    })
+}
+
+/// Without the feature, the request cannot be honoured: say how to enable it.
+#[cfg(not(feature = "replay"))]
+fn replay(_: &Loaded) -> Result<(), String> {
+    Err("the replay check needs the `replay` feature: `migrate = { version = \"...\", features = [\"replay\"] }`".to_owned())
 }
 
 /// The folder as an absolute path: `include_str!` resolves a relative path
@@ -193,7 +259,25 @@ mod tests {
     use super::*;
 
     fn expand_relative(folder: &str) -> Expansion {
-        expand(&syn::LitStr::new(folder, proc_macro2::Span::call_site()))
+        expand(&Input {
+            path: syn::LitStr::new(folder, proc_macro2::Span::call_site()),
+            replay: false,
+        })
+    }
+
+    #[test]
+    fn the_replay_input_is_parsed_and_anything_else_is_refused() {
+        let input: Input = syn::parse_str(r#""migrations", replay"#).unwrap();
+        assert!(input.replay);
+        let input: Input = syn::parse_str(r#""migrations""#).unwrap();
+        assert!(!input.replay);
+        let error = syn::parse_str::<Input>(r#""migrations", replya"#)
+            .err()
+            .unwrap();
+        assert!(
+            error.to_string().starts_with("expected `replay`"),
+            "{error}"
+        );
     }
 
     #[test]

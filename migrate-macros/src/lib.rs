@@ -9,11 +9,13 @@ mod expand;
 /// as a `migrate::Migrations` value.
 ///
 /// Every problem in the folder (malformed files, a broken graph, two
-/// unmerged heads) is a compile error pointing at the path literal.
+/// unmerged heads) is a compile error pointing at the path literal. With
+/// `embed_migrations!("migrations", replay)` (and the `replay` feature),
+/// SQL that cannot run on a fresh database is one too.
 #[proc_macro]
 pub fn embed_migrations(input: TokenStream) -> TokenStream {
-    let path = syn::parse_macro_input!(input as syn::LitStr);
-    match expand::expand(&path) {
+    let input = syn::parse_macro_input!(input as expand::Input);
+    match expand::expand(&input) {
         expand::Expansion::Source(source) => source.parse().unwrap_or_else(|error| {
             expand::internal_error("the expansion", &format!("{error}")).into()
         }),

@@ -1,0 +1,5 @@
+static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/fixtures/sql_that_cannot_run", replay);
+
+fn main() {
+    let _ = MIGRATIONS.len();
+}
