@@ -11,7 +11,10 @@ use rusqlite::Connection;
 use std::path::Path;
 use std::time::Instant;
 
+#[cfg(not(feature = "replay"))]
 static MIGRATIONS: Migrations = migrate::embed_migrations!("migrations");
+#[cfg(feature = "replay")]
+static MIGRATIONS: Migrations = migrate::embed_migrations!("migrations", replay);
 
 fn apply(db: &Path, per_migration: bool) {
     let mut conn = Connection::open(db).unwrap();
