@@ -168,6 +168,15 @@ COMMIT;
     assert_eq!(version_rows(&conn), ["aaa"]);
     let usage = failure(migrate(dir.path()).args(["downgrade", "aaa", "--sql"]), 2);
     assert!(usage.contains("needs FROM:TO"), "{usage}");
+    // The suggestion for a relative step is a command that works.
+    let line = project();
+    let usage = failure(migrate(line.path()).args(["downgrade", "-1", "--sql"]), 2);
+    assert!(
+        usage.contains("`migrate downgrade 003:003-1 --sql`"),
+        "{usage}"
+    );
+    let down = stdout(migrate(line.path()).args(["downgrade", "003:003-1", "--sql"]));
+    assert!(down.contains("-- Running downgrade 003 -> 002"), "{down}");
 }
 
 #[test]
