@@ -543,3 +543,96 @@ fn squash_serves_new_databases_and_keeps_old_ones_working() {
         "{err}"
     );
 }
+
+#[test]
+fn autogenerate_starts_from_the_head_chosen_with_head() {
+    let dir = TempDir::new().unwrap();
+    write_folder(
+        &dir.path().join("migrations"),
+        &[
+            (
+                "001_a.sql",
+                migration(
+                    "001",
+                    "none",
+                    "CREATE TABLE t (id INTEGER PRIMARY KEY);",
+                    Some("DROP TABLE t;"),
+                ),
+            ),
+            (
+                "002_b.sql",
+                migration(
+                    "002",
+                    "001",
+                    "ALTER TABLE t ADD COLUMN note TEXT;",
+                    Some("ALTER TABLE t DROP COLUMN note;"),
+                ),
+            ),
+        ],
+    );
+    // schema.sql is what 002 produces: from 002 nothing is missing, but a
+    // branch from 001 must add the column itself.
+    std::fs::write(
+        dir.path().join("migrations/schema.sql"),
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, note TEXT);\n",
+    )
+    .unwrap();
+    let out = ok(migrate(dir.path()).args([
+        "revision",
+        "--autogenerate",
+        "-m",
+        "side",
+        "--rev-id",
+        "003",
+        "--head",
+        "001",
+        "--splice",
+    ]));
+    assert!(out.contains("003_side.sql"), "{out}");
+    let file =
+        std::fs::read_to_string(dir.path().join("migrations/versions/003_side.sql")).unwrap();
+    assert!(file.contains("-- down_revision: 001\n"), "{file}");
+    assert!(
+        file.contains("ALTER TABLE t ADD COLUMN note TEXT;"),
+        "{file}"
+    );
+}
+
+#[test]
+fn after_a_squash_listings_and_upgrade_agree_about_a_database() {
+    let dir = TempDir::new().unwrap();
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir_all(migrations.join("versions")).unwrap();
+    for entry in std::fs::read_dir(Path::new(REFERENCE).join("versions")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(
+            entry.path(),
+            migrations.join("versions").join(entry.file_name()),
+        )
+        .unwrap();
+    }
+    ok(migrate(dir.path()).args(["upgrade", "001"]));
+    std::fs::copy(
+        dir.path().join("data/bot_database.db"),
+        dir.path().join("at_001.db"),
+    )
+    .unwrap();
+    ok(migrate(dir.path()).args(["upgrade", "head"]));
+    ok(migrate(dir.path()).args(["squash", "002", "-m", "baseline"]));
+    // At the head: every listing reads it, as upgrade does.
+    assert_eq!(ok(migrate(dir.path()).arg("current")), "003 (head)\n");
+    assert!(ok(migrate(dir.path()).args(["history", "-i"])).contains("(current)"));
+    assert!(ok(migrate(dir.path()).args(["upgrade", "head"])).contains("nothing to upgrade"));
+    // At a folded revision: the same answer from the listings and upgrade.
+    for args in [&["current"][..], &["show", "current"], &["upgrade", "head"]] {
+        let (_, err) = refused(
+            migrate(dir.path())
+                .args(["--database", "at_001.db"])
+                .args(args),
+        );
+        assert!(
+            err.contains("the database is at `001`, which the squashed baseline `002` replaced"),
+            "{args:?}: {err}"
+        );
+    }
+}
