@@ -29,14 +29,7 @@ fn failure(cmd: &mut Command, code: i32) -> String {
 
 /// A project folder with a copy of the reference migrations.
 fn project() -> TempDir {
-    let dir = TempDir::new().unwrap();
-    let versions = dir.path().join("migrations/versions");
-    std::fs::create_dir_all(&versions).unwrap();
-    for entry in std::fs::read_dir(Path::new(REFERENCE).join("versions")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), versions.join(entry.file_name())).unwrap();
-    }
-    dir
+    common::reference_project(false)
 }
 
 /// A branch point (aaa) and a merge point (ddd).

@@ -10,27 +10,9 @@ use serde_json::Value;
 use std::path::Path;
 use tempfile::TempDir;
 
-const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
-
 /// A project with a copy of the reference migrations and schema.sql.
 fn project() -> TempDir {
-    let dir = TempDir::new().unwrap();
-    let target = dir.path().join("migrations");
-    std::fs::create_dir_all(target.join("versions")).unwrap();
-    std::fs::copy(
-        Path::new(REFERENCE).join("schema.sql"),
-        target.join("schema.sql"),
-    )
-    .unwrap();
-    for entry in std::fs::read_dir(Path::new(REFERENCE).join("versions")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(
-            entry.path(),
-            target.join("versions").join(entry.file_name()),
-        )
-        .unwrap();
-    }
-    dir
+    common::reference_project(true)
 }
 
 /// Runs `migrate --format json ARGS`, expecting success, and parses stdout

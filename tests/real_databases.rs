@@ -10,8 +10,6 @@ use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
-const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
-
 fn migrate(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("migrate").unwrap();
     cmd.current_dir(dir)
@@ -31,13 +29,7 @@ fn run(cmd: &mut Command) -> (i32, String, String) {
 
 /// A project with the reference migrations and `extra` files after them.
 fn project(extra: &[(&str, String)]) -> (TempDir, PathBuf) {
-    let dir = TempDir::new().unwrap();
-    let versions = dir.path().join("migrations/versions");
-    std::fs::create_dir_all(&versions).unwrap();
-    for entry in std::fs::read_dir(Path::new(REFERENCE).join("versions")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), versions.join(entry.file_name())).unwrap();
-    }
+    let dir = common::reference_project(false);
     write_folder(&dir.path().join("migrations"), extra);
     let db = dir.path().join("data/bot_database.db");
     (dir, db)

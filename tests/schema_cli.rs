@@ -467,21 +467,9 @@ fn conn_count(db: &std::path::Path, table: &str) -> i64 {
         .unwrap()
 }
 
-/// A project with the reference migrations copied in.
+/// A project with the reference migrations and schema.sql copied in.
 fn reference_project() -> TempDir {
-    let dir = TempDir::new().unwrap();
-    let versions = dir.path().join("migrations/versions");
-    std::fs::create_dir_all(&versions).unwrap();
-    for entry in std::fs::read_dir(Path::new(REFERENCE).join("versions")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), versions.join(entry.file_name())).unwrap();
-    }
-    std::fs::copy(
-        Path::new(REFERENCE).join("schema.sql"),
-        dir.path().join("migrations/schema.sql"),
-    )
-    .unwrap();
-    dir
+    common::reference_project(true)
 }
 
 #[test]

@@ -7,6 +7,26 @@ use rusqlite::Connection;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+/// The bot's own migrations folder.
+pub const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+
+/// A temp project with a copy of the reference migrations in
+/// `migrations/versions`, and `schema.sql` when `with_schema`.
+pub fn reference_project(with_schema: bool) -> tempfile::TempDir {
+    let dir = tempfile::TempDir::new().unwrap();
+    let versions = dir.path().join("migrations/versions");
+    std::fs::create_dir_all(&versions).unwrap();
+    for entry in std::fs::read_dir(Path::new(REFERENCE).join("versions")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), versions.join(entry.file_name())).unwrap();
+    }
+    if with_schema {
+        let schema = Path::new(REFERENCE).join("schema.sql");
+        std::fs::copy(schema, dir.path().join("migrations/schema.sql")).unwrap();
+    }
+    dir
+}
+
 /// Writes `versions/<name>` files under `dir` and returns `dir`.
 pub fn write_folder(dir: &Path, files: &[(&str, String)]) -> PathBuf {
     let versions = dir.join("versions");
