@@ -12,22 +12,13 @@ use tempfile::TempDir;
 
 const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
 
-fn migrate(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("migrate").unwrap();
-    cmd.current_dir(dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("MIGRATE_DIR")
-        .env("MIGRATE_DIR", REFERENCE);
-    cmd
-}
+use common::run;
 
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+/// `migrate` in `dir`, reading the reference migrations.
+fn migrate(dir: &Path) -> Command {
+    let mut cmd = common::migrate_in(dir);
+    cmd.env("MIGRATE_DIR", REFERENCE);
+    cmd
 }
 
 /// Every file and folder under `dir`, relative, sorted.

@@ -4,28 +4,10 @@
 
 mod common;
 
-use assert_cmd::Command;
-use common::{migration, snapshot, version_rows, write_folder};
+use common::{migrate_in as migrate, migration, run, snapshot, version_rows, write_folder};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
-
-fn migrate(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("migrate").unwrap();
-    cmd.current_dir(dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("MIGRATE_DIR");
-    cmd
-}
-
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// A project with the reference migrations and `extra` files after them.
 fn project(extra: &[(&str, String)]) -> (TempDir, PathBuf) {

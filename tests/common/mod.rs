@@ -27,6 +27,26 @@ pub fn reference_project(with_schema: bool) -> tempfile::TempDir {
     dir
 }
 
+/// The `migrate` binary run inside `dir`, with no configuration from the
+/// environment.
+pub fn migrate_in(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("migrate").unwrap();
+    cmd.current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("MIGRATE_DIR");
+    cmd
+}
+
+/// Runs a command: its exit code, stdout and stderr.
+pub fn run(cmd: &mut assert_cmd::Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Writes `versions/<name>` files under `dir` and returns `dir`.
 pub fn write_folder(dir: &Path, files: &[(&str, String)]) -> PathBuf {
     let versions = dir.join("versions");
