@@ -48,13 +48,10 @@ impl Checksum {
     /// The text form as bytes, without allocating (start-up compares one
     /// per applied migration).
     fn encode(&self) -> [u8; TEXT_LEN] {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut out = [0u8; TEXT_LEN];
         out[..7].copy_from_slice(b"sha256:");
-        for (i, byte) in self.0.iter().enumerate() {
-            out[7 + 2 * i] = HEX[usize::from(byte >> 4)];
-            out[8 + 2 * i] = HEX[usize::from(byte & 0xf)];
-        }
+        // 32 bytes always fit the 64 digits.
+        let _ = hex::encode_to_slice(self.0, &mut out[7..]);
         out
     }
 
@@ -88,21 +85,12 @@ impl FromStr for Checksum {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let invalid = || InvalidChecksum(text.to_owned());
-        let hex = text.strip_prefix("sha256:").ok_or_else(invalid)?;
-        if hex.len() != 64 {
+        let digits = text.strip_prefix("sha256:").ok_or_else(invalid)?;
+        if digits.bytes().any(|b| b.is_ascii_uppercase()) {
             return Err(invalid());
         }
         let mut digest = [0u8; 32];
-        for (i, byte) in digest.iter_mut().enumerate() {
-            let pair = &hex[2 * i..2 * i + 2];
-            if pair
-                .bytes()
-                .any(|b| !matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-            {
-                return Err(invalid());
-            }
-            *byte = u8::from_str_radix(pair, 16).map_err(|_| invalid())?;
-        }
+        hex::decode_to_slice(digits, &mut digest).map_err(|_| invalid())?;
         Ok(Checksum(digest))
     }
 }

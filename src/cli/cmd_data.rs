@@ -136,7 +136,7 @@ fn value_to_json(value: &Value) -> Json {
         Value::Real(r) => json!({ "real": format!("{r:?}") }),
         Value::Text(t) => json!(t),
         Value::Blob(b) => {
-            json!({ "blob": b.iter().map(|byte| format!("{byte:02x}")).collect::<String>() })
+            json!({ "blob": hex::encode(b) })
         }
     }
 }
@@ -149,15 +149,8 @@ fn value_from_json(value: &Json) -> Option<Value> {
         Json::Object(tagged) => {
             if let Some(Json::String(real)) = tagged.get("real") {
                 real.parse::<f64>().ok().map(Value::Real)
-            } else if let Some(Json::String(hex)) = tagged.get("blob") {
-                let bytes: Option<Vec<u8>> = (0..hex.len())
-                    .step_by(2)
-                    .map(|i| {
-                        hex.get(i..i + 2)
-                            .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-                    })
-                    .collect();
-                bytes.filter(|_| hex.len() % 2 == 0).map(Value::Blob)
+            } else if let Some(Json::String(digits)) = tagged.get("blob") {
+                hex::decode(digits).ok().map(Value::Blob)
             } else {
                 None
             }

@@ -29,12 +29,7 @@ fn literal(value: &Value) -> String {
         Value::Real(r) if r.is_infinite() => if *r > 0.0 { "9e999" } else { "-9e999" }.to_owned(),
         Value::Real(r) => format!("{r:?}"),
         Value::Text(t) => format!("'{}'", t.replace('\'', "''")),
-        Value::Blob(b) => format!(
-            "X'{}'",
-            b.iter()
-                .map(|byte| format!("{byte:02x}"))
-                .collect::<String>()
-        ),
+        Value::Blob(b) => format!("X'{}'", hex::encode(b)),
     }
 }
 
