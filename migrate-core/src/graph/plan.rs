@@ -205,7 +205,7 @@ impl<'g> Heads<'g> {
             Direction::Up if downs.len() > 1 && present.len() > 1 => {
                 // A merge: the requirements no other row stands on collapse
                 // into one row.
-                let from: Vec<usize> = match self.others_ancestors(&downs.clone()) {
+                let from: Vec<usize> = match self.others_ancestors(&downs) {
                     Some(kept) => downs.iter().copied().filter(|&d| !kept[d]).collect(),
                     None => downs.clone(),
                 };

@@ -44,12 +44,14 @@ impl Graph {
             if related.contains(&dest) {
                 continue;
             }
+            // Rows above the destination move down to it, rows below move
+            // up to it; with neither, it starts a branch of its own.
             let above = self.descendants(&[dest]);
             let below = self.ancestors(&[dest]);
-            let (from, upward, new_branch) = if related.iter().any(|&h| above[h]) {
-                (related.clone(), false, false)
-            } else if related.iter().any(|&h| below[h]) {
-                (related.clone(), true, false)
+            let rows_above = related.iter().any(|&h| above[h]);
+            let rows_below = related.iter().any(|&h| below[h]);
+            let (from, upward, new_branch) = if rows_above || rows_below {
+                (related.clone(), !rows_above, false)
             } else {
                 (Vec::new(), true, true)
             };

@@ -81,14 +81,15 @@ pub(crate) fn remaining_target(
 impl Migrations {
     /// Reverts every applied revision this set does not contain, newest
     /// first, with its stored downgrade SQL, and moves the version rows to
-    /// the heads of what remains ([`heads_after_unknown`]). Inside the
-    /// caller's transaction; returns the steps.
+    /// `heads`, the heads of what remains ([`heads_after_unknown`]). Inside
+    /// the caller's transaction; returns the steps.
     pub(crate) fn roll_back_unknown(
         &self,
         conn: &Connection,
         graph: &Graph,
         state: &LedgerState,
         unknown: &[String],
+        heads: &[usize],
     ) -> Result<Vec<StepReport>, RunError> {
         let stored = ledger::stored_downgrades(conn, unknown)?;
         let missing: Vec<String> = unknown
@@ -126,13 +127,12 @@ impl Migrations {
                 elapsed: started.elapsed(),
             });
         }
-        let heads = heads_after_unknown(graph, state);
         for row in &state.heads {
             if graph.find(row).is_none_or(|i| !heads.contains(&i)) {
                 ledger::apply_row_op(conn, &RowOp::Delete(row.clone()))?;
             }
         }
-        for &h in &heads {
+        for &h in heads {
             if !state.heads.iter().any(|r| r == graph.id(h)) {
                 ledger::apply_row_op(conn, &RowOp::Insert(graph.id(h).to_owned()))?;
             }

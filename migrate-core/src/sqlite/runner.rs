@@ -431,7 +431,7 @@ impl Migrations {
         self.prepare_ledger(conn, graph, &state, &current)?;
         let mut steps = Vec::with_capacity(plan.steps.len());
         if let Some(unknown) = &ahead {
-            steps = self.roll_back_unknown(conn, graph, &state, unknown)?;
+            steps = self.roll_back_unknown(conn, graph, &state, unknown, &current)?;
         }
         for step in &plan.steps {
             let report = self.run_step(conn, step, &baseline, &steps, committed)?;
