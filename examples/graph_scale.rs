@@ -39,10 +39,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut steps = 0;
     for _ in 0..5 {
         let started = Instant::now();
-        let files = migrate::load::read_folder(&dir)?;
+        let files = migrate_core::load::read_folder(&dir)?;
         read.push(started.elapsed());
         let started = Instant::now();
-        migrate::load::parse_files(&files)?;
+        migrate_core::load::parse_files(&files)?;
         parse.push(started.elapsed());
         let started = Instant::now();
         let set = Migrations::from_dir(&dir)?;

@@ -50,7 +50,7 @@ fn start() -> Result<(), Box<dyn Error>> {
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     conn.pragma_update(None, "foreign_keys", true)?;
 
-    let report = MIGRATIONS.verify(&conn)?;
+    let report = MIGRATIONS.verify(&mut conn)?;
     report.ensure_clean()?;
     if !report.unverified.is_empty() {
         eprintln!(

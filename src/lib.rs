@@ -1,10 +1,11 @@
 #![doc = include_str!("../README.md")]
 
 pub use migrate_core::{
-    checksum, graph, load, location, migration, parse, schema, sqlite, Checksum, Direction,
-    DriftError, DriftReport, Graph, GraphError, LoadError, LoadProblem, Location, LocationError,
-    Migration, Migrations, OpenMode, ParseError, ParseErrorKind, Plan, RowOp, RunError, RunOptions,
-    RunReport, Step, Target, TargetError,
+    current, data, ledger, schema, sqlite, Backend, Checksum, Database, Dialect, Direction,
+    DriftError, DriftReport, Graph, GraphError, Header, Imported, LoadError, LoadProblem, Location,
+    LocationError, Migration, Migrations, Modified, OpenMode, ParseError, ParseErrorKind, Plan,
+    PreparedImport, RowOp, RunError, RunOptions, RunReport, Section, Step, StepReport, Target,
+    TargetError, Unknown, Violation,
 };
 pub use migrate_macros::embed_migrations;
 

@@ -68,9 +68,9 @@ fn integrity(conn: &Connection) {
 
 /// Everything a crash must not break, checked on the database at `db`.
 fn assert_whole(set: &Migrations, db: &Path, trial: usize) {
-    let conn = Connection::open(db).unwrap();
+    let mut conn = Connection::open(db).unwrap();
     integrity(&conn);
-    let report = set.verify(&conn).unwrap();
+    let report = set.verify(&mut conn).unwrap();
     assert!(
         report.is_clean() && report.unverified.is_empty(),
         "trial {trial}: {report}"

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{version_rows, write_folder};
-use migrate::sqlite::ledger::ALEMBIC_VERSION_DDL;
+use migrate::sqlite::ALEMBIC_VERSION_DDL;
 use migrate::{Migrations, RunError};
 use rusqlite::Connection;
 use std::path::Path;
@@ -50,8 +50,8 @@ pub fn alembic_database_at_002(path: &Path) -> Connection {
 #[test]
 fn a_fresh_database_has_everything_pending_and_is_clean() {
     let dir = TempDir::new().unwrap();
-    let conn = Connection::open(dir.path().join("db")).unwrap();
-    let report = reference().verify(&conn).unwrap();
+    let mut conn = Connection::open(dir.path().join("db")).unwrap();
+    let report = reference().verify(&mut conn).unwrap();
     assert_eq!(report.pending, ["001", "002", "003"]);
     assert!(report.ensure_clean().is_ok());
 }
@@ -68,7 +68,7 @@ fn an_edited_migration_is_reported_as_modified() {
             .replace("phone_number TEXT", "phone_number TEXT NOT NULL DEFAULT ''");
         std::fs::write(file, text).unwrap();
     });
-    let report = edited.verify(&conn).unwrap();
+    let report = edited.verify(&mut conn).unwrap();
     assert_eq!(report.modified.len(), 1);
     assert_eq!(report.modified[0].revision, "002");
     assert_eq!(
@@ -91,7 +91,7 @@ fn a_database_ahead_of_the_binary_is_unknown_and_refused() {
         std::fs::write(root.join("versions/004_add_notes.sql"), text).unwrap();
     });
     newer.upgrade(&mut conn, "head").unwrap();
-    let report = reference().verify(&conn).unwrap();
+    let report = reference().verify(&mut conn).unwrap();
     assert_eq!(report.unknown.len(), 1);
     assert_eq!(report.unknown[0].revision, "004");
     assert!(report.unknown[0].has_downgrade_sql);
@@ -116,7 +116,7 @@ fn a_hand_edited_ledger_is_inconsistent() {
     reference().upgrade(&mut conn, "head").unwrap();
     conn.execute("UPDATE alembic_version SET version_num = '001'", [])
         .unwrap();
-    let report = reference().verify(&conn).unwrap();
+    let report = reference().verify(&mut conn).unwrap();
     assert!(!report.inconsistent.is_empty(), "{report}");
     assert!(report.ensure_clean().is_err());
 
@@ -124,7 +124,7 @@ fn a_hand_edited_ledger_is_inconsistent() {
         .unwrap();
     conn.execute("DELETE FROM migrate_applied WHERE revision = '002'", [])
         .unwrap();
-    let report = reference().verify(&conn).unwrap();
+    let report = reference().verify(&mut conn).unwrap();
     assert!(
         report.inconsistent.iter().any(|i| i.starts_with("002 ")),
         "{report}"
@@ -136,7 +136,7 @@ fn a_database_migrated_by_alembic_is_taken_over_as_unverified() {
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("db");
     let mut conn = alembic_database_at_002(&path);
-    let report = reference().verify(&conn).unwrap();
+    let report = reference().verify(&mut conn).unwrap();
     assert_eq!(report.unverified, ["001", "002"]);
     assert_eq!(report.pending, ["003"]);
     assert!(report.ensure_clean().is_ok(), "{report}");
@@ -148,7 +148,7 @@ fn a_database_migrated_by_alembic_is_taken_over_as_unverified() {
         .query_row("SELECT full_name FROM users", [], |r| r.get(0))
         .unwrap();
     assert_eq!(anna, "Anna");
-    let report = reference().verify(&conn).unwrap();
+    let report = reference().verify(&mut conn).unwrap();
     assert_eq!(
         report.unverified,
         ["001", "002"],
@@ -160,8 +160,8 @@ fn a_database_migrated_by_alembic_is_taken_over_as_unverified() {
 #[test]
 fn verify_reads_without_changing_anything() {
     let dir = TempDir::new().unwrap();
-    let conn = Connection::open(dir.path().join("db")).unwrap();
-    reference().verify(&conn).unwrap();
+    let mut conn = Connection::open(dir.path().join("db")).unwrap();
+    reference().verify(&mut conn).unwrap();
     let objects: i64 = conn
         .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
         .unwrap();

@@ -5,7 +5,7 @@ mod common;
 
 use assert_cmd::Command;
 use common::{bot_binary, version_rows};
-use migrate::sqlite::ledger::ALEMBIC_VERSION_DDL;
+use migrate::sqlite::ALEMBIC_VERSION_DDL;
 use migrate::Migrations;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

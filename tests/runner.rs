@@ -4,7 +4,7 @@
 mod common;
 
 use common::{columns, migration, snapshot, version_rows, write_folder};
-use migrate::sqlite::ledger::ALEMBIC_VERSION_DDL;
+use migrate::sqlite::ALEMBIC_VERSION_DDL;
 use migrate::{Migrations, RunError, RunOptions};
 use rusqlite::Connection;
 use tempfile::TempDir;
@@ -265,7 +265,7 @@ fn a_failed_non_transactional_migration_leaves_a_visible_dirty_mark() {
         ["a1"],
         "the transactional part before it is committed"
     );
-    let report = set.verify(&conn).unwrap();
+    let report = set.verify(&mut conn).unwrap();
     assert_eq!(report.dirty, ["b1"]);
     assert!(report.ensure_clean().is_err());
     let again = set.upgrade(&mut conn, "head").unwrap_err();
@@ -309,7 +309,7 @@ fn stamp_marks_without_running_and_is_logged() {
         )
         .unwrap();
     assert_eq!(users, 0, "stamp runs no migration");
-    let report = set.verify(&conn).unwrap();
+    let report = set.verify(&mut conn).unwrap();
     assert!(report.is_clean(), "{report}");
     assert_eq!(report.pending, ["003"]);
     let op: String = conn
@@ -388,6 +388,6 @@ fn a_database_created_by_hand_is_refused_with_the_fix() {
         text.contains("created by hand") && text.contains("migrate stamp"),
         "{text}"
     );
-    let report = reference().verify(&conn).unwrap();
+    let report = reference().verify(&mut conn).unwrap();
     assert_eq!(report.untracked_tables, ["users"]);
 }

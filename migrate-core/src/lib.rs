@@ -1,24 +1,44 @@
 //! The core of `migrate`: migration files, the revision graph, checksums,
-//! and (with the default `sqlite` feature) the SQLite runner and drift
-//! detection.
+//! and the orchestration of runs (plan, run, record, verify, repair, stamp,
+//! offline SQL) written once against the [`Backend`] boundary. With the
+//! default `sqlite` feature, [`sqlite`] implements it for
+//! `rusqlite::Connection`.
 //!
 //! `embed_migrations!` in `migrate-macros` calls [`load::load_folder`] and
 //! [`load::check_single_head`] at compile time; the runtime calls the same
 //! functions, so a folder is parsed and validated by one piece of code.
 
+mod ahead;
+pub mod backend;
 pub mod checksum;
+pub mod data;
+#[cfg(feature = "sqlite")]
+mod database;
+mod drift;
+mod error;
+pub mod foreign_keys;
 pub mod graph;
+pub mod ledger;
 pub mod load;
 pub mod location;
 pub mod migration;
+mod offline;
 pub mod parse;
+mod repair;
+mod runner;
 pub mod schema;
 pub mod set;
 mod sql_text;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
+pub use backend::{Backend, Dialect};
 pub use checksum::Checksum;
+#[cfg(feature = "sqlite")]
+pub use database::{Database, DatabaseSession, Imported, PreparedImport};
+pub use drift::{DriftError, DriftReport, Modified, Unknown};
+pub use error::RunError;
+pub use foreign_keys::Violation;
 pub use graph::plan::{Direction, Plan, RowOp, Step};
 pub use graph::target::{Target, TargetError};
 pub use graph::{Graph, GraphError};
@@ -26,6 +46,5 @@ pub use load::{LoadError, LoadProblem};
 pub use location::{Location, LocationError, OpenMode};
 pub use migration::{Header, Migration, Section};
 pub use parse::{ParseError, ParseErrorKind};
+pub use runner::{current, RunOptions, RunReport, StepReport};
 pub use set::Migrations;
-#[cfg(feature = "sqlite")]
-pub use sqlite::{DriftError, DriftReport, RunError, RunOptions, RunReport};

@@ -2,10 +2,8 @@
 
 use super::output::print_json;
 use super::{clock, CliError, Context};
-use migrate_core::sqlite::data::{self, TableData};
-use migrate_core::sqlite::{backup as online, ledger, lock};
-use migrate_core::RunError;
-use rusqlite::types::Value;
+use migrate_core::data::{Export, TableData, Value};
+use migrate_core::{Database, Imported};
 use serde_json::{json, Map, Value as Json};
 use std::path::{Path, PathBuf};
 
@@ -13,7 +11,7 @@ use std::path::{Path, PathBuf};
 const EXPORT_FORMAT: &str = "migrate-export";
 const EXPORT_VERSION: u64 = 1;
 
-fn require_database(ctx: &Context<'_>) -> Result<rusqlite::Connection, CliError> {
+fn require_database(ctx: &Context<'_>) -> Result<Database, CliError> {
     ctx.open_existing()?.ok_or_else(|| ctx.missing())
 }
 
@@ -35,8 +33,8 @@ pub fn backup_file(
     ctx: &Context<'_>,
     out: Option<&Path>,
 ) -> Result<(PathBuf, Vec<String>), CliError> {
-    let conn = require_database(ctx)?;
-    let heads = ledger::read(&conn)?.heads;
+    let mut db = require_database(ctx)?;
+    let heads = db.ledger()?.heads;
     let target = match out {
         Some(path) => path.to_owned(),
         None => {
@@ -70,7 +68,7 @@ pub fn backup_file(
             target.display()
         )));
     }
-    online::backup_to(&conn, &target, ctx.config().busy_timeout)?;
+    db.backup_to(&target, ctx.config().busy_timeout)?;
     eprintln!(
         "backup written to {} (integrity check ok)",
         target.display()
@@ -89,38 +87,20 @@ pub fn restore(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
     if ctx.database_file()?.exists() {
         backup_file(ctx, None)?;
     }
-    let mut conn = ctx.open()?;
-    online::restore_from(&mut conn, file, ctx.config().busy_timeout)?;
-    let state = ledger::read(&conn)?;
-    if state.has_version_table && state.has_applied_table {
-        let heads = state.heads.clone();
-        let from = [file.display().to_string()];
-        ledger::ensure_tables(&conn)?;
-        ledger::log(
-            &conn,
-            &ledger::LogEntry {
-                operation: "restore",
-                heads_before: &heads,
-                heads_after: &heads,
-                revisions: &from,
-                outcome: "ok",
-                error: None,
-            },
-        )?;
-    }
+    let heads = ctx.open()?.restore_from(file, ctx.config().busy_timeout)?;
     if ctx.json() {
         print_json(
-            &json!({ "restored": ctx.config().database.to_string(), "from": file, "heads": state.heads }),
+            &json!({ "restored": ctx.config().database.to_string(), "from": file, "heads": heads }),
         );
     } else {
         println!(
             "restored {} from {} (now at {})",
             ctx.config().database,
             file.display(),
-            if state.heads.is_empty() {
+            if heads.is_empty() {
                 "base".to_owned()
             } else {
-                state.heads.join(", ")
+                heads.join(", ")
             }
         );
     }
@@ -161,12 +141,7 @@ fn value_from_json(value: &Json) -> Option<Value> {
 
 /// `export [--out FILE]`.
 pub fn export(ctx: &Context<'_>, out: Option<&Path>) -> Result<(), CliError> {
-    let conn = require_database(ctx)?;
-    conn.execute_batch("BEGIN")?;
-    let state = ledger::read(&conn);
-    let tables = data::read_all(&conn);
-    let _ = conn.execute_batch("COMMIT");
-    let (state, tables) = (state?, tables?);
+    let Export { heads, tables } = require_database(ctx)?.export()?;
     let table_json: Vec<Json> = tables
         .iter()
         .map(|t| {
@@ -181,7 +156,7 @@ pub fn export(ctx: &Context<'_>, out: Option<&Path>) -> Result<(), CliError> {
     let document = json!({
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
-        "revision": state.heads,
+        "revision": heads,
         "exported_at": clock::readable(),
         "tables": table_json,
     });
@@ -195,7 +170,7 @@ pub fn export(ctx: &Context<'_>, out: Option<&Path>) -> Result<(), CliError> {
     eprintln!("exported {rows} rows from {} tables", tables.len());
     if ctx.json() {
         print_json(
-            &json!({ "export": path, "rows": rows, "tables": tables.len(), "revision": state.heads }),
+            &json!({ "export": path, "rows": rows, "tables": tables.len(), "revision": heads }),
         );
     } else {
         println!("{}", path.display());
@@ -203,7 +178,7 @@ pub fn export(ctx: &Context<'_>, out: Option<&Path>) -> Result<(), CliError> {
     Ok(())
 }
 
-fn parse_export(path: &Path) -> Result<(Vec<String>, Vec<TableData>), CliError> {
+fn parse_export(path: &Path) -> Result<Export, CliError> {
     let bad =
         |why: &str| CliError::Refused(format!("{} is not a migrate export: {why}", path.display()));
     let text = std::fs::read_to_string(path).map_err(CliError::io(path))?;
@@ -264,146 +239,34 @@ fn parse_export(path: &Path) -> Result<(Vec<String>, Vec<TableData>), CliError> 
             rows,
         });
     }
-    Ok((revision, tables))
-}
-
-/// The exported tables that have rows, checked against the database's
-/// tables and columns; every problem is listed at once.
-fn fit_to_schema(
-    conn: &rusqlite::Connection,
-    tables: Vec<TableData>,
-) -> Result<Vec<TableData>, CliError> {
-    let existing = data::user_tables(conn)?;
-    let mut problems = Vec::new();
-    let mut kept = Vec::new();
-    for table in tables {
-        let Some(name) = existing
-            .iter()
-            .find(|t| t.eq_ignore_ascii_case(&table.name))
-        else {
-            if !table.rows.is_empty() {
-                problems.push(format!(
-                    "table `{}` ({} rows) has no place: the migrations create no such table",
-                    table.name,
-                    table.rows.len()
-                ));
-            }
-            continue;
-        };
-        let columns = data::columns(conn, name)?;
-        for column in &table.columns {
-            if !columns.iter().any(|c| c.eq_ignore_ascii_case(column)) {
-                problems.push(format!(
-                    "column `{}.{column}` has no place: the migrations' `{name}` has {}",
-                    table.name,
-                    columns.join(", ")
-                ));
-            }
-        }
-        kept.push(TableData {
-            name: name.clone(),
-            ..table
-        });
-    }
-    if problems.is_empty() {
-        Ok(kept)
-    } else {
-        Err(CliError::Refused(format!(
-            "nothing was imported; the export does not fit the database:\n  {}\nadd the missing tables or columns with a migration, or edit the export",
-            problems.join("\n  ")
-        )))
-    }
+    Ok(Export {
+        heads: revision,
+        tables,
+    })
 }
 
 /// `import FILE`: replaces the rows of every exported table in one
 /// transaction, after a backup, and checks the row counts.
 pub fn import(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
-    let (revision, mut tables) = parse_export(file)?;
-    let conn = require_database(ctx)?;
-    let mut heads = ledger::read(&conn)?.heads;
-    let mut expected = revision.clone();
-    heads.sort();
-    expected.sort();
-    let show = |h: &[String]| {
-        if h.is_empty() {
-            "base".to_owned()
-        } else {
-            h.join(", ")
-        }
-    };
-    if heads != expected && !expected.is_empty() {
-        return Err(CliError::Refused(format!(
-            "the export was taken at revision {} but the database is at {}; move the database to that revision first (`migrate upgrade {0}` or `migrate downgrade {0}`), or import into a database at {0}",
-            show(&expected),
-            show(&heads),
-        )));
-    }
-    if heads != expected {
-        // An export of a database made by hand (no revision) into one the
-        // migrations built: the rows move by column name, as long as every
-        // exported column has a place.
-        tables = fit_to_schema(&conn, tables)?;
+    let export = parse_export(file)?;
+    let mut db = require_database(ctx)?;
+    // What does not fit is refused before a backup is taken.
+    let prepared = db.prepare_import(export)?;
+    if prepared.by_column_name() {
         eprintln!(
-            "the export has no revision (a database made by hand); importing its rows by column name into {} at {}",
-            ctx.config().database,
-            show(&heads)
+            "the export has no revision (a database made by hand); importing its rows by column name into {}",
+            ctx.config().database
         );
     }
-    let existing = data::user_tables(&conn)?;
-    for table in &tables {
-        if !existing.contains(&table.name) {
-            return Err(CliError::Refused(format!(
-                "table `{}` of the export does not exist in the database",
-                table.name
-            )));
-        }
-    }
-    drop(conn);
     backup_file(ctx, None)?;
-    let conn = ctx.open()?;
-    let fk: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
-    conn.execute_batch("PRAGMA foreign_keys = OFF")?;
-    lock::begin_immediate(&conn)?;
-    let result = (|| -> Result<(), CliError> {
-        data::replace_all(&conn, &tables)?;
-        for table in &tables {
-            let count = data::count_rows(&conn, &table.name)?;
-            if usize::try_from(count).ok() != Some(table.rows.len()) {
-                return Err(CliError::Refused(format!(
-                    "table `{}` holds {count} rows after the import, the export has {}; nothing was imported",
-                    table.name,
-                    table.rows.len()
-                )));
-            }
-        }
-        let violations: i64 =
-            conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
-                r.get(0)
-            })?;
-        if violations > 0 {
-            return Err(CliError::Refused(format!(
-                "the import would leave {violations} foreign key violations; nothing was imported"
-            )));
-        }
-        conn.execute_batch("COMMIT")?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = conn.execute_batch("ROLLBACK");
-    }
-    if fk {
-        conn.execute_batch("PRAGMA foreign_keys = ON")?;
-    }
-    result?;
-    let rows: usize = tables.iter().map(|t| t.rows.len()).sum();
+    let Imported { rows, tables, .. } = db.import(prepared)?;
     if ctx.json() {
         print_json(
-            &json!({ "imported_rows": rows, "tables": tables.len(), "database": ctx.config().database.to_string() }),
+            &json!({ "imported_rows": rows, "tables": tables, "database": ctx.config().database.to_string() }),
         );
     } else {
         println!(
-            "imported {rows} rows into {} tables of {} (row counts verified)",
-            tables.len(),
+            "imported {rows} rows into {tables} tables of {} (row counts verified)",
             ctx.config().database
         );
     }
@@ -412,35 +275,27 @@ pub fn import(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
 
 /// `schema [TABLE]`.
 pub fn schema(ctx: &Context<'_>, table: Option<&str>) -> Result<(), CliError> {
-    let conn = require_database(ctx)?;
-    let mut stmt = conn.prepare(
-        "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
-         ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 WHEN 'trigger' THEN 2 ELSE 3 END, tbl_name, name",
-    )?;
-    let objects: Vec<(String, String, String, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<Result<_, _>>()?;
-    let objects: Vec<_> = objects
+    let objects: Vec<_> = require_database(ctx)?
+        .schema_objects()?
         .into_iter()
-        .filter(|(_, _, owner, _)| table.is_none_or(|t| owner == t))
+        .filter(|o| table.is_none_or(|t| o.table == t))
         .collect();
     if objects.is_empty() {
         if let Some(table) = table {
-            return Err(RunError::Ledger(format!(
+            return Err(CliError::Refused(format!(
                 "there is no table `{table}`; `migrate schema` lists them"
-            ))
-            .into());
+            )));
         }
     }
     if ctx.json() {
         let list: Vec<_> = objects
             .iter()
-            .map(|(k, n, t, s)| json!({"type": k, "name": n, "table": t, "sql": s}))
+            .map(|o| json!({"type": o.kind, "name": o.name, "table": o.table, "sql": o.sql}))
             .collect();
         print_json(&json!({ "objects": list }));
     } else {
-        for (_, _, _, sql) in objects {
-            println!("{sql};\n");
+        for object in objects {
+            println!("{};\n", object.sql);
         }
     }
     Ok(())

@@ -5,24 +5,23 @@ use super::args::HistoryArgs;
 use super::output::{print_json, revision_json, revision_line, verbose_entry, Line};
 use super::{CliError, Context};
 use migrate_core::graph::target::Destination;
-use migrate_core::sqlite::ledger;
 use migrate_core::{Graph, Target};
 use serde_json::json;
 
 /// The database's heads as indices; a missing database is at base.
 fn database_heads(ctx: &Context<'_>) -> Result<Vec<usize>, CliError> {
-    let Some(conn) = ctx.open_existing()? else {
+    let Some(mut conn) = ctx.open_existing()? else {
         ctx.note_missing();
         return Ok(Vec::new());
     };
-    let state = ledger::read(&conn)?;
+    let state = conn.ledger()?;
     if !state.has_version_table && !state.user_tables.is_empty() && !ctx.json() {
         eprintln!(
             "note: the database has tables ({}) but no migration ledger: it was created by hand, not through migrations; `migrate adopt` finds and stamps the revision it matches",
             state.user_tables.join(", ")
         );
     }
-    Ok(ctx.migrations_for_listing()?.database_heads(&conn)?)
+    Ok(ctx.migrations_for_listing()?.database_heads(&mut conn)?)
 }
 
 /// `current`: the database's revision(s).

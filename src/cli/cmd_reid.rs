@@ -10,7 +10,6 @@ use super::{CliError, Context};
 use migrate_core::load::{self, SourceFile};
 use migrate_core::parse::check_id;
 use migrate_core::parse::parse_migration;
-use migrate_core::sqlite::ledger;
 use migrate_core::Migration;
 use std::path::Path;
 
@@ -59,10 +58,10 @@ fn names(m: &Migration, id: &str) -> bool {
 
 /// Refuses when the configured database recorded this very file as applied.
 fn ensure_unapplied(ctx: &Context<'_>, m: &Migration, duplicated: bool) -> Result<(), CliError> {
-    let Some(conn) = ctx.open_existing()? else {
+    let Some(mut conn) = ctx.open_existing()? else {
         return Ok(());
     };
-    let state = ledger::read(&conn)?;
+    let state = conn.ledger()?;
     let recorded = state.applied.iter().find(|r| r.revision == m.revision());
     let applied_here = match recorded {
         // Two files share the id: the checksum says which one ran.

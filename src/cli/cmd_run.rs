@@ -3,9 +3,8 @@
 use super::args::{DowngradeArgs, UpgradeArgs};
 use super::output::print_json;
 use super::{cmd_data, cmd_schema, CliError, Context};
-use migrate_core::sqlite::ledger::ALEMBIC_VERSION_DDL;
-use migrate_core::sqlite::runner::StepReport;
-use migrate_core::{Direction, Migrations, Plan, RowOp, RunOptions, RunReport, Target};
+use migrate_core::sqlite::SqliteDialect;
+use migrate_core::{Direction, RunOptions, RunReport, StepReport, Target};
 use serde_json::json;
 use std::io::IsTerminal;
 
@@ -99,7 +98,7 @@ fn migrate(
     // An applied file edited afterwards is drift whether or not anything
     // ran: say so here as `verify` does.
     if !ctx.json() {
-        for m in set.verify(&conn)?.modified {
+        for m in set.verify(&mut conn)?.modified {
             eprintln!(
                 "warning: {} ({}) was edited after it was applied (recorded {}, file now {}); `migrate verify` reports it, `migrate repair --accept {}` accepts it",
                 m.revision, m.path, m.recorded, m.current, m.revision
@@ -183,7 +182,7 @@ pub fn stamp(ctx: &Context<'_>, target: &str, purge: bool, force: bool) -> Resul
     let mut conn = ctx.open()?;
     if !force {
         // A stamp is a claim about the schema: check it before writing it.
-        let rows = set.stamp_rows(&conn, &target, purge)?;
+        let rows = set.stamp_rows(&mut conn, &target, purge)?;
         let d = cmd_schema::schema_drift(set, &conn, &rows)?;
         if !d.is_empty() {
             cmd_schema::show_diff(
@@ -217,11 +216,6 @@ pub fn stamp(ctx: &Context<'_>, target: &str, purge: bool, force: bool) -> Resul
     Ok(())
 }
 
-/// Quotes a value as an SQL string literal.
-fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
 /// `--sql`: prints the run as SQL, without a database. `FROM:TO` starts
 /// from FROM; a bare target starts from base (upgrade only).
 fn offline(ctx: &Context<'_>, spec: &str, direction: Direction) -> Result<(), CliError> {
@@ -251,70 +245,9 @@ fn offline(ctx: &Context<'_>, spec: &str, direction: Direction) -> Result<(), Cl
         None => (None, spec),
     };
     // As Alembic's offline mode: FROM names one revision (`get_revision`).
-    let start = match from {
-        None | Some("" | "base") => Vec::new(),
-        Some(from) => vec![graph.resolve_revision(from)?],
-    };
-    let plan = set.plan_from(&start, &to.parse()?, direction)?;
-    print!("{}", offline_sql(set, &plan, direction));
+    print!(
+        "{}",
+        set.offline_script(from, &to.parse()?, direction, &SqliteDialect)?
+    );
     Ok(())
-}
-
-/// The SQL of a plan in Alembic's offline shape, wrapped in one transaction.
-pub fn offline_sql(set: &Migrations, plan: &Plan, direction: Direction) -> String {
-    let mut out = String::from("BEGIN;\n\n");
-    // As Alembic's offline mode: the version table is created before any
-    // step that starts with no row.
-    let mut rows = plan.heads_before.len();
-    for step in &plan.steps {
-        let m = &set.as_slice()[step.revision];
-        let parents = m.down_revisions().collect::<Vec<_>>().join(", ");
-        let (verb, from, to, section) = match direction {
-            Direction::Up => (
-                "upgrade",
-                parents,
-                m.revision().to_owned(),
-                Some(m.upgrade()),
-            ),
-            Direction::Down => ("downgrade", m.revision().to_owned(), parents, m.downgrade()),
-        };
-        if !m.is_transactional() {
-            out += "COMMIT;\n\n";
-        }
-        if rows == 0 {
-            out += &format!("{ALEMBIC_VERSION_DDL};\n\n");
-        }
-        out += &format!("-- Running {verb} {from} -> {to}\n\n");
-        if let Some(section) = section {
-            let sql = section.sql().trim();
-            out += sql;
-            out += if sql.ends_with(';') { "\n\n" } else { ";\n\n" };
-        }
-        for op in &step.row_ops {
-            match op {
-                RowOp::Insert(_) => rows += 1,
-                RowOp::Delete(_) => rows -= 1,
-                RowOp::Update { .. } => {}
-            }
-            out += &match op {
-                RowOp::Insert(rev) => format!(
-                    "INSERT INTO alembic_version (version_num) VALUES ({}) RETURNING version_num;\n\n",
-                    literal(rev)
-                ),
-                RowOp::Delete(rev) => {
-                    format!("DELETE FROM alembic_version WHERE alembic_version.version_num = {};\n\n", literal(rev))
-                }
-                RowOp::Update { from, to } => format!(
-                    "UPDATE alembic_version SET version_num={} WHERE alembic_version.version_num = {};\n\n",
-                    literal(to),
-                    literal(from)
-                ),
-            };
-        }
-        if !m.is_transactional() {
-            out += "BEGIN;\n\n";
-        }
-    }
-    out += "COMMIT;\n";
-    out
 }

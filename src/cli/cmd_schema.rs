@@ -5,10 +5,7 @@ use super::args::RevisionArgs;
 use super::output::{print_json, say};
 use super::{CliError, Context};
 use migrate_core::schema::{diff, Diff, Renames, Schema};
-use migrate_core::sqlite::introspect::{declared, read_schema};
-use migrate_core::sqlite::ledger;
-use migrate_core::{Migrations, RunOptions, Target};
-use rusqlite::Connection;
+use migrate_core::{Database, Migrations, RunOptions, Target};
 use std::path::Path;
 
 /// The declared schema file inside a migrations folder.
@@ -18,24 +15,11 @@ pub const SCHEMA_FILE: &str = "schema.sql";
 /// `heads` (empty: it matches).
 pub(super) fn schema_drift(
     set: &Migrations,
-    conn: &Connection,
+    db: &Database,
     heads: &[String],
 ) -> Result<Diff, CliError> {
-    let expected = read_schema(&replay_to(set, heads)?)?;
-    Ok(diff(&expected, &read_schema(conn)?, &Renames::default()))
-}
-
-/// A scratch database with exactly `heads` (and what they need) applied.
-fn replay_to(set: &Migrations, heads: &[String]) -> Result<Connection, CliError> {
-    let mut conn = Connection::open_in_memory()?;
-    for head in heads {
-        set.upgrade_with(
-            &mut conn,
-            &Target::Revision(head.clone()),
-            &RunOptions::default(),
-        )?;
-    }
-    Ok(conn)
+    let expected = Database::replayed(set, heads)?.schema()?;
+    Ok(diff(&expected, &db.schema()?, &Renames::default()))
 }
 
 fn declared_schema(dir: &Path) -> Result<Option<Schema>, CliError> {
@@ -43,7 +27,7 @@ fn declared_schema(dir: &Path) -> Result<Option<Schema>, CliError> {
     if !path.exists() {
         return Ok(None);
     }
-    Ok(Some(read_schema(&declared(&path)?)?))
+    Ok(Some(Database::declared(&path)?.schema()?))
 }
 
 fn parse_renames(args: &RevisionArgs) -> Result<Renames, CliError> {
@@ -91,7 +75,7 @@ pub fn autogenerate_body(
         )));
     };
     let current = match Migrations::from_dir(dir) {
-        Ok(set) => read_schema(&replay_to(&set, parents)?)?,
+        Ok(set) => Database::replayed(&set, parents)?.schema()?,
         Err(_) => Schema::default(),
     };
     let renames = parse_renames(args)?;
@@ -174,7 +158,7 @@ pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
     let mut result = serde_json::Map::new();
     let all_heads = graph.names(graph.heads());
     if let Some(target) = declared_schema(&ctx.config().dir)? {
-        let replayed = read_schema(&replay_to(set, &all_heads)?)?;
+        let replayed = Database::replayed(set, &all_heads)?.schema()?;
         let d = diff(&replayed, &target, &Renames::default());
         result.insert("schema_sql".into(), diff_json(&d, Fix::NewMigration));
         if d.is_empty() {
@@ -184,11 +168,11 @@ pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
             show_diff(ctx, &format!("{SCHEMA_FILE} and the migrations disagree (a forgotten migration? run `migrate revision --autogenerate -m ...`):"), &d, Fix::NewMigration);
         }
     }
-    if let Some(conn) = ctx.open_existing()? {
-        let state = ledger::read(&conn)?;
+    if let Some(mut conn) = ctx.open_existing()? {
+        let state = conn.ledger()?;
         if state.has_version_table {
-            let live = read_schema(&conn)?;
-            let expected = read_schema(&replay_to(set, &state.heads)?)?;
+            let live = conn.schema()?;
+            let expected = Database::replayed(set, &state.heads)?.schema()?;
             let d = diff(&expected, &live, &Renames::default());
             result.insert("database".into(), diff_json(&d, Fix::BackToMigrations));
             if d.is_empty() {
@@ -233,7 +217,7 @@ pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
 /// Lints each migration by the schema change it makes; returns the
 /// findings its header does not acknowledge.
 fn lint_migrations(ctx: &Context<'_>, set: &Migrations) -> Result<Vec<String>, CliError> {
-    let mut conn = Connection::open_in_memory()?;
+    let mut conn = Database::scratch()?;
     let mut before = Schema::default();
     let mut unacknowledged = Vec::new();
     for m in set.as_slice() {
@@ -242,7 +226,7 @@ fn lint_migrations(ctx: &Context<'_>, set: &Migrations) -> Result<Vec<String>, C
             &Target::Revision(m.revision().to_owned()),
             &RunOptions::default(),
         )?;
-        let after = read_schema(&conn)?;
+        let after = conn.schema()?;
         for finding in diff(&before, &after, &Renames::default()).findings {
             if m.allowed().any(|code| code == finding.code) {
                 continue;
@@ -269,16 +253,16 @@ fn lint_migrations(ctx: &Context<'_>, set: &Migrations) -> Result<Vec<String>, C
 /// `test`: the stairway test on a scratch database.
 pub fn stairway(ctx: &Context<'_>) -> Result<(), CliError> {
     let set = ctx.migrations()?;
-    let mut conn = Connection::open_in_memory()?;
+    let mut conn = Database::scratch()?;
     let options = RunOptions::default();
     let mut irreversible = Vec::new();
     let mut steps = Vec::new();
     for m in set.as_slice() {
         let rev = m.revision().to_owned();
         set.upgrade_with(&mut conn, &Target::Revision(rev.clone()), &options)?;
-        let heads = ledger::read(&conn)?.heads;
-        let up = read_schema(&conn)?;
-        let fresh = read_schema(&replay_to(set, &heads)?)?;
+        let heads = conn.ledger()?.heads;
+        let up = conn.schema()?;
+        let fresh = Database::replayed(set, &heads)?.schema()?;
         expect_equal(ctx, &rev, "upgrade", &fresh, &up)?;
         if m.downgrade().is_none() {
             say!(ctx, "{rev}: up ok; irreversible, down skipped");
@@ -300,19 +284,19 @@ pub fn stairway(ctx: &Context<'_>) -> Result<(), CliError> {
             }
         };
         let report = set.downgrade_with(&mut conn, &target, &options)?;
-        let down = read_schema(&conn)?;
+        let down = conn.schema()?;
         expect_equal(
             ctx,
             &rev,
             "downgrade",
-            &read_schema(&replay_to(set, &report.heads_after)?)?,
+            &Database::replayed(set, &report.heads_after)?.schema()?,
             &down,
         )?;
         set.upgrade_with(&mut conn, &Target::Revision(rev.clone()), &options)?;
         for head in &heads {
             set.upgrade_with(&mut conn, &Target::Revision(head.clone()), &options)?;
         }
-        expect_equal(ctx, &rev, "upgrade again", &up, &read_schema(&conn)?)?;
+        expect_equal(ctx, &rev, "upgrade again", &up, &conn.schema()?)?;
         say!(ctx, "{rev}: up, down, up ok");
         steps.push(serde_json::json!({ "revision": rev, "result": "up, down, up ok" }));
     }
@@ -359,19 +343,19 @@ fn expect_equal(
 /// `adopt`: find the revision whose schema the live database has.
 pub fn adopt(ctx: &Context<'_>, yes: bool) -> Result<(), CliError> {
     let set = ctx.migrations()?;
-    let Some(live_conn) = ctx.open_existing()? else {
+    let Some(mut live_conn) = ctx.open_existing()? else {
         return Err(ctx.missing());
     };
-    let state = ledger::read(&live_conn)?;
+    let state = live_conn.ledger()?;
     if !state.heads.is_empty() {
         return Err(CliError::Refused(format!(
             "the database is already at {}; adopt is for databases created without migrations",
             state.heads.join(", ")
         )));
     }
-    let live = read_schema(&live_conn)?;
+    let live = live_conn.schema()?;
     drop(live_conn);
-    let mut scratch = Connection::open_in_memory()?;
+    let mut scratch = Database::scratch()?;
     let mut closest: Option<(usize, String, Diff)> = None;
     for m in set.as_slice() {
         set.upgrade_with(
@@ -379,7 +363,7 @@ pub fn adopt(ctx: &Context<'_>, yes: bool) -> Result<(), CliError> {
             &Target::Revision(m.revision().to_owned()),
             &RunOptions::default(),
         )?;
-        let d = diff(&read_schema(&scratch)?, &live, &Renames::default());
+        let d = diff(&scratch.schema()?, &live, &Renames::default());
         if d.is_empty() {
             say!(
                 ctx,

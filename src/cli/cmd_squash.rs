@@ -15,64 +15,7 @@
 use super::cmd_files::write_revision;
 use super::output::say;
 use super::{CliError, Context};
-use migrate_core::sqlite::data::{self, quote};
-use migrate_core::sqlite::introspect::replay;
-use migrate_core::sqlite::ledger::LEDGER_TABLES;
-use migrate_core::{Migrations, Target};
-use rusqlite::types::Value;
-use rusqlite::Connection;
-
-fn literal(value: &Value) -> String {
-    match value {
-        Value::Null => "NULL".to_owned(),
-        Value::Integer(i) => i.to_string(),
-        Value::Real(r) if r.is_infinite() => if *r > 0.0 { "9e999" } else { "-9e999" }.to_owned(),
-        Value::Real(r) => format!("{r:?}"),
-        Value::Text(t) => format!("'{}'", t.replace('\'', "''")),
-        Value::Blob(b) => format!("X'{}'", hex::encode(b)),
-    }
-}
-
-/// The schema and rows of a database as SQL: what the baseline runs.
-fn dump(conn: &Connection) -> Result<(String, String), CliError> {
-    let mut stmt = conn.prepare(
-        "SELECT type, name, tbl_name, sql FROM sqlite_schema
-         WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid",
-    )?;
-    let objects: Vec<(String, String, String, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<Result<_, _>>()?;
-    let objects: Vec<_> = objects
-        .into_iter()
-        .filter(|(_, _, table, _)| !LEDGER_TABLES.contains(&table.as_str()))
-        .collect();
-    let mut upgrade = String::new();
-    for (_, _, _, sql) in &objects {
-        upgrade += &format!("{sql};\n\n");
-    }
-    for table in data::read_all(conn)? {
-        let columns = table
-            .columns
-            .iter()
-            .map(|c| quote(c))
-            .collect::<Vec<_>>()
-            .join(", ");
-        for row in &table.rows {
-            let values = row.iter().map(literal).collect::<Vec<_>>().join(", ");
-            upgrade += &format!(
-                "INSERT INTO {} ({columns}) VALUES ({values});\n",
-                quote(&table.name)
-            );
-        }
-    }
-    let mut downgrade = String::new();
-    for kind in ["trigger", "view", "table"] {
-        for (k, name, _, _) in objects.iter().rev().filter(|(k, ..)| k == kind) {
-            downgrade += &format!("DROP {} {};\n", k.to_uppercase(), quote(name));
-        }
-    }
-    Ok((upgrade, downgrade))
-}
+use migrate_core::{Database, Migrations};
 
 /// `squash REV -m MSG`.
 pub fn squash(ctx: &Context<'_>, rev: &str, message: &str) -> Result<(), CliError> {
@@ -107,8 +50,7 @@ pub fn squash(ctx: &Context<'_>, rev: &str, message: &str) -> Result<(), CliErro
             )));
         }
     }
-    let conn = replay(&set, &Target::Revision(graph.id(target).to_owned()))?;
-    let (upgrade, downgrade) = dump(&conn)?;
+    let (upgrade, downgrade) = Database::replayed(&set, &[graph.id(target).to_owned()])?.dump()?;
     let mut replaces = Vec::new();
     let mut originals = Vec::new();
     for (_, m) in set
@@ -148,29 +90,6 @@ pub fn squash(ctx: &Context<'_>, rev: &str, message: &str) -> Result<(), CliErro
                 let _ = std::fs::write(path, text);
             }
             Err(error)
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn literals_round_trip_through_sqlite() {
-        let conn = Connection::open_in_memory().unwrap();
-        for value in [
-            Value::Null,
-            Value::Integer(i64::MIN),
-            Value::Real(-0.5),
-            Value::Real(f64::INFINITY),
-            Value::Text("it's".into()),
-            Value::Blob(vec![0, 255]),
-        ] {
-            let back: Value = conn
-                .query_row(&format!("SELECT {}", literal(&value)), [], |r| r.get(0))
-                .unwrap();
-            assert_eq!(back, value);
         }
     }
 }

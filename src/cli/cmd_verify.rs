@@ -9,9 +9,9 @@ use std::io::{BufRead, Write};
 /// `verify`: the drift report; exit 1 unless clean.
 pub fn verify(ctx: &Context<'_>) -> Result<(), CliError> {
     let set = ctx.migrations()?;
-    let conn = ctx.open_existing()?.ok_or_else(|| ctx.missing())?;
-    let report = set.verify(&conn)?;
-    let violations = migrate_core::sqlite::foreign_keys::violations(&conn)?;
+    let mut conn = ctx.open_existing()?.ok_or_else(|| ctx.missing())?;
+    let report = set.verify(&mut conn)?;
+    let violations = conn.foreign_key_violations()?;
     // The schema too, not only the checksums: a stamp or a hand edit can
     // leave a database whose tables are not what its revision says.
     let schema_drift = if report.unknown.is_empty() && report.untracked_tables.is_empty() {
@@ -84,9 +84,9 @@ pub(super) fn confirm(question: &str) -> bool {
 /// `repair`.
 pub fn repair(ctx: &Context<'_>, args: &RepairArgs) -> Result<(), CliError> {
     let set = ctx.migrations()?;
-    let conn = ctx.open()?;
+    let mut conn = ctx.open()?;
     if let Some(revision) = &args.accept {
-        let (old, new) = set.checksum_change(&conn, revision)?;
+        let (old, new) = set.checksum_change(&mut conn, revision)?;
         say!(
             ctx,
             "revision {revision}: recorded {}, file now {new}",
@@ -97,7 +97,7 @@ pub fn repair(ctx: &Context<'_>, args: &RepairArgs) -> Result<(), CliError> {
                 "not accepted; nothing was changed (pass --yes to confirm)".to_owned(),
             ));
         }
-        set.accept_checksum(&conn, revision)?;
+        set.accept_checksum(&mut conn, revision)?;
         say!(ctx, "accepted {revision} in {}", ctx.config().database);
         if ctx.json() {
             print_json(&json!({ "accepted": revision, "checksum": new }));
@@ -114,7 +114,7 @@ pub fn repair(ctx: &Context<'_>, args: &RepairArgs) -> Result<(), CliError> {
                 "not cleared; nothing was changed (pass --yes to confirm)".to_owned(),
             ));
         }
-        set.clear_started(&conn, revision)?;
+        set.clear_started(&mut conn, revision)?;
         say!(
             ctx,
             "cleared the started mark of {revision} in {}; `migrate upgrade` will run it again",
@@ -125,7 +125,7 @@ pub fn repair(ctx: &Context<'_>, args: &RepairArgs) -> Result<(), CliError> {
         }
         return Ok(());
     }
-    let recorded = set.record_checksums(&conn)?;
+    let recorded = set.record_checksums(&mut conn)?;
     if ctx.json() {
         print_json(&json!({ "recorded": recorded }));
         return Ok(());

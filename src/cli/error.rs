@@ -63,12 +63,3 @@ impl CliError {
         move |source| CliError::Io { path, source }
     }
 }
-
-impl From<rusqlite::Error> for CliError {
-    fn from(source: rusqlite::Error) -> Self {
-        CliError::Run(RunError::Sqlite {
-            doing: "reading the database",
-            source,
-        })
-    }
-}

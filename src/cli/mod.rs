@@ -21,8 +21,7 @@ pub use config::Config;
 pub use error::CliError;
 
 use clap::Parser;
-use migrate_core::{Location, Migrations, OpenMode};
-use rusqlite::Connection;
+use migrate_core::{Database, Location, Migrations, OpenMode};
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::ExitCode;
@@ -95,7 +94,7 @@ impl<'a> Context<'a> {
 
     /// Opens the database for a command that changes it, creating the file
     /// (and its folder) when missing, and saying so.
-    pub fn open(&self) -> Result<Connection, CliError> {
+    pub fn open(&self) -> Result<Database, CliError> {
         let path = self.database_file()?;
         if !path.exists()
             && matches!(
@@ -111,15 +110,16 @@ impl<'a> Context<'a> {
         self.connect()
     }
 
-    fn connect(&self) -> Result<Connection, CliError> {
-        let conn = migrate_core::sqlite::open(&self.config.database)?;
-        conn.busy_timeout(self.config.busy_timeout)?;
-        Ok(conn)
+    fn connect(&self) -> Result<Database, CliError> {
+        Ok(Database::open(
+            &self.config.database,
+            self.config.busy_timeout,
+        )?)
     }
 
     /// Opens the database for reading; `None` when the file does not exist
     /// (nothing is created).
-    pub fn open_existing(&self) -> Result<Option<Connection>, CliError> {
+    pub fn open_existing(&self) -> Result<Option<Database>, CliError> {
         if !self.database_file()?.exists() {
             return Ok(None);
         }

@@ -1,6 +1,7 @@
 //! Online backups and restores with SQLite's backup API.
 
-use super::error::{Doing, RunError};
+use super::error::Doing;
+use crate::error::RunError;
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
@@ -17,10 +18,9 @@ fn copy(from: &Connection, to: &mut Connection, patience: Duration) -> Result<()
             StepResult::More => {}
             StepResult::Busy | StepResult::Locked => {
                 if started.elapsed() > patience {
-                    return Err(RunError::Ledger(
-                        "the database stayed locked by another process for the whole busy timeout"
-                            .to_owned(),
-                    ));
+                    return Err(RunError::Busy {
+                        doing: "copying pages",
+                    });
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -31,15 +31,20 @@ fn copy(from: &Connection, to: &mut Connection, patience: Duration) -> Result<()
 
 /// Runs `PRAGMA integrity_check` and fails unless it says `ok`.
 pub fn integrity_check(conn: &Connection) -> Result<(), RunError> {
+    let path = conn
+        .path()
+        .filter(|p| !p.is_empty())
+        .unwrap_or("the database");
     let result: String = conn
         .query_row("PRAGMA integrity_check", [], |row| row.get(0))
         .doing("checking integrity")?;
     if result == "ok" {
         Ok(())
     } else {
-        Err(RunError::Ledger(format!(
-            "integrity check failed: {result}"
-        )))
+        Err(RunError::Integrity {
+            path: path.to_owned(),
+            result,
+        })
     }
 }
 
@@ -55,8 +60,9 @@ pub fn backup_to(source: &Connection, target: &Path, patience: Duration) -> Resu
             .close()
             .map_err(|(_, e)| e)
             .doing("closing the backup file")?;
-        std::fs::rename(&partial, target).map_err(|e| {
-            RunError::Ledger(format!("cannot name the backup {}: {e}", target.display()))
+        std::fs::rename(&partial, target).map_err(|source| RunError::Io {
+            path: target.display().to_string(),
+            source,
         })
     })();
     if result.is_err() {

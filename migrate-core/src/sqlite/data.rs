@@ -1,29 +1,44 @@
-//! Reading and writing the rows of every user table (the ledger excluded),
-//! for `export` and `import`.
+//! Reading and writing the rows of every user table (the ledger excluded):
+//! `export`, `import`, the schema listing and a squash's baseline.
 
-use super::error::{Doing, RunError};
-use super::ledger::LEDGER_TABLES;
-use rusqlite::types::Value;
-use rusqlite::Connection;
+use super::error::Doing;
+use crate::data::{Export, ImportError, SchemaObject, TableData, Value};
+use crate::error::RunError;
+use crate::ledger::LEDGER_TABLES;
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-/// The rows of one table.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TableData {
-    /// The table name.
-    pub name: String,
-    /// Its columns, in order.
-    pub columns: Vec<String>,
-    /// Its rows, in rowid (or primary key) order.
-    pub rows: Vec<Vec<Value>>,
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self {
+            Value::Null => ValueRef::Null,
+            Value::Integer(i) => ValueRef::Integer(*i),
+            Value::Real(r) => ValueRef::Real(*r),
+            Value::Text(t) => ValueRef::Text(t.as_bytes()),
+            Value::Blob(b) => ValueRef::Blob(b),
+        }))
+    }
+}
+
+impl rusqlite::types::FromSql for Value {
+    fn column_result(value: ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        Ok(match value {
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(i) => Value::Integer(i),
+            ValueRef::Real(r) => Value::Real(r),
+            ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+        })
+    }
 }
 
 /// Quotes an identifier for SQL.
-pub fn quote(name: &str) -> String {
+pub(crate) fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// The user tables (not the ledger, not SQLite's own, not virtual), by name.
-pub fn user_tables(conn: &Connection) -> Result<Vec<String>, RunError> {
+pub(crate) fn user_tables(conn: &Connection) -> Result<Vec<String>, RunError> {
     let mut stmt = conn
         .prepare(
             "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
@@ -41,7 +56,7 @@ pub fn user_tables(conn: &Connection) -> Result<Vec<String>, RunError> {
 }
 
 /// The insertable columns of a table (generated columns excluded), in order.
-pub fn columns(conn: &Connection, table: &str) -> Result<Vec<String>, RunError> {
+pub(crate) fn columns(conn: &Connection, table: &str) -> Result<Vec<String>, RunError> {
     let mut stmt = conn
         .prepare("SELECT name FROM pragma_table_xinfo(?1) WHERE hidden = 0")
         .doing("reading columns")?;
@@ -51,7 +66,7 @@ pub fn columns(conn: &Connection, table: &str) -> Result<Vec<String>, RunError> 
 }
 
 /// Reads every row of every user table.
-pub fn read_all(conn: &Connection) -> Result<Vec<TableData>, RunError> {
+pub(crate) fn read_all(conn: &Connection) -> Result<Vec<TableData>, RunError> {
     let mut tables = Vec::new();
     for name in user_tables(conn)? {
         let columns = columns(conn, &name)?;
@@ -81,17 +96,120 @@ pub fn read_all(conn: &Connection) -> Result<Vec<TableData>, RunError> {
     Ok(tables)
 }
 
-/// Row count of a table.
-pub fn count_rows(conn: &Connection, table: &str) -> Result<i64, RunError> {
-    conn.query_row(&format!("SELECT count(*) FROM {}", quote(table)), [], |r| {
-        r.get(0)
-    })
-    .doing("counting rows")
+/// The heads and every row, read in one snapshot.
+pub(crate) fn export(conn: &Connection) -> Result<Export, RunError> {
+    let tx = conn.unchecked_transaction().doing("reading the database")?;
+    let heads = super::current(&tx)?;
+    let tables = read_all(&tx)?;
+    tx.finish().doing("reading the database")?;
+    Ok(Export { heads, tables })
 }
 
-/// Replaces the rows of each table in `tables` with the given ones. The
-/// caller owns the transaction; foreign keys should be off during the load.
-pub fn replace_all(conn: &Connection, tables: &[TableData]) -> Result<(), RunError> {
+/// Row count of a table.
+fn count_rows(conn: &Connection, table: &str) -> Result<u64, RunError> {
+    conn.query_row(&format!("SELECT count(*) FROM {}", quote(table)), [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .doing("counting rows")
+    .map(|n| n.unsigned_abs())
+}
+
+/// The exported tables, named as the database names them, checked against
+/// its tables and columns; every problem is listed at once. Tables without
+/// rows and without a place are left out.
+pub(crate) fn fit_to_schema(
+    conn: &Connection,
+    tables: Vec<TableData>,
+) -> Result<Vec<TableData>, RunError> {
+    let existing = user_tables(conn)?;
+    let mut problems = Vec::new();
+    let mut kept = Vec::new();
+    for table in tables {
+        let Some(name) = existing
+            .iter()
+            .find(|t| t.eq_ignore_ascii_case(&table.name))
+        else {
+            if !table.rows.is_empty() {
+                problems.push(format!(
+                    "table `{}` ({} rows) has no place: the migrations create no such table",
+                    table.name,
+                    table.rows.len()
+                ));
+            }
+            continue;
+        };
+        let columns = columns(conn, name)?;
+        for column in &table.columns {
+            if !columns.iter().any(|c| c.eq_ignore_ascii_case(column)) {
+                problems.push(format!(
+                    "column `{}.{column}` has no place: the migrations' `{name}` has {}",
+                    table.name,
+                    columns.join(", ")
+                ));
+            }
+        }
+        kept.push(TableData {
+            name: name.clone(),
+            ..table
+        });
+    }
+    if problems.is_empty() {
+        Ok(kept)
+    } else {
+        Err(ImportError::DoesNotFit { problems }.into())
+    }
+}
+
+/// Replaces the rows of each table in `tables`, in one write transaction
+/// with foreign keys off, then checks every row count and that no foreign
+/// key is broken; any problem rolls the whole import back.
+pub(crate) fn import(conn: &Connection, tables: &[TableData]) -> Result<(), RunError> {
+    let enforced: bool = conn
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .doing("reading PRAGMA foreign_keys")?;
+    conn.execute_batch("PRAGMA foreign_keys = OFF")
+        .doing("switching foreign keys off")?;
+    let result = (|| {
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
+            .doing("taking the write lock")?;
+        replace_all(&tx, tables)?;
+        for table in tables {
+            let found = count_rows(&tx, &table.name)?;
+            let expected = table.rows.len() as u64;
+            if found != expected {
+                return Err(ImportError::RowCount {
+                    table: table.name.clone(),
+                    found,
+                    expected,
+                }
+                .into());
+            }
+        }
+        let count = tx
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .doing("checking foreign keys")?
+            .unsigned_abs();
+        if count > 0 {
+            return Err(ImportError::ForeignKeys { count }.into());
+        }
+        tx.commit().doing("committing the import")
+    })();
+    if enforced {
+        let restored = conn
+            .execute_batch("PRAGMA foreign_keys = ON")
+            .doing("switching foreign keys back on");
+        if result.is_ok() {
+            restored?;
+        }
+    }
+    result
+}
+
+/// Replaces the rows of each table in `tables` with the given ones, inside
+/// the caller's transaction.
+fn replace_all(conn: &Connection, tables: &[TableData]) -> Result<(), RunError> {
     for table in tables {
         conn.execute(&format!("DELETE FROM {}", quote(&table.name)), [])
             .doing("clearing a table")?;
@@ -114,4 +232,99 @@ pub fn replace_all(conn: &Connection, tables: &[TableData]) -> Result<(), RunErr
         }
     }
     Ok(())
+}
+
+/// Every schema object (the ledger's included), tables first, in the order
+/// `migrate schema` prints them.
+pub(crate) fn schema_objects(conn: &Connection) -> Result<Vec<SchemaObject>, RunError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+             ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 WHEN 'trigger' THEN 2 ELSE 3 END, tbl_name, name",
+        )
+        .doing("reading the schema")?;
+    stmt.query_map([], |r| {
+        Ok(SchemaObject {
+            kind: r.get(0)?,
+            name: r.get(1)?,
+            table: r.get(2)?,
+            sql: r.get(3)?,
+        })
+    })
+    .and_then(|rows| rows.collect())
+    .doing("reading the schema")
+}
+
+/// The schema and rows of a database as SQL, and the SQL that drops it
+/// again: what a squash's baseline runs.
+pub(crate) fn dump(conn: &Connection) -> Result<(String, String), RunError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT type, name, tbl_name, sql FROM sqlite_schema
+             WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid",
+        )
+        .doing("reading the schema")?;
+    let objects: Vec<(String, String, String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .and_then(|rows| rows.collect())
+        .doing("reading the schema")?;
+    let objects: Vec<_> = objects
+        .into_iter()
+        .filter(|(_, _, table, _)| !LEDGER_TABLES.contains(&table.as_str()))
+        .collect();
+    let mut upgrade = String::new();
+    for (_, _, _, sql) in &objects {
+        upgrade += &format!("{sql};\n\n");
+    }
+    for table in read_all(conn)? {
+        let columns = table
+            .columns
+            .iter()
+            .map(|c| quote(c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        for row in &table.rows {
+            let values = row
+                .iter()
+                .map(Value::to_sql_literal)
+                .collect::<Vec<_>>()
+                .join(", ");
+            upgrade += &format!(
+                "INSERT INTO {} ({columns}) VALUES ({values});\n",
+                quote(&table.name)
+            );
+        }
+    }
+    let mut downgrade = String::new();
+    for kind in ["trigger", "view", "table"] {
+        for (k, name, _, _) in objects.iter().rev().filter(|(k, ..)| k == kind) {
+            downgrade += &format!("DROP {} {};\n", k.to_uppercase(), quote(name));
+        }
+    }
+    Ok((upgrade, downgrade))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_round_trip_through_sqlite() {
+        let conn = Connection::open_in_memory().unwrap();
+        for value in [
+            Value::Null,
+            Value::Integer(i64::MIN),
+            Value::Real(-0.5),
+            Value::Real(f64::INFINITY),
+            Value::Text("it's".into()),
+            Value::Blob(vec![0, 255]),
+        ] {
+            let back: Value = conn
+                .query_row(&format!("SELECT {}", value.to_sql_literal()), [], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert_eq!(back, value);
+        }
+    }
 }

@@ -2,8 +2,8 @@
 //! parser delimits statements (triggers, string literals and comments with
 //! `;` inside are never split), and locating a failure in the file.
 
-use super::error::RunError;
-use crate::migration::{Migration, Section};
+use crate::backend::Origin;
+use crate::error::RunError;
 use crate::sql_text::skip_trivia;
 use rusqlite::fallible_iterator::FallibleIterator;
 use rusqlite::{Batch, Connection};
@@ -11,41 +11,13 @@ use rusqlite::{Batch, Connection};
 /// The longest statement text an error message quotes.
 const QUOTE_LIMIT: usize = 400;
 
-/// Runs every statement of `section`. On failure the error names the
-/// revision, file, line, statement and SQLite's message; the caller rolls back.
-pub fn run_section(
-    conn: &Connection,
-    m: &Migration,
-    section: &Section,
-    direction: &'static str,
-) -> Result<(), RunError> {
-    let origin = Origin {
-        revision: m.revision(),
-        path: m.path(),
-        direction,
-    };
-    run_sql(conn, section.sql(), &origin, |offset| {
-        section.line_of(offset)
-    })
-}
-
-/// Where SQL comes from, for error messages.
-pub struct Origin<'a> {
-    /// The revision.
-    pub revision: &'a str,
-    /// Its file, or where the SQL was stored.
-    pub path: &'a str,
-    /// `upgrade` or `downgrade`.
-    pub direction: &'static str,
-}
-
 /// Runs every statement of `sql`; `line_of` turns a byte offset into the
 /// line an error names.
-pub fn run_sql(
+pub(crate) fn run_sql(
     conn: &Connection,
     sql: &str,
     origin: &Origin<'_>,
-    line_of: impl Fn(usize) -> u32,
+    line_of: &dyn Fn(usize) -> u32,
 ) -> Result<(), RunError> {
     let mut batch = Batch::new(conn, sql);
     let mut cursor = 0usize;

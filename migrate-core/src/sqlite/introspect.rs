@@ -2,10 +2,11 @@
 //! scratch databases: the migrations replayed to some heads, or a
 //! declared `schema.sql`.
 
-use super::error::{Doing, RunError};
-use super::ledger::LEDGER_TABLES;
-use super::runner::RunOptions;
+use super::error::Doing;
+use crate::error::RunError;
 use crate::graph::target::Target;
+use crate::ledger::LEDGER_TABLES;
+use crate::runner::RunOptions;
 use crate::schema::model::{parse_table, Object, Schema};
 use crate::set::Migrations;
 use rusqlite::Connection;
@@ -37,8 +38,11 @@ pub fn read_schema(conn: &Connection) -> Result<Schema, RunError> {
                         .find(|(c, _)| c.eq_ignore_ascii_case(column))
                         .map_or(0, |(_, p)| *p)
                 };
-                let parsed = parse_table(&name, &sql, &order)
-                    .map_err(|e| RunError::Ledger(e.to_string()))?;
+                let parsed =
+                    parse_table(&name, &sql, &order).map_err(|e| RunError::TableDefinition {
+                        table: name.clone(),
+                        reason: e.to_string(),
+                    })?;
                 schema.tables.insert(key, parsed);
             }
             "index" => {
@@ -99,10 +103,15 @@ pub fn replay(set: &Migrations, target: &Target) -> Result<Connection, RunError>
 
 /// A scratch in-memory database holding the declared schema of `path`.
 pub fn declared(path: &Path) -> Result<Connection, RunError> {
-    let sql = std::fs::read_to_string(path)
-        .map_err(|e| RunError::Ledger(format!("cannot read {}: {e}", path.display())))?;
+    let sql = std::fs::read_to_string(path).map_err(|source| RunError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     let conn = Connection::open_in_memory().doing("opening a scratch database")?;
     conn.execute_batch(&sql)
-        .map_err(|e| RunError::Ledger(format!("{} does not run: {e}", path.display())))?;
+        .map_err(|e| RunError::DeclaredSchema {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
     Ok(conn)
 }

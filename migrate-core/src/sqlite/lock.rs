@@ -17,15 +17,11 @@ const POLL_INTERVAL: Duration = Duration::from_micros(250);
 pub const QUIET_WAIT: Duration = Duration::from_secs(1);
 
 /// `BEGIN IMMEDIATE`, retried until the connection's busy timeout
-/// (`PRAGMA busy_timeout`) has passed. The busy timeout is restored
-/// afterwards, so statements inside the transaction wait as configured.
-pub fn begin_immediate(conn: &Connection) -> rusqlite::Result<()> {
-    begin_immediate_waiting(conn, None)
-}
-
-/// [`begin_immediate`], calling `on_wait` once with the busy timeout when
-/// the lock has been held by another connection for [`QUIET_WAIT`].
-pub fn begin_immediate_waiting(
+/// (`PRAGMA busy_timeout`) has passed, calling `on_wait` once with the busy
+/// timeout when the lock has been held by another connection for
+/// [`QUIET_WAIT`]. The busy timeout is restored afterwards, so statements
+/// inside the transaction wait as configured.
+pub(crate) fn begin_immediate_waiting(
     conn: &Connection,
     on_wait: Option<&dyn Fn(Duration)>,
 ) -> rusqlite::Result<()> {
@@ -75,7 +71,7 @@ mod tests {
         let waiter = Connection::open(&path).unwrap();
         waiter.busy_timeout(Duration::from_millis(50)).unwrap();
         let started = Instant::now();
-        let error = begin_immediate(&waiter).unwrap_err();
+        let error = begin_immediate_waiting(&waiter, None).unwrap_err();
         assert!(is_busy(&error), "{error}");
         assert!(started.elapsed() >= Duration::from_millis(50));
         assert!(waiter.is_autocommit());
@@ -84,7 +80,7 @@ mod tests {
             .unwrap();
         assert_eq!(restored, 50);
         holder.execute_batch("COMMIT").unwrap();
-        begin_immediate(&waiter).unwrap();
+        begin_immediate_waiting(&waiter, None).unwrap();
         assert!(!waiter.is_autocommit());
     }
 }

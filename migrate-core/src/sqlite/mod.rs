@@ -1,21 +1,21 @@
-//! The SQLite backend: the ledger tables, the runner and drift detection.
-//! All SQL dialect and database access of the crate lives under this module.
+//! The SQLite backend: the [`Backend`](crate::backend::Backend)
+//! implementation for `rusqlite::Connection`, and the SQLite side of every
+//! tool (backups, data export and import, schema reading, table rebuilds,
+//! squashing). All SQLite dialect and database access of the crate lives
+//! under this module.
 
-mod ahead;
+mod backend;
 pub mod backup;
 pub mod data;
-pub mod drift;
-pub mod error;
+mod error;
 mod exec;
-pub mod foreign_keys;
 pub mod introspect;
-pub mod ledger;
-pub mod lock;
+mod lock;
 mod open;
-mod repair;
-pub mod runner;
+pub mod rebuild;
 
-pub use drift::{DriftError, DriftReport, Modified, Unknown};
-pub use error::RunError;
-pub use open::open;
-pub use runner::{current, RunOptions, RunReport, StepReport};
+pub use backend::{current, SqliteDialect, SqliteSession, ALEMBIC_VERSION_DDL};
+pub use lock::QUIET_WAIT;
+pub use open::{open, scratch, set_busy_timeout};
+/// The connection type of the SQLite backend.
+pub use rusqlite::Connection;

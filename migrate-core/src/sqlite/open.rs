@@ -2,7 +2,8 @@
 //! turns a parsed path or URL into a connection, for the command line and
 //! for an application that embeds its migrations.
 
-use super::error::{Doing, RunError};
+use super::error::Doing;
+use crate::error::RunError;
 use crate::location::{Location, OpenMode};
 use rusqlite::{Connection, OpenFlags};
 
@@ -39,4 +40,14 @@ pub fn open(location: &Location) -> Result<Connection, RunError> {
             Connection::open_with_flags(path, flags).doing("opening the database")
         }
     }
+}
+
+/// An empty database in memory, for replaying migrations.
+pub fn scratch() -> Result<Connection, RunError> {
+    Connection::open_in_memory().doing("opening a scratch database")
+}
+
+/// How long statements wait for another process's lock.
+pub fn set_busy_timeout(conn: &Connection, timeout: std::time::Duration) -> Result<(), RunError> {
+    conn.busy_timeout(timeout).doing("setting the busy timeout")
 }

@@ -44,7 +44,7 @@ fn main() {
         "floor" => floor(db),
         "check" => {
             let conn = Connection::open(db).unwrap();
-            MIGRATIONS.verify(&conn).unwrap().ensure_clean().unwrap();
+            MIGRATIONS.verify(&mut conn).unwrap().ensure_clean().unwrap();
         }
         "check-floor" => {
             // What any check must do: open, let SQLite parse the schema, read the version.

@@ -1,16 +1,17 @@
-//! Running upgrades, downgrades and stamps against SQLite with the
-//! transaction rules of DESIGN §6.
+//! Running upgrades, downgrades and stamps with the transaction rules of
+//! DESIGN §6, against any [`Backend`].
 
-use super::ahead;
-use super::error::{Doing, RunError};
-use super::exec::run_section;
-use super::foreign_keys::{self, Violation};
-use super::ledger::{self, LedgerState, LogEntry, Status};
-use crate::graph::plan::{Direction, Plan, Step};
+use crate::ahead;
+use crate::backend::{
+    apply_row_op_checked, record_migration, with_session, Backend, Origin, Transaction,
+};
+use crate::error::RunError;
+use crate::foreign_keys::{self, Violation};
+use crate::graph::plan::{Direction, Plan, RowOp, Step};
 use crate::graph::target::Target;
 use crate::graph::Graph;
+use crate::ledger::{LedgerState, LogEntry, Status};
 use crate::set::Migrations;
-use rusqlite::Connection;
 use std::time::{Duration, Instant};
 
 /// How a run behaves.
@@ -74,9 +75,17 @@ pub struct RunReport {
     pub preexisting_violations: Vec<Violation>,
 }
 
+/// Reads the ledger in one snapshot, collecting the `migrate_applied` rows.
+pub(crate) fn read_ledger<B: Backend + ?Sized>(db: &mut B) -> Result<LedgerState, RunError> {
+    let mut applied = Vec::new();
+    let mut state = db.read_ledger(&mut |row| applied.push(row.to_owned_row()))?;
+    state.applied = applied;
+    Ok(state)
+}
+
 /// Reads the current heads (`alembic_version` rows), without taking a lock.
-pub fn current(conn: &Connection) -> Result<Vec<String>, RunError> {
-    Ok(ledger::read(conn)?.heads)
+pub fn current<B: Backend + ?Sized>(db: &mut B) -> Result<Vec<String>, RunError> {
+    Ok(db.read_ledger(&mut |_| {})?.heads)
 }
 
 /// Maps ledger heads to graph indices, refusing revisions the set lacks.
@@ -117,35 +126,22 @@ pub(crate) fn known_heads(
     Ok(state.heads.iter().filter_map(|h| graph.find(h)).collect())
 }
 
-/// Foreign keys are switched off for the run (the pragma is a no-op inside a
-/// transaction) and restored afterwards, whatever the outcome.
-fn with_foreign_keys_off<T>(
-    conn: &Connection,
-    run: impl FnOnce() -> Result<T, RunError>,
-) -> Result<T, RunError> {
-    let enabled: bool = conn
-        .query_row("PRAGMA foreign_keys", [], |row| row.get(0))
-        .doing("reading PRAGMA foreign_keys")?;
-    if enabled {
-        conn.execute_batch("PRAGMA foreign_keys = OFF")
-            .doing("switching foreign keys off")?;
-    }
-    let result = run();
-    if enabled {
-        let restored = conn
-            .execute_batch("PRAGMA foreign_keys = ON")
-            .doing("switching foreign keys back on");
-        if result.is_ok() {
-            restored?;
-        }
-    }
-    result
+/// Refuses the commit when the run left foreign key violations that were
+/// not in the database before it (`baseline`), then commits.
+fn commit<B: Backend + ?Sized>(
+    tx: Transaction<'_, B>,
+    baseline: &[Violation],
+) -> Result<(), RunError> {
+    let mut tx = tx;
+    ensure_no_new_violations(&mut *tx, baseline)?;
+    tx.commit()
 }
 
-/// Refuses the commit when the run left foreign key violations that were
-/// not in the database before it (`baseline`).
-fn check_foreign_keys(conn: &Connection, baseline: &[Violation]) -> Result<(), RunError> {
-    let after = foreign_keys::violations(conn)?;
+fn ensure_no_new_violations<B: Backend + ?Sized>(
+    db: &mut B,
+    baseline: &[Violation],
+) -> Result<(), RunError> {
+    let after = db.foreign_key_violations()?;
     let new = foreign_keys::introduced(baseline, &after);
     if new.is_empty() {
         Ok(())
@@ -153,35 +149,6 @@ fn check_foreign_keys(conn: &Connection, baseline: &[Violation]) -> Result<(), R
         Err(RunError::ForeignKeys {
             violations: new.iter().take(20).map(|v| v.to_string()).collect(),
         })
-    }
-}
-
-/// Refuses a read-only connection before anything is attempted.
-fn ensure_writable(conn: &Connection) -> Result<(), RunError> {
-    if conn
-        .is_readonly(rusqlite::MAIN_DB)
-        .doing("opening the database")?
-    {
-        return Err(RunError::ReadOnly {
-            path: conn.path().unwrap_or("(in memory)").to_owned(),
-        });
-    }
-    Ok(())
-}
-
-fn begin(conn: &Connection) -> Result<(), RunError> {
-    super::lock::begin_immediate(conn).doing("taking the write lock")
-}
-
-fn commit(conn: &Connection, baseline: &[Violation]) -> Result<(), RunError> {
-    check_foreign_keys(conn, baseline)?;
-    conn.execute_batch("COMMIT").doing("committing")
-}
-
-fn rollback(conn: &Connection) {
-    if !conn.is_autocommit() {
-        // A failed rollback leaves SQLite to roll back on close; the original error matters more.
-        let _ = conn.execute_batch("ROLLBACK");
     }
 }
 
@@ -212,52 +179,59 @@ enum Operation<'t> {
 
 impl Migrations {
     /// Applies pending migrations up to `target` (`"head"`, `"heads"`, a
-    /// revision, `"+1"`, ...) in one transaction.
-    pub fn upgrade(&self, conn: &mut Connection, target: &str) -> Result<RunReport, RunError> {
-        self.upgrade_with(conn, &target.parse()?, &RunOptions::default())
+    /// revision, `"+1"`, ...) in one transaction. `db` is a
+    /// `rusqlite::Connection` or any other [`Backend`].
+    pub fn upgrade<B: Backend + ?Sized>(
+        &self,
+        db: &mut B,
+        target: &str,
+    ) -> Result<RunReport, RunError> {
+        self.upgrade_with(db, &target.parse()?, &RunOptions::default())
     }
 
     /// Reverts migrations down to `target` (`"-1"`, `"base"`, a revision, ...) in one transaction.
-    pub fn downgrade(&self, conn: &mut Connection, target: &str) -> Result<RunReport, RunError> {
-        self.downgrade_with(conn, &target.parse()?, &RunOptions::default())
+    pub fn downgrade<B: Backend + ?Sized>(
+        &self,
+        db: &mut B,
+        target: &str,
+    ) -> Result<RunReport, RunError> {
+        self.downgrade_with(db, &target.parse()?, &RunOptions::default())
     }
 
     /// [`Migrations::upgrade`] with options.
-    pub fn upgrade_with(
+    pub fn upgrade_with<B: Backend + ?Sized>(
         &self,
-        conn: &mut Connection,
+        db: &mut B,
         target: &Target,
         options: &RunOptions<'_>,
     ) -> Result<RunReport, RunError> {
-        self.run(conn, Operation::Upgrade(target), options)
+        self.run(db, Operation::Upgrade(target), options)
     }
 
     /// [`Migrations::downgrade`] with options.
-    pub fn downgrade_with(
+    pub fn downgrade_with<B: Backend + ?Sized>(
         &self,
-        conn: &mut Connection,
+        db: &mut B,
         target: &Target,
         options: &RunOptions<'_>,
     ) -> Result<RunReport, RunError> {
-        self.run(conn, Operation::Downgrade(target), options)
+        self.run(db, Operation::Downgrade(target), options)
     }
 
     /// The database's version rows as revisions of this set; an error names
     /// rows this set does not contain (and what can roll them back).
-    pub fn database_heads(&self, conn: &Connection) -> Result<Vec<usize>, RunError> {
-        known_heads(self, self.graph()?, &ledger::read(conn)?)
+    pub fn database_heads<B: Backend + ?Sized>(&self, db: &mut B) -> Result<Vec<usize>, RunError> {
+        known_heads(self, self.graph()?, &read_ledger(db)?)
     }
 
     /// The plan a run would follow from the database's current heads, without running it.
-    pub fn plan(
+    pub fn plan<B: Backend + ?Sized>(
         &self,
-        conn: &Connection,
+        db: &mut B,
         target: &Target,
         direction: Direction,
     ) -> Result<Plan, RunError> {
-        let graph = self.graph()?;
-        let state = ledger::read(conn)?;
-        let current = known_heads(self, graph, &state)?;
+        let current = self.database_heads(db)?;
         self.plan_from(&current, target, direction)
     }
 
@@ -289,89 +263,77 @@ impl Migrations {
         Ok(plan)
     }
 
-    fn run(
+    fn run<B: Backend + ?Sized>(
         &self,
-        conn: &mut Connection,
+        db: &mut B,
         operation: Operation<'_>,
         options: &RunOptions<'_>,
     ) -> Result<RunReport, RunError> {
         let graph = self.graph()?;
-        conn.busy_timeout(options.busy_timeout)
-            .doing("setting the busy timeout")?;
-        let conn = &*conn;
-        ensure_writable(conn)?;
-        with_foreign_keys_off(conn, || {
-            super::lock::begin_immediate_waiting(conn, options.on_wait)
-                .doing("taking the write lock")?;
+        with_session(db, options, |db| {
             let mut committed = Committed::default();
             let mut planned = None;
-            let outcome = self.run_locked(
-                conn,
-                graph,
-                operation,
-                options,
-                &mut committed,
-                &mut planned,
-            );
-            match outcome {
-                Ok(report) => Ok(report),
-                Err(error) => {
-                    rollback(conn);
-                    let Some(plan) = planned.filter(|_| committed.any) else {
-                        return Err(error);
-                    };
-                    // Part of the run is committed: the error and the log must say so.
-                    let state = ledger::read(conn).ok();
-                    let heads_after = state.as_ref().map(|s| s.heads.clone()).unwrap_or_default();
-                    let started = state.as_ref().and_then(|s| {
-                        s.applied
-                            .iter()
-                            .find(|r| r.status == Status::Started)
-                            .map(|r| r.revision.clone())
-                    });
-                    {
-                        let revisions: Vec<String> = plan
-                            .steps
-                            .iter()
-                            .map(|s| graph.id(s.revision).to_owned())
-                            .collect();
-                        let text = error.to_string();
-                        let entry = LogEntry {
-                            operation: operation.name(),
-                            heads_before: &plan.heads_before,
-                            heads_after: &heads_after,
-                            revisions: &revisions,
-                            outcome: "failed",
-                            error: Some(&text),
-                        };
-                        if begin(conn).is_ok() && ledger::log(conn, &entry).is_ok() {
-                            let _ = conn.execute_batch("COMMIT");
-                        }
-                        rollback(conn);
-                    }
-                    Err(RunError::PartlyCommitted {
-                        cause: Box::new(error),
-                        committed: committed.revisions,
-                        started,
-                        heads_now: heads_after,
-                    })
+            let outcome =
+                self.run_locked(db, graph, operation, options, &mut committed, &mut planned);
+            let error = match outcome {
+                Ok(report) => return Ok(report),
+                Err(error) => error,
+            };
+            let Some(plan) = planned.filter(|_| committed.any) else {
+                return Err(error);
+            };
+            // Part of the run is committed: the error and the log must say so.
+            let state = read_ledger(db).ok();
+            let heads_after = state.as_ref().map(|s| s.heads.clone()).unwrap_or_default();
+            let started = state.as_ref().and_then(|s| {
+                s.applied
+                    .iter()
+                    .find(|r| r.status == Status::Started)
+                    .map(|r| r.revision.clone())
+            });
+            let revisions: Vec<String> = plan
+                .steps
+                .iter()
+                .map(|s| graph.id(s.revision).to_owned())
+                .collect();
+            let text = error.to_string();
+            let entry = LogEntry {
+                operation: operation.name(),
+                heads_before: &plan.heads_before,
+                heads_after: &heads_after,
+                revisions: &revisions,
+                outcome: "failed",
+                error: Some(&text),
+            };
+            // The failure is logged when the database lets it be; the error
+            // that stopped the run is what the caller must see.
+            if let Ok(mut tx) = Transaction::begin(db, options) {
+                if tx.log(&entry).is_ok() {
+                    let _ = tx.commit();
                 }
             }
+            Err(RunError::PartlyCommitted {
+                cause: Box::new(error),
+                committed: committed.revisions,
+                started,
+                heads_now: heads_after,
+            })
         })
     }
 
-    /// The body of a run, inside the write lock. `planned` receives the
-    /// plan so that a partly committed run can be logged.
-    fn run_locked(
+    /// The body of a run, inside the session. `planned` receives the plan
+    /// so that a partly committed run can be logged.
+    fn run_locked<B: Backend + ?Sized>(
         &self,
-        conn: &Connection,
+        db: &mut B,
         graph: &Graph,
         operation: Operation<'_>,
         options: &RunOptions<'_>,
         committed: &mut Committed,
         planned: &mut Option<Plan>,
     ) -> Result<RunReport, RunError> {
-        let state = ledger::read(conn)?;
+        let mut tx = Transaction::begin(db, options)?;
+        let state = read_ledger(&mut *tx)?;
         if !state.has_version_table && !state.user_tables.is_empty() {
             return Err(RunError::CreatedByHand {
                 tables: state.user_tables,
@@ -416,7 +378,6 @@ impl Migrations {
         };
         if plan.steps.is_empty() && ahead.is_none() {
             // Nothing to do: leave the database untouched, ledger included.
-            let _ = conn.execute_batch("COMMIT");
             return Ok(RunReport {
                 heads_before: plan.heads_before.clone(),
                 heads_after: plan.heads_after,
@@ -427,37 +388,34 @@ impl Migrations {
         }
         *planned = Some(plan.clone());
         // Violations already there are not this run's doing.
-        let baseline = foreign_keys::violations(conn)?;
-        self.prepare_ledger(conn, graph, &state, &current)?;
+        let baseline = tx.foreign_key_violations()?;
+        self.prepare_ledger(&mut *tx, graph, &state, &current)?;
         let mut steps = Vec::with_capacity(plan.steps.len());
         if let Some(unknown) = &ahead {
-            steps = self.roll_back_unknown(conn, graph, &state, unknown, &current)?;
+            steps = self.roll_back_unknown(&mut *tx, graph, &state, unknown, &current)?;
         }
         for step in &plan.steps {
-            let report = self.run_step(conn, step, &baseline, &steps, committed)?;
+            let report = self.run_step(&mut tx, step, options, &baseline, &steps, committed)?;
             if let Some(on_step) = options.on_step {
                 on_step(&report);
             }
             steps.push(report);
             if options.transaction_per_migration && step != plan.steps.last().unwrap_or(step) {
-                commit(conn, &baseline)?;
+                ensure_no_new_violations(&mut *tx, &baseline)?;
+                tx.checkpoint(options)?;
                 committed.through(&steps);
-                begin(conn)?;
             }
         }
         let revisions: Vec<String> = steps.iter().map(|s| s.revision.clone()).collect();
-        ledger::log(
-            conn,
-            &LogEntry {
-                operation: operation.name(),
-                heads_before: &plan.heads_before,
-                heads_after: &plan.heads_after,
-                revisions: &revisions,
-                outcome: "ok",
-                error: None,
-            },
-        )?;
-        commit(conn, &baseline)?;
+        tx.log(&LogEntry {
+            operation: operation.name(),
+            heads_before: &plan.heads_before,
+            heads_after: &plan.heads_after,
+            revisions: &revisions,
+            outcome: "ok",
+            error: None,
+        })?;
+        commit(tx, &baseline)?;
         Ok(RunReport {
             heads_before: plan.heads_before.clone(),
             heads_after: plan.heads_after.clone(),
@@ -469,19 +427,19 @@ impl Migrations {
 
     /// Creates missing ledger tables. A database that Alembic migrated gets
     /// `migrate_applied` rows for what it already has, without checksums.
-    fn prepare_ledger(
+    fn prepare_ledger<B: Backend + ?Sized>(
         &self,
-        conn: &Connection,
+        db: &mut B,
         graph: &Graph,
         state: &LedgerState,
         current: &[usize],
     ) -> Result<(), RunError> {
-        ledger::ensure_tables(conn)?;
+        db.ensure_ledger()?;
         if state.has_version_table && !state.has_applied_table {
             let taken_over = graph.ancestors(current);
             for (i, m) in self.as_slice().iter().enumerate() {
                 if taken_over[i] {
-                    ledger::record_taken_over(conn, m)?;
+                    record_migration(db, m, Status::Applied, None, None)?;
                 }
             }
         }
@@ -489,12 +447,14 @@ impl Migrations {
     }
 
     /// Runs one migration and records it. A non-transactional migration
-    /// commits what came before, marks itself as started, runs in autocommit
-    /// mode, then reopens the run's transaction to record its completion.
-    fn run_step(
+    /// commits what came before, marks itself as started, runs outside any
+    /// transaction, then reopens the run's transaction to record its
+    /// completion.
+    fn run_step<B: Backend + ?Sized>(
         &self,
-        conn: &Connection,
+        tx: &mut Transaction<'_, B>,
         step: &Step,
+        options: &RunOptions<'_>,
         baseline: &[Violation],
         done: &[StepReport],
         committed: &mut Committed,
@@ -513,30 +473,46 @@ impl Migrations {
                 }
             },
         };
+        let origin = Origin {
+            revision: m.revision(),
+            path: m.path(),
+            direction,
+        };
+        let line_of = |offset: usize| section.line_of(offset);
         if m.is_transactional() {
-            run_section(conn, m, section, direction)?;
+            tx.run_script(section.sql(), &origin, &line_of)?;
         } else {
             if step.direction == Direction::Up {
-                ledger::record_applied(conn, m, Status::Started, None)?;
+                let checksum = Some(m.checksum().to_string());
+                record_migration(&mut **tx, m, Status::Started, checksum, None)?;
             }
-            commit(conn, baseline)?;
+            ensure_no_new_violations(&mut **tx, baseline)?;
+            let mut marked = false;
+            tx.outside(options, |db| {
+                marked = true;
+                db.run_script(section.sql(), &origin, &line_of)
+            })
+            .inspect_err(|_| {
+                if marked {
+                    committed.through(done);
+                }
+            })?;
             committed.through(done);
-            run_section(conn, m, section, direction)?;
-            begin(conn)?;
         }
         let elapsed = started.elapsed();
         for op in &step.row_ops {
-            ledger::apply_row_op(conn, op)?;
+            apply_row_op_checked(&mut **tx, op)?;
         }
         match step.direction {
             Direction::Up => {
                 let ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
-                ledger::record_applied(conn, m, Status::Applied, Some(ms))?;
+                let checksum = Some(m.checksum().to_string());
+                record_migration(&mut **tx, m, Status::Applied, checksum, Some(ms))?;
             }
             Direction::Down => {
-                ledger::forget(conn, m.revision())?;
+                tx.forget(m.revision())?;
                 for (replaced, _) in m.replaces() {
-                    ledger::forget(conn, replaced)?;
+                    tx.forget(replaced)?;
                 }
             }
         }
@@ -551,9 +527,9 @@ impl Migrations {
 
     /// The version rows [`Migrations::stamp`] would leave, without changing
     /// anything.
-    pub fn stamp_rows(
+    pub fn stamp_rows<B: Backend + ?Sized>(
         &self,
-        conn: &Connection,
+        db: &mut B,
         target: &Target,
         purge: bool,
     ) -> Result<Vec<String>, RunError> {
@@ -561,7 +537,7 @@ impl Migrations {
         let current = if purge {
             Vec::new()
         } else {
-            known_heads(self, graph, &ledger::read(conn)?)?
+            self.database_heads(db)?
         };
         let (_, rows) = graph.plan_stamp(&current, target, purge)?;
         Ok(graph.names(&rows))
@@ -570,20 +546,17 @@ impl Migrations {
     /// Marks the database as being at `target` without running migrations
     /// (Alembic's `stamp`). With `purge`, existing version rows are dropped
     /// first, which also works when they name unknown revisions.
-    pub fn stamp(
+    pub fn stamp<B: Backend + ?Sized>(
         &self,
-        conn: &mut Connection,
+        db: &mut B,
         target: &Target,
         purge: bool,
     ) -> Result<RunReport, RunError> {
         let graph = self.graph()?;
-        conn.busy_timeout(RunOptions::default().busy_timeout)
-            .doing("setting the busy timeout")?;
-        let conn = &*conn;
-        ensure_writable(conn)?;
-        begin(conn)?;
-        let result = (|| {
-            let state = ledger::read(conn)?;
+        let options = RunOptions::default();
+        with_session(db, &options, |db| {
+            let mut tx = Transaction::begin(db, &options)?;
+            let state = read_ledger(&mut *tx)?;
             let current = if purge {
                 Vec::new()
             } else {
@@ -594,13 +567,13 @@ impl Migrations {
                 ops = state
                     .heads
                     .iter()
-                    .map(|h| crate::graph::plan::RowOp::Delete(h.clone()))
+                    .map(|h| RowOp::Delete(h.clone()))
                     .chain(ops)
                     .collect();
             }
-            self.prepare_ledger(conn, graph, &state, &current)?;
+            self.prepare_ledger(&mut *tx, graph, &state, &current)?;
             for op in &ops {
-                ledger::apply_row_op(conn, op)?;
+                apply_row_op_checked(&mut *tx, op)?;
             }
             // migrate_applied follows: exactly the revisions below the new heads.
             let applied = graph.ancestors(&rows);
@@ -608,29 +581,27 @@ impl Migrations {
             let mut touched = Vec::new();
             for row in &state.applied {
                 if graph.find(&row.revision).is_none_or(|i| !applied[i]) {
-                    ledger::forget(conn, &row.revision)?;
+                    tx.forget(&row.revision)?;
                     touched.push(row.revision.clone());
                 }
             }
             for (i, m) in self.as_slice().iter().enumerate() {
                 if applied[i] && !recorded.contains(&m.revision()) {
-                    ledger::record_applied(conn, m, Status::Stamped, None)?;
+                    let checksum = Some(m.checksum().to_string());
+                    record_migration(&mut *tx, m, Status::Stamped, checksum, None)?;
                     touched.push(m.revision().to_owned());
                 }
             }
             let heads_after = graph.names(&rows);
-            ledger::log(
-                conn,
-                &LogEntry {
-                    operation: "stamp",
-                    heads_before: &state.heads,
-                    heads_after: &heads_after,
-                    revisions: &touched,
-                    outcome: "ok",
-                    error: None,
-                },
-            )?;
-            conn.execute_batch("COMMIT").doing("committing")?;
+            tx.log(&LogEntry {
+                operation: "stamp",
+                heads_before: &state.heads,
+                heads_after: &heads_after,
+                revisions: &touched,
+                outcome: "ok",
+                error: None,
+            })?;
+            tx.commit()?;
             Ok(RunReport {
                 heads_before: state.heads,
                 heads_after,
@@ -638,11 +609,7 @@ impl Migrations {
                 already_past: Vec::new(),
                 preexisting_violations: Vec::new(),
             })
-        })();
-        if result.is_err() {
-            rollback(conn);
-        }
-        result
+        })
     }
 }
 

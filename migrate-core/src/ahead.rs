@@ -3,15 +3,14 @@
 //! `migrate_applied` kept each revision's downgrade SQL when it ran, so a
 //! downgrade can revert them, newest first, in the same atomic run.
 
-use super::error::RunError;
-use super::exec::{run_sql, Origin};
-use super::ledger::{self, LedgerState};
-use super::runner::StepReport;
+use crate::backend::{apply_row_op_checked, Backend, Origin};
+use crate::error::RunError;
 use crate::graph::plan::{Direction, RowOp};
 use crate::graph::target::{Target, TargetError};
 use crate::graph::Graph;
+use crate::ledger::LedgerState;
+use crate::runner::StepReport;
 use crate::set::Migrations;
-use rusqlite::Connection;
 use std::time::Instant;
 
 /// Where stored downgrade SQL is named in errors.
@@ -83,15 +82,19 @@ impl Migrations {
     /// first, with its stored downgrade SQL, and moves the version rows to
     /// `heads`, the heads of what remains ([`heads_after_unknown`]). Inside
     /// the caller's transaction; returns the steps.
-    pub(crate) fn roll_back_unknown(
+    pub(crate) fn roll_back_unknown<B: Backend + ?Sized>(
         &self,
-        conn: &Connection,
+        db: &mut B,
         graph: &Graph,
         state: &LedgerState,
         unknown: &[String],
         heads: &[usize],
     ) -> Result<Vec<StepReport>, RunError> {
-        let stored = ledger::stored_downgrades(conn, unknown)?;
+        let stored: Vec<_> = db
+            .stored_downgrades()?
+            .into_iter()
+            .filter(|s| unknown.contains(&s.revision))
+            .collect();
         let missing: Vec<String> = unknown
             .iter()
             .filter(|u| !stored.iter().any(|s| &s.revision == *u && s.sql.is_some()))
@@ -117,8 +120,8 @@ impl Migrations {
                 path: STORED,
                 direction: "downgrade",
             };
-            run_sql(conn, sql, &origin, |offset| line_at(sql, offset))?;
-            ledger::forget(conn, &revision.revision)?;
+            db.run_script(sql, &origin, &|offset| line_at(sql, offset))?;
+            db.forget(&revision.revision)?;
             steps.push(StepReport {
                 revision: revision.revision.clone(),
                 message: revision.message.clone(),
@@ -129,12 +132,12 @@ impl Migrations {
         }
         for row in &state.heads {
             if graph.find(row).is_none_or(|i| !heads.contains(&i)) {
-                ledger::apply_row_op(conn, &RowOp::Delete(row.clone()))?;
+                apply_row_op_checked(db, &RowOp::Delete(row.clone()))?;
             }
         }
         for &h in heads {
             if !state.heads.iter().any(|r| r == graph.id(h)) {
-                ledger::apply_row_op(conn, &RowOp::Insert(graph.id(h).to_owned()))?;
+                apply_row_op_checked(db, &RowOp::Insert(graph.id(h).to_owned()))?;
             }
         }
         Ok(steps)

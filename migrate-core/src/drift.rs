@@ -1,10 +1,10 @@
 //! Drift detection (DESIGN §7): comparing a migration set with what a
 //! database's ledger says was applied.
 
-use super::error::{Doing, RunError};
-use super::ledger::{self, Status};
+use crate::backend::Backend;
+use crate::error::RunError;
+use crate::ledger::{AppliedRowRef, Status};
 use crate::set::Migrations;
-use rusqlite::Connection;
 use std::fmt;
 
 /// An applied revision whose file changed after it ran.
@@ -132,7 +132,7 @@ pub struct DriftError {
 
 impl Migrations {
     /// Compares the set with the database's ledger. Reads only; takes no write lock.
-    pub fn verify(&self, conn: &Connection) -> Result<DriftReport, RunError> {
+    pub fn verify<B: Backend + ?Sized>(&self, db: &mut B) -> Result<DriftReport, RunError> {
         let graph = self.graph()?;
         let n = graph.len();
         let mut report = DriftReport::default();
@@ -140,8 +140,7 @@ impl Migrations {
         // Rows of revisions this set does not hold, each with whether a
         // squashed baseline of the set replaces it.
         let mut outside: Vec<(Unknown, bool)> = Vec::new();
-        conn.execute_batch("BEGIN").doing("reading the ledger")?;
-        let state = ledger::read_visiting_rows(conn, |row| match graph.find(row.revision) {
+        let state = db.read_ledger(&mut |row| match graph.find(row.revision) {
             Some(i) => self.check_row(i, row, &mut applied, &mut report),
             None => {
                 let replaced = self.check_replaced_row(row, &mut report);
@@ -151,9 +150,7 @@ impl Migrations {
                 };
                 outside.push((row, replaced));
             }
-        });
-        let _ = conn.execute_batch("COMMIT");
-        let state = state?;
+        })?;
         report.heads = state.heads.clone();
         if !state.has_version_table && !state.has_applied_table && !state.user_tables.is_empty() {
             report.untracked_tables = state.user_tables;
@@ -238,7 +235,7 @@ impl Migrations {
     fn check_row(
         &self,
         i: usize,
-        row: ledger::AppliedRowRef<'_>,
+        row: AppliedRowRef<'_>,
         applied: &mut [bool],
         report: &mut DriftReport,
     ) {
@@ -269,7 +266,7 @@ impl Migrations {
     /// Checks a row of a revision applied before a squash against the
     /// checksum its file had, which the baseline records. Returns whether
     /// a baseline of this set replaces the revision.
-    fn check_replaced_row(&self, row: ledger::AppliedRowRef<'_>, report: &mut DriftReport) -> bool {
+    fn check_replaced_row(&self, row: AppliedRowRef<'_>, report: &mut DriftReport) -> bool {
         let Some(baseline) = self.replaced_by(row.revision) else {
             return false;
         };

@@ -1,10 +1,9 @@
 //! Foreign key violations. A Python bot's `sqlite3` leaves foreign keys off,
 //! so its database may hold orphan rows long before any migration runs.
 //! A run is refused only for the violations it introduced; those that were
-//! there before are counted and reported, never a reason to refuse.
+//! there before are counted and reported, never a reason to refuse. A
+//! backend that enforces foreign keys itself reports none.
 
-use super::error::{Doing, RunError};
-use rusqlite::Connection;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -34,24 +33,6 @@ impl fmt::Display for Violation {
             ),
         }
     }
-}
-
-/// Every violation in the database (`PRAGMA foreign_key_check`).
-pub fn violations(conn: &Connection) -> Result<Vec<Violation>, RunError> {
-    let mut stmt = conn
-        .prepare("PRAGMA foreign_key_check")
-        .doing("checking foreign keys")?;
-    let rows = stmt
-        .query_map([], |row| {
-            Ok(Violation {
-                table: row.get(0)?,
-                rowid: row.get(1)?,
-                parent: row.get(2)?,
-            })
-        })
-        .and_then(|rows| rows.collect())
-        .doing("checking foreign keys");
-    rows
 }
 
 /// The violations of `after` that `before` did not have. A table rebuilt by

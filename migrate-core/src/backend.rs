@@ -1,0 +1,272 @@
+//! The boundary between the orchestration (plan, run, record, verify,
+//! repair, stamp, offline SQL), written once, and a database
+//! (DESIGN §12).
+//!
+//! A [`Backend`] is a connection that can take the migration lock, open a
+//! write transaction, run one migration section and read and write the
+//! ledger tables of DESIGN §5. A [`Dialect`] renders the version-table DDL
+//! and row operations for offline SQL. SQLite implements both in
+//! [`crate::sqlite`]; nothing outside a backend's module writes SQL.
+
+use crate::error::RunError;
+use crate::foreign_keys::Violation;
+use crate::graph::plan::RowOp;
+use crate::ledger::{AppliedRowRef, LedgerState, LogEntry, NewRow, StoredDowngrade};
+use crate::migration::Migration;
+use crate::runner::RunOptions;
+use std::ops::{Deref, DerefMut};
+
+/// Where SQL being run comes from, for error messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    /// The revision.
+    pub revision: &'a str,
+    /// Its file, or where the SQL was stored.
+    pub path: &'a str,
+    /// `upgrade` or `downgrade`.
+    pub direction: &'static str,
+}
+
+/// A database that migrations run against: `rusqlite::Connection` and
+/// [`Database`](crate::Database). The operations behind it (transactions,
+/// ledger writes) are the crate's own, so that nothing outside it can
+/// desynchronise `alembic_version` from `migrate_applied`; call
+/// [`Migrations`](crate::Migrations)' methods instead.
+pub trait Backend: sealed::Ops {}
+
+impl<T: sealed::Ops + ?Sized> Backend for T {}
+
+pub(crate) mod sealed {
+    use super::*;
+
+    /// What a [`Backend`] does for the orchestration. For a run it calls
+    /// [`Ops::acquire`], then transactions ([`Transaction::begin`]) holding
+    /// ledger reads and writes and [`Ops::run_script`], then [`Ops::release`]
+    /// on every path. A backend never commits or rolls back on its own.
+    pub trait Ops {
+        /// What [`Ops::acquire`] hands to [`Ops::release`] (for SQLite,
+        /// whether foreign keys were on; for a server, the lock it took).
+        type Session;
+
+        /// Prepares the connection for a run that writes: refuses a read-only
+        /// database, applies `options` (waits and timeouts) and takes whatever
+        /// lock the database keeps outside transactions.
+        fn acquire(&mut self, options: &RunOptions<'_>) -> Result<Self::Session, RunError>;
+
+        /// Undoes [`Ops::acquire`]. Called on every path, after the last
+        /// transaction ended.
+        fn release(&mut self, session: Self::Session) -> Result<(), RunError>;
+
+        /// Opens a write transaction, waiting for other writers as the run's
+        /// options say.
+        fn begin(&mut self, options: &RunOptions<'_>) -> Result<(), RunError>;
+
+        /// Commits the open transaction.
+        fn commit(&mut self) -> Result<(), RunError>;
+
+        /// Rolls back the open transaction, if any. A failure here is not
+        /// reported: the database rolls back on close, and the error that led
+        /// here matters more.
+        fn rollback(&mut self);
+
+        /// Runs every statement of `sql` (a migration section, or stored
+        /// downgrade SQL). On failure the error names `origin`, the line
+        /// (`line_of` maps a byte offset to a line of the file), the statement
+        /// and the database's message.
+        fn run_script(
+            &mut self,
+            sql: &str,
+            origin: &Origin<'_>,
+            line_of: &dyn Fn(usize) -> u32,
+        ) -> Result<(), RunError>;
+
+        /// Reads the ledger in one snapshot, handing each `migrate_applied` row
+        /// to `visit` in the order it was recorded instead of collecting it.
+        /// Missing tables read as empty.
+        fn read_ledger(
+            &mut self,
+            visit: &mut dyn FnMut(AppliedRowRef<'_>),
+        ) -> Result<LedgerState, RunError>;
+
+        /// Creates whichever ledger tables are missing.
+        fn ensure_ledger(&mut self) -> Result<(), RunError>;
+
+        /// Applies one change to `alembic_version`; returns the rows changed.
+        fn apply_row_op(&mut self, op: &RowOp) -> Result<usize, RunError>;
+
+        /// Inserts or replaces the `migrate_applied` row of a revision.
+        fn record(&mut self, row: &NewRow<'_>) -> Result<(), RunError>;
+
+        /// Deletes the `migrate_applied` row of a revision.
+        fn forget(&mut self, revision: &str) -> Result<(), RunError>;
+
+        /// Sets the recorded checksum of an applied revision.
+        fn set_checksum(&mut self, revision: &str, checksum: &str) -> Result<(), RunError>;
+
+        /// The stored downgrades of every recorded revision, newest first.
+        fn stored_downgrades(&mut self) -> Result<Vec<StoredDowngrade>, RunError>;
+
+        /// Appends a row to `migrate_log`.
+        fn log(&mut self, entry: &LogEntry<'_>) -> Result<(), RunError>;
+
+        /// Rows that reference missing rows, for a database that lets them in
+        /// (SQLite with foreign keys off during a run). A backend that enforces
+        /// foreign keys on every statement returns none.
+        fn foreign_key_violations(&mut self) -> Result<Vec<Violation>, RunError>;
+    }
+}
+
+/// A write transaction that rolls back when dropped without
+/// [`Transaction::commit`]: every early return of the orchestration
+/// leaves the database as it was.
+pub(crate) struct Transaction<'c, B: Backend + ?Sized> {
+    backend: &'c mut B,
+    open: bool,
+}
+
+impl<'c, B: Backend + ?Sized> Transaction<'c, B> {
+    /// Opens a write transaction on `backend`.
+    pub(crate) fn begin(backend: &'c mut B, options: &RunOptions<'_>) -> Result<Self, RunError> {
+        backend.begin(options)?;
+        Ok(Transaction {
+            backend,
+            open: true,
+        })
+    }
+
+    /// Commits.
+    pub(crate) fn commit(mut self) -> Result<(), RunError> {
+        self.open = false;
+        self.backend.commit()
+    }
+
+    /// Commits what was done so far, runs `work` outside any transaction
+    /// (a `transactional: false` migration), then opens a new transaction.
+    /// When `work` fails, no transaction is open and dropping the guard
+    /// does nothing.
+    pub(crate) fn outside<T>(
+        &mut self,
+        options: &RunOptions<'_>,
+        work: impl FnOnce(&mut B) -> Result<T, RunError>,
+    ) -> Result<T, RunError> {
+        self.checkpoint_with(options, work)
+    }
+
+    /// Commits what was done so far and opens a new transaction.
+    pub(crate) fn checkpoint(&mut self, options: &RunOptions<'_>) -> Result<(), RunError> {
+        self.checkpoint_with(options, |_| Ok(()))
+    }
+
+    fn checkpoint_with<T>(
+        &mut self,
+        options: &RunOptions<'_>,
+        work: impl FnOnce(&mut B) -> Result<T, RunError>,
+    ) -> Result<T, RunError> {
+        self.open = false;
+        self.backend.commit()?;
+        let value = work(self.backend)?;
+        self.backend.begin(options)?;
+        self.open = true;
+        Ok(value)
+    }
+}
+
+impl<B: Backend + ?Sized> Deref for Transaction<'_, B> {
+    type Target = B;
+
+    fn deref(&self) -> &B {
+        self.backend
+    }
+}
+
+impl<B: Backend + ?Sized> DerefMut for Transaction<'_, B> {
+    fn deref_mut(&mut self) -> &mut B {
+        self.backend
+    }
+}
+
+impl<B: Backend + ?Sized> Drop for Transaction<'_, B> {
+    fn drop(&mut self) {
+        if self.open {
+            self.backend.rollback();
+        }
+    }
+}
+
+/// Runs `work` between [`Ops::acquire`] and [`Ops::release`];
+/// the release happens whatever `work` returns, and its own failure is
+/// reported only when `work` succeeded.
+pub(crate) fn with_session<B: Backend + ?Sized, T>(
+    backend: &mut B,
+    options: &RunOptions<'_>,
+    work: impl FnOnce(&mut B) -> Result<T, RunError>,
+) -> Result<T, RunError> {
+    let session = backend.acquire(options)?;
+    let result = work(backend);
+    let released = backend.release(session);
+    match result {
+        Ok(value) => released.map(|()| value),
+        Err(error) => Err(error),
+    }
+}
+
+/// Records a revision as applied (or stamped, or started) with its
+/// checksum and downgrade SQL.
+pub(crate) fn record_migration<B: Backend + ?Sized>(
+    backend: &mut B,
+    m: &Migration,
+    status: crate::ledger::Status,
+    checksum: Option<String>,
+    execution_ms: Option<i64>,
+) -> Result<(), RunError> {
+    let down: Vec<&str> = m.down_revisions().collect();
+    backend.record(&NewRow {
+        revision: m.revision(),
+        checksum: checksum.as_deref(),
+        message: m.message(),
+        down_revisions: &down.join(","),
+        downgrade_sql: m.downgrade().map(|s| s.sql()),
+        execution_ms,
+        status,
+    })
+}
+
+/// Applies a row change that must touch exactly one row of
+/// `alembic_version`.
+pub(crate) fn apply_row_op_checked<B: Backend + ?Sized>(
+    backend: &mut B,
+    op: &RowOp,
+) -> Result<(), RunError> {
+    match backend.apply_row_op(op)? {
+        1 => Ok(()),
+        changed => Err(RunError::VersionRows {
+            operation: op.clone(),
+            changed,
+        }),
+    }
+}
+
+/// How offline SQL (`upgrade --sql`) writes the ledger in a database's
+/// own text, as Alembic writes it.
+pub trait Dialect {
+    /// The statement that opens a transaction (`BEGIN;`).
+    fn begin(&self) -> &'static str {
+        "BEGIN;"
+    }
+
+    /// The statement that commits it (`COMMIT;`).
+    fn commit(&self) -> &'static str {
+        "COMMIT;"
+    }
+
+    /// `CREATE TABLE alembic_version ...;`.
+    fn create_version_table(&self) -> String;
+
+    /// One [`RowOp`] as a statement, with its `;`.
+    fn row_op(&self, op: &RowOp) -> String;
+}
+
+/// Quotes a value as an SQL string literal (the same in every dialect).
+pub fn string_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}

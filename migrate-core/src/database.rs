@@ -1,0 +1,315 @@
+//! [`Database`]: an open database of any backend, the handle the command
+//! line and an application's embedded command line work through. Each
+//! operation dispatches to its backend's module; an operation a backend
+//! cannot do says so.
+
+use crate::backend::sealed::Ops;
+use crate::backend::{Dialect, Origin};
+use crate::data::{Export, ImportError, SchemaObject, TableData};
+use crate::error::RunError;
+use crate::foreign_keys::Violation;
+use crate::graph::plan::RowOp;
+use crate::ledger::{AppliedRowRef, LedgerState, LogEntry, NewRow, StoredDowngrade};
+use crate::location::Location;
+use crate::runner::{read_ledger, RunOptions};
+use crate::schema::Schema;
+use crate::set::Migrations;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::sqlite;
+
+/// An open database.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Database {
+    /// An SQLite file (or a scratch database in memory).
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlite::Connection),
+}
+
+/// Calls the same expression on whichever backend `$db` holds.
+macro_rules! dispatch {
+    ($db:expr, $conn:ident => $body:expr) => {
+        match $db {
+            #[cfg(feature = "sqlite")]
+            Database::Sqlite($conn) => $body,
+        }
+    };
+}
+
+/// An export checked against a database by [`Database::prepare_import`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedImport {
+    tables: Vec<TableData>,
+    by_column_name: bool,
+}
+
+impl PreparedImport {
+    /// Whether the export had no revision (a database made by hand) and
+    /// its rows are placed by column name.
+    pub fn by_column_name(&self) -> bool {
+        self.by_column_name
+    }
+}
+
+/// What [`Database::import`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    /// Rows written.
+    pub rows: usize,
+    /// Tables written.
+    pub tables: usize,
+    /// Whether the export had no revision (a database made by hand) and
+    /// its rows were placed by column name.
+    pub by_column_name: bool,
+}
+
+impl Database {
+    /// Opens the database at `location`: an SQLite file is created, with
+    /// its folder, unless the location says `mode=ro` or `mode=rw`.
+    pub fn open(location: &Location, busy_timeout: Duration) -> Result<Database, RunError> {
+        match location {
+            Location::Sqlite { .. } | Location::Memory => {
+                let conn = sqlite::open(location)?;
+                sqlite::set_busy_timeout(&conn, busy_timeout)?;
+                Ok(Database::Sqlite(conn))
+            }
+            _ => Err(RunError::UnsupportedLocation {
+                location: location.to_string(),
+            }),
+        }
+    }
+
+    /// An empty scratch database in memory, for replaying migrations.
+    pub fn scratch() -> Result<Database, RunError> {
+        sqlite::scratch().map(Database::Sqlite)
+    }
+
+    /// A scratch database holding the declared schema in the file at `path`.
+    pub fn declared(path: &Path) -> Result<Database, RunError> {
+        sqlite::introspect::declared(path).map(Database::Sqlite)
+    }
+
+    /// A scratch database with exactly `heads` (and what they need) applied.
+    pub fn replayed(set: &Migrations, heads: &[String]) -> Result<Database, RunError> {
+        let mut db = Database::scratch()?;
+        for head in heads {
+            set.upgrade_with(
+                &mut db,
+                &crate::Target::Revision(head.clone()),
+                &RunOptions::default(),
+            )?;
+        }
+        Ok(db)
+    }
+
+    /// The offline-SQL text of this database's backend.
+    pub fn dialect(&self) -> &'static dyn Dialect {
+        dispatch!(self, _conn => &sqlite::SqliteDialect)
+    }
+
+    /// The ledger, read in one snapshot.
+    pub fn ledger(&mut self) -> Result<LedgerState, RunError> {
+        read_ledger(self)
+    }
+
+    /// Rows that reference missing rows (foreign keys left off by the
+    /// program that wrote them).
+    pub fn foreign_key_violations(&mut self) -> Result<Vec<Violation>, RunError> {
+        Ops::foreign_key_violations(self)
+    }
+
+    /// The schema (tables, indexes, views, triggers; the ledger excluded).
+    pub fn schema(&self) -> Result<Schema, RunError> {
+        dispatch!(self, conn => sqlite::introspect::read_schema(conn))
+    }
+
+    /// Every schema object as the database stores it, tables first.
+    pub fn schema_objects(&self) -> Result<Vec<SchemaObject>, RunError> {
+        dispatch!(self, conn => sqlite::data::schema_objects(conn))
+    }
+
+    /// Every row of every user table.
+    pub fn tables(&self) -> Result<Vec<TableData>, RunError> {
+        dispatch!(self, conn => sqlite::data::read_all(conn))
+    }
+
+    /// The heads and every row, read in one snapshot.
+    pub fn export(&self) -> Result<Export, RunError> {
+        dispatch!(self, conn => sqlite::data::export(conn))
+    }
+
+    /// Checks that `export` fits this database, changing nothing. An
+    /// export taken at another revision is refused; one without a revision
+    /// (a database made by hand) is placed by column name, every misfit
+    /// listed at once.
+    pub fn prepare_import(&mut self, export: Export) -> Result<PreparedImport, RunError> {
+        let mut heads = self.ledger()?.heads;
+        let mut expected = export.heads.clone();
+        heads.sort();
+        expected.sort();
+        let by_column_name = heads != expected;
+        if by_column_name && !expected.is_empty() {
+            return Err(ImportError::Revision {
+                export: expected,
+                database: heads,
+            }
+            .into());
+        }
+        let tables = dispatch!(self, conn => sqlite::data::fit_to_schema(conn, export.tables)?);
+        Ok(PreparedImport {
+            tables,
+            by_column_name,
+        })
+    }
+
+    /// Replaces the rows of every table of `prepared` in one transaction
+    /// and checks the row counts and foreign keys; any problem rolls the
+    /// whole import back.
+    pub fn import(&mut self, prepared: PreparedImport) -> Result<Imported, RunError> {
+        let PreparedImport {
+            tables,
+            by_column_name,
+        } = prepared;
+        dispatch!(self, conn => sqlite::data::import(conn, &tables)?);
+        Ok(Imported {
+            rows: tables.iter().map(|t| t.rows.len()).sum(),
+            tables: tables.len(),
+            by_column_name,
+        })
+    }
+
+    /// Writes a consistent, checked copy to `target` while other processes
+    /// may keep writing.
+    pub fn backup_to(&self, target: &Path, patience: Duration) -> Result<(), RunError> {
+        dispatch!(self, conn => sqlite::backup::backup_to(conn, target, patience))
+    }
+
+    /// Replaces the contents with the backup at `source`, atomically, after
+    /// checking it, and logs the restore when the backup has a ledger.
+    /// Returns the heads the database is at now.
+    pub fn restore_from(
+        &mut self,
+        source: &Path,
+        patience: Duration,
+    ) -> Result<Vec<String>, RunError> {
+        dispatch!(self, conn => sqlite::backup::restore_from(conn, source, patience)?);
+        let state = self.ledger()?;
+        if state.has_version_table && state.has_applied_table {
+            let from = [source.display().to_string()];
+            let options = RunOptions::default();
+            let mut tx = crate::backend::Transaction::begin(self, &options)?;
+            tx.ensure_ledger()?;
+            tx.log(&LogEntry {
+                operation: "restore",
+                heads_before: &state.heads,
+                heads_after: &state.heads,
+                revisions: &from,
+                outcome: "ok",
+                error: None,
+            })?;
+            tx.commit()?;
+        }
+        Ok(state.heads)
+    }
+
+    /// The schema and rows as SQL, and the SQL that drops them: what a
+    /// squash's baseline runs.
+    pub fn dump(&self) -> Result<(String, String), RunError> {
+        dispatch!(self, conn => sqlite::data::dump(conn))
+    }
+
+    /// Loads every row into a fresh database built by `set` (see
+    /// [`sqlite::rebuild`]), changing nothing.
+    pub fn rebuild(
+        &mut self,
+        set: &Migrations,
+        options: &sqlite::rebuild::RebuildOptions,
+    ) -> Result<sqlite::rebuild::Rebuild, RunError> {
+        dispatch!(self, conn => sqlite::rebuild::Rebuild::load(set, conn, options))
+    }
+}
+
+/// A session of a [`Database`]: its backend's own.
+#[derive(Debug)]
+pub enum DatabaseSession {
+    /// SQLite's.
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlite::SqliteSession),
+}
+
+impl Ops for Database {
+    type Session = DatabaseSession;
+
+    fn acquire(&mut self, options: &RunOptions<'_>) -> Result<DatabaseSession, RunError> {
+        dispatch!(self, conn => conn.acquire(options).map(DatabaseSession::Sqlite))
+    }
+
+    fn release(&mut self, session: DatabaseSession) -> Result<(), RunError> {
+        match (self, session) {
+            #[cfg(feature = "sqlite")]
+            (Database::Sqlite(conn), DatabaseSession::Sqlite(session)) => conn.release(session),
+        }
+    }
+
+    fn begin(&mut self, options: &RunOptions<'_>) -> Result<(), RunError> {
+        dispatch!(self, conn => conn.begin(options))
+    }
+
+    fn commit(&mut self) -> Result<(), RunError> {
+        dispatch!(self, conn => Ops::commit(conn))
+    }
+
+    fn rollback(&mut self) {
+        dispatch!(self, conn => Ops::rollback(conn))
+    }
+
+    fn run_script(
+        &mut self,
+        sql: &str,
+        origin: &Origin<'_>,
+        line_of: &dyn Fn(usize) -> u32,
+    ) -> Result<(), RunError> {
+        dispatch!(self, conn => conn.run_script(sql, origin, line_of))
+    }
+
+    fn read_ledger(
+        &mut self,
+        visit: &mut dyn FnMut(AppliedRowRef<'_>),
+    ) -> Result<LedgerState, RunError> {
+        dispatch!(self, conn => conn.read_ledger(visit))
+    }
+
+    fn ensure_ledger(&mut self) -> Result<(), RunError> {
+        dispatch!(self, conn => conn.ensure_ledger())
+    }
+
+    fn apply_row_op(&mut self, op: &RowOp) -> Result<usize, RunError> {
+        dispatch!(self, conn => conn.apply_row_op(op))
+    }
+
+    fn record(&mut self, row: &NewRow<'_>) -> Result<(), RunError> {
+        dispatch!(self, conn => conn.record(row))
+    }
+
+    fn forget(&mut self, revision: &str) -> Result<(), RunError> {
+        dispatch!(self, conn => conn.forget(revision))
+    }
+
+    fn set_checksum(&mut self, revision: &str, checksum: &str) -> Result<(), RunError> {
+        dispatch!(self, conn => conn.set_checksum(revision, checksum))
+    }
+
+    fn stored_downgrades(&mut self) -> Result<Vec<StoredDowngrade>, RunError> {
+        dispatch!(self, conn => conn.stored_downgrades())
+    }
+
+    fn log(&mut self, entry: &LogEntry<'_>) -> Result<(), RunError> {
+        dispatch!(self, conn => conn.log(entry))
+    }
+
+    fn foreign_key_violations(&mut self) -> Result<Vec<Violation>, RunError> {
+        dispatch!(self, conn => conn.foreign_key_violations())
+    }
+}

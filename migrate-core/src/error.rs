@@ -1,0 +1,277 @@
+//! Errors of runs, ledger reads and the tools that work on a database,
+//! whatever the backend.
+
+use crate::graph::plan::RowOp;
+use crate::graph::target::TargetError;
+use crate::load::LoadError;
+
+/// Why a run (upgrade, downgrade, stamp) or a ledger read failed.
+/// Nothing was changed unless the variant says otherwise.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The migration set itself is invalid.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The target cannot be resolved.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// An import was refused.
+    #[error(transparent)]
+    Import(#[from] crate::data::ImportError),
+    /// The database failed outside a migration's own SQL.
+    #[error("database error while {doing}: {source}{}", .hint.map(|h| format!(" ({h})")).unwrap_or_default())]
+    Database {
+        /// What was being done.
+        doing: &'static str,
+        /// The driver's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+        /// What to do about it, when the backend knows.
+        hint: Option<&'static str>,
+    },
+    /// A statement of a migration failed; the run was rolled back (unless
+    /// [`RunError::PartlyCommitted`] wraps it).
+    #[error("{}\nthe run was rolled back: the database is as it was", statement_text(.direction, .revision, .path, *.line, .statement, .message))]
+    Statement {
+        /// `upgrade` or `downgrade`.
+        direction: &'static str,
+        /// The revision.
+        revision: String,
+        /// Its file.
+        path: String,
+        /// The line of the failing statement.
+        line: u32,
+        /// The statement (abridged when long).
+        statement: String,
+        /// The database's message.
+        message: String,
+    },
+    /// The database names revisions this set does not contain.
+    #[error("Can't locate revision identified by '{}': the database is at a revision these migration files do not contain (the database is ahead of this binary, or files are missing). {}", .revisions.join("', '"), rollback_text(.rollback))]
+    UnknownRevisions {
+        /// The unknown revisions.
+        revisions: Vec<String>,
+        /// Those whose downgrade SQL is stored in `migrate_applied`.
+        rollback: Vec<String>,
+    },
+    /// The database is at a revision a squashed baseline replaced.
+    #[error("the database is at `{revision}`, which the squashed baseline `{baseline}` replaced; upgrade it to `{baseline}` or later with a binary from before the squash, then use this one")]
+    Squashed {
+        /// The database's revision.
+        revision: String,
+        /// The baseline that replaced it.
+        baseline: String,
+    },
+    /// Tables but no ledger: a database created by hand.
+    #[error("the database has tables ({}) but no migration ledger: it was created by hand, not through migrations; `migrate adopt` finds the revision its schema matches and stamps it (or mark it yourself with `migrate stamp <revision>`); when none matches, `migrate rebuild` moves its data into a database built by the migrations", .tables.join(", "))]
+    CreatedByHand {
+        /// The user tables found.
+        tables: Vec<String>,
+    },
+    /// A downgrade through a migration with no downgrade section.
+    #[error("revision `{revision}` ({path}) is irreversible: it has no `-- migrate:downgrade` section; nothing was changed")]
+    Irreversible {
+        /// The revision.
+        revision: String,
+        /// Its file.
+        path: String,
+    },
+    /// The run added foreign key violations; the run was rolled back.
+    #[error("the run would add foreign key violations that the database did not have before, so it was rolled back: {}", .violations.join("; "))]
+    ForeignKeys {
+        /// One line per violation.
+        violations: Vec<String>,
+    },
+    /// A `transactional: false` migration started but never finished.
+    #[error("revision `{revision}` is marked as started but not finished (a non-transactional migration was interrupted); check the database by hand, then run `migrate repair` to clear the mark")]
+    Dirty {
+        /// The revision.
+        revision: String,
+    },
+    /// The connection or file is read-only.
+    #[error("the database {path} is read-only; check its file permissions (nothing was changed)")]
+    ReadOnly {
+        /// The database file.
+        path: String,
+    },
+    /// A location this build cannot open (PostgreSQL before its backend).
+    #[error("{location} is a PostgreSQL database, and this build has no PostgreSQL backend yet; give an SQLite file")]
+    UnsupportedLocation {
+        /// The location, its password hidden.
+        location: String,
+    },
+    /// `mode=ro` or `mode=rw` names a file that does not exist.
+    #[error("there is no database at {path} (the location says mode=ro or mode=rw, so it is not created)")]
+    MissingDatabase {
+        /// The file.
+        path: String,
+    },
+    /// A file or folder could not be created.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A run failed after part of it was committed (`transaction_per_migration`,
+    /// or a `transactional: false` migration): what was committed stays.
+    #[error("{}\n{}", cause_text(.cause), partial_text(.committed, .started.as_deref(), .heads_now))]
+    PartlyCommitted {
+        /// Why the run stopped.
+        cause: Box<RunError>,
+        /// Migrations committed and recorded before the failure, in order.
+        committed: Vec<String>,
+        /// A non-transactional migration whose changes may be partly applied
+        /// (its "started" mark is in the ledger).
+        started: Option<String>,
+        /// The `alembic_version` rows now.
+        heads_now: Vec<String>,
+    },
+    /// A change to `alembic_version` did not touch exactly one row: the
+    /// table was edited while the run held the lock, or by hand before it.
+    #[error("expected to {} on exactly one row of alembic_version, but {changed} rows changed; the run was rolled back. `migrate verify` shows what the ledger holds", row_op_text(.operation))]
+    VersionRows {
+        /// The change.
+        operation: RowOp,
+        /// How many rows it changed.
+        changed: usize,
+    },
+    /// Another process held the database for the whole wait.
+    #[error("another process held the database for the whole busy timeout while {doing}; retry when it is done, or raise busy_timeout_ms")]
+    Busy {
+        /// What was being done.
+        doing: &'static str,
+    },
+    /// A database or backup file failed its integrity check.
+    #[error("{path} failed its integrity check: {result}; nothing was changed")]
+    Integrity {
+        /// The file.
+        path: String,
+        /// What the check said.
+        result: String,
+    },
+    /// A table's definition could not be read into the schema model.
+    #[error("cannot read the definition of table `{table}`: {reason}")]
+    TableDefinition {
+        /// The table.
+        table: String,
+        /// Why.
+        reason: String,
+    },
+    /// A declared schema file does not run on an empty database.
+    #[error("{path} does not run on an empty database: {message}; fix the file so that `sqlite3 new.db < {path}` succeeds")]
+    DeclaredSchema {
+        /// The file.
+        path: String,
+        /// The database's message.
+        message: String,
+    },
+    /// A repair named a revision that has no `migrate_applied` row.
+    #[error("revision `{revision}` is not recorded as applied, so there is nothing to {action}; `migrate current` shows what is applied")]
+    NotRecorded {
+        /// The revision.
+        revision: String,
+        /// What was asked (`accept`, `clear`).
+        action: &'static str,
+    },
+    /// `repair --clear-dirty` named a revision that has no started mark.
+    #[error(
+        "revision `{revision}` has no started mark to clear; `migrate verify` lists the dirty ones"
+    )]
+    NotStarted {
+        /// The revision.
+        revision: String,
+    },
+}
+
+fn row_op_text(op: &RowOp) -> String {
+    match op {
+        RowOp::Insert(rev) => format!("insert `{rev}`"),
+        RowOp::Delete(rev) => format!("delete `{rev}`"),
+        RowOp::Update { from, to } => format!("move `{from}` to `{to}`"),
+    }
+}
+
+fn statement_text(
+    direction: &str,
+    revision: &str,
+    path: &str,
+    line: u32,
+    statement: &str,
+    message: &str,
+) -> String {
+    // These say the tables are not what the revision expects: the database
+    // is not where its ledger claims, not a broken migration.
+    let mismatch = [
+        "already exists",
+        "duplicate column name",
+        "no such table",
+        "no such column",
+        "has no column named",
+    ]
+    .iter()
+    .any(|m| message.contains(m));
+    // `migrate revision` writes a placeholder that fails with this text.
+    let advice = if message.contains("has no upgrade SQL yet") {
+        "write the upgrade SQL in the file, in place of the placeholder statement"
+    } else if mismatch {
+        "the database does not have the schema its recorded revision implies (a wrong `stamp`, or a hand edit?); `migrate verify` shows the difference"
+    } else {
+        "fix the migration and run it again"
+    };
+    format!("{direction} of revision `{revision}` failed at {path}:{line}: {message}\n  statement: {statement}\n{advice}")
+}
+
+/// The cause of a partly committed run, without a claim that all of it rolled back.
+fn cause_text(cause: &RunError) -> String {
+    match cause {
+        RunError::Statement {
+            direction,
+            revision,
+            path,
+            line,
+            statement,
+            message,
+        } => statement_text(direction, revision, path, *line, statement, message),
+        other => other.to_string(),
+    }
+}
+
+fn partial_text(committed: &[String], started: Option<&str>, heads_now: &[String]) -> String {
+    let mut text = if committed.is_empty() {
+        "nothing of this run was committed before the failure".to_owned()
+    } else {
+        format!(
+            "not all of the run was rolled back: {} {} committed before the failure and stay{} applied",
+            committed.join(", "),
+            if committed.len() == 1 { "was" } else { "were" },
+            if committed.len() == 1 { "s" } else { "" }
+        )
+    };
+    text += &format!(
+        "; the rest was rolled back. The database is now at {}.",
+        if heads_now.is_empty() {
+            "base".to_owned()
+        } else {
+            heads_now.join(", ")
+        }
+    );
+    if let Some(started) = started {
+        text += &format!(" {started} is non-transactional and did not finish: its statements before the failure are applied, and it is marked as started; check the database by hand, then run `migrate repair --clear-dirty {started}`.");
+    }
+    text
+}
+
+fn rollback_text(rollback: &[String]) -> String {
+    if rollback.is_empty() {
+        "No downgrade SQL is stored for them (ids from before this tool, or files applied by Alembic): deploy the migration files that contain them; if they are gone for good, check the schema (`migrate adopt` finds the revision it matches) and mark the database with `migrate stamp <revision> --purge`.".to_owned()
+    } else {
+        format!(
+            "Stored downgrade SQL can roll back {}: a downgrade to a revision these files hold reverts them first, in the same run (`migrate downgrade <revision>`; embedded: `RunOptions::roll_back_unknown`).",
+            rollback.join(", ")
+        )
+    }
+}
