@@ -35,7 +35,12 @@ fn main() -> ExitCode {
     match start() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("repair_bot: refusing to start: {error}");
+            // Hints name the commands as an operator types them here.
+            let commands = migrate::Commands::new("repair_bot migrate");
+            eprintln!(
+                "repair_bot: refusing to start: {}",
+                commands.name_in(&error.to_string())
+            );
             ExitCode::FAILURE
         }
     }
@@ -54,7 +59,7 @@ fn start() -> Result<(), Box<dyn Error>> {
     report.ensure_clean()?;
     if !report.unverified.is_empty() {
         eprintln!(
-            "repair_bot: taking over a database migrated by Alembic ({}); run `migrate repair` to record checksums",
+            "repair_bot: taking over a database migrated by Alembic ({}); run `repair_bot migrate repair` to record checksums",
             report.unverified.join(", ")
         );
     }

@@ -1,11 +1,11 @@
 #![doc = include_str!("../README.md")]
 
 pub use migrate_core::{
-    current, data, ledger, schema, sqlite, Backend, Checksum, Database, Dialect, Direction,
-    DriftError, DriftReport, Graph, GraphError, Header, Imported, LoadError, LoadProblem, Location,
-    LocationError, Migration, Migrations, Modified, OpenMode, ParseError, ParseErrorKind, Plan,
-    PreparedImport, RowOp, RunError, RunOptions, RunReport, Section, Step, StepReport, Target,
-    TargetError, Unknown, Violation,
+    current, data, ledger, schema, sqlite, Backend, Checksum, Commands, Database, Dialect,
+    Direction, DriftError, DriftReport, Graph, GraphError, Header, Imported, LoadError,
+    LoadProblem, Location, LocationError, Migration, Migrations, Modified, OpenMode, ParseError,
+    ParseErrorKind, Plan, PreparedImport, RowOp, RunError, RunOptions, RunReport, Section, Step,
+    StepReport, Target, TargetError, Unknown, Violation,
 };
 pub use migrate_macros::embed_migrations;
 

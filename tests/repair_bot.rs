@@ -105,7 +105,16 @@ fn an_edited_migration_stops_the_bot() {
     let db = started(&dir);
     let conn = Connection::open(&db).unwrap();
     conn.execute("UPDATE migrate_applied SET checksum = 'sha256:' || hex(zeroblob(32)) WHERE revision = '002'", []).unwrap();
-    refused(&db, &["modified: 002", "migrate repair"]);
+    // The hint names the command as the operator types it on this server.
+    refused(&db, &["modified: 002", "`repair_bot migrate repair"]);
+    let mut verify = bot(&db);
+    verify.args(["migrate", "verify"]);
+    let out =
+        String::from_utf8_lossy(&verify.assert().code(1).get_output().stdout.clone()).into_owned();
+    assert!(
+        out.contains("`repair_bot migrate repair`") && !out.contains("`migrate repair"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -145,7 +154,7 @@ fn a_database_created_by_hand_stops_the_bot() {
         .unwrap()
         .execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY);")
         .unwrap();
-    refused(&db, &["created by hand", "migrate stamp"]);
+    refused(&db, &["created by hand", "`repair_bot migrate stamp"]);
 }
 
 #[test]

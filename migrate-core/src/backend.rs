@@ -27,7 +27,7 @@ pub struct Origin<'a> {
     pub direction: &'static str,
 }
 
-/// A database that migrations run against: `rusqlite::Connection` and
+/// A database that migrations run against: [`sqlite::Connection`](crate::sqlite::Connection) and
 /// [`Database`](crate::Database). The operations behind it (transactions,
 /// ledger writes) are the crate's own, so that nothing outside it can
 /// desynchronise `alembic_version` from `migrate_applied`; call

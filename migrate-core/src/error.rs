@@ -84,7 +84,7 @@ pub enum RunError {
         violations: Vec<String>,
     },
     /// A `transactional: false` migration started but never finished.
-    #[error("revision `{revision}` is marked as started but not finished (a non-transactional migration was interrupted); check the database by hand, then run `migrate repair` to clear the mark")]
+    #[error("revision `{revision}` is marked as started but not finished (a non-transactional migration was interrupted); check the database by hand, then run `migrate repair --clear-dirty {revision}` to clear the mark")]
     Dirty {
         /// The revision.
         revision: String,
@@ -273,5 +273,163 @@ fn rollback_text(rollback: &[String]) -> String {
             "Stored downgrade SQL can roll back {}: a downgrade to a revision these files hold reverts them first, in the same run (`migrate downgrade <revision>`; embedded: `RunOptions::roll_back_unknown`).",
             rollback.join(", ")
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::ImportError;
+
+    /// One value of every variant. The match below has no wildcard, so a
+    /// new variant does not compile until it is added here, and its
+    /// message shows in the snapshot for review.
+    fn every_variant() -> Vec<RunError> {
+        let statement = || RunError::Statement {
+            direction: "upgrade",
+            revision: "002".into(),
+            path: "versions/002_add_phone.sql".into(),
+            line: 7,
+            statement: "ALTER TABLE users ADD COLUMN phone TEXT".into(),
+            message: "duplicate column name: phone".into(),
+        };
+        let all = vec![
+            RunError::Load(crate::LoadError::from(vec![
+                crate::LoadProblem::NotSql {
+                    path: "versions/notes.txt".into(),
+                },
+                crate::LoadProblem::OutsideLink {
+                    path: "versions/004_shared.sql".into(),
+                },
+            ])),
+            RunError::Target(TargetError::Unknown("zzz".into())),
+            RunError::Import(ImportError::ForeignKeys { count: 2 }),
+            RunError::Database {
+                doing: "taking the write lock",
+                source: "database is locked".into(),
+                hint: Some("another process held the database longer than the busy timeout; retry when it is done"),
+            },
+            statement(),
+            RunError::UnknownRevisions {
+                revisions: vec!["004".into()],
+                rollback: vec!["004".into()],
+            },
+            RunError::UnknownRevisions {
+                revisions: vec!["004".into()],
+                rollback: Vec::new(),
+            },
+            RunError::Squashed {
+                revision: "001".into(),
+                baseline: "003".into(),
+            },
+            RunError::CreatedByHand {
+                tables: vec!["users".into(), "repair_requests".into()],
+            },
+            RunError::Irreversible {
+                revision: "002".into(),
+                path: "versions/002_add_phone.sql".into(),
+            },
+            RunError::ForeignKeys {
+                violations: vec!["repair_requests row 3 references a missing row of users".into()],
+            },
+            RunError::Dirty {
+                revision: "004".into(),
+            },
+            RunError::ReadOnly {
+                path: "data/bot.db".into(),
+            },
+            RunError::UnsupportedLocation {
+                location: "postgres://bot:***@db/bot".into(),
+            },
+            RunError::MissingDatabase {
+                path: "data/bot.db".into(),
+            },
+            RunError::Io {
+                path: "backups/bot.db".into(),
+                source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+            },
+            RunError::PartlyCommitted {
+                cause: Box::new(statement()),
+                committed: vec!["001".into()],
+                started: Some("002".into()),
+                heads_now: vec!["001".into()],
+            },
+            RunError::VersionRows {
+                operation: RowOp::Update {
+                    from: "001".into(),
+                    to: "002".into(),
+                },
+                changed: 0,
+            },
+            RunError::Busy {
+                doing: "copying pages",
+            },
+            RunError::Integrity {
+                path: "backups/bot.db".into(),
+                result: "*** in database main ***\nPage 3 is never used".into(),
+            },
+            RunError::TableDefinition {
+                table: "users".into(),
+                reason: "unbalanced parentheses".into(),
+            },
+            RunError::DeclaredSchema {
+                path: "migrations/schema.sql".into(),
+                message: "near \"TABL\": syntax error".into(),
+            },
+            RunError::NotRecorded {
+                revision: "003".into(),
+                action: "accept",
+            },
+            RunError::NotStarted {
+                revision: "003".into(),
+            },
+        ];
+        for error in &all {
+            match error {
+                RunError::Load(_)
+                | RunError::Target(_)
+                | RunError::Import(_)
+                | RunError::Database { .. }
+                | RunError::Statement { .. }
+                | RunError::UnknownRevisions { .. }
+                | RunError::Squashed { .. }
+                | RunError::CreatedByHand { .. }
+                | RunError::Irreversible { .. }
+                | RunError::ForeignKeys { .. }
+                | RunError::Dirty { .. }
+                | RunError::ReadOnly { .. }
+                | RunError::UnsupportedLocation { .. }
+                | RunError::MissingDatabase { .. }
+                | RunError::Io { .. }
+                | RunError::PartlyCommitted { .. }
+                | RunError::VersionRows { .. }
+                | RunError::Busy { .. }
+                | RunError::Integrity { .. }
+                | RunError::TableDefinition { .. }
+                | RunError::DeclaredSchema { .. }
+                | RunError::NotRecorded { .. }
+                | RunError::NotStarted { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_message_as_an_operator_reads_it() {
+        let rendered: Vec<String> = every_variant()
+            .iter()
+            .map(|error| format!("{error:?}\n=> {error}"))
+            .collect();
+        insta::assert_snapshot!(rendered.join("\n\n"));
+    }
+
+    #[test]
+    fn a_bot_names_its_own_commands_in_every_hint() {
+        let bot = crate::Commands::new("repair_bot migrate");
+        for error in every_variant() {
+            let text = error.to_string();
+            let named = bot.name_in(&text);
+            assert!(!named.contains("`migrate "), "{named}");
+        }
     }
 }

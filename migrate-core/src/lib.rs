@@ -2,7 +2,7 @@
 //! and the orchestration of runs (plan, run, record, verify, repair, stamp,
 //! offline SQL) written once against the [`Backend`] boundary. With the
 //! default `sqlite` feature, [`sqlite`] implements it for
-//! `rusqlite::Connection`.
+//! [`sqlite::Connection`].
 //!
 //! `embed_migrations!` in `migrate-macros` calls [`load::load_folder`] and
 //! [`load::check_single_head`] at compile time; the runtime calls the same
@@ -11,6 +11,7 @@
 mod ahead;
 pub mod backend;
 pub mod checksum;
+mod commands;
 pub mod data;
 #[cfg(feature = "sqlite")]
 mod database;
@@ -34,6 +35,7 @@ pub mod sqlite;
 
 pub use backend::{Backend, Dialect};
 pub use checksum::Checksum;
+pub use commands::Commands;
 #[cfg(feature = "sqlite")]
 pub use database::{Database, DatabaseSession, Imported, PreparedImport};
 pub use drift::{DriftError, DriftReport, Modified, Unknown};

@@ -180,7 +180,7 @@ enum Operation<'t> {
 impl Migrations {
     /// Applies pending migrations up to `target` (`"head"`, `"heads"`, a
     /// revision, `"+1"`, ...) in one transaction. `db` is a
-    /// `rusqlite::Connection` or any other [`Backend`].
+    /// [`sqlite::Connection`](crate::sqlite::Connection) or any other [`Backend`].
     pub fn upgrade<B: Backend + ?Sized>(
         &self,
         db: &mut B,

@@ -2,7 +2,7 @@
 //! Alembic's shapes, or JSON.
 
 use super::args::HistoryArgs;
-use super::output::{print_json, revision_json, revision_line, verbose_entry, Line};
+use super::output::{print_json, revision_json, revision_line, tell, verbose_entry, Line};
 use super::{CliError, Context};
 use migrate_core::graph::target::Destination;
 use migrate_core::{Graph, Target};
@@ -16,7 +16,7 @@ fn database_heads(ctx: &Context<'_>) -> Result<Vec<usize>, CliError> {
     };
     let state = conn.ledger()?;
     if !state.has_version_table && !state.user_tables.is_empty() && !ctx.json() {
-        eprintln!(
+        tell!(ctx,
             "note: the database has tables ({}) but no migration ledger: it was created by hand, not through migrations; `migrate adopt` finds and stamps the revision it matches",
             state.user_tables.join(", ")
         );
@@ -168,7 +168,8 @@ pub fn heads(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
         }
     }
     if graph.heads().len() > 1 && !ctx.json() {
-        eprintln!(
+        tell!(
+            ctx,
             "note: {} heads; join them with `migrate merge heads -m \"merge\"`",
             graph.heads().len()
         );

@@ -1,7 +1,7 @@
 //! `upgrade`, `downgrade` and `stamp`: online runs and offline SQL.
 
 use super::args::{DowngradeArgs, UpgradeArgs};
-use super::output::print_json;
+use super::output::{print_json, tell};
 use super::{cmd_data, cmd_schema, CliError, Context};
 use migrate_core::sqlite::SqliteDialect;
 use migrate_core::{Direction, RunOptions, RunReport, StepReport, Target};
@@ -99,7 +99,7 @@ fn migrate(
     // ran: say so here as `verify` does.
     if !ctx.json() {
         for m in set.verify(&mut conn)?.modified {
-            eprintln!(
+            tell!(ctx,
                 "warning: {} ({}) was edited after it was applied (recorded {}, file now {}); `migrate verify` reports it, `migrate repair --accept {}` accepts it",
                 m.revision, m.path, m.recorded, m.current, m.revision
             );
@@ -119,7 +119,7 @@ fn heads_text(heads: &[String]) -> String {
 /// Says how many foreign key violations the database had before a run.
 pub(super) fn warn_preexisting(ctx: &Context<'_>, violations: &[impl std::fmt::Display]) {
     if let Some(first) = violations.first().filter(|_| !ctx.json()) {
-        eprintln!(
+        tell!(ctx,
             "warning: {} already had {} foreign key violation{} before this run (for example: {first}); the run added none. `migrate verify` lists them",
             ctx.config().database,
             violations.len(),
@@ -151,7 +151,7 @@ fn print_run(ctx: &Context<'_>, report: &RunReport, direction: Direction) {
         }));
     } else if report.steps.is_empty() {
         if !report.already_past.is_empty() {
-            eprintln!(
+            tell!(ctx,
                 "note: {} already applied: the database is past {} (at {}), so nothing was done; `migrate downgrade` goes back",
                 report.already_past.join(", "),
                 if report.already_past.len() == 1 { "it" } else { "them" },

@@ -35,10 +35,13 @@ pub fn verify(ctx: &Context<'_>) -> Result<(), CliError> {
         }));
     } else {
         if schema_drift.is_empty() {
-            print!("{report}");
+            print!("{}", ctx.hint(&report.to_string()));
         } else {
             // The report would end in "ok: no drift"; the schema says otherwise.
-            print!("{}", report.to_string().replace("ok: no drift\n", ""));
+            print!(
+                "{}",
+                ctx.hint(&report.to_string().replace("ok: no drift\n", ""))
+            );
             super::cmd_schema::show_diff(
                 ctx,
                 &format!(

@@ -19,9 +19,10 @@ mod output;
 pub use args::{Cli, Command, Format};
 pub use config::Config;
 pub use error::CliError;
+use output::tell;
 
 use clap::Parser;
-use migrate_core::{Database, Location, Migrations, OpenMode};
+use migrate_core::{Commands, Database, Location, Migrations, OpenMode};
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::ExitCode;
@@ -31,6 +32,7 @@ use std::sync::OnceLock;
 /// the migration set (embedded, or read from the folder on first use).
 pub struct Context<'a> {
     config: Config,
+    commands: Commands,
     format: Format,
     embedded: Option<&'a Migrations>,
     loaded: OnceLock<Migrations>,
@@ -59,7 +61,7 @@ impl<'a> Context<'a> {
         }
         let (set, duplicates) = Migrations::from_dir_despite_duplicates(&self.config.dir)?;
         for d in &duplicates {
-            eprintln!(
+            tell!(self,
                 "warning: revision `{}` is declared by both {} and {}; this listing leaves {2} out. `migrate reid {2}` gives it a new id (then `migrate merge heads`)",
                 d.revision, d.kept, d.left_out
             );
@@ -138,7 +140,7 @@ impl<'a> Context<'a> {
     /// then shows it as empty (Alembic shows nothing and exits 0).
     pub fn note_missing(&self) {
         if !self.json() {
-            eprintln!(
+            tell!(self,
                 "note: there is no database at {}, so nothing is applied; nothing was created (`migrate upgrade head` creates it)",
                 self.config.database
             );
@@ -150,6 +152,11 @@ impl<'a> Context<'a> {
         &self.config
     }
 
+    /// `text` with its hints naming the commands of this face.
+    pub fn hint<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        self.commands.name_in(text)
+    }
+
     /// Whether results are JSON.
     pub fn json(&self) -> bool {
         self.format == Format::Json
@@ -158,10 +165,12 @@ impl<'a> Context<'a> {
 
 /// Runs the command line of the `migrate` binary.
 pub fn main() -> ExitCode {
+    let commands = Commands::default();
     finish(
         Cli::try_parse()
             .map_err(clap_exit)
-            .and_then(|cli| run(cli, None)),
+            .and_then(|cli| run(cli, None, &commands)),
+        &commands,
     )
 }
 
@@ -174,11 +183,19 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    // Hints name the bot's own command: `repair_bot migrate verify`.
+    let program = std::env::args_os()
+        .next()
+        .map(std::path::PathBuf::from)
+        .and_then(|path| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .map_or_else(|| "migrate".to_owned(), |bin| format!("{bin} migrate"));
+    let commands = Commands::new(program);
     let words = std::iter::once(OsString::from("migrate")).chain(args.into_iter().map(Into::into));
     finish(
         Cli::try_parse_from(words)
             .map_err(clap_exit)
-            .and_then(|cli| run(cli, Some(migrations))),
+            .and_then(|cli| run(cli, Some(migrations), &commands)),
+        &commands,
     )
 }
 
@@ -188,19 +205,19 @@ fn clap_exit(error: clap::Error) -> CliError {
     CliError::Exit(u8::try_from(error.exit_code()).unwrap_or(2))
 }
 
-fn finish(result: Result<(), CliError>) -> ExitCode {
+fn finish(result: Result<(), CliError>, commands: &Commands) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError::Exit(code)) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", commands.name_in(&error.to_string()));
             ExitCode::from(error.exit_code())
         }
     }
 }
 
-/// Runs a parsed command line.
-pub fn run(cli: Cli, embedded: Option<&Migrations>) -> Result<(), CliError> {
+/// Runs a parsed command line; `commands` is how hints name commands.
+pub fn run(cli: Cli, embedded: Option<&Migrations>, commands: &Commands) -> Result<(), CliError> {
     let config = Config::resolve(
         cli.config.as_deref(),
         cli.dir.as_deref(),
@@ -208,6 +225,7 @@ pub fn run(cli: Cli, embedded: Option<&Migrations>) -> Result<(), CliError> {
     )?;
     let ctx = Context {
         config,
+        commands: commands.clone(),
         format: cli.format,
         embedded,
         loaded: OnceLock::new(),

@@ -166,12 +166,21 @@ pub fn print_json(value: &Value) {
 /// Prints a line of a command's text output: on stdout, or on stderr with
 /// `--format json`, where stdout holds the one JSON object.
 macro_rules! say {
-    ($ctx:expr, $($arg:tt)*) => {
+    ($ctx:expr, $($arg:tt)*) => {{
+        let text = format!($($arg)*);
         if $ctx.json() {
-            eprintln!($($arg)*);
+            eprintln!("{}", $ctx.hint(&text));
         } else {
-            println!($($arg)*);
+            println!("{}", $ctx.hint(&text));
         }
-    };
+    }};
 }
 pub(crate) use say;
+
+/// A note or warning on stderr, its hints naming this face's commands.
+macro_rules! tell {
+    ($ctx:expr, $($arg:tt)*) => {
+        eprintln!("{}", $ctx.hint(&format!($($arg)*)))
+    };
+}
+pub(crate) use tell;
