@@ -1,6 +1,6 @@
 //! The boundary between the orchestration (plan, run, record, verify,
 //! repair, stamp, offline SQL), written once, and a database
-//! (DESIGN §12).
+//! (DESIGN §2).
 //!
 //! A [`Backend`] is a connection that can take the migration lock, open a
 //! write transaction, run one migration section and read and write the

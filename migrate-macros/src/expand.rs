@@ -3,7 +3,7 @@
 
 use migrate_core::load::{self, LoadError, LoadProblem, Loaded};
 use migrate_core::migration::{Migration, Section};
-use proc_macro2::TokenStream;
+use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -167,11 +167,13 @@ pub fn internal_error(path: &str, message: &str) -> TokenStream {
     }}
 }
 
-/// `&[B("a"), B("b")]`: a list of borrowed texts.
+/// `&[B("a"), B("b")]`: a list of borrowed texts. Every literal of the
+/// expansion is rendered by [`Literal`], so any text (quotes, backslashes,
+/// control characters, any Unicode) comes back exactly.
 fn write_list<'a>(out: &mut String, values: impl Iterator<Item = &'a str>) {
     out.push_str("&[");
     for value in values {
-        let _ = write!(out, "B({value:?}),");
+        let _ = write!(out, "B({}),", Literal::string(value));
     }
     out.push(']');
 }
@@ -207,20 +209,24 @@ fn write_migration(
     file: &load::SourceFile,
 ) -> Result<(), String> {
     let text = std::str::from_utf8(&file.bytes).map_err(|e| e.to_string())?;
-    let absolute = file.path.to_string_lossy();
+    let absolute = file.path.to_str().ok_or("the path is not UTF-8")?;
     let _ = write!(
         out,
-        "const M{index}: M = M::embedded(::core::include_str!({absolute:?}), {}, {:?}, ({:?}, ",
+        "const M{index}: M = M::embedded(::core::include_str!({}), {}, {}, ({}, ",
+        Literal::string(absolute),
         text.len(),
-        m.path(),
-        m.revision(),
+        Literal::string(m.path()),
+        Literal::string(m.revision()),
     );
     write_list(out, m.down_revisions());
+    let create_date = match m.create_date() {
+        Some(date) => format!("Some({})", Literal::string(date)),
+        None => "None".to_owned(),
+    };
     let _ = write!(
         out,
-        ", {:?}, {:?}, {}), [",
-        m.message(),
-        m.create_date(),
+        ", {}, {create_date}, {}), [",
+        Literal::string(m.message()),
         m.is_transactional()
     );
     write_list(out, m.branch_labels());
@@ -246,11 +252,7 @@ fn write_migration(
         }
         None => out.push_str("None"),
     }
-    out.push_str(", *b\"");
-    for byte in m.checksum().digest() {
-        let _ = write!(out, "\\x{byte:02x}");
-    }
-    out.push_str("\");\n");
+    let _ = writeln!(out, ", *{});", Literal::byte_string(m.checksum().digest()));
     Ok(())
 }
 

@@ -26,11 +26,28 @@ pub struct Cli {
     /// Configuration file (default: ./migrate.toml when it exists).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Migrations folder, the one holding versions/ (env: MIGRATE_DIR).
-    #[arg(long, global = true, value_name = "DIR")]
+    /// Migrations folder, the one holding versions/.
+    // An empty MIGRATE_DIR (a blank line of a .env file) counts as unset.
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "MIGRATE_DIR",
+        value_parser = clap::builder::TypedValueParser::map(
+            clap::builder::OsStringValueParser::new(),
+            PathBuf::from
+        )
+    )]
     pub dir: Option<PathBuf>,
-    /// Database: an SQLite file path or URL (sqlite:///data/bot.db, sqlite+aiosqlite:///...) (env: DATABASE_URL).
-    #[arg(long, global = true, value_name = "PATH|URL")]
+    /// Database: an SQLite file path or URL (sqlite:///data/bot.db, sqlite+aiosqlite:///...).
+    // The URL may hold a password: --help names the variable, never its value.
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH|URL",
+        env = "DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database: Option<String>,
     /// Output format of results.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]

@@ -1,8 +1,10 @@
 //! Where the migrations and the database are: flags, then the environment
-//! (`DATABASE_URL`, `MIGRATE_DIR`), then `migrate.toml`, then defaults.
+//! (`DATABASE_URL`, `MIGRATE_DIR`, read by clap with the flags), then
+//! `migrate.toml`, then defaults.
 
 use super::error::CliError;
 use migrate_core::Location;
+use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -30,19 +32,30 @@ pub struct Config {
     pub busy_timeout: Duration,
 }
 
-/// What `migrate.toml` may say.
-#[derive(Debug, Default)]
+/// What `migrate.toml` may say, in its `[migrate]` table or at the top.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct FileConfig {
     dir: Option<PathBuf>,
+    #[serde(default, deserialize_with = "location")]
     database: Option<Location>,
     backup_dir: Option<PathBuf>,
     backup_before_migrating: Option<bool>,
     busy_timeout_ms: Option<u64>,
 }
 
+/// A database location, parsed as the flag and `DATABASE_URL` are.
+fn location<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Location>, D::Error> {
+    let text = String::deserialize(d)?;
+    Location::parse(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
 impl Config {
-    /// Resolves the configuration from flags, the environment and the file.
-    /// Paths in the file are relative to the file's own folder.
+    /// Resolves the configuration from flags (with their environment
+    /// variables) and the file. Paths in the file are relative to the
+    /// file's own folder.
     pub fn resolve(
         config_file: Option<&Path>,
         dir_flag: Option<&Path>,
@@ -53,12 +66,10 @@ impl Config {
             None if Path::new(DEFAULT_CONFIG).exists() => read_file(Path::new(DEFAULT_CONFIG))?,
             None => FileConfig::default(),
         };
-        let env_dir = std::env::var_os("MIGRATE_DIR")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from);
-        let env_db = std::env::var("DATABASE_URL").ok().filter(|v| !v.is_empty());
-        let database = match database_flag.map(str::to_owned).or(env_db) {
-            Some(text) => Location::parse(&text).map_err(|e| CliError::Refused(e.to_string()))?,
+        // An empty variable (`DATABASE_URL=` in a .env file) counts as unset.
+        let dir_flag = dir_flag.filter(|d| !d.as_os_str().is_empty());
+        let database = match database_flag.filter(|d| !d.is_empty()) {
+            Some(text) => Location::parse(text).map_err(|e| CliError::Refused(e.to_string()))?,
             None => file.database.unwrap_or_else(|| Location::Sqlite {
                 path: DEFAULT_DATABASE.into(),
                 mode: migrate_core::OpenMode::ReadWriteCreate,
@@ -75,7 +86,6 @@ impl Config {
         Ok(Config {
             dir: dir_flag
                 .map(Path::to_owned)
-                .or(env_dir)
                 .or(file.dir)
                 .unwrap_or_else(|| DEFAULT_DIR.into()),
             database,
@@ -92,52 +102,23 @@ fn read_file(path: &Path) -> Result<FileConfig, CliError> {
         reason,
     };
     let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-    // Relative paths in the file mean relative to the file, wherever the
-    // command runs from.
-    let folder = path.parent().map(Path::to_owned).unwrap_or_default();
-    let table: toml::Table = text
+    let mut table: toml::Table = text
         .parse()
         .map_err(|e: toml::de::Error| bad(e.to_string()))?;
-    let section = match table.get("migrate") {
-        Some(toml::Value::Table(section)) => section.clone(),
+    let section = match table.remove("migrate") {
+        Some(toml::Value::Table(section)) => section,
         Some(_) => return Err(bad("`migrate` must be a table: write `[migrate]`".into())),
         None => table,
     };
-    let mut config = FileConfig::default();
-    for (key, value) in &section {
-        let text_value = || {
-            value
-                .as_str()
-                .ok_or_else(|| bad(format!("`{key}` must be a string")))
-        };
-        let path_value = || text_value().map(|t| folder.join(t));
-        match key.as_str() {
-            "dir" => config.dir = Some(path_value()?),
-            "database" => {
-                let location = match Location::parse(text_value()?).map_err(|e| bad(e.to_string()))? {
-                    Location::Sqlite { path, mode } => Location::Sqlite {
-                        path: folder.join(path),
-                        mode,
-                    },
-                    other => other,
-                };
-                config.database = Some(location);
-            }
-            "backup_dir" => config.backup_dir = Some(path_value()?),
-            "backup_before_migrating" => {
-                config.backup_before_migrating =
-                    Some(value.as_bool().ok_or_else(|| bad(format!("`{key}` must be true or false")))?)
-            }
-            "busy_timeout_ms" => {
-                let ms = value.as_integer().and_then(|n| u64::try_from(n).ok());
-                config.busy_timeout_ms = Some(ms.ok_or_else(|| bad(format!("`{key}` must be a whole number")))?)
-            }
-            other => {
-                return Err(bad(format!(
-                    "unknown key `{other}`; known keys are dir, database, backup_dir, backup_before_migrating, busy_timeout_ms"
-                )))
-            }
-        }
+    let mut config =
+        FileConfig::deserialize(section).map_err(|e: toml::de::Error| bad(e.to_string()))?;
+    // Relative paths in the file mean relative to the file, wherever the
+    // command runs from.
+    let folder = path.parent().map(Path::to_owned).unwrap_or_default();
+    config.dir = config.dir.map(|dir| folder.join(dir));
+    config.backup_dir = config.backup_dir.map(|dir| folder.join(dir));
+    if let Some(Location::Sqlite { path, .. }) = &mut config.database {
+        *path = folder.join(&*path);
     }
     Ok(config)
 }
@@ -177,6 +158,6 @@ mod tests {
         assert!(read_file(&path)
             .unwrap_err()
             .to_string()
-            .contains("unknown key `databse`"));
+            .contains("unknown field `databse`"));
     }
 }

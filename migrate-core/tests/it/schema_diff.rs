@@ -3,7 +3,7 @@
 //! `foreign_key_check` stays clean, and rows in persisting columns survive.
 //!
 //! 256 cases by default; `PROPTEST_CASES=5000 cargo test -p migrate-core
-//! --test schema_diff` runs more.
+//! --test it schema_diff::` runs more.
 
 use migrate_core::schema::{diff, Renames, Schema};
 use migrate_core::sqlite::introspect::read_schema;

@@ -1,8 +1,6 @@
 //! The embedded set equals the same folder loaded at runtime, field for
 //! field, checksums included: the macro and the runtime share one parser.
 
-mod common;
-
 use migrate::{Checksum, Migrations};
 
 static MIGRATIONS: Migrations = migrate::embed_migrations!("migrations");

@@ -1,10 +1,8 @@
 //! `--format json`: every command that prints a result prints exactly one
 //! JSON object on stdout, with `version`, and nothing else there.
 
-mod common;
-
+use crate::common::{migration, write_folder};
 use assert_cmd::Command;
-use common::{migration, write_folder};
 use rusqlite::Connection;
 use serde_json::Value;
 use std::path::Path;
@@ -12,7 +10,7 @@ use tempfile::TempDir;
 
 /// A project with a copy of the reference migrations and schema.sql.
 fn project() -> TempDir {
-    common::reference_project(true)
+    crate::common::reference_project(true)
 }
 
 /// Runs `migrate --format json ARGS`, expecting success, and parses stdout

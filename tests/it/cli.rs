@@ -1,27 +1,11 @@
 //! The `migrate` command line as a real process over temp folders.
 
-mod common;
-
+use crate::common::{migrate_in as migrate, stdout_of, REFERENCE};
+use crate::common::{migration, snapshot, version_rows, write_folder};
 use assert_cmd::Command;
-use common::{migration, snapshot, version_rows, write_folder};
 use rusqlite::Connection;
 use std::path::Path;
 use tempfile::TempDir;
-
-const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
-
-/// `migrate` run inside `dir`, with no configuration from the environment.
-fn migrate(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("migrate").unwrap();
-    cmd.current_dir(dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("MIGRATE_DIR");
-    cmd
-}
-
-fn stdout(cmd: &mut Command) -> String {
-    String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
-}
 
 fn failure(cmd: &mut Command, code: i32) -> String {
     String::from_utf8(cmd.assert().code(code).get_output().stderr.clone()).unwrap()
@@ -29,7 +13,7 @@ fn failure(cmd: &mut Command, code: i32) -> String {
 
 /// A project folder with a copy of the reference migrations.
 fn project() -> TempDir {
-    common::reference_project(false)
+    crate::common::reference_project(false)
 }
 
 /// A branch point (aaa) and a merge point (ddd).
@@ -64,7 +48,7 @@ fn branched(dir: &Path) {
 #[test]
 fn the_everyday_workflow_works_end_to_end() {
     let dir = project();
-    let out = stdout(migrate(dir.path()).args(["upgrade", "head"]));
+    let out = stdout_of(migrate(dir.path()).args(["upgrade", "head"]));
     assert_eq!(
         out,
         "upgrade data/bot_database.db: base -> 003 (3 migrations in one transaction)\n"
@@ -73,30 +57,33 @@ fn the_everyday_workflow_works_end_to_end() {
         dir.path().join("data/bot_database.db").exists(),
         "the default database is data/bot_database.db"
     );
-    assert_eq!(stdout(migrate(dir.path()).arg("current")), "003 (head)\n");
     assert_eq!(
-        stdout(migrate(dir.path()).args(["history", "--indicate-current"])),
+        stdout_of(migrate(dir.path()).arg("current")),
+        "003 (head)\n"
+    );
+    assert_eq!(
+        stdout_of(migrate(dir.path()).args(["history", "--indicate-current"])),
         "002 -> 003 (head) (current), add settings table\n001 -> 002, add phone_number to users\n<base> -> 001, initial schema\n"
     );
-    stdout(migrate(dir.path()).args(["downgrade", "-1"]));
-    assert_eq!(stdout(migrate(dir.path()).arg("current")), "002\n");
+    stdout_of(migrate(dir.path()).args(["downgrade", "-1"]));
+    assert_eq!(stdout_of(migrate(dir.path()).arg("current")), "002\n");
     assert_eq!(
-        stdout(migrate(dir.path()).args(["upgrade", "head"])),
+        stdout_of(migrate(dir.path()).args(["upgrade", "head"])),
         "upgrade data/bot_database.db: 002 -> 003 (1 migration in one transaction)\n"
     );
     assert_eq!(
-        stdout(migrate(dir.path()).args(["upgrade", "head"])),
+        stdout_of(migrate(dir.path()).args(["upgrade", "head"])),
         "nothing to upgrade: data/bot_database.db is at 003\n"
     );
-    assert_eq!(stdout(migrate(dir.path()).arg("heads")), "003 (head)\n");
-    let show = stdout(migrate(dir.path()).args(["show", "002"]));
+    assert_eq!(stdout_of(migrate(dir.path()).arg("heads")), "003 (head)\n");
+    let show = stdout_of(migrate(dir.path()).args(["show", "002"]));
     assert!(
         show.starts_with(
             "Rev: 002\nParent: 001\nPath: migrations/versions/002_add_phone_number_to_users.sql\n"
         ),
         "{show}"
     );
-    stdout(migrate(dir.path()).arg("verify"));
+    stdout_of(migrate(dir.path()).arg("verify"));
 }
 
 #[test]
@@ -104,11 +91,11 @@ fn history_and_offline_sql_follow_alembic_line_for_line() {
     let dir = TempDir::new().unwrap();
     branched(dir.path());
     assert_eq!(
-        stdout(migrate(dir.path()).arg("history")),
+        stdout_of(migrate(dir.path()).arg("history")),
         "bbb, ccc -> ddd (head) (mergepoint), merge\naaa -> bbb, add b\naaa -> ccc, add c\n<base> -> aaa (branchpoint), base\n"
     );
     assert_eq!(
-        stdout(migrate(dir.path()).arg("branches")),
+        stdout_of(migrate(dir.path()).arg("branches")),
         "aaa (branchpoint)\n    -> bbb\n    -> ccc\n\n"
     );
     let expected = "BEGIN;
@@ -147,14 +134,14 @@ UPDATE alembic_version SET version_num='ddd' WHERE alembic_version.version_num =
 COMMIT;
 ";
     assert_eq!(
-        stdout(migrate(dir.path()).args(["upgrade", "head", "--sql"])),
+        stdout_of(migrate(dir.path()).args(["upgrade", "head", "--sql"])),
         expected
     );
     // The offline SQL, run by SQLite itself, gives what an online run gives.
     let conn = Connection::open_in_memory().unwrap();
     conn.execute_batch(expected).unwrap();
     assert_eq!(version_rows(&conn), ["ddd"]);
-    let down = stdout(migrate(dir.path()).args(["downgrade", "ddd:aaa", "--sql"]));
+    let down = stdout_of(migrate(dir.path()).args(["downgrade", "ddd:aaa", "--sql"]));
     // Alembic's unmerge inserts the other parent's row first, then moves its own.
     assert!(down.contains("-- Running downgrade ddd -> bbb, ccc\n\nSELECT 1;\n\nINSERT INTO alembic_version (version_num) VALUES ('bbb') RETURNING version_num;\n\nUPDATE alembic_version SET version_num='ccc' WHERE alembic_version.version_num = 'ddd';\n"), "{down}");
     conn.execute_batch(&down).unwrap();
@@ -168,7 +155,7 @@ COMMIT;
         usage.contains("`migrate downgrade 003:003-1 --sql`"),
         "{usage}"
     );
-    let down = stdout(migrate(line.path()).args(["downgrade", "003:003-1", "--sql"]));
+    let down = stdout_of(migrate(line.path()).args(["downgrade", "003:003-1", "--sql"]));
     assert!(down.contains("-- Running downgrade 003 -> 002"), "{down}");
 }
 
@@ -176,20 +163,20 @@ COMMIT;
 fn json_listings_are_machine_readable() {
     let dir = TempDir::new().unwrap();
     branched(dir.path());
-    let out = stdout(migrate(dir.path()).args(["history", "--format", "json"]));
+    let out = stdout_of(migrate(dir.path()).args(["history", "--format", "json"]));
     let value: serde_json::Value = serde_json::from_str(&out).unwrap();
     let revisions = value["revisions"].as_array().unwrap();
     assert_eq!(revisions.len(), 4);
     assert_eq!(revisions[0]["revision"], "ddd");
     assert_eq!(revisions[0]["is_merge_point"], true);
     assert_eq!(revisions[3]["is_branch_point"], true);
-    let heads: serde_json::Value = serde_json::from_str(&stdout(
+    let heads: serde_json::Value = serde_json::from_str(&stdout_of(
         migrate(dir.path()).args(["heads", "--format", "json"]),
     ))
     .unwrap();
     assert_eq!(heads["heads"][0]["revision"], "ddd");
-    stdout(migrate(dir.path()).args(["upgrade", "heads"]));
-    let current: serde_json::Value = serde_json::from_str(&stdout(
+    stdout_of(migrate(dir.path()).args(["upgrade", "heads"]));
+    let current: serde_json::Value = serde_json::from_str(&stdout_of(
         migrate(dir.path()).args(["current", "--format", "json"]),
     ))
     .unwrap();
@@ -199,20 +186,20 @@ fn json_listings_are_machine_readable() {
 #[test]
 fn init_writes_the_skeleton_and_refuses_to_overwrite() {
     let dir = TempDir::new().unwrap();
-    let out = stdout(migrate(dir.path()).arg("init"));
+    let out = stdout_of(migrate(dir.path()).arg("init"));
     assert!(out.contains("Generating migrate.toml ... done"), "{out}");
     assert!(dir.path().join("migrations/versions").is_dir());
     let err = failure(migrate(dir.path()).arg("init"), 1);
     assert!(err.contains("already exists"), "{err}");
     // A first revision in the empty folder, then the folder loads.
-    stdout(migrate(dir.path()).args(["revision", "-m", "initial schema", "--rev-id", "001"]));
-    stdout(migrate(dir.path()).arg("heads"));
+    stdout_of(migrate(dir.path()).args(["revision", "-m", "initial schema", "--rev-id", "001"]));
+    stdout_of(migrate(dir.path()).arg("heads"));
 }
 
 #[test]
 fn revision_continues_the_numbering_and_blocks_unwritten_sql() {
     let dir = project();
-    let out = stdout(migrate(dir.path()).args(["revision", "-m", "add notes table"]));
+    let out = stdout_of(migrate(dir.path()).args(["revision", "-m", "add notes table"]));
     // The number continues; 8 random hex digits keep branches apart.
     let file = generated(&out);
     let id = file
@@ -225,7 +212,7 @@ fn revision_continues_the_numbering_and_blocks_unwritten_sql() {
     let text = std::fs::read_to_string(dir.path().join("migrations/versions").join(&file)).unwrap();
     assert!(text.starts_with(&format!("-- revision: {id}\n-- down_revision: 003\n-- message: add notes table\n-- create_date: ")), "{text}");
     assert_eq!(
-        stdout(migrate(dir.path()).arg("heads")),
+        stdout_of(migrate(dir.path()).arg("heads")),
         format!("{id} (head)\n")
     );
     let err = failure(migrate(dir.path()).args(["upgrade", "head"]), 1);
@@ -252,8 +239,8 @@ fn revision_continues_the_numbering_and_blocks_unwritten_sql() {
 #[test]
 fn several_heads_are_refused_with_the_merge_hint_and_merge_joins_them() {
     let dir = project();
-    stdout(migrate(dir.path()).args(["revision", "-m", "branch a", "--rev-id", "004"]));
-    stdout(migrate(dir.path()).args([
+    stdout_of(migrate(dir.path()).args(["revision", "-m", "branch a", "--rev-id", "004"]));
+    stdout_of(migrate(dir.path()).args([
         "revision", "-m", "branch b", "--rev-id", "005", "--head", "003", "--splice",
     ]));
     let err = failure(migrate(dir.path()).args(["revision", "-m", "again"]), 1);
@@ -267,17 +254,17 @@ fn several_heads_are_refused_with_the_merge_hint_and_merge_joins_them() {
         err.contains("Multiple head revisions are present") && err.contains("migrate merge heads"),
         "{err}"
     );
-    let heads = stdout(migrate(dir.path()).arg("heads"));
+    let heads = stdout_of(migrate(dir.path()).arg("heads"));
     assert_eq!(heads, "004 (head)\n005 (head)\n");
-    let out = stdout(migrate(dir.path()).args(["merge", "heads", "-m", "merge branches"]));
+    let out = stdout_of(migrate(dir.path()).args(["merge", "heads", "-m", "merge branches"]));
     let file = generated(&out);
     let id = file.strip_suffix("_merge_branches.sql").unwrap();
     assert!(id.starts_with("006_"), "{out}");
     assert_eq!(
-        stdout(migrate(dir.path()).arg("heads")),
+        stdout_of(migrate(dir.path()).arg("heads")),
         format!("{id} (head)\n")
     );
-    let history = stdout(migrate(dir.path()).arg("history"));
+    let history = stdout_of(migrate(dir.path()).arg("history"));
     assert!(
         history.starts_with(&format!(
             "004, 005 -> {id} (head) (mergepoint), merge branches\n"
@@ -305,14 +292,14 @@ fn stamp_verify_and_repair_handle_a_database_made_by_hand() {
     let report = failure(migrate(dir.path()).arg("verify"), 1);
     assert!(report.contains("does not match"), "{report}");
     assert_eq!(
-        stdout(migrate(dir.path()).args(["stamp", "002"])),
+        stdout_of(migrate(dir.path()).args(["stamp", "002"])),
         "stamp data/bot_database.db: base -> 002\n"
     );
     assert_eq!(
-        stdout(migrate(dir.path()).args(["upgrade", "head"])),
+        stdout_of(migrate(dir.path()).args(["upgrade", "head"])),
         "upgrade data/bot_database.db: 002 -> 003 (1 migration in one transaction)\n"
     );
-    stdout(migrate(dir.path()).arg("verify"));
+    stdout_of(migrate(dir.path()).arg("verify"));
     // An edited file is drift until accepted.
     let file = dir
         .path()
@@ -333,12 +320,12 @@ fn stamp_verify_and_repair_handle_a_database_made_by_hand() {
     )
     .unwrap();
     assert!(out.contains("modified: 003"), "{out}");
-    let out = stdout(migrate(dir.path()).args(["repair", "--accept", "003", "--yes"]));
+    let out = stdout_of(migrate(dir.path()).args(["repair", "--accept", "003", "--yes"]));
     assert!(
         out.contains("recorded sha256:") && out.contains("accepted 003"),
         "{out}"
     );
-    stdout(migrate(dir.path()).arg("verify"));
+    stdout_of(migrate(dir.path()).arg("verify"));
     let logged: i64 = conn
         .query_row(
             "SELECT count(*) FROM migrate_log WHERE operation IN ('stamp', 'repair')",
@@ -363,18 +350,18 @@ fn repair_records_checksums_of_a_database_alembic_migrated() {
         .unwrap();
     conn.execute("INSERT INTO alembic_version VALUES ('002')", [])
         .unwrap();
-    let out = stdout(migrate(dir.path()).args(["--database", "alembic.db", "verify"]));
+    let out = stdout_of(migrate(dir.path()).args(["--database", "alembic.db", "verify"]));
     assert!(out.contains("unverified: 001, 002"), "{out}");
-    let out = stdout(migrate(dir.path()).args(["--database", "alembic.db", "repair"]));
+    let out = stdout_of(migrate(dir.path()).args(["--database", "alembic.db", "repair"]));
     assert_eq!(out, "recorded checksums of 001, 002 in alembic.db\n");
-    let out = stdout(migrate(dir.path()).args(["--database", "alembic.db", "verify"]));
+    let out = stdout_of(migrate(dir.path()).args(["--database", "alembic.db", "verify"]));
     assert!(!out.contains("unverified"), "{out}");
 }
 
 #[test]
 fn an_unknown_revision_in_the_database_is_named() {
     let dir = project();
-    stdout(migrate(dir.path()).args(["upgrade", "head"]));
+    stdout_of(migrate(dir.path()).args(["upgrade", "head"]));
     let conn = Connection::open(dir.path().join("data/bot_database.db")).unwrap();
     conn.execute(
         "UPDATE alembic_version SET version_num = 'f00dcafe0001'",
@@ -408,7 +395,7 @@ fn an_empty_upgrade_is_refused_when_the_folder_loads() {
 #[test]
 fn backup_and_restore_round_trip() {
     let dir = project();
-    stdout(migrate(dir.path()).args(["upgrade", "head"]));
+    stdout_of(migrate(dir.path()).args(["upgrade", "head"]));
     let db = dir.path().join("data/bot_database.db");
     let conn = Connection::open(&db).unwrap();
     conn.execute(
@@ -417,14 +404,14 @@ fn backup_and_restore_round_trip() {
     )
     .unwrap();
     let before = snapshot(&conn);
-    let out = stdout(migrate(dir.path()).arg("backup"));
+    let out = stdout_of(migrate(dir.path()).arg("backup"));
     let backup = dir.path().join(out.trim());
     assert!(
         out.trim().starts_with("data/backups/bot_database-") && out.trim().ends_with("-003.db"),
         "{out}"
     );
     conn.execute("DELETE FROM users", []).unwrap();
-    stdout(migrate(dir.path()).args(["restore", backup.to_str().unwrap()]));
+    stdout_of(migrate(dir.path()).args(["restore", backup.to_str().unwrap()]));
     let after = snapshot(&conn);
     let strip_log = |s: &str| {
         s.lines()
@@ -442,7 +429,7 @@ fn backup_and_restore_round_trip() {
 #[test]
 fn export_and_import_round_trip_every_value() {
     let dir = project();
-    stdout(migrate(dir.path()).args(["upgrade", "head"]));
+    stdout_of(migrate(dir.path()).args(["upgrade", "head"]));
     let db = dir.path().join("data/bot_database.db");
     let conn = Connection::open(&db).unwrap();
     conn.execute_batch(
@@ -458,12 +445,12 @@ fn export_and_import_round_trip_every_value() {
     )
     .unwrap();
     let before = snapshot(&conn);
-    stdout(migrate(dir.path()).args(["export", "--out", "dump.json"]));
+    stdout_of(migrate(dir.path()).args(["export", "--out", "dump.json"]));
     conn.execute_batch(
         "DELETE FROM odd; DELETE FROM users; UPDATE settings SET value = 'changed';",
     )
     .unwrap();
-    let out = stdout(migrate(dir.path()).args(["import", "dump.json"]));
+    let out = stdout_of(migrate(dir.path()).args(["import", "dump.json"]));
     assert!(out.contains("row counts verified"), "{out}");
     assert_eq!(snapshot(&conn), before);
     let negative_zero: f64 = conn
@@ -473,7 +460,7 @@ fn export_and_import_round_trip_every_value() {
         .unwrap();
     assert!(negative_zero == 0.0 && negative_zero.is_sign_negative());
     // An export taken at another revision is refused.
-    stdout(migrate(dir.path()).args(["downgrade", "-1"]));
+    stdout_of(migrate(dir.path()).args(["downgrade", "-1"]));
     let err = failure(migrate(dir.path()).args(["import", "dump.json"]), 1);
     assert!(
         err.contains("export was taken at revision 003") && err.contains("migrate upgrade 003"),
@@ -484,8 +471,8 @@ fn export_and_import_round_trip_every_value() {
 #[test]
 fn schema_prints_tables_for_servers_without_sqlite3() {
     let dir = project();
-    stdout(migrate(dir.path()).args(["upgrade", "head"]));
-    let out = stdout(migrate(dir.path()).args(["schema", "settings"]));
+    stdout_of(migrate(dir.path()).args(["upgrade", "head"]));
+    let out = stdout_of(migrate(dir.path()).args(["schema", "settings"]));
     assert!(out.starts_with("CREATE TABLE settings ("), "{out}");
     let err = failure(migrate(dir.path()).args(["schema", "nope"]), 1);
     assert!(err.contains("there is no table `nope`"), "{err}");
@@ -499,15 +486,15 @@ fn configuration_comes_from_flags_then_environment_then_file() {
         "[migrate]\ndatabase = \"from_file.db\"\n",
     )
     .unwrap();
-    stdout(migrate(dir.path()).args(["upgrade", "001"]));
+    stdout_of(migrate(dir.path()).args(["upgrade", "001"]));
     assert!(dir.path().join("from_file.db").exists());
-    stdout(
+    stdout_of(
         migrate(dir.path())
             .env("DATABASE_URL", "sqlite:///from_env.db")
             .args(["upgrade", "001"]),
     );
     assert!(dir.path().join("from_env.db").exists());
-    stdout(
+    stdout_of(
         migrate(dir.path())
             .env("DATABASE_URL", "from_env.db")
             .args(["--database", "from_flag.db", "upgrade", "001"]),
@@ -531,7 +518,7 @@ fn usage_errors_exit_2_and_every_command_has_help() {
         "import",
         "repair",
     ] {
-        let help = stdout(migrate(dir.path()).args([command, "--help"]));
+        let help = stdout_of(migrate(dir.path()).args([command, "--help"]));
         assert!(help.contains("Example"), "{command} --help has no example");
     }
     let err = failure(migrate(dir.path()).args(["upgrade", "a b"]), 1);
@@ -541,8 +528,8 @@ fn usage_errors_exit_2_and_every_command_has_help() {
 #[test]
 fn upgrade_backup_takes_a_copy_first() {
     let dir = project();
-    stdout(migrate(dir.path()).args(["upgrade", "001"]));
-    stdout(migrate(dir.path()).args(["upgrade", "head", "--backup"]));
+    stdout_of(migrate(dir.path()).args(["upgrade", "001"]));
+    stdout_of(migrate(dir.path()).args(["upgrade", "head", "--backup"]));
     let names: Vec<String> = std::fs::read_dir(dir.path().join("data/backups"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -555,12 +542,12 @@ fn upgrade_backup_takes_a_copy_first() {
 fn history_ranges_and_purging_stamps() {
     let dir = project();
     assert_eq!(
-        stdout(migrate(dir.path()).args(["history", "-r", "002:head"])),
+        stdout_of(migrate(dir.path()).args(["history", "-r", "002:head"])),
         "002 -> 003 (head), add settings table\n001 -> 002, add phone_number to users\n"
     );
-    stdout(migrate(dir.path()).args(["upgrade", "002"]));
+    stdout_of(migrate(dir.path()).args(["upgrade", "002"]));
     assert_eq!(
-        stdout(migrate(dir.path()).args(["history", "-r", "current:"])),
+        stdout_of(migrate(dir.path()).args(["history", "-r", "current:"])),
         "002 -> 003 (head), add settings table\n001 -> 002, add phone_number to users\n"
     );
     let conn = Connection::open(dir.path().join("data/bot_database.db")).unwrap();
@@ -568,7 +555,7 @@ fn history_ranges_and_purging_stamps() {
         .unwrap();
     failure(migrate(dir.path()).args(["stamp", "002"]), 1);
     assert_eq!(
-        stdout(migrate(dir.path()).args(["stamp", "002", "--purge"])),
+        stdout_of(migrate(dir.path()).args(["stamp", "002", "--purge"])),
         "stamp data/bot_database.db: gone -> 002\n"
     );
     assert_eq!(version_rows(&conn), ["002"]);
@@ -577,7 +564,7 @@ fn history_ranges_and_purging_stamps() {
 #[test]
 fn backup_works_while_the_bot_is_writing() {
     let dir = project();
-    stdout(migrate(dir.path()).args(["upgrade", "head"]));
+    stdout_of(migrate(dir.path()).args(["upgrade", "head"]));
     let db = dir.path().join("data/bot_database.db");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writer = {
@@ -602,7 +589,7 @@ fn backup_works_while_the_bot_is_writing() {
     let mut copies = Vec::new();
     for i in 0..3 {
         let out = format!("copy{i}.db");
-        stdout(migrate(dir.path()).args(["backup", "--out", &out]));
+        stdout_of(migrate(dir.path()).args(["backup", "--out", &out]));
         copies.push(dir.path().join(out));
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -662,22 +649,22 @@ fn an_interrupted_non_transactional_migration_is_cleared_by_repair() {
     assert!(err.contains("not cleared"), "{err}");
     let conn = Connection::open(dir.path().join("data/bot_database.db")).unwrap();
     conn.execute_batch("DROP TABLE half").unwrap();
-    stdout(
+    stdout_of(
         migrate(dir.path())
             .args(["repair", "--clear-dirty", "b1"])
             .write_stdin("y\n"),
     );
     let fixed = bad.replace("SELECT no_such_function();", "SELECT 1;");
     std::fs::write(dir.path().join("migrations/versions/b.sql"), fixed).unwrap();
-    stdout(migrate(dir.path()).args(["upgrade", "head"]));
+    stdout_of(migrate(dir.path()).args(["upgrade", "head"]));
     assert_eq!(version_rows(&conn), ["b1"]);
-    stdout(migrate(dir.path()).arg("verify"));
+    stdout_of(migrate(dir.path()).arg("verify"));
 }
 
 #[test]
 fn upgrade_to_a_revision_already_applied_succeeds_and_says_so() {
     let dir = project();
-    stdout(migrate(dir.path()).args(["upgrade", "head"]));
+    stdout_of(migrate(dir.path()).args(["upgrade", "head"]));
     let db = dir.path().join("data/bot_database.db");
     let before = snapshot(&Connection::open(&db).unwrap());
     // Alembic exits 0 and changes nothing; a pinned deploy script keeps working.
@@ -738,11 +725,11 @@ fn branch_targets_take_labels_and_revisions_before_the_at_sign() {
     );
     let db = dir.path().join("data/bot_database.db");
     // LABEL@+N counts migrations along the path into the branch.
-    stdout(migrate(dir.path()).args(["upgrade", "left@+1"]));
+    stdout_of(migrate(dir.path()).args(["upgrade", "left@+1"]));
     assert_eq!(version_rows(&Connection::open(&db).unwrap()), ["root"]);
     // LABEL@REV: a prefix inside the branch.
-    stdout(migrate(dir.path()).args(["upgrade", "left@aaa2"]));
-    stdout(migrate(dir.path()).args(["upgrade", "right@head"]));
+    stdout_of(migrate(dir.path()).args(["upgrade", "left@aaa2"]));
+    stdout_of(migrate(dir.path()).args(["upgrade", "right@head"]));
     let mut rows = version_rows(&Connection::open(&db).unwrap());
     rows.sort();
     assert_eq!(rows, ["aaa2", "bbb1"]);
@@ -752,7 +739,7 @@ fn branch_targets_take_labels_and_revisions_before_the_at_sign() {
         "{stderr}"
     );
     // REV@-N walks down the branch that revision is on, leaving the other.
-    stdout(migrate(dir.path()).args(["downgrade", "aaa2@-1"]));
+    stdout_of(migrate(dir.path()).args(["downgrade", "aaa2@-1"]));
     let mut rows = version_rows(&Connection::open(&db).unwrap());
     rows.sort();
     assert_eq!(rows, ["aaa1", "bbb1"]);
@@ -767,7 +754,7 @@ fn branch_targets_take_labels_and_revisions_before_the_at_sign() {
 #[test]
 fn a_revision_message_in_russian_keeps_its_words_in_the_file_name() {
     let dir = project();
-    let out = stdout(migrate(dir.path()).args(["revision", "-m", "добавить таблицу отзывов"]));
+    let out = stdout_of(migrate(dir.path()).args(["revision", "-m", "добавить таблицу отзывов"]));
     let file = generated(&out);
     assert!(
         file.starts_with("004_") && file.ends_with("_добавить_таблицу_отзывов.sql"),
@@ -873,7 +860,7 @@ fn two_branches_with_the_same_id_reach_merge_heads_through_reid() {
     );
 
     // Boris's file gets a new id; Anna's 005 keeps naming her 004.
-    let out = stdout(migrate(dir.path()).args(["reid", "versions/004_add_coupons.sql"]));
+    let out = stdout_of(migrate(dir.path()).args(["reid", "versions/004_add_coupons.sql"]));
     let new = out
         .split('`')
         .nth(3)
@@ -892,10 +879,10 @@ fn two_branches_with_the_same_id_reach_merge_heads_through_reid() {
         .path()
         .join("migrations/versions/004_add_coupons.sql")
         .exists());
-    let heads = stdout(migrate(dir.path()).arg("heads"));
+    let heads = stdout_of(migrate(dir.path()).arg("heads"));
     assert_eq!(heads, format!("005 (head)\n{new} (head)\n"));
-    stdout(migrate(dir.path()).args(["merge", "heads", "-m", "merge branches"]));
-    let out = stdout(migrate(dir.path()).args(["upgrade", "head"]));
+    stdout_of(migrate(dir.path()).args(["merge", "heads", "-m", "merge branches"]));
+    let out = stdout_of(migrate(dir.path()).args(["upgrade", "head"]));
     assert!(out.contains("base -> 007_"), "{out}");
 
     // A revision the database has applied keeps its id.

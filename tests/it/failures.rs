@@ -1,9 +1,7 @@
 //! Failed migrations and hostile environments: whatever fails, the
 //! database (schema, rows, every ledger table) is exactly as before.
 
-mod common;
-
-use common::{migration, snapshot, write_folder};
+use crate::common::{migration, snapshot, write_folder};
 use migrate::{Migrations, RunError, RunOptions, Target};
 use rusqlite::Connection;
 use std::time::Duration;
@@ -60,7 +58,7 @@ fn the_bot_refuses_to_start_on_an_interrupted_migration() {
         [],
     )
     .unwrap();
-    let out = std::process::Command::new(common::bot_binary())
+    let out = std::process::Command::new(crate::common::bot_binary())
         .env("DATABASE_URL", &db)
         .output()
         .unwrap();

@@ -2,16 +2,14 @@
 //! keys off, orphan rows, tables made by hand), driven through the `migrate`
 //! binary as an operator would.
 
-mod common;
-
-use common::{migrate_in as migrate, migration, run, snapshot, version_rows, write_folder};
+use crate::common::{migrate_in as migrate, migration, run, snapshot, version_rows, write_folder};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 /// A project with the reference migrations and `extra` files after them.
 fn project(extra: &[(&str, String)]) -> (TempDir, PathBuf) {
-    let dir = common::reference_project(false);
+    let dir = crate::common::reference_project(false);
     write_folder(&dir.path().join("migrations"), extra);
     let db = dir.path().join("data/bot_database.db");
     (dir, db)

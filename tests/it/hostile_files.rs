@@ -2,9 +2,7 @@
 //! have: a precise error, or a correct load. `cargo test --test
 //! hostile_files -- --ignored` adds the 100,000-file folder.
 
-mod common;
-
-use common::{migration, write_folder};
+use crate::support::{migration, write_folder};
 use migrate::{Checksum, Migrations};
 use tempfile::TempDir;
 

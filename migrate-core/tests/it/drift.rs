@@ -1,16 +1,14 @@
 //! Drift detection: modified, unknown, inconsistent, unverified and pending
 //! revisions, on real database files.
 
-mod common;
-
-use common::{version_rows, write_folder};
-use migrate::sqlite::ALEMBIC_VERSION_DDL;
-use migrate::{Migrations, RunError};
+use crate::support::{version_rows, write_folder};
+use migrate_core::sqlite::ALEMBIC_VERSION_DDL;
+use migrate_core::{Migrations, RunError};
 use rusqlite::Connection;
 use std::path::Path;
 use tempfile::TempDir;
 
-const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations");
 
 fn reference() -> Migrations {
     Migrations::from_dir(REFERENCE).unwrap()

@@ -4,11 +4,9 @@
 //!
 //! Default: 50 upgrade trials (half rollback journal, half WAL) and 5 for
 //! each other command. `MIGRATE_CRASH_TRIALS=1000 cargo test --release
-//! --test crash` runs 1,000 upgrade trials.
+//! --test it crash::` runs 1,000 upgrade trials.
 
-mod common;
-
-use common::{long_history, qty_updates, seeded_database, Rng, ITEM_ROWS};
+use crate::common::{long_history, qty_updates, seeded_database, Rng, ITEM_ROWS};
 use migrate::schema::{diff, Renames};
 use migrate::sqlite::introspect::{read_schema, replay};
 use migrate::{Migrations, Target};

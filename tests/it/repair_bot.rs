@@ -1,10 +1,9 @@
 //! The bot binary (`examples/repair_bot.rs`) through each start-up case,
 //! run as a real process on real database files.
 
-mod common;
-
+use crate::common::stdout_of;
+use crate::common::{bot_binary, version_rows};
 use assert_cmd::Command;
-use common::{bot_binary, version_rows};
 use migrate::sqlite::ALEMBIC_VERSION_DDL;
 use migrate::Migrations;
 use rusqlite::Connection;
@@ -19,10 +18,6 @@ fn bot(db: &Path) -> Command {
 
 fn reference() -> Migrations {
     Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap()
-}
-
-fn stdout_of(cmd: &mut Command) -> String {
-    String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
 }
 
 #[test]

@@ -1,27 +1,12 @@
 //! The schema commands as real processes: autogenerate, check, lint,
 //! the stairway test and adopt.
 
-mod common;
-
+use crate::common::{migrate_in as migrate, stdout_of, REFERENCE};
+use crate::common::{migration, version_rows, write_folder};
 use assert_cmd::Command;
-use common::{migration, version_rows, write_folder};
 use rusqlite::Connection;
 use std::path::Path;
 use tempfile::TempDir;
-
-const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
-
-fn migrate(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("migrate").unwrap();
-    cmd.current_dir(dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("MIGRATE_DIR");
-    cmd
-}
-
-fn ok(cmd: &mut Command) -> String {
-    String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
-}
 
 fn refused(cmd: &mut Command) -> (String, String) {
     let out = cmd.assert().code(1);
@@ -60,7 +45,8 @@ fn the_seed_examples_with_autogenerate() {
     let dir = project_at_001();
     let schema = dir.path().join("migrations/schema.sql");
     std::fs::write(&schema, schema_at_001()).unwrap();
-    let out = ok(migrate(dir.path()).args(["revision", "--autogenerate", "-m", "nothing yet"]));
+    let out =
+        stdout_of(migrate(dir.path()).args(["revision", "--autogenerate", "-m", "nothing yet"]));
     assert!(out.starts_with("No changes detected"), "{out}");
     assert_eq!(
         std::fs::read_dir(dir.path().join("migrations/versions"))
@@ -105,7 +91,7 @@ fn the_seed_examples_with_autogenerate() {
 
     // "add settings table"
     std::fs::write(&schema, reference_file("schema.sql")).unwrap();
-    ok(migrate(dir.path()).args(["revision", "--autogenerate", "-m", "add settings table"]));
+    stdout_of(migrate(dir.path()).args(["revision", "--autogenerate", "-m", "add settings table"]));
     let (head, file) = written(dir.path(), "003_", "_add_settings_table.sql");
     assert!(file.contains("CREATE TABLE settings ("), "{file}");
     assert!(
@@ -113,10 +99,10 @@ fn the_seed_examples_with_autogenerate() {
         "{file}"
     );
 
-    ok(migrate(dir.path()).arg("check"));
-    let out = ok(migrate(dir.path()).arg("test"));
+    stdout_of(migrate(dir.path()).arg("check"));
+    let out = stdout_of(migrate(dir.path()).arg("test"));
     assert!(out.contains("stairway ok: 3 revisions"), "{out}");
-    ok(migrate(dir.path()).args(["upgrade", "head"]));
+    stdout_of(migrate(dir.path()).args(["upgrade", "head"]));
     let conn = Connection::open(dir.path().join("data/bot_database.db")).unwrap();
     assert_eq!(version_rows(&conn), [head]);
 }
@@ -165,8 +151,8 @@ fn check_catches_a_forgotten_migration_and_hand_made_drift() {
     );
     std::fs::write(&schema, reference_file("schema.sql")).unwrap();
 
-    ok(migrate(dir.path()).args(["upgrade", "head"]));
-    ok(migrate(dir.path()).arg("check"));
+    stdout_of(migrate(dir.path()).args(["upgrade", "head"]));
+    stdout_of(migrate(dir.path()).arg("check"));
     let conn = Connection::open(dir.path().join("data/bot_database.db")).unwrap();
     conn.execute_batch("ALTER TABLE users ADD COLUMN nickname TEXT")
         .unwrap();
@@ -206,7 +192,7 @@ fn lint_requires_destructive_changes_to_be_acknowledged() {
         "-- message: step b1\n-- allow: drop_column\n",
     );
     std::fs::write(dir.path().join("migrations/versions/b.sql"), acknowledged).unwrap();
-    let out = ok(migrate(dir.path()).args(["check", "--lint"]));
+    let out = stdout_of(migrate(dir.path()).args(["check", "--lint"]));
     assert!(out.contains("no unacknowledged"), "{out}");
 }
 
@@ -249,7 +235,7 @@ fn the_stairway_test_names_a_revision_whose_downgrade_is_wrong() {
         ),
     )
     .unwrap();
-    let out = ok(migrate(dir.path()).arg("test"));
+    let out = stdout_of(migrate(dir.path()).arg("test"));
     assert!(
         out.contains("c1: up ok; irreversible, down skipped") && out.contains("irreversible: c1"),
         "{out}"
@@ -279,7 +265,7 @@ fn adopt_finds_the_revision_of_a_database_built_by_hand() {
     )
     .unwrap();
     let migrations = format!("--dir={REFERENCE}");
-    let out = ok(migrate(dir.path()).args([
+    let out = stdout_of(migrate(dir.path()).args([
         migrations.as_str(),
         "--database",
         "hand.db",
@@ -291,7 +277,7 @@ fn adopt_finds_the_revision_of_a_database_built_by_hand() {
             && out.contains("stamp hand.db: base -> 002"),
         "{out}"
     );
-    ok(migrate(dir.path()).args([
+    stdout_of(migrate(dir.path()).args([
         migrations.as_str(),
         "--database",
         "hand.db",
@@ -342,7 +328,7 @@ fn renames_are_chosen_not_guessed() {
         "CREATE TABLE customers (id INTEGER PRIMARY KEY, phone_number TEXT);",
     )
     .unwrap();
-    ok(migrate(dir.path()).args([
+    stdout_of(migrate(dir.path()).args([
         "revision",
         "--autogenerate",
         "-m",
@@ -357,7 +343,7 @@ fn renames_are_chosen_not_guessed() {
     let file =
         std::fs::read_to_string(dir.path().join("migrations/versions/b1_rename.sql")).unwrap();
     assert!(file.contains("ALTER TABLE clients RENAME TO customers;\n\nALTER TABLE customers RENAME COLUMN phone TO phone_number;"), "{file}");
-    ok(migrate(dir.path()).arg("check"));
+    stdout_of(migrate(dir.path()).arg("check"));
 }
 
 #[test]
@@ -377,7 +363,7 @@ fn rebuild_moves_a_hand_made_database_into_migrations_and_keeps_the_old_one() {
     let migrations = format!("--dir={REFERENCE}");
     let (out, _) = refused(migrate(dir.path()).args([migrations.as_str(), "adopt", "--yes"]));
     assert!(out.contains("no revision matches"), "{out}");
-    let out = ok(migrate(dir.path()).args([migrations.as_str(), "rebuild"]));
+    let out = stdout_of(migrate(dir.path()).args([migrations.as_str(), "rebuild"]));
     assert!(out.contains("users: 2 rows carried over"), "{out}");
     // 003 seeds two settings; the old work_hours row takes the key of one.
     assert!(
@@ -422,7 +408,7 @@ fn rebuild_moves_a_hand_made_database_into_migrations_and_keeps_the_old_one() {
             .count(),
         1
     );
-    ok(migrate(dir.path()).args([migrations.as_str(), "verify"]));
+    stdout_of(migrate(dir.path()).args([migrations.as_str(), "verify"]));
 }
 
 #[test]
@@ -452,8 +438,12 @@ fn rebuild_refuses_when_rows_would_have_nowhere_to_go() {
         .collect();
     assert_eq!(beside, ["bot_database.db"], "no backup, no stray files");
     // Dropping the table on purpose goes ahead.
-    let out =
-        ok(migrate(dir.path()).args([migrations.as_str(), "rebuild", "--drop-table", "notes"]));
+    let out = stdout_of(migrate(dir.path()).args([
+        migrations.as_str(),
+        "rebuild",
+        "--drop-table",
+        "notes",
+    ]));
     assert!(
         out.contains("notes: dropped with --drop-table (1 row)"),
         "{out}"
@@ -469,15 +459,15 @@ fn conn_count(db: &std::path::Path, table: &str) -> i64 {
 
 /// A project with the reference migrations and schema.sql copied in.
 fn reference_project() -> TempDir {
-    common::reference_project(true)
+    crate::common::reference_project(true)
 }
 
 #[test]
 fn squash_serves_new_databases_and_keeps_old_ones_working() {
     let dir = reference_project();
     // An old database, migrated before the squash, with a bot's row.
-    ok(migrate(dir.path()).args(["--database", "old.db", "upgrade", "head"]));
-    ok(migrate(dir.path()).args(["--database", "below.db", "upgrade", "001"]));
+    stdout_of(migrate(dir.path()).args(["--database", "old.db", "upgrade", "head"]));
+    stdout_of(migrate(dir.path()).args(["--database", "below.db", "upgrade", "001"]));
     Connection::open(dir.path().join("old.db"))
         .unwrap()
         .execute(
@@ -486,7 +476,7 @@ fn squash_serves_new_databases_and_keeps_old_ones_working() {
         )
         .unwrap();
 
-    let out = ok(migrate(dir.path()).args(["squash", "002", "-m", "baseline"]));
+    let out = stdout_of(migrate(dir.path()).args(["squash", "002", "-m", "baseline"]));
     assert!(out.contains("squashed 2 revisions"), "{out}");
     let names: Vec<String> = std::fs::read_dir(dir.path().join("migrations/versions"))
         .unwrap()
@@ -494,21 +484,21 @@ fn squash_serves_new_databases_and_keeps_old_ones_working() {
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
     assert_eq!(
-        ok(migrate(dir.path()).arg("history")),
+        stdout_of(migrate(dir.path()).arg("history")),
         "002 -> 003 (head), add settings table\n<base> -> 002, baseline\n"
     );
 
     // A new database starts from the baseline and ends with the same schema.
-    ok(migrate(dir.path()).args(["--database", "new.db", "upgrade", "head"]));
-    ok(migrate(dir.path()).args(["--database", "new.db", "check"]));
-    ok(migrate(dir.path()).args(["--database", "new.db", "test"]));
+    stdout_of(migrate(dir.path()).args(["--database", "new.db", "upgrade", "head"]));
+    stdout_of(migrate(dir.path()).args(["--database", "new.db", "check"]));
+    stdout_of(migrate(dir.path()).args(["--database", "new.db", "test"]));
 
     // The old database: clean drift report, schema check, downgrades through the baseline.
-    let out = ok(migrate(dir.path()).args(["--database", "old.db", "verify"]));
+    let out = stdout_of(migrate(dir.path()).args(["--database", "old.db", "verify"]));
     assert!(out.contains("ok: no drift"), "{out}");
-    ok(migrate(dir.path()).args(["--database", "old.db", "check"]));
-    ok(migrate(dir.path()).args(["--database", "old.db", "downgrade", "-1"]));
-    ok(migrate(dir.path()).args(["--database", "old.db", "upgrade", "head"]));
+    stdout_of(migrate(dir.path()).args(["--database", "old.db", "check"]));
+    stdout_of(migrate(dir.path()).args(["--database", "old.db", "downgrade", "-1"]));
+    stdout_of(migrate(dir.path()).args(["--database", "old.db", "upgrade", "head"]));
     let conn = Connection::open(dir.path().join("old.db")).unwrap();
     let anna: i64 = conn
         .query_row(
@@ -518,7 +508,7 @@ fn squash_serves_new_databases_and_keeps_old_ones_working() {
         )
         .unwrap();
     assert_eq!(anna, 1);
-    ok(migrate(dir.path()).args(["--database", "old.db", "downgrade", "base"]));
+    stdout_of(migrate(dir.path()).args(["--database", "old.db", "downgrade", "base"]));
     let rows: i64 = conn
         .query_row("SELECT count(*) FROM migrate_applied", [], |r| r.get(0))
         .unwrap();
@@ -565,7 +555,7 @@ fn autogenerate_starts_from_the_head_chosen_with_head() {
         "CREATE TABLE t (id INTEGER PRIMARY KEY, note TEXT);\n",
     )
     .unwrap();
-    let out = ok(migrate(dir.path()).args([
+    let out = stdout_of(migrate(dir.path()).args([
         "revision",
         "--autogenerate",
         "-m",
@@ -599,18 +589,21 @@ fn after_a_squash_listings_and_upgrade_agree_about_a_database() {
         )
         .unwrap();
     }
-    ok(migrate(dir.path()).args(["upgrade", "001"]));
+    stdout_of(migrate(dir.path()).args(["upgrade", "001"]));
     std::fs::copy(
         dir.path().join("data/bot_database.db"),
         dir.path().join("at_001.db"),
     )
     .unwrap();
-    ok(migrate(dir.path()).args(["upgrade", "head"]));
-    ok(migrate(dir.path()).args(["squash", "002", "-m", "baseline"]));
+    stdout_of(migrate(dir.path()).args(["upgrade", "head"]));
+    stdout_of(migrate(dir.path()).args(["squash", "002", "-m", "baseline"]));
     // At the head: every listing reads it, as upgrade does.
-    assert_eq!(ok(migrate(dir.path()).arg("current")), "003 (head)\n");
-    assert!(ok(migrate(dir.path()).args(["history", "-i"])).contains("(current)"));
-    assert!(ok(migrate(dir.path()).args(["upgrade", "head"])).contains("nothing to upgrade"));
+    assert_eq!(
+        stdout_of(migrate(dir.path()).arg("current")),
+        "003 (head)\n"
+    );
+    assert!(stdout_of(migrate(dir.path()).args(["history", "-i"])).contains("(current)"));
+    assert!(stdout_of(migrate(dir.path()).args(["upgrade", "head"])).contains("nothing to upgrade"));
     // At a folded revision: the same answer from the listings and upgrade.
     for args in [&["current"][..], &["show", "current"], &["upgrade", "head"]] {
         let (_, err) = refused(

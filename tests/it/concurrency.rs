@@ -1,9 +1,7 @@
 //! Concurrent starts and writes: eight bots starting at once on one file,
 //! and a bot writing while another process upgrades.
 
-mod common;
-
-use common::{bot_binary, long_history, seeded_database};
+use crate::common::{bot_binary, long_history, seeded_database};
 use migrate::Migrations;
 use rusqlite::Connection;
 use std::process::{Command, Stdio};

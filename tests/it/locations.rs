@@ -2,21 +2,15 @@
 //! other schemes, `:memory:`, paths in `migrate.toml`, backups, and reading
 //! a database that does not exist. Real processes on temp folders.
 
-mod common;
-
+use crate::common::{bot_binary, run, version_rows, REFERENCE};
 use assert_cmd::Command;
-use common::{bot_binary, version_rows};
 use rusqlite::Connection;
 use std::path::Path;
 use tempfile::TempDir;
 
-const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
-
-use common::run;
-
 /// `migrate` in `dir`, reading the reference migrations.
 fn migrate(dir: &Path) -> Command {
-    let mut cmd = common::migrate_in(dir);
+    let mut cmd = crate::common::migrate_in(dir);
     cmd.env("MIGRATE_DIR", REFERENCE);
     cmd
 }
@@ -201,4 +195,35 @@ fn the_bot_and_its_embedded_cli_open_the_same_file_from_a_python_env_url() {
     assert_eq!(tree(dir.path()), ["data", "data/bot_database.db"]);
     let conn = Connection::open(dir.path().join("data/bot_database.db")).unwrap();
     assert_eq!(version_rows(&conn), ["003"]);
+}
+
+#[test]
+fn empty_variables_of_a_dotenv_file_count_as_unset() {
+    let dir = TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join("migrate.toml"),
+        format!("[migrate]\ndir = {REFERENCE:?}\ndatabase = \"bot.db\"\n"),
+    )
+    .unwrap();
+    let (code, out, err) = run(crate::common::migrate_in(dir.path())
+        .env("DATABASE_URL", "")
+        .env("MIGRATE_DIR", "")
+        .args(["upgrade", "head"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("bot.db: base -> 003"), "{out}");
+    assert_eq!(
+        version_rows(&Connection::open(dir.path().join("bot.db")).unwrap()),
+        ["003"]
+    );
+}
+
+#[test]
+fn help_names_the_database_variable_but_never_shows_its_password() {
+    let dir = TempDir::new().unwrap();
+    let (code, out, _) = run(migrate(dir.path())
+        .env("DATABASE_URL", "postgres://bot:s3cret@db/bot")
+        .arg("--help"));
+    assert_eq!(code, 0);
+    assert!(out.contains("[env: DATABASE_URL]"), "{out}");
+    assert!(!out.contains("s3cret"), "{out}");
 }

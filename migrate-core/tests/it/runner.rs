@@ -1,16 +1,14 @@
 //! The SQLite runner on real database files: atomic runs, error locations,
 //! foreign keys, non-transactional migrations, stamps and bad databases.
 
-mod common;
-
-use common::{columns, migration, snapshot, version_rows, write_folder};
-use migrate::sqlite::ALEMBIC_VERSION_DDL;
-use migrate::{Migrations, RunError, RunOptions};
+use crate::support::{columns, migration, snapshot, version_rows, write_folder};
+use migrate_core::sqlite::ALEMBIC_VERSION_DDL;
+use migrate_core::{Migrations, RunError, RunOptions};
 use rusqlite::Connection;
 use tempfile::TempDir;
 
 fn reference() -> Migrations {
-    Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap()
+    Migrations::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations")).unwrap()
 }
 
 fn open(dir: &TempDir) -> Connection {

@@ -4,10 +4,8 @@
 //! and `mount`; where the machine does not allow them the test says so on
 //! stderr and checks nothing else.
 
-mod common;
-
+use crate::common::{migration, snapshot, write_folder};
 use assert_cmd::Command;
-use common::{migration, snapshot, write_folder};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
