@@ -215,7 +215,7 @@ fn statement_text(
     .iter()
     .any(|m| message.contains(m));
     // `migrate revision` writes a placeholder that fails with this text.
-    let advice = if message.contains("has no upgrade SQL yet") {
+    let advice = if message.contains(crate::template::PLACEHOLDER_MARK) {
         "write the upgrade SQL in the file, in place of the placeholder statement"
     } else if mismatch {
         "the database does not have the schema its recorded revision implies (a wrong `stamp`, or a hand edit?); `migrate verify` shows the difference"

@@ -233,9 +233,7 @@ pub fn revision(ctx: &Context<'_>, args: &RevisionArgs) -> Result<(), CliError> 
         write_revision(ctx, dir, &id, &parents, &args.message, &body)?;
         return Ok(());
     }
-    let body = format!(
-        "-- migrate:upgrade\n-- Replace the statement below with the upgrade SQL. Until then the upgrade fails\n-- instead of silently applying nothing.\nSELECT * FROM \"revision {id} has no upgrade SQL yet\";\n\n-- migrate:downgrade\n-- Write the SQL that undoes the upgrade. Without SQL here the revision is irreversible.\n"
-    );
+    let body = migrate_core::template::placeholder_body(&id);
     write_revision(ctx, dir, &id, &parents, &args.message, &body)?;
     Ok(())
 }
@@ -274,7 +272,7 @@ pub fn merge(ctx: &Context<'_>, args: &MergeArgs) -> Result<(), CliError> {
         )));
     }
     let id = choose_id(args.rev_id.as_deref(), &migrations)?;
-    let body = "-- migrate:upgrade\n-- A merge revision joins branches and changes no schema.\nSELECT 1;\n\n-- migrate:downgrade\nSELECT 1;\n";
+    let body = migrate_core::template::MERGE_BODY;
     write_revision(ctx, dir, &id, &graph.names(&parents), &args.message, body)?;
     Ok(())
 }
