@@ -32,6 +32,7 @@ pub mod set;
 mod sql_text;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+pub mod statements;
 pub mod template;
 
 pub use backend::{Backend, Dialect};

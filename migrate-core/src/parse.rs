@@ -7,6 +7,7 @@
 use crate::checksum::Checksum;
 use crate::migration::{Header, HeaderLines, Migration, Section, Text, TextList};
 use crate::sql_text::has_sql;
+use crate::statements::{self, Unfit};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -136,6 +137,18 @@ pub enum ParseErrorKind {
     /// The upgrade section holds only comments or blanks.
     #[error("the upgrade section holds no SQL (only comments or blanks); write the migration or delete the file")]
     EmptyUpgrade,
+    /// A statement no migration can run: `COPY ... FROM STDIN`, a psql
+    /// meta-command, or `CONCURRENTLY` in a transactional migration.
+    #[error("{}", unfit_text(*.0))]
+    Unfit(Unfit),
+}
+
+fn unfit_text(unfit: Unfit) -> &'static str {
+    match unfit {
+        Unfit::CopyFromStdin => "`COPY ... FROM STDIN` reads rows that follow it in a psql script, which a migration has no way to send; insert the rows with INSERT, or COPY from a file the server can read",
+        Unfit::MetaCommand => "a psql meta-command (a backslash command such as \\connect or \\i) is not SQL and cannot run through a migration; write the SQL it stands for",
+        Unfit::Concurrently => "`CONCURRENTLY` cannot run inside a transaction, and this migration is transactional; put the statement in its own migration with `-- transactional: false` in the header",
+    }
 }
 
 fn suggestion_text(suggestion: &Option<&'static str>) -> String {
@@ -243,6 +256,18 @@ pub fn parse_migration(path: &str, bytes: &[u8]) -> Result<Migration, Vec<ParseE
         .downgrade
         .filter(|span| has_sql(span.text(text)))
         .map(|span| span.section(text));
+    if let Some(header) = &header {
+        for section in upgrade.iter().chain(&downgrade) {
+            for statement in statements::split(section.sql()) {
+                if let Some(unfit) = statement.problem(header.transactional) {
+                    errors.push(error(
+                        section.line_of(statement.start),
+                        ParseErrorKind::Unfit(unfit),
+                    ));
+                }
+            }
+        }
+    }
     match (header, upgrade) {
         (Some(header), Some(upgrade)) if errors.is_empty() => Ok(Migration::new(
             header,

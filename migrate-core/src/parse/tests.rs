@@ -86,6 +86,9 @@ fn every_error_kind_has_a_line_and_a_clear_message() {
         (format!("{header}-- migrate:upgrade\nSELECT 1;\n-- migrate:upgrade\nSELECT 2;\n"), "versions/x.sql:6: section marker `-- migrate:upgrade` repeats the one on line 4"),
         (format!("{header}-- migrate:downgrade\nSELECT 1;\n-- migrate:upgrade\nSELECT 2;\n"), "versions/x.sql:4: `-- migrate:downgrade` must come after `-- migrate:upgrade`"),
         (format!("{header}-- migrate:upgrade\n-- nothing\n"), "versions/x.sql:4: the upgrade section holds no SQL (only comments or blanks); write the migration or delete the file"),
+        (format!("{header}-- migrate:upgrade\nSELECT 1;\nCREATE INDEX CONCURRENTLY i ON t (x);\n"), "versions/x.sql:6: `CONCURRENTLY` cannot run inside a transaction, and this migration is transactional; put the statement in its own migration with `-- transactional: false` in the header"),
+        (format!("{header}-- migrate:upgrade\nCOPY users FROM stdin;\n"), "versions/x.sql:5: `COPY ... FROM STDIN` reads rows that follow it in a psql script, which a migration has no way to send; insert the rows with INSERT, or COPY from a file the server can read"),
+        (format!("{header}-- migrate:upgrade\nSELECT 1;\n\\connect other\n"), "versions/x.sql:6: a psql meta-command (a backslash command such as \\connect or \\i) is not SQL and cannot run through a migration; write the SQL it stands for"),
     ];
     for (text, expected) in cases {
         assert_eq!(errors(&text), [expected], "for input {text:?}");

@@ -1,0 +1,403 @@
+//! Splitting a section into statements as PostgreSQL's own lexer delimits
+//! them: `;` inside a string (`'...'`, `E'...'` with backslash escapes), a
+//! quoted identifier, a dollar-quoted body (`$$...$$`, `$fn$...$fn$`), a
+//! comment (`--`, nested `/* */`) or a `BEGIN ATOMIC ... END` function
+//! body never ends a statement. The PostgreSQL backend runs the statements
+//! one at a time, and loading a folder checks them for what cannot run
+//! through a migration (see [`Statement::problem`]).
+
+/// One statement of a section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Statement<'a> {
+    /// Byte offset of its first character (after leading comments and
+    /// blanks) in the text that was split.
+    pub start: usize,
+    /// Its text, without the closing `;` and trailing blanks.
+    pub text: &'a str,
+}
+
+/// Lexer state between two characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Code,
+    /// `'...'`; `backslash` for `E'...'`.
+    Quote {
+        backslash: bool,
+    },
+    /// `"..."`.
+    Identifier,
+    /// `-- ...` to the end of the line.
+    LineComment,
+    /// `/* ... */`, nested to this depth.
+    BlockComment(u32),
+    /// `$tag$ ... $tag$`, the tag's span in the text.
+    Dollar {
+        tag_start: usize,
+        tag_end: usize,
+    },
+}
+
+/// Splits `sql` into statements. Text after the last `;` is a statement
+/// when it holds anything besides blanks and comments; an unterminated
+/// string or comment runs to the end.
+pub fn split(sql: &str) -> Vec<Statement<'_>> {
+    let mut statements = Vec::new();
+    let mut lexer = Lexer::new(sql);
+    let mut start = 0;
+    while let Some(event) = lexer.advance() {
+        if let Event::End(end) = event {
+            push(&mut statements, sql, start, end);
+            start = end + 1;
+        }
+    }
+    push(&mut statements, sql, start, sql.len());
+    statements
+}
+
+fn push<'a>(statements: &mut Vec<Statement<'a>>, sql: &'a str, from: usize, to: usize) {
+    let body = &sql[from..to];
+    if let Some(lead) = first_code(body) {
+        statements.push(Statement {
+            start: from + lead,
+            text: body[lead..].trim_end(),
+        });
+    }
+}
+
+/// The offset of the first character of `body` that is neither blank nor
+/// inside a comment (comments nest, as in PostgreSQL).
+fn first_code(body: &str) -> Option<usize> {
+    let bytes = body.as_bytes();
+    let mut lexer = Lexer::new(body);
+    loop {
+        let at = lexer.at;
+        let b = *bytes.get(at)?;
+        let opens_comment = matches!(
+            (b, bytes.get(at + 1)),
+            (b'-', Some(b'-')) | (b'/', Some(b'*'))
+        );
+        if lexer.state == State::Code && !b.is_ascii_whitespace() && b != b';' && !opens_comment {
+            return Some(at);
+        }
+        lexer.advance()?;
+    }
+}
+
+/// What one step of the lexer met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Event {
+    /// A `;` that ends a statement, at this offset.
+    End(usize),
+    /// A keyword or identifier outside quotes and comments.
+    Word(usize, usize),
+    /// A backslash outside quotes and comments (a psql meta-command).
+    Backslash(usize),
+    /// Anything else.
+    Other,
+}
+
+/// Walks the text one token at a time.
+struct Lexer<'a> {
+    sql: &'a str,
+    at: usize,
+    state: State,
+    /// Whether the statement so far is `CREATE ... FUNCTION|PROCEDURE`.
+    routine: bool,
+    /// The first word of the statement, upper-cased.
+    first: String,
+    /// Depth of `BEGIN ATOMIC` / `CASE` blocks in a function body.
+    depth: u32,
+    /// The previous word, upper-cased.
+    previous: String,
+}
+
+impl<'a> Lexer<'a> {
+    fn new(sql: &'a str) -> Self {
+        Lexer {
+            sql,
+            at: 0,
+            state: State::Code,
+            routine: false,
+            first: String::new(),
+            depth: 0,
+            previous: String::new(),
+        }
+    }
+
+    /// One step; `None` at the end of the text.
+    fn advance(&mut self) -> Option<Event> {
+        let bytes = self.sql.as_bytes();
+        let here = self.at;
+        let b = *bytes.get(here)?;
+        let next = bytes.get(here + 1).copied();
+        let mut event = Event::Other;
+        match self.state {
+            State::Code => match b {
+                b';' if self.depth == 0 => {
+                    self.at += 1;
+                    self.routine = false;
+                    self.first.clear();
+                    self.previous.clear();
+                    event = Event::End(here);
+                }
+                b'\'' => {
+                    let backslash = here > 0
+                        && matches!(bytes[here - 1], b'e' | b'E')
+                        && !(here > 1 && is_word_byte(Some(bytes[here - 2])));
+                    self.state = State::Quote { backslash };
+                    self.at += 1;
+                }
+                b'"' => {
+                    self.state = State::Identifier;
+                    self.at += 1;
+                }
+                b'-' if next == Some(b'-') => {
+                    self.state = State::LineComment;
+                    self.at += 2;
+                }
+                b'/' if next == Some(b'*') => {
+                    self.state = State::BlockComment(1);
+                    self.at += 2;
+                }
+                b'$' => self.dollar(here),
+                b'\\' => {
+                    self.at += 1;
+                    event = Event::Backslash(here);
+                }
+                _ if is_word_start(b) => event = self.word(here),
+                _ => self.at += 1,
+            },
+            State::Quote { backslash } => {
+                if backslash && b == b'\\' {
+                    self.at += 2;
+                } else if b == b'\'' && next == Some(b'\'') {
+                    self.at += 2;
+                } else {
+                    if b == b'\'' {
+                        self.state = State::Code;
+                    }
+                    self.at += 1;
+                }
+            }
+            State::Identifier => {
+                if b == b'"' && next == Some(b'"') {
+                    self.at += 2;
+                } else {
+                    if b == b'"' {
+                        self.state = State::Code;
+                    }
+                    self.at += 1;
+                }
+            }
+            State::LineComment => {
+                if b == b'\n' {
+                    self.state = State::Code;
+                }
+                self.at += 1;
+            }
+            State::BlockComment(depth) => {
+                if b == b'/' && next == Some(b'*') {
+                    self.state = State::BlockComment(depth + 1);
+                    self.at += 2;
+                } else if b == b'*' && next == Some(b'/') {
+                    self.state = match depth {
+                        1 => State::Code,
+                        _ => State::BlockComment(depth - 1),
+                    };
+                    self.at += 2;
+                } else {
+                    self.at += 1;
+                }
+            }
+            State::Dollar { tag_start, tag_end } => {
+                let tag = &self.sql[tag_start..tag_end];
+                if self.sql.as_bytes()[here..].starts_with(tag.as_bytes()) {
+                    self.state = State::Code;
+                    self.at += tag.len();
+                } else {
+                    self.at += 1;
+                }
+            }
+        }
+        self.at = self.at.min(bytes.len());
+        Some(event)
+    }
+
+    /// `$tag$` opens a dollar-quoted string; `$1` (a parameter) does not.
+    fn dollar(&mut self, here: usize) {
+        let bytes = self.sql.as_bytes();
+        // A `$` inside an identifier (`a$b`) is part of it.
+        if here > 0 && is_word_byte(Some(bytes[here - 1])) {
+            self.at += 1;
+            return;
+        }
+        let mut end = here + 1;
+        while end < bytes.len() && is_tag_byte(bytes[end]) {
+            end += 1;
+        }
+        let opens =
+            bytes.get(end) == Some(&b'$') && !bytes.get(here + 1).is_some_and(u8::is_ascii_digit);
+        if opens {
+            self.state = State::Dollar {
+                tag_start: here,
+                tag_end: end + 1,
+            };
+            self.at = end + 1;
+        } else {
+            self.at += 1;
+        }
+    }
+
+    /// A keyword or identifier: tracks `CREATE ... FUNCTION` and the
+    /// `BEGIN ATOMIC`, `CASE` and `END` of its body.
+    fn word(&mut self, here: usize) -> Event {
+        let bytes = self.sql.as_bytes();
+        let mut end = here;
+        while end < bytes.len() && is_word_byte(Some(bytes[end])) {
+            end += 1;
+        }
+        let word = self.sql[here..end].to_ascii_uppercase();
+        self.at = end;
+        if self.first.is_empty() {
+            self.first.clone_from(&word);
+        } else if self.first == "CREATE" && (word == "FUNCTION" || word == "PROCEDURE") {
+            self.routine = true;
+        }
+        if self.routine {
+            match word.as_str() {
+                "ATOMIC" if self.previous == "BEGIN" => self.depth += 1,
+                "CASE" if self.depth > 0 => self.depth += 1,
+                "END" if self.depth > 0 => self.depth -= 1,
+                _ => {}
+            }
+        }
+        self.previous = word;
+        Event::Word(here, end)
+    }
+}
+
+fn is_word_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
+}
+
+fn is_tag_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+fn is_word_byte(b: Option<u8>) -> bool {
+    b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80)
+}
+
+/// What makes a statement unfit for a migration file, whatever the backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unfit {
+    /// `COPY ... FROM STDIN` reads rows that follow in a psql script.
+    CopyFromStdin,
+    /// A psql meta-command (`\connect`, `\i`, ...).
+    MetaCommand,
+    /// `CONCURRENTLY`, which cannot run inside a transaction.
+    Concurrently,
+}
+
+impl Statement<'_> {
+    /// The first thing in this statement that a migration cannot run:
+    /// `COPY ... FROM STDIN`, a psql meta-command, or (when the migration
+    /// is transactional) `CONCURRENTLY`. Words inside strings, quoted
+    /// identifiers and comments do not count.
+    pub fn problem(&self, transactional: bool) -> Option<Unfit> {
+        let words = code_words(self.text);
+        if words.iter().any(|w| w.starts_with('\\')) {
+            return Some(Unfit::MetaCommand);
+        }
+        let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+        if upper.first().is_some_and(|w| w == "COPY")
+            && upper.windows(2).any(|p| p[0] == "FROM" && p[1] == "STDIN")
+        {
+            return Some(Unfit::CopyFromStdin);
+        }
+        if transactional && upper.iter().any(|w| w == "CONCURRENTLY") {
+            return Some(Unfit::Concurrently);
+        }
+        None
+    }
+}
+
+/// The words of `text` outside strings, quoted identifiers, dollar quotes
+/// and comments; a backslash counts as a word of its own.
+fn code_words(text: &str) -> Vec<&str> {
+    let mut lexer = Lexer::new(text);
+    let mut words = Vec::new();
+    while let Some(event) = lexer.advance() {
+        match event {
+            Event::Word(start, end) => words.push(&text[start..end]),
+            Event::Backslash(at) => words.push(&text[at..=at]),
+            Event::End(_) | Event::Other => {}
+        }
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(sql: &str) -> Vec<&str> {
+        split(sql).iter().map(|s| s.text).collect()
+    }
+
+    #[test]
+    fn semicolons_inside_quotes_comments_and_bodies_do_not_split() {
+        assert_eq!(
+            texts("CREATE TABLE a (x text DEFAULT ';'); -- ; here\nINSERT INTO a VALUES (E'\\';'); /* ; /* ; */ ; */ SELECT \"a;b\" FROM a"),
+            [
+                "CREATE TABLE a (x text DEFAULT ';')",
+                "INSERT INTO a VALUES (E'\\';')",
+                "SELECT \"a;b\" FROM a"
+            ]
+        );
+        let function = "CREATE FUNCTION f() RETURNS trigger AS $body$\nBEGIN\n  NEW.x := 'a;b'; RETURN NEW;\nEND;\n$body$ LANGUAGE plpgsql";
+        assert_eq!(
+            texts(&format!("{function};\nSELECT 1;")),
+            [function, "SELECT 1"]
+        );
+        assert_eq!(
+            texts("SELECT $$a;$$, $1; SELECT 2"),
+            ["SELECT $$a;$$, $1", "SELECT 2"]
+        );
+    }
+
+    #[test]
+    fn begin_atomic_bodies_hold_their_semicolons() {
+        let body = "CREATE FUNCTION g(x int) RETURNS int LANGUAGE sql BEGIN ATOMIC\n  SELECT CASE WHEN x > 0 THEN 1 ELSE 0 END;\n  SELECT x;\nEND";
+        assert_eq!(texts(&format!("{body};\nSELECT 3;")), [body, "SELECT 3"]);
+        // A transaction's BEGIN is no body.
+        assert_eq!(texts("BEGIN; SELECT 1; END;"), ["BEGIN", "SELECT 1", "END"]);
+    }
+
+    #[test]
+    fn statements_start_after_leading_comments_and_report_their_offset() {
+        let sql = "-- first\nSELECT 1;\n\n  /* c */ SELECT 2";
+        let parts = split(sql);
+        assert_eq!(parts[0].start, 9);
+        assert_eq!(parts[1].start, sql.find("SELECT 2").unwrap());
+        assert!(split("-- only a comment;\n ; ;").is_empty());
+    }
+
+    #[test]
+    fn what_a_migration_cannot_run_is_found_outside_strings() {
+        let one = |sql: &str, transactional| split(sql)[0].problem(transactional);
+        assert_eq!(
+            one("COPY users FROM STDIN", true),
+            Some(Unfit::CopyFromStdin)
+        );
+        assert_eq!(one("COPY users TO STDOUT", true), None);
+        assert_eq!(one("\\connect other", true), Some(Unfit::MetaCommand));
+        assert_eq!(one("SELECT '\\x'", true), None);
+        assert_eq!(
+            one("CREATE INDEX CONCURRENTLY i ON t (x)", true),
+            Some(Unfit::Concurrently)
+        );
+        assert_eq!(one("CREATE INDEX CONCURRENTLY i ON t (x)", false), None);
+        assert_eq!(one("SELECT 'concurrently' -- concurrently", true), None);
+    }
+}
