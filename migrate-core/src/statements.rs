@@ -168,9 +168,9 @@ impl<'a> Lexer<'a> {
                 _ => self.at += 1,
             },
             State::Quote { backslash } => {
-                if backslash && b == b'\\' {
-                    self.at += 2;
-                } else if b == b'\'' && next == Some(b'\'') {
+                // A backslash escape (in `E'...'`) or a doubled quote.
+                let escaped = (backslash && b == b'\\') || (b == b'\'' && next == Some(b'\''));
+                if escaped {
                     self.at += 2;
                 } else {
                     if b == b'\'' {
