@@ -4,8 +4,8 @@ pub use migrate_core::{
     current, data, ledger, schema, sqlite, Backend, Checksum, Commands, Database, Dialect,
     Direction, DriftError, DriftReport, Graph, GraphError, Header, Imported, LoadError,
     LoadProblem, Location, LocationError, Migration, Migrations, Modified, OpenMode, ParseError,
-    ParseErrorKind, Plan, PreparedImport, RowOp, RunError, RunOptions, RunReport, Section, Step,
-    StepReport, Target, TargetError, Unknown, Violation,
+    ParseErrorKind, Plan, PreparedImport, RowOp, RunError, RunOptions, RunReport, Section,
+    StatementError, Step, StepReport, Target, TargetError, Unknown, Violation,
 };
 pub use migrate_macros::embed_migrations;
 

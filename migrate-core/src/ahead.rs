@@ -3,14 +3,15 @@
 //! `migrate_applied` kept each revision's downgrade SQL when it ran, so a
 //! downgrade can revert them, newest first, in the same atomic run.
 
-use crate::backend::{apply_row_op_checked, Backend, Origin};
+use crate::backend::{apply_row_op_checked, Backend, Origin, Transaction};
 use crate::error::RunError;
 use crate::graph::plan::{Direction, RowOp};
 use crate::graph::target::{Target, TargetError};
 use crate::graph::Graph;
 use crate::ledger::LedgerState;
-use crate::runner::StepReport;
+use crate::runner::{RunOptions, StepReport};
 use crate::set::Migrations;
+use crate::statements::{self, Unfit};
 use std::time::Instant;
 
 /// Where stored downgrade SQL is named in errors.
@@ -84,13 +85,15 @@ impl Migrations {
     /// the caller's transaction; returns the steps.
     pub(crate) fn roll_back_unknown<B: Backend + ?Sized>(
         &self,
-        db: &mut B,
-        graph: &Graph,
+        tx: &mut Transaction<'_, B>,
+        options: &RunOptions<'_>,
+        committed: &mut bool,
         state: &LedgerState,
         unknown: &[String],
         heads: &[usize],
     ) -> Result<Vec<StepReport>, RunError> {
-        let stored: Vec<_> = db
+        let graph = self.graph()?;
+        let stored: Vec<_> = tx
             .stored_downgrades()?
             .into_iter()
             .filter(|s| unknown.contains(&s.revision))
@@ -120,8 +123,16 @@ impl Migrations {
                 path: STORED,
                 direction: "downgrade",
             };
-            db.run_script(sql, &origin, &|offset| line_at(sql, offset))?;
-            db.forget(&revision.revision)?;
+            let line_of = |offset| line_at(sql, offset);
+            if needs_autocommit(sql) {
+                // Its file was `transactional: false`: what came before is
+                // committed, and it runs outside the run's transaction.
+                *committed = true;
+                tx.outside(options, |db| db.run_script(sql, &origin, &line_of))?;
+            } else {
+                tx.run_script(sql, &origin, &line_of)?;
+            }
+            tx.forget(&revision.revision)?;
             steps.push(StepReport {
                 revision: revision.revision.clone(),
                 message: revision.message.clone(),
@@ -132,16 +143,24 @@ impl Migrations {
         }
         for row in &state.heads {
             if graph.find(row).is_none_or(|i| !heads.contains(&i)) {
-                apply_row_op_checked(db, &RowOp::Delete(row.clone()))?;
+                apply_row_op_checked(&mut **tx, &RowOp::Delete(row.clone()))?;
             }
         }
         for &h in heads {
             if !state.heads.iter().any(|r| r == graph.id(h)) {
-                apply_row_op_checked(db, &RowOp::Insert(graph.id(h).to_owned()))?;
+                apply_row_op_checked(&mut **tx, &RowOp::Insert(graph.id(h).to_owned()))?;
             }
         }
         Ok(steps)
     }
+}
+
+/// Whether stored downgrade SQL cannot run inside a transaction (its
+/// migration was `transactional: false`, which the ledger does not record).
+fn needs_autocommit(sql: &str) -> bool {
+    statements::split(sql)
+        .iter()
+        .any(|s| s.problem(true) == Some(Unfit::Concurrently))
 }
 
 /// The 1-based line of byte `offset` in `sql`.

@@ -64,6 +64,12 @@ pub(crate) mod sealed {
         /// Commits the open transaction.
         fn commit(&mut self) -> Result<(), RunError>;
 
+        /// Whether a run may commit before its end (a `transactional: false`
+        /// migration, a transaction per migration) and keep its lock.
+        fn allows_commits_within_a_run(&mut self) -> bool {
+            true
+        }
+
         /// Rolls back the open transaction, if any. A failure here is not
         /// reported: the database rolls back on close, and the error that led
         /// here matters more.

@@ -24,16 +24,35 @@ use crate::sqlite;
 #[non_exhaustive]
 pub enum Database {
     /// An SQLite file (or a scratch database in memory).
-    #[cfg(feature = "sqlite")]
     Sqlite(sqlite::Connection),
+    /// A PostgreSQL server.
+    #[cfg(feature = "postgres")]
+    Postgres(Box<crate::postgres::Postgres>),
 }
 
 /// Calls the same expression on whichever backend `$db` holds.
 macro_rules! dispatch {
     ($db:expr, $conn:ident => $body:expr) => {
         match $db {
-            #[cfg(feature = "sqlite")]
             Database::Sqlite($conn) => $body,
+            #[cfg(feature = "postgres")]
+            Database::Postgres($conn) => $body,
+        }
+    };
+}
+
+/// Calls `$body` on an SQLite database; on a server, refuses `$operation`
+/// and says what to do `$instead`.
+macro_rules! sqlite_only {
+    ($db:expr, $operation:literal, $instead:literal, $conn:ident => $body:expr) => {
+        match $db {
+            Database::Sqlite($conn) => $body,
+            #[cfg(feature = "postgres")]
+            Database::Postgres(_) => Err(RunError::Unsupported {
+                operation: $operation,
+                backend: "PostgreSQL",
+                instead: $instead,
+            }),
         }
     };
 }
@@ -75,9 +94,27 @@ impl Database {
                 sqlite::set_busy_timeout(&conn, busy_timeout)?;
                 Ok(Database::Sqlite(conn))
             }
-            _ => Err(RunError::UnsupportedLocation {
+            #[cfg(feature = "postgres")]
+            Location::Postgres { .. } => {
+                Ok(Database::Postgres(Box::new(crate::postgres::Postgres {
+                    client: crate::postgres::connect(location)?,
+                    settings: crate::postgres::Settings::default(),
+                })))
+            }
+            #[cfg(not(feature = "postgres"))]
+            Location::Postgres { .. } => Err(RunError::UnsupportedLocation {
                 location: location.to_string(),
             }),
+        }
+    }
+
+    /// The settings of a PostgreSQL connection (schema, lock mode,
+    /// timeouts); `None` for SQLite.
+    #[cfg(feature = "postgres")]
+    pub fn postgres_settings(&mut self) -> Option<&mut crate::postgres::Settings> {
+        match self {
+            Database::Postgres(postgres) => Some(&mut postgres.settings),
+            Database::Sqlite(_) => None,
         }
     }
 
@@ -104,9 +141,24 @@ impl Database {
         Ok(db)
     }
 
+    /// The offline-SQL text of the backend `location` names: what
+    /// `upgrade --sql` writes without connecting (as Alembic picks its
+    /// dialect from the URL).
+    pub fn dialect_of(location: &Location) -> &'static dyn Dialect {
+        match location {
+            #[cfg(feature = "postgres")]
+            Location::Postgres { .. } => &crate::postgres::PostgresDialect,
+            _ => &sqlite::SqliteDialect,
+        }
+    }
+
     /// The offline-SQL text of this database's backend.
     pub fn dialect(&self) -> &'static dyn Dialect {
-        dispatch!(self, _conn => &sqlite::SqliteDialect)
+        match self {
+            Database::Sqlite(_) => &sqlite::SqliteDialect,
+            #[cfg(feature = "postgres")]
+            Database::Postgres(_) => &crate::postgres::PostgresDialect,
+        }
     }
 
     /// The ledger, read in one snapshot.
@@ -120,24 +172,30 @@ impl Database {
         Ops::foreign_key_violations(self)
     }
 
+    /// Whether [`Database::schema`] reads this backend, so that a live
+    /// schema can be compared with the migrations' replay.
+    pub fn reads_schema(&self) -> bool {
+        matches!(self, Database::Sqlite(_))
+    }
+
     /// The schema (tables, indexes, views, triggers; the ledger excluded).
     pub fn schema(&self) -> Result<Schema, RunError> {
-        dispatch!(self, conn => sqlite::introspect::read_schema(conn))
+        sqlite_only!(self, "reading the schema", "the schema tools on PostgreSQL come with the next release; use `pg_dump --schema-only`", conn => sqlite::introspect::read_schema(conn))
     }
 
     /// Every schema object as the database stores it, tables first.
     pub fn schema_objects(&self) -> Result<Vec<SchemaObject>, RunError> {
-        dispatch!(self, conn => sqlite::data::schema_objects(conn))
+        sqlite_only!(self, "listing the schema", "run `pg_dump --schema-only` or psql's `\\d`", conn => sqlite::data::schema_objects(conn))
     }
 
     /// Every row of every user table.
     pub fn tables(&self) -> Result<Vec<TableData>, RunError> {
-        dispatch!(self, conn => sqlite::data::read_all(conn))
+        sqlite_only!(self, "reading every table", "use `pg_dump --data-only`", conn => sqlite::data::read_all(conn))
     }
 
     /// The heads and every row, read in one snapshot.
     pub fn export(&self) -> Result<Export, RunError> {
-        dispatch!(self, conn => sqlite::data::export(conn))
+        sqlite_only!(self, "export", "use `pg_dump --data-only --format=custom`, or export from the SQLite database before moving", conn => sqlite::data::export(conn))
     }
 
     /// Checks that `export` fits this database, changing nothing. An
@@ -157,7 +215,7 @@ impl Database {
             }
             .into());
         }
-        let tables = dispatch!(self, conn => sqlite::data::fit_to_schema(conn, export.tables)?);
+        let tables = sqlite_only!(self, "import", "load the rows with `psql` (INSERT or COPY), or `pg_restore` a `pg_dump`", conn => sqlite::data::fit_to_schema(conn, export.tables))?;
         Ok(PreparedImport {
             tables,
             by_column_name,
@@ -172,7 +230,7 @@ impl Database {
             tables,
             by_column_name,
         } = prepared;
-        dispatch!(self, conn => sqlite::data::import(conn, &tables)?);
+        sqlite_only!(self, "import", "load the rows with `psql` (INSERT or COPY), or `pg_restore` a `pg_dump`", conn => sqlite::data::import(conn, &tables))?;
         Ok(Imported {
             rows: tables.iter().map(|t| t.rows.len()).sum(),
             tables: tables.len(),
@@ -183,7 +241,7 @@ impl Database {
     /// Writes a consistent, checked copy to `target` while other processes
     /// may keep writing.
     pub fn backup_to(&self, target: &Path, patience: Duration) -> Result<(), RunError> {
-        dispatch!(self, conn => sqlite::backup::backup_to(conn, target, patience))
+        sqlite_only!(self, "backup", "run `pg_dump --format=custom --file=backup.dump` against the same URL (and `pg_restore` to restore)", conn => sqlite::backup::backup_to(conn, target, patience))
     }
 
     /// Replaces the contents with the backup at `source`, atomically, after
@@ -194,7 +252,7 @@ impl Database {
         source: &Path,
         patience: Duration,
     ) -> Result<Vec<String>, RunError> {
-        dispatch!(self, conn => sqlite::backup::restore_from(conn, source, patience)?);
+        sqlite_only!(self, "restore", "run `pg_restore --clean --dbname=...` with a `pg_dump --format=custom` file", conn => sqlite::backup::restore_from(conn, source, patience))?;
         let state = self.ledger()?;
         if state.has_version_table && state.has_applied_table {
             let from = [source.display().to_string()];
@@ -217,7 +275,7 @@ impl Database {
     /// The schema and rows as SQL, and the SQL that drops them: what a
     /// squash's baseline runs.
     pub fn dump(&self) -> Result<(String, String), RunError> {
-        dispatch!(self, conn => sqlite::data::dump(conn))
+        sqlite_only!(self, "squash", "squash on an SQLite copy of the schema", conn => sqlite::data::dump(conn))
     }
 
     /// Loads every row into a fresh database built by `set` (see
@@ -227,7 +285,7 @@ impl Database {
         set: &Migrations,
         options: &sqlite::rebuild::RebuildOptions,
     ) -> Result<sqlite::rebuild::Rebuild, RunError> {
-        dispatch!(self, conn => sqlite::rebuild::Rebuild::load(set, conn, options))
+        sqlite_only!(self, "rebuild", "rebuild is for SQLite files made by hand; on a server, `migrate adopt` or `stamp`", conn => sqlite::rebuild::Rebuild::load(set, conn, options))
     }
 }
 
@@ -235,21 +293,30 @@ impl Database {
 #[derive(Debug)]
 pub enum DatabaseSession {
     /// SQLite's.
-    #[cfg(feature = "sqlite")]
     Sqlite(sqlite::SqliteSession),
+    /// PostgreSQL's.
+    #[cfg(feature = "postgres")]
+    Postgres(crate::postgres::PostgresSession),
 }
 
 impl Ops for Database {
     type Session = DatabaseSession;
 
     fn acquire(&mut self, options: &RunOptions<'_>) -> Result<DatabaseSession, RunError> {
-        dispatch!(self, conn => conn.acquire(options).map(DatabaseSession::Sqlite))
+        match self {
+            Database::Sqlite(conn) => conn.acquire(options).map(DatabaseSession::Sqlite),
+            #[cfg(feature = "postgres")]
+            Database::Postgres(conn) => conn.acquire(options).map(DatabaseSession::Postgres),
+        }
     }
 
     fn release(&mut self, session: DatabaseSession) -> Result<(), RunError> {
         match (self, session) {
-            #[cfg(feature = "sqlite")]
             (Database::Sqlite(conn), DatabaseSession::Sqlite(session)) => conn.release(session),
+            #[cfg(feature = "postgres")]
+            (Database::Postgres(conn), DatabaseSession::Postgres(session)) => conn.release(session),
+            #[cfg(feature = "postgres")]
+            _ => Ok(()),
         }
     }
 
@@ -258,11 +325,15 @@ impl Ops for Database {
     }
 
     fn commit(&mut self) -> Result<(), RunError> {
-        dispatch!(self, conn => Ops::commit(conn))
+        dispatch!(self, conn => conn.commit())
     }
 
     fn rollback(&mut self) {
-        dispatch!(self, conn => Ops::rollback(conn))
+        dispatch!(self, conn => conn.rollback())
+    }
+
+    fn allows_commits_within_a_run(&mut self) -> bool {
+        dispatch!(self, conn => conn.allows_commits_within_a_run())
     }
 
     fn run_script(

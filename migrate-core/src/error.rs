@@ -4,6 +4,7 @@
 use crate::graph::plan::RowOp;
 use crate::graph::target::TargetError;
 use crate::load::LoadError;
+use std::fmt;
 
 /// Why a run (upgrade, downgrade, stamp) or a ledger read failed.
 /// Nothing was changed unless the variant says otherwise.
@@ -32,21 +33,8 @@ pub enum RunError {
     },
     /// A statement of a migration failed; the run was rolled back (unless
     /// [`RunError::PartlyCommitted`] wraps it).
-    #[error("{}\nthe run was rolled back: the database is as it was", statement_text(.direction, .revision, .path, *.line, .statement, .message))]
-    Statement {
-        /// `upgrade` or `downgrade`.
-        direction: &'static str,
-        /// The revision.
-        revision: String,
-        /// Its file.
-        path: String,
-        /// The line of the failing statement.
-        line: u32,
-        /// The statement (abridged when long).
-        statement: String,
-        /// The database's message.
-        message: String,
-    },
+    #[error("{0}\nthe run was rolled back: the database is as it was")]
+    Statement(Box<StatementError>),
     /// The database names revisions this set does not contain.
     #[error("Can't locate revision identified by '{}': the database is at a revision these migration files do not contain (the database is ahead of this binary, or files are missing). {}", .revisions.join("', '"), rollback_text(.rollback))]
     UnknownRevisions {
@@ -100,6 +88,25 @@ pub enum RunError {
     UnsupportedLocation {
         /// The location, its password hidden.
         location: String,
+    },
+    /// The server could not be reached or refused the connection.
+    #[error("cannot connect to {location}: {source}{}; check that the server runs and accepts this user, and that the database exists", source_detail(&**.source))]
+    Connect {
+        /// The location, its password hidden.
+        location: String,
+        /// The driver's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// An operation this backend does not do.
+    #[error("{operation} works on SQLite files only, and this database is {backend}: {instead}")]
+    Unsupported {
+        /// What was asked.
+        operation: &'static str,
+        /// The backend.
+        backend: &'static str,
+        /// What to do instead.
+        instead: &'static str,
     },
     /// `mode=ro` or `mode=rw` names a file that does not exist.
     #[error("there is no database at {path} (the location says mode=ro or mode=rw, so it is not created)")]
@@ -177,6 +184,28 @@ pub enum RunError {
         /// What was asked (`accept`, `clear`).
         action: &'static str,
     },
+    /// Another migrator held the lock for the whole wait.
+    #[error("another migration run held the migration lock for {} s{}; nothing was changed. Retry when it is done, or raise the wait (busy_timeout_ms)", .waited.as_secs(), .holder.as_deref().map(|h| format!(" (held by {h})")).unwrap_or_default())]
+    LockTimeout {
+        /// How long this run waited.
+        waited: std::time::Duration,
+        /// Who holds it, when the server says.
+        holder: Option<String>,
+    },
+    /// The migration lock was gone when the run released it.
+    #[error("the migration lock was no longer held when the run ended (the connection was reset, or someone released it by hand); the run itself completed, but check that no other migrator ran at the same time (`migrate verify`)")]
+    LockLost,
+    /// The connection has no schema to keep the ledger in.
+    #[error("the connection's search_path names no schema that exists; set version_table_schema, or fix search_path")]
+    NoSchema,
+    /// A run that commits partway needs a lock that outlives transactions.
+    #[error("revision `{revision}` {reason}, which needs the migration lock to outlive a transaction; the `transaction` lock mode (for transaction-mode poolers) cannot give that: run it through a direct connection in `session` lock mode")]
+    NeedsSessionLock {
+        /// The revision.
+        revision: String,
+        /// Why the run commits partway.
+        reason: &'static str,
+    },
     /// `repair --clear-dirty` named a revision that has no started mark.
     #[error(
         "revision `{revision}` has no started mark to clear; `migrate verify` lists the dirty ones"
@@ -187,6 +216,15 @@ pub enum RunError {
     },
 }
 
+/// The cause under a driver's error, which says what went wrong on the way
+/// (`error connecting to server: connection refused`).
+fn source_detail(error: &(dyn std::error::Error + Send + Sync)) -> String {
+    error
+        .source()
+        .map(|cause| format!(": {cause}"))
+        .unwrap_or_default()
+}
+
 fn row_op_text(op: &RowOp) -> String {
     match op {
         RowOp::Insert(rev) => format!("insert `{rev}`"),
@@ -195,47 +233,84 @@ fn row_op_text(op: &RowOp) -> String {
     }
 }
 
-fn statement_text(
-    direction: &str,
-    revision: &str,
-    path: &str,
-    line: u32,
-    statement: &str,
-    message: &str,
-) -> String {
-    // These say the tables are not what the revision expects: the database
-    // is not where its ledger claims, not a broken migration.
-    let mismatch = [
-        "already exists",
-        "duplicate column name",
-        "no such table",
-        "no such column",
-        "has no column named",
-    ]
-    .iter()
-    .any(|m| message.contains(m));
-    // `migrate revision` writes a placeholder that fails with this text.
-    let advice = if message.contains(crate::template::PLACEHOLDER_MARK) {
-        "write the upgrade SQL in the file, in place of the placeholder statement"
-    } else if mismatch {
-        "the database does not have the schema its recorded revision implies (a wrong `stamp`, or a hand edit?); `migrate verify` shows the difference"
-    } else {
-        "fix the migration and run it again"
-    };
-    format!("{direction} of revision `{revision}` failed at {path}:{line}: {message}\n  statement: {statement}\n{advice}")
+/// Where and how a statement of a migration failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementError {
+    /// `upgrade` or `downgrade`.
+    pub direction: &'static str,
+    /// The revision.
+    pub revision: String,
+    /// Its file.
+    pub path: String,
+    /// The line of the failure: where the database says, else the
+    /// statement's first line.
+    pub line: u32,
+    /// The column on that line, in characters, when the database says.
+    pub column: Option<u32>,
+    /// The statement (abridged when long).
+    pub statement: String,
+    /// The database's message.
+    pub message: String,
+    /// The SQLSTATE, when the database gives one.
+    pub code: Option<String>,
+}
+
+impl fmt::Display for StatementError {
+    /// The failure and what to do, without a claim about the rollback.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let StatementError {
+            direction,
+            revision,
+            path,
+            line,
+            column,
+            statement,
+            message,
+            code,
+        } = self;
+        // These say the tables are not what the revision expects: the
+        // database is not where its ledger claims, not a broken migration.
+        // SQLite says so in words; PostgreSQL with a SQLSTATE (undefined or
+        // duplicate table or column).
+        let mismatch = [
+            "already exists",
+            "duplicate column name",
+            "no such table",
+            "no such column",
+            "has no column named",
+        ]
+        .iter()
+        .any(|m| message.contains(m))
+            || code
+                .as_deref()
+                .is_some_and(|c| ["42P01", "42703", "42P07", "42701"].contains(&c));
+        // `migrate revision` writes a placeholder that fails with this text.
+        let advice = if message.contains(crate::template::PLACEHOLDER_MARK) {
+            "write the upgrade SQL in the file, in place of the placeholder statement"
+        } else if mismatch {
+            "the database does not have the schema its recorded revision implies (a wrong `stamp`, or a hand edit?); `migrate verify` shows the difference"
+        } else {
+            "fix the migration and run it again"
+        };
+        write!(
+            f,
+            "{direction} of revision `{revision}` failed at {path}:{line}"
+        )?;
+        if let Some(column) = column {
+            write!(f, ":{column}")?;
+        }
+        write!(f, ": {message}")?;
+        if let Some(code) = code {
+            write!(f, " (SQLSTATE {code})")?;
+        }
+        write!(f, "\n  statement: {statement}\n{advice}")
+    }
 }
 
 /// The cause of a partly committed run, without a claim that all of it rolled back.
 fn cause_text(cause: &RunError) -> String {
     match cause {
-        RunError::Statement {
-            direction,
-            revision,
-            path,
-            line,
-            statement,
-            message,
-        } => statement_text(direction, revision, path, *line, statement, message),
+        RunError::Statement(failure) => failure.to_string(),
         other => other.to_string(),
     }
 }
@@ -285,14 +360,28 @@ mod tests {
     /// new variant does not compile until it is added here, and its
     /// message shows in the snapshot for review.
     fn every_variant() -> Vec<RunError> {
-        let statement = || RunError::Statement {
-            direction: "upgrade",
-            revision: "002".into(),
-            path: "versions/002_add_phone.sql".into(),
-            line: 7,
-            statement: "ALTER TABLE users ADD COLUMN phone TEXT".into(),
-            message: "duplicate column name: phone".into(),
+        let statement = || {
+            RunError::Statement(Box::new(StatementError {
+                direction: "upgrade",
+                revision: "002".into(),
+                path: "versions/002_add_phone.sql".into(),
+                line: 7,
+                column: None,
+                statement: "ALTER TABLE users ADD COLUMN phone TEXT".into(),
+                message: "duplicate column name: phone".into(),
+                code: None,
+            }))
         };
+        let on_postgres = RunError::Statement(Box::new(StatementError {
+            direction: "upgrade",
+            revision: "003".into(),
+            path: "versions/003_settings.sql".into(),
+            line: 12,
+            column: Some(8),
+            statement: "ALTER TABLE user_settings ADD COLUMN lang text".into(),
+            message: "relation \"user_settings\" does not exist".into(),
+            code: Some("42P01".into()),
+        }));
         let all = vec![
             RunError::Load(crate::LoadError::from(vec![
                 crate::LoadProblem::NotSql {
@@ -310,6 +399,7 @@ mod tests {
                 hint: Some("another process held the database longer than the busy timeout; retry when it is done"),
             },
             statement(),
+            on_postgres,
             RunError::UnknownRevisions {
                 revisions: vec!["004".into()],
                 rollback: vec!["004".into()],
@@ -383,6 +473,25 @@ mod tests {
             RunError::NotStarted {
                 revision: "003".into(),
             },
+            RunError::LockTimeout {
+                waited: std::time::Duration::from_secs(60),
+                holder: Some("pid 4242 (repair_bot, from 10.0.0.7, active since 2026-11-25 21:03:11 UTC)".into()),
+            },
+            RunError::LockLost,
+            RunError::NoSchema,
+            RunError::Connect {
+                location: "postgresql://bot:***@db.example/shop".into(),
+                source: "error connecting to server".into(),
+            },
+            RunError::Unsupported {
+                operation: "backup",
+                backend: "PostgreSQL",
+                instead: "run `pg_dump --format=custom --file=backup.dump` against the same URL (and `pg_restore` to restore)",
+            },
+            RunError::NeedsSessionLock {
+                revision: "004".into(),
+                reason: "is `transactional: false`",
+            },
         ];
         for error in &all {
             match error {
@@ -390,7 +499,7 @@ mod tests {
                 | RunError::Target(_)
                 | RunError::Import(_)
                 | RunError::Database { .. }
-                | RunError::Statement { .. }
+                | RunError::Statement(_)
                 | RunError::UnknownRevisions { .. }
                 | RunError::Squashed { .. }
                 | RunError::CreatedByHand { .. }
@@ -408,6 +517,12 @@ mod tests {
                 | RunError::TableDefinition { .. }
                 | RunError::DeclaredSchema { .. }
                 | RunError::NotRecorded { .. }
+                | RunError::LockTimeout { .. }
+                | RunError::LockLost
+                | RunError::NoSchema
+                | RunError::Unsupported { .. }
+                | RunError::Connect { .. }
+                | RunError::NeedsSessionLock { .. }
                 | RunError::NotStarted { .. } => {}
             }
         }

@@ -25,6 +25,8 @@ pub mod location;
 pub mod migration;
 mod offline;
 pub mod parse;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod repair;
 mod runner;
 pub mod schema;
@@ -41,7 +43,7 @@ pub use commands::Commands;
 #[cfg(feature = "sqlite")]
 pub use database::{Database, DatabaseSession, Imported, PreparedImport};
 pub use drift::{DriftError, DriftReport, Modified, Unknown};
-pub use error::RunError;
+pub use error::{RunError, StatementError};
 pub use foreign_keys::Violation;
 pub use graph::plan::{Direction, Plan, RowOp, Step};
 pub use graph::target::{Target, TargetError};
@@ -50,5 +52,5 @@ pub use load::{LoadError, LoadProblem};
 pub use location::{Location, LocationError, OpenMode};
 pub use migration::{Header, Migration, Section};
 pub use parse::{ParseError, ParseErrorKind};
-pub use runner::{current, RunOptions, RunReport, StepReport};
+pub use runner::{current, RunOptions, RunReport, StepReport, QUIET_WAIT};
 pub use set::Migrations;

@@ -122,6 +122,16 @@ impl Location {
         }
     }
 
+    /// The URL a PostgreSQL client reads (`postgresql://...`, without a
+    /// SQLAlchemy driver suffix such as `+psycopg`), if this is a server.
+    pub fn postgres_url(&self) -> Option<String> {
+        let Location::Postgres { url } = self else {
+            return None;
+        };
+        let (_, rest) = url.split_once(':')?;
+        Some(format!("postgresql:{rest}"))
+    }
+
     /// The SQLite file, if this is one.
     pub fn sqlite_path(&self) -> Option<&PathBuf> {
         match self {
@@ -287,10 +297,16 @@ mod tests {
                 .to_string(),
             "postgresql://u:***@host/db"
         );
-        assert!(matches!(
-            Location::parse("postgresql+asyncpg://h/db"),
-            Ok(Location::Postgres { .. })
-        ));
+        let server =
+            Location::parse("postgresql+asyncpg://bot:pw@h:5433/db?sslmode=require").unwrap();
+        assert_eq!(
+            server.postgres_url().as_deref(),
+            Some("postgresql://bot:pw@h:5433/db?sslmode=require")
+        );
+        assert_eq!(
+            server.to_string(),
+            "postgresql+asyncpg://bot:***@h:5433/db?sslmode=require"
+        );
         let error = Location::parse("mysql://u:pw@h/db").unwrap_err();
         assert_eq!(
             error.to_string(),

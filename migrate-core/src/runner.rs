@@ -14,11 +14,16 @@ use crate::ledger::{LedgerState, LogEntry, Status};
 use crate::set::Migrations;
 use std::time::{Duration, Instant};
 
+/// How long a wait for another migrator goes unmentioned before
+/// [`RunOptions::on_wait`] is called.
+pub const QUIET_WAIT: Duration = Duration::from_secs(1);
+
 /// How a run behaves.
 pub struct RunOptions<'a> {
     /// Commit after each migration instead of once for the whole run.
     pub transaction_per_migration: bool,
-    /// How long to wait for another process's lock before giving up.
+    /// How long to wait for another process's lock before giving up (the
+    /// SQLite write lock, or the PostgreSQL migration lock).
     pub busy_timeout: Duration,
     /// Called after each migration completes.
     pub on_step: Option<&'a dyn Fn(&StepReport)>,
@@ -392,7 +397,18 @@ impl Migrations {
         self.prepare_ledger(&mut *tx, graph, &state, &current)?;
         let mut steps = Vec::with_capacity(plan.steps.len());
         if let Some(unknown) = &ahead {
-            steps = self.roll_back_unknown(&mut *tx, graph, &state, unknown, &current)?;
+            let mut partly = false;
+            let rolled_back =
+                self.roll_back_unknown(&mut tx, options, &mut partly, &state, unknown, &current);
+            if partly {
+                committed.any = true;
+            }
+            steps = rolled_back?;
+        }
+        if let Some(problem) = self.commits_within(&plan, options) {
+            if !tx.allows_commits_within_a_run() {
+                return Err(problem);
+            }
         }
         for step in &plan.steps {
             let report = self.run_step(&mut tx, step, options, &baseline, &steps, committed)?;
@@ -423,6 +439,24 @@ impl Migrations {
             already_past: Vec::new(),
             preexisting_violations: baseline,
         })
+    }
+
+    /// Why `plan` would commit before its end, if it would.
+    fn commits_within(&self, plan: &Plan, options: &RunOptions<'_>) -> Option<RunError> {
+        let first = plan.steps.first()?;
+        let reason = |step: &Step, reason| RunError::NeedsSessionLock {
+            revision: self.as_slice()[step.revision].revision().to_owned(),
+            reason,
+        };
+        if let Some(step) = plan
+            .steps
+            .iter()
+            .find(|s| !self.as_slice()[s.revision].is_transactional())
+        {
+            return Some(reason(step, "is `transactional: false`"));
+        }
+        (options.transaction_per_migration && plan.steps.len() > 1)
+            .then(|| reason(first, "starts a run with a transaction per migration"))
     }
 
     /// Creates missing ledger tables. A database that Alembic migrated gets

@@ -32,6 +32,25 @@ pub fn skip_trivia(sql: &str) -> usize {
     bytes.len()
 }
 
+/// The longest statement text an error message quotes.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+const QUOTE_LIMIT: usize = 400;
+
+/// A statement as an error message quotes it: trimmed, and cut after
+/// [`QUOTE_LIMIT`] bytes (on a character boundary).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub fn abridge(statement: &str) -> String {
+    let statement = statement.trim();
+    if statement.len() <= QUOTE_LIMIT {
+        return statement.to_owned();
+    }
+    let mut end = QUOTE_LIMIT;
+    while !statement.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{} ...", &statement[..end])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,15 +79,9 @@ fn replay(loaded: &Loaded) -> Result<(), String> {
     migrate_core::sqlite::introspect::replay_up_and_down(&set).map_err(|error| match error {
         // On a fresh database the migration itself is wrong: no stamp or
         // hand edit to blame.
-        migrate_core::RunError::Statement {
-            direction,
-            revision,
-            path,
-            line,
-            statement,
-            message,
-        } => format!(
-            "{direction} of revision `{revision}` fails on a fresh database (the build-time replay, after every migration before it ran) at {path}:{line}: {message}\n  statement: {statement}\nfix the migration"
+        migrate_core::RunError::Statement(failure) => format!(
+            "{} of revision `{}` fails on a fresh database (the build-time replay, after every migration before it ran) at {}:{}: {}\n  statement: {}\nfix the migration",
+            failure.direction, failure.revision, failure.path, failure.line, failure.message, failure.statement
         ),
         other => format!("the build-time replay failed: {other}"),
     })

@@ -84,7 +84,7 @@ pub fn restore(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
             file.display()
         )));
     }
-    if ctx.database_file()?.exists() {
+    if ctx.database_exists()? {
         backup_file(ctx, None)?;
     }
     let heads = ctx.open()?.restore_from(file, ctx.config().busy_timeout)?;

@@ -83,7 +83,7 @@ pub fn history(ctx: &Context<'_>, args: &HistoryArgs) -> Result<(), CliError> {
             .as_deref()
             .is_some_and(|r| r.contains("current") || r.starts_with(['-', '+']));
     // JSON says which revisions are current whenever a database is there.
-    let db_read = needs_db || (ctx.json() && ctx.database_file().is_ok_and(|p| p.exists()));
+    let db_read = needs_db || (ctx.json() && ctx.database_exists().unwrap_or(false));
     let db = if db_read {
         database_heads(ctx)?
     } else {

@@ -3,8 +3,7 @@
 use super::args::{DowngradeArgs, UpgradeArgs};
 use super::output::{print_json, tell};
 use super::{cmd_data, cmd_schema, CliError, Context};
-use migrate_core::sqlite::SqliteDialect;
-use migrate_core::{Direction, RunOptions, RunReport, StepReport, Target};
+use migrate_core::{Database, Direction, RunOptions, RunReport, StepReport, Target};
 use serde_json::json;
 use std::io::IsTerminal;
 
@@ -53,7 +52,7 @@ fn migrate(
 ) -> Result<(), CliError> {
     let target: Target = target.parse()?;
     let set = ctx.migrations()?;
-    if (backup || ctx.config().backup_before_migrating) && ctx.database_file()?.exists() {
+    if (backup || ctx.config().backup_before_migrating) && ctx.database_exists()? {
         cmd_data::backup_file(ctx, None)?;
     }
     let mut conn = ctx.open()?;
@@ -183,7 +182,7 @@ pub fn stamp(ctx: &Context<'_>, target: &str, purge: bool, force: bool) -> Resul
     if !force {
         // A stamp is a claim about the schema: check it before writing it.
         let rows = set.stamp_rows(&mut conn, &target, purge)?;
-        let d = cmd_schema::schema_drift(set, &conn, &rows)?;
+        let d = cmd_schema::schema_drift(ctx, set, &conn, &rows)?;
         if !d.is_empty() {
             cmd_schema::show_diff(
                 ctx,
@@ -247,7 +246,12 @@ fn offline(ctx: &Context<'_>, spec: &str, direction: Direction) -> Result<(), Cl
     // As Alembic's offline mode: FROM names one revision (`get_revision`).
     print!(
         "{}",
-        set.offline_script(from, &to.parse()?, direction, &SqliteDialect)?
+        set.offline_script(
+            from,
+            &to.parse()?,
+            direction,
+            Database::dialect_of(&ctx.config().database)
+        )?
     );
     Ok(())
 }

@@ -30,11 +30,15 @@ pub struct Config {
     pub backup_before_migrating: bool,
     /// How long to wait for another process's lock.
     pub busy_timeout: Duration,
+    /// How runs behave on a PostgreSQL server.
+    #[cfg(feature = "postgres")]
+    pub postgres: migrate_core::postgres::Settings,
 }
 
 /// What `migrate.toml` may say, in its `[migrate]` table or at the top.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 struct FileConfig {
     dir: Option<PathBuf>,
     #[serde(default, deserialize_with = "location")]
@@ -42,6 +46,19 @@ struct FileConfig {
     backup_dir: Option<PathBuf>,
     backup_before_migrating: Option<bool>,
     busy_timeout_ms: Option<u64>,
+    version_table_schema: Option<String>,
+    lock_mode: Option<LockModeName>,
+    lock_timeout_ms: Option<u64>,
+    statement_timeout_ms: Option<u64>,
+}
+
+/// `lock_mode` in `migrate.toml` (read, and ignored, without PostgreSQL).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+#[serde(rename_all = "lowercase")]
+enum LockModeName {
+    Session,
+    Transaction,
 }
 
 /// A database location, parsed as the flag and `DATABASE_URL` are.
@@ -66,6 +83,8 @@ impl Config {
             None if Path::new(DEFAULT_CONFIG).exists() => read_file(Path::new(DEFAULT_CONFIG))?,
             None => FileConfig::default(),
         };
+        #[cfg(feature = "postgres")]
+        let postgres = postgres_settings(&file);
         // An empty variable (`DATABASE_URL=` in a .env file) counts as unset.
         let dir_flag = dir_flag.filter(|d| !d.as_os_str().is_empty());
         let database = match database_flag.filter(|d| !d.is_empty()) {
@@ -92,7 +111,26 @@ impl Config {
             backup_dir,
             backup_before_migrating: file.backup_before_migrating.unwrap_or(false),
             busy_timeout: Duration::from_millis(file.busy_timeout_ms.unwrap_or(30_000)),
+            #[cfg(feature = "postgres")]
+            postgres,
         })
+    }
+}
+
+/// The PostgreSQL settings the file gives, defaults for the rest.
+#[cfg(feature = "postgres")]
+fn postgres_settings(file: &FileConfig) -> migrate_core::postgres::Settings {
+    let defaults = migrate_core::postgres::Settings::default();
+    migrate_core::postgres::Settings {
+        schema: file.version_table_schema.clone(),
+        lock_mode: match file.lock_mode {
+            Some(LockModeName::Transaction) => migrate_core::postgres::LockMode::Transaction,
+            Some(LockModeName::Session) | None => migrate_core::postgres::LockMode::Session,
+        },
+        lock_timeout: file
+            .lock_timeout_ms
+            .map_or(defaults.lock_timeout, Duration::from_millis),
+        statement_timeout: file.statement_timeout_ms.map(Duration::from_millis),
     }
 }
 
@@ -135,8 +173,18 @@ database = "data/bot_database.db"
 backup_dir = "backups"
 # Set to true on production servers: every upgrade and downgrade backs up first.
 backup_before_migrating = false
-# How long to wait for another process holding the database.
+# How long to wait for another process holding the database (on
+# PostgreSQL: another migrator holding the migration lock).
 busy_timeout_ms = 30000
+# PostgreSQL only. The schema of alembic_version and the ledger (Alembic's
+# version_table_schema); default: the first schema of search_path.
+# version_table_schema = "public"
+# "session" (default), or "transaction" behind a transaction-mode pooler.
+# lock_mode = "session"
+# How long a migration may wait for a table lock the live bot holds
+# before the run fails and rolls back.
+# lock_timeout_ms = 5000
+# statement_timeout_ms = 600000
 "#;
 
 #[cfg(test)]

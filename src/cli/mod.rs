@@ -88,41 +88,53 @@ impl<'a> Context<'a> {
                 "the database location is `:memory:`, which keeps nothing between runs: what this command did would vanish; give a file (--database or DATABASE_URL)".to_owned(),
             )),
             Location::Postgres { .. } => Err(CliError::Refused(format!(
-                "{} is a PostgreSQL database, and this build of migrate has no PostgreSQL backend yet; give an SQLite file",
+                "{} is a PostgreSQL database, and this command works on an SQLite file: back up a server with `pg_dump --format=custom` and restore with `pg_restore`",
                 self.config.database
             ))),
+        }
+    }
+
+    /// Whether the configured database exists: an SQLite file on disk; a
+    /// server database is taken to exist (connecting says otherwise).
+    pub fn database_exists(&self) -> Result<bool, CliError> {
+        match &self.config.database {
+            Location::Postgres { .. } => Ok(true),
+            _ => Ok(self.database_file()?.exists()),
         }
     }
 
     /// Opens the database for a command that changes it, creating the file
     /// (and its folder) when missing, and saying so.
     pub fn open(&self) -> Result<Database, CliError> {
-        let path = self.database_file()?;
-        if !path.exists()
-            && matches!(
-                self.config.database,
-                Location::Sqlite {
-                    mode: OpenMode::ReadWriteCreate,
-                    ..
-                }
-            )
+        if let Location::Sqlite {
+            path,
+            mode: OpenMode::ReadWriteCreate,
+        } = &self.config.database
         {
-            eprintln!("creating the database {}", path.display());
+            if !path.exists() {
+                eprintln!("creating the database {}", path.display());
+            }
         }
         self.connect()
     }
 
     fn connect(&self) -> Result<Database, CliError> {
-        Ok(Database::open(
-            &self.config.database,
-            self.config.busy_timeout,
-        )?)
+        if matches!(self.config.database, Location::Memory) {
+            self.database_file()?;
+        }
+        #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
+        let mut db = Database::open(&self.config.database, self.config.busy_timeout)?;
+        #[cfg(feature = "postgres")]
+        if let Some(settings) = db.postgres_settings() {
+            *settings = self.config.postgres.clone();
+        }
+        Ok(db)
     }
 
     /// Opens the database for reading; `None` when the file does not exist
     /// (nothing is created).
     pub fn open_existing(&self) -> Result<Option<Database>, CliError> {
-        if !self.database_file()?.exists() {
+        if !self.database_exists()? {
             return Ok(None);
         }
         self.connect().map(Some)

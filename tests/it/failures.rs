@@ -37,7 +37,7 @@ fn a_failure_at_every_position_leaves_the_database_exactly_as_before() {
         let before = snapshot(&conn);
         let error = set.upgrade(&mut conn, "head").unwrap_err();
         assert!(
-            matches!(&error, RunError::Statement { revision, .. } if *revision == format!("m{failing:02}")),
+            matches!(&error, RunError::Statement(failure) if failure.revision == format!("m{failing:02}")),
             "{error}"
         );
         assert_eq!(snapshot(&conn), before, "failure at position {failing}");

@@ -64,8 +64,8 @@ fn sqlalchemy_and_sqlx_urls_migrate_the_file_they_name() {
 fn other_schemes_and_memory_are_refused_without_creating_anything() {
     for (location, expected) in [
         (
-            "postgresql://bot:s3cret@db.example/shop",
-            "postgresql://bot:***@db.example/shop is a PostgreSQL database",
+            "postgresql://bot:s3cret@db.invalid/shop",
+            "cannot connect to postgresql://bot:***@db.invalid/shop",
         ),
         (
             "mysql://bot@db/shop",

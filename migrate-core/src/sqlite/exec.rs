@@ -3,13 +3,10 @@
 //! `;` inside are never split), and locating a failure in the file.
 
 use crate::backend::Origin;
-use crate::error::RunError;
-use crate::sql_text::skip_trivia;
+use crate::error::{RunError, StatementError};
+use crate::sql_text::{abridge, skip_trivia};
 use rusqlite::fallible_iterator::FallibleIterator;
 use rusqlite::{Batch, Connection};
-
-/// The longest statement text an error message quotes.
-const QUOTE_LIMIT: usize = 400;
 
 /// Runs every statement of `sql`; `line_of` turns a byte offset into the
 /// line an error names.
@@ -22,13 +19,17 @@ pub(crate) fn run_sql(
     let mut batch = Batch::new(conn, sql);
     let mut cursor = 0usize;
     loop {
-        let fail = |start: usize, statement: &str, message: String| RunError::Statement {
-            direction: origin.direction,
-            revision: origin.revision.to_owned(),
-            path: origin.path.to_owned(),
-            line: line_of(start),
-            statement: abridge(statement),
-            message,
+        let fail = |start: usize, statement: &str, message: String| {
+            RunError::Statement(Box::new(StatementError {
+                direction: origin.direction,
+                revision: origin.revision.to_owned(),
+                path: origin.path.to_owned(),
+                line: line_of(start),
+                column: None,
+                statement: abridge(statement),
+                message,
+                code: None,
+            }))
         };
         let mut stmt = match batch.next() {
             Ok(Some(stmt)) => stmt,
@@ -78,16 +79,4 @@ fn sqlite_message(error: &rusqlite::Error) -> String {
         rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
         other => other.to_string(),
     }
-}
-
-fn abridge(statement: &str) -> String {
-    let statement = statement.trim();
-    if statement.len() <= QUOTE_LIMIT {
-        return statement.to_owned();
-    }
-    let mut end = QUOTE_LIMIT;
-    while !statement.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{} ...", &statement[..end])
 }

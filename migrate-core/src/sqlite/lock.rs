@@ -7,14 +7,12 @@
 //! the bot's transactions. Polling a few thousand times a second finds
 //! those gaps; the deadline is still the connection's busy timeout.
 
+use crate::runner::QUIET_WAIT;
 use rusqlite::{Connection, ErrorCode};
 use std::time::{Duration, Instant};
 
 /// Time between two attempts to take the lock.
 const POLL_INTERVAL: Duration = Duration::from_micros(250);
-
-/// How long a wait goes unmentioned.
-pub const QUIET_WAIT: Duration = Duration::from_secs(1);
 
 /// `BEGIN IMMEDIATE`, retried until the connection's busy timeout
 /// (`PRAGMA busy_timeout`) has passed, calling `on_wait` once with the busy

@@ -15,7 +15,6 @@ mod open;
 pub mod rebuild;
 
 pub use backend::{current, SqliteDialect, SqliteSession, ALEMBIC_VERSION_DDL};
-pub use lock::QUIET_WAIT;
 pub use open::{open, scratch, set_busy_timeout};
 /// The connection type of the SQLite backend.
 pub use rusqlite::Connection;

@@ -121,19 +121,19 @@ fn a_failing_statement_rolls_back_the_whole_run_and_says_where() {
     let before = snapshot(&conn);
     let error = set.upgrade(&mut conn, "head").unwrap_err();
     match &error {
-        RunError::Statement {
-            revision,
-            path,
-            line,
-            statement,
-            message,
-            ..
-        } => {
-            assert_eq!(revision, "r4");
-            assert_eq!(path, "versions/r4.sql");
-            assert_eq!(*line, 8, "the third statement is on line 8 of the file");
-            assert_eq!(statement, "INSERT INTO no_such_table VALUES (1);");
-            assert!(message.contains("no such table"), "{message}");
+        RunError::Statement(failure) => {
+            assert_eq!(failure.revision, "r4");
+            assert_eq!(failure.path, "versions/r4.sql");
+            assert_eq!(
+                failure.line, 8,
+                "the third statement is on line 8 of the file"
+            );
+            assert_eq!(failure.statement, "INSERT INTO no_such_table VALUES (1);");
+            assert!(
+                failure.message.contains("no such table"),
+                "{}",
+                failure.message
+            );
         }
         other => panic!("unexpected error {other}"),
     }

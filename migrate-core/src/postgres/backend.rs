@@ -1,0 +1,501 @@
+//! PostgreSQL as a [`Backend`](crate::Backend): the advisory lock, one
+//! transaction per run with `SET LOCAL lock_timeout`, the ledger tables of
+//! DESIGN §5 in PostgreSQL types, and Alembic's PostgreSQL text for
+//! offline SQL.
+
+use super::exec::run_sql;
+use super::lock::{self, lock_key, LockMode};
+use super::text::{
+    changed_rows, identifier, literal, literal_or_null, run, simple_rows, simple_value,
+};
+use crate::backend::sealed::Ops;
+use crate::backend::{string_literal, Dialect, Origin};
+use crate::error::RunError;
+use crate::foreign_keys::Violation;
+use crate::graph::plan::RowOp;
+use crate::ledger::{
+    AppliedRowRef, LedgerState, LogEntry, NewRow, Status, StoredDowngrade, LEDGER_TABLES,
+};
+use crate::runner::RunOptions;
+use postgres::Client;
+use std::time::Duration;
+
+/// How runs behave on a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The schema of the ledger tables (Alembic's `version_table_schema`),
+    /// created when missing; `None`: the first schema of `search_path`.
+    pub schema: Option<String>,
+    /// How the migration lock is held.
+    pub lock_mode: LockMode,
+    /// `SET LOCAL lock_timeout` in every run's transaction: a migration
+    /// that waits this long for a table lock the live bot holds fails and
+    /// rolls back, instead of stalling every query queued behind it.
+    pub lock_timeout: Duration,
+    /// `SET LOCAL statement_timeout`, when set.
+    pub statement_timeout: Option<Duration>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            schema: None,
+            lock_mode: LockMode::Session,
+            lock_timeout: Duration::from_secs(5),
+            statement_timeout: None,
+        }
+    }
+}
+
+/// A client with its [`Settings`].
+pub struct Postgres {
+    /// The connection.
+    pub client: Client,
+    /// How runs behave.
+    pub settings: Settings,
+}
+
+impl std::fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Postgres")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a run's session holds: the lock key, when a session lock was taken.
+#[derive(Debug)]
+pub struct PostgresSession {
+    /// The key of the session lock taken, if one was.
+    session_lock: Option<i64>,
+}
+
+/// The ledger tables, qualified as the settings say.
+struct Tables {
+    /// The schema, as the server names it.
+    schema: String,
+    version: String,
+    applied: String,
+    log: String,
+}
+
+impl Tables {
+    fn of(client: &mut Client, settings: &Settings) -> Result<Tables, RunError> {
+        let schema = match &settings.schema {
+            Some(schema) => schema.clone(),
+            None => simple_value(client, "SELECT current_schema()", "reading search_path")?
+                .ok_or(RunError::NoSchema)?,
+        };
+        let q = |table: &str| format!("{}.{}", identifier(&schema), identifier(table));
+        Ok(Tables {
+            version: q("alembic_version"),
+            applied: q("migrate_applied"),
+            log: q("migrate_log"),
+            schema,
+        })
+    }
+
+    fn lock_key(&self) -> i64 {
+        lock_key(&format!("{}.alembic_version", self.schema))
+    }
+}
+
+/// Alembic's own DDL for its version table on PostgreSQL.
+pub const ALEMBIC_VERSION_DDL: &str = "CREATE TABLE alembic_version (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n)";
+
+fn create_ledger(client: &mut Client, settings: &Settings) -> Result<(), RunError> {
+    let tables = Tables::of(client, settings)?;
+    let schema = identifier(&tables.schema);
+    if settings.schema.is_some() {
+        run(
+            client,
+            &format!("CREATE SCHEMA IF NOT EXISTS {schema}"),
+            "creating the ledger schema",
+        )?;
+    }
+    let existing = table_names(client, &tables.schema)?;
+    let ddl = [
+        (
+            "alembic_version",
+            ALEMBIC_VERSION_DDL.replacen("alembic_version", &tables.version, 1),
+        ),
+        (
+            "migrate_applied",
+            format!(
+                "CREATE TABLE {} (
+    revision VARCHAR(32) NOT NULL PRIMARY KEY,
+    checksum TEXT,
+    message TEXT NOT NULL,
+    down_revision TEXT NOT NULL,
+    downgrade_sql TEXT,
+    applied_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+    execution_ms BIGINT,
+    status TEXT NOT NULL DEFAULT 'applied' CHECK (status IN ('applied', 'stamped', 'started')),
+    seq BIGINT GENERATED ALWAYS AS IDENTITY
+)",
+                tables.applied
+            ),
+        ),
+        (
+            "migrate_log",
+            format!(
+                "CREATE TABLE {} (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    logged_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+    operation TEXT NOT NULL,
+    heads_before TEXT NOT NULL,
+    heads_after TEXT NOT NULL,
+    revisions TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    error TEXT
+)",
+                tables.log
+            ),
+        ),
+    ];
+    for (name, sql) in ddl {
+        if !existing.iter().any(|t| t == name) {
+            run(client, &sql, "creating the ledger tables")?;
+        }
+    }
+    Ok(())
+}
+
+/// The ordinary and partitioned tables of `schema`, by name.
+fn table_names(client: &mut Client, schema: &str) -> Result<Vec<String>, RunError> {
+    let sql = format!(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = {} AND c.relkind IN ('r', 'p') ORDER BY c.relname",
+        literal(schema)
+    );
+    Ok(simple_rows(client, &sql, "reading the schema")?
+        .into_iter()
+        .filter_map(|row| row.into_iter().next().flatten())
+        .collect())
+}
+
+fn read_ledger(
+    client: &mut Client,
+    settings: &Settings,
+    visit: &mut dyn FnMut(AppliedRowRef<'_>),
+) -> Result<LedgerState, RunError> {
+    let tables = Tables::of(client, settings)?;
+    let names = table_names(client, &tables.schema)?;
+    let mut state = LedgerState {
+        has_version_table: names.iter().any(|t| t == "alembic_version"),
+        has_applied_table: names.iter().any(|t| t == "migrate_applied"),
+        ..LedgerState::default()
+    };
+    state.user_tables = names
+        .into_iter()
+        .filter(|t| !LEDGER_TABLES.contains(&t.as_str()))
+        .collect();
+    if state.has_version_table {
+        // Physical order: what Alembic's unordered SELECT returns.
+        let sql = format!("SELECT version_num FROM {} ORDER BY ctid", tables.version);
+        state.heads = simple_rows(client, &sql, "reading alembic_version")?
+            .into_iter()
+            .filter_map(|row| row.into_iter().next().flatten())
+            .collect();
+    }
+    if state.has_applied_table {
+        let sql = format!(
+            "SELECT revision, checksum, downgrade_sql IS NOT NULL, status FROM {} ORDER BY seq",
+            tables.applied
+        );
+        for row in simple_rows(client, &sql, "reading migrate_applied")? {
+            let text = |i: usize| row.get(i).and_then(|v| v.as_deref());
+            visit(AppliedRowRef {
+                revision: text(0).unwrap_or_default(),
+                checksum: text(1).map(str::as_bytes),
+                has_downgrade_sql: text(2) == Some("t"),
+                status: Status::parse(text(3).unwrap_or_default().as_bytes()),
+            });
+        }
+    }
+    Ok(state)
+}
+
+/// The backend's work, for a client and its settings.
+struct Conn<'c> {
+    client: &'c mut Client,
+    settings: &'c Settings,
+}
+
+impl Conn<'_> {
+    fn acquire(&mut self, options: &RunOptions<'_>) -> Result<PostgresSession, RunError> {
+        let read_only = simple_value(
+            self.client,
+            "SHOW transaction_read_only",
+            "checking the connection",
+        )?;
+        if read_only.as_deref() == Some("on") {
+            return Err(RunError::ReadOnly {
+                path: "the PostgreSQL connection (transaction_read_only is on)".to_owned(),
+            });
+        }
+        if self.settings.lock_mode == LockMode::Transaction {
+            return Ok(PostgresSession { session_lock: None });
+        }
+        let key = Tables::of(self.client, self.settings)?.lock_key();
+        lock::take(
+            self.client,
+            "pg_try_advisory_lock",
+            key,
+            options,
+            &mut |_| Ok(()),
+        )?;
+        Ok(PostgresSession {
+            session_lock: Some(key),
+        })
+    }
+
+    fn begin(&mut self, options: &RunOptions<'_>) -> Result<(), RunError> {
+        let mut sql = format!(
+            "BEGIN; SET LOCAL lock_timeout = {}",
+            literal(&format!("{}ms", self.settings.lock_timeout.as_millis()))
+        );
+        if let Some(timeout) = self.settings.statement_timeout {
+            sql += &format!(
+                "; SET LOCAL statement_timeout = {}",
+                literal(&format!("{}ms", timeout.as_millis()))
+            );
+        }
+        run(self.client, &sql, "opening a transaction")?;
+        if self.settings.lock_mode == LockMode::Transaction {
+            let key = Tables::of(self.client, self.settings)?.lock_key();
+            let retry_sql = sql.clone();
+            let taken = lock::take(
+                self.client,
+                "pg_try_advisory_xact_lock",
+                key,
+                options,
+                // A new transaction for every attempt: a long one would
+                // hold back vacuum and pin the pooler's connection.
+                &mut |client| {
+                    run(client, "ROLLBACK", "waiting for the migration lock")?;
+                    run(client, &retry_sql, "opening a transaction")
+                },
+            );
+            if taken.is_err() {
+                let _ = self.client.batch_execute("ROLLBACK");
+            }
+            taken?;
+        }
+        Ok(())
+    }
+}
+
+macro_rules! ops_through_conn {
+    () => {
+        type Session = PostgresSession;
+
+        fn acquire(&mut self, options: &RunOptions<'_>) -> Result<PostgresSession, RunError> {
+            AsConn::conn(self).acquire(options)
+        }
+
+        fn release(&mut self, session: PostgresSession) -> Result<(), RunError> {
+            match session.session_lock {
+                Some(key) => lock::release(AsConn::conn(self).client, key),
+                None => Ok(()),
+            }
+        }
+
+        fn begin(&mut self, options: &RunOptions<'_>) -> Result<(), RunError> {
+            AsConn::conn(self).begin(options)
+        }
+
+        fn commit(&mut self) -> Result<(), RunError> {
+            run(AsConn::conn(self).client, "COMMIT", "committing")
+        }
+
+        fn rollback(&mut self) {
+            // Outside a transaction this is a warning, not an error.
+            let _ = AsConn::conn(self).client.batch_execute("ROLLBACK");
+        }
+
+        fn allows_commits_within_a_run(&mut self) -> bool {
+            AsConn::conn(self).settings.lock_mode == LockMode::Session
+        }
+
+        fn run_script(
+            &mut self,
+            sql: &str,
+            origin: &Origin<'_>,
+            line_of: &dyn Fn(usize) -> u32,
+        ) -> Result<(), RunError> {
+            run_sql(AsConn::conn(self).client, sql, origin, line_of)
+        }
+
+        fn read_ledger(
+            &mut self,
+            visit: &mut dyn FnMut(AppliedRowRef<'_>),
+        ) -> Result<LedgerState, RunError> {
+            let conn = AsConn::conn(self);
+            read_ledger(conn.client, conn.settings, visit)
+        }
+
+        fn ensure_ledger(&mut self) -> Result<(), RunError> {
+            let conn = AsConn::conn(self);
+            create_ledger(conn.client, conn.settings)
+        }
+
+        fn apply_row_op(&mut self, op: &RowOp) -> Result<usize, RunError> {
+            let conn = AsConn::conn(self);
+            let table = Tables::of(conn.client, conn.settings)?.version;
+            let sql = match op {
+                RowOp::Insert(rev) => format!("INSERT INTO {table} (version_num) VALUES ({})", literal(rev)),
+                RowOp::Delete(rev) => format!("DELETE FROM {table} WHERE version_num = {}", literal(rev)),
+                RowOp::Update { from, to } => format!(
+                    "UPDATE {table} SET version_num = {} WHERE version_num = {}",
+                    literal(to),
+                    literal(from)
+                ),
+            };
+            let changed = changed_rows(conn.client, &sql, "updating alembic_version")?;
+            Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+        }
+
+        fn record(&mut self, row: &NewRow<'_>) -> Result<(), RunError> {
+            let conn = AsConn::conn(self);
+            let table = Tables::of(conn.client, conn.settings)?.applied;
+            let sql = format!(
+                "INSERT INTO {table} (revision, checksum, message, down_revision, downgrade_sql, execution_ms, status) \
+                 VALUES ({}, {}, {}, {}, {}, {}, {}) \
+                 ON CONFLICT (revision) DO UPDATE SET checksum = EXCLUDED.checksum, message = EXCLUDED.message, \
+                 down_revision = EXCLUDED.down_revision, downgrade_sql = EXCLUDED.downgrade_sql, \
+                 applied_at = clock_timestamp(), execution_ms = EXCLUDED.execution_ms, status = EXCLUDED.status",
+                literal(row.revision),
+                literal_or_null(row.checksum),
+                literal(row.message),
+                literal(row.down_revisions),
+                literal_or_null(row.downgrade_sql),
+                row.execution_ms.map_or_else(|| "NULL".to_owned(), |ms| ms.to_string()),
+                literal(row.status.as_str()),
+            );
+            run(conn.client, &sql, "recording the migration in migrate_applied")
+        }
+
+        fn forget(&mut self, revision: &str) -> Result<(), RunError> {
+            let conn = AsConn::conn(self);
+            let table = Tables::of(conn.client, conn.settings)?.applied;
+            run(conn.client, &format!("DELETE FROM {table} WHERE revision = {}", literal(revision)), "updating migrate_applied")
+        }
+
+        fn set_checksum(&mut self, revision: &str, checksum: &str) -> Result<(), RunError> {
+            let conn = AsConn::conn(self);
+            let table = Tables::of(conn.client, conn.settings)?.applied;
+            run(
+                conn.client,
+                &format!("UPDATE {table} SET checksum = {} WHERE revision = {}", literal(checksum), literal(revision)),
+                "updating migrate_applied",
+            )
+        }
+
+        fn stored_downgrades(&mut self) -> Result<Vec<StoredDowngrade>, RunError> {
+            let conn = AsConn::conn(self);
+            let table = Tables::of(conn.client, conn.settings)?.applied;
+            let sql = format!("SELECT revision, message, down_revision, downgrade_sql FROM {table} ORDER BY seq DESC");
+            Ok(simple_rows(conn.client, &sql, "reading migrate_applied")?
+                .into_iter()
+                .map(|row| {
+                    let text = |i: usize| row.get(i).cloned().flatten();
+                    StoredDowngrade {
+                        revision: text(0).unwrap_or_default(),
+                        message: text(1).unwrap_or_default(),
+                        down_revisions: text(2)
+                            .unwrap_or_default()
+                            .split(',')
+                            .filter(|d| !d.is_empty())
+                            .map(str::to_owned)
+                            .collect(),
+                        sql: text(3),
+                    }
+                })
+                .collect())
+        }
+
+        fn log(&mut self, entry: &LogEntry<'_>) -> Result<(), RunError> {
+            let conn = AsConn::conn(self);
+            let table = Tables::of(conn.client, conn.settings)?.log;
+            let sql = format!(
+                "INSERT INTO {table} (operation, heads_before, heads_after, revisions, outcome, error) VALUES ({}, {}, {}, {}, {}, {})",
+                literal(entry.operation),
+                literal(&entry.heads_before.join(",")),
+                literal(&entry.heads_after.join(",")),
+                literal(&entry.revisions.join(",")),
+                literal(entry.outcome),
+                literal_or_null(entry.error),
+            );
+            run(conn.client, &sql, "writing migrate_log")
+        }
+
+        fn foreign_key_violations(&mut self) -> Result<Vec<Violation>, RunError> {
+            // The server checks foreign keys on every statement.
+            Ok(Vec::new())
+        }
+    };
+}
+
+/// The client and settings behind a [`Backend`](crate::Backend).
+trait AsConn {
+    fn conn(&mut self) -> Conn<'_>;
+}
+
+static DEFAULT_SETTINGS: std::sync::LazyLock<Settings> =
+    std::sync::LazyLock::new(Settings::default);
+
+/// A bare client runs with the default [`Settings`].
+impl AsConn for Client {
+    fn conn(&mut self) -> Conn<'_> {
+        Conn {
+            client: self,
+            settings: &DEFAULT_SETTINGS,
+        }
+    }
+}
+
+impl AsConn for Postgres {
+    fn conn(&mut self) -> Conn<'_> {
+        Conn {
+            client: &mut self.client,
+            settings: &self.settings,
+        }
+    }
+}
+
+impl Ops for Client {
+    ops_through_conn!();
+}
+
+impl Ops for Postgres {
+    ops_through_conn!();
+}
+
+/// Alembic's PostgreSQL text for offline SQL.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PostgresDialect;
+
+impl Dialect for PostgresDialect {
+    fn create_version_table(&self) -> String {
+        format!("{ALEMBIC_VERSION_DDL};")
+    }
+
+    fn row_op(&self, op: &RowOp) -> String {
+        match op {
+            RowOp::Insert(rev) => format!(
+                "INSERT INTO alembic_version (version_num) VALUES ({}) RETURNING alembic_version.version_num;",
+                string_literal(rev)
+            ),
+            RowOp::Delete(rev) => format!(
+                "DELETE FROM alembic_version WHERE alembic_version.version_num = {};",
+                string_literal(rev)
+            ),
+            RowOp::Update { from, to } => format!(
+                "UPDATE alembic_version SET version_num={} WHERE alembic_version.version_num = {};",
+                string_literal(to),
+                string_literal(from)
+            ),
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! The PostgreSQL backend (DESIGN §11): the [`Backend`](crate::Backend)
+//! implementation for `postgres::Client` and for [`Postgres`] (a client
+//! with its [`Settings`]), the advisory lock, statement execution and
+//! Alembic's PostgreSQL text for offline SQL. All PostgreSQL dialect and
+//! database access of the crate lives under this module.
+//!
+//! Every statement goes through the simple query protocol, so no named
+//! prepared statement is ever left on a connection that a
+//! transaction-mode pooler hands to someone else.
+
+mod backend;
+mod exec;
+mod lock;
+mod text;
+
+pub use backend::{Postgres, PostgresDialect, PostgresSession, Settings};
+pub use lock::{lock_key, LockMode};
+/// The connection type of the PostgreSQL backend.
+pub use postgres::Client;
+
+use crate::error::RunError;
+use crate::location::Location;
+
+/// Connects to the server a `postgres://` or `postgresql://` location names
+/// (a SQLAlchemy driver suffix such as `+psycopg` is ignored).
+pub fn connect(location: &Location) -> Result<Client, RunError> {
+    let Some(url) = location.postgres_url() else {
+        return Err(RunError::UnsupportedLocation {
+            location: location.to_string(),
+        });
+    };
+    let config: postgres::Config = url.parse().map_err(|source| RunError::Connect {
+        location: location.to_string(),
+        source: Box::new(source),
+    })?;
+    let tls = postgres::NoTls;
+    config.connect(tls).map_err(|source| RunError::Connect {
+        location: location.to_string(),
+        source: Box::new(source),
+    })
+}
