@@ -124,7 +124,8 @@ impl Migrations {
                 direction: "downgrade",
             };
             let line_of = |offset| line_at(sql, offset);
-            if needs_autocommit(sql) {
+            let transactional = !needs_autocommit(sql);
+            if !transactional {
                 // Its file was `transactional: false`: what came before is
                 // committed, and it runs outside the run's transaction.
                 *committed = true;
@@ -138,6 +139,7 @@ impl Migrations {
                 message: revision.message.clone(),
                 direction: Direction::Down,
                 from: revision.down_revisions.clone(),
+                transactional,
                 elapsed: started.elapsed(),
             });
         }

@@ -59,6 +59,9 @@ pub struct StepReport {
     pub direction: Direction,
     /// The revision's parents, for `a -> b` lines.
     pub from: Vec<String>,
+    /// Whether it ran inside the run's transaction (`false`: a
+    /// `transactional: false` migration, committed on its own).
+    pub transactional: bool,
     /// How long it took.
     pub elapsed: Duration,
 }
@@ -555,6 +558,7 @@ impl Migrations {
             message: m.message().to_owned(),
             direction: step.direction,
             from: m.down_revisions().map(str::to_owned).collect(),
+            transactional: m.is_transactional(),
             elapsed,
         })
     }

@@ -33,6 +33,8 @@ pub fn backup_file(
     ctx: &Context<'_>,
     out: Option<&Path>,
 ) -> Result<(PathBuf, Vec<String>), CliError> {
+    // Only a file is copied: refuse a server before creating any folder.
+    let file = ctx.database_file()?.to_owned();
     let mut db = require_database(ctx)?;
     let heads = db.ledger()?.heads;
     let target = match out {
@@ -40,8 +42,7 @@ pub fn backup_file(
         None => {
             let dir = &ctx.config().backup_dir;
             std::fs::create_dir_all(dir).map_err(CliError::io(dir))?;
-            let stem = ctx
-                .database_file()?
+            let stem = file
                 .file_stem()
                 .map_or("database".into(), |s| s.to_string_lossy());
             let revision = if heads.is_empty() {

@@ -163,8 +163,22 @@ fn print_run(ctx: &Context<'_>, report: &RunReport, direction: Direction) {
             heads_text(&report.heads_after)
         );
     } else {
+        let outside: Vec<&str> = report
+            .steps
+            .iter()
+            .filter(|s| !s.transactional)
+            .map(|s| s.revision.as_str())
+            .collect();
+        let how = if outside.is_empty() {
+            "in one transaction".to_owned()
+        } else {
+            format!(
+                "{} outside the transaction, as its header asks",
+                outside.join(", ")
+            )
+        };
         println!(
-            "{verb} {}: {} -> {} ({} migration{} in one transaction)",
+            "{verb} {}: {} -> {} ({} migration{}, {how})",
             ctx.config().database,
             heads_text(&report.heads_before),
             heads_text(&report.heads_after),

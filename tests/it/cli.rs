@@ -51,7 +51,7 @@ fn the_everyday_workflow_works_end_to_end() {
     let out = stdout_of(migrate(dir.path()).args(["upgrade", "head"]));
     assert_eq!(
         out,
-        "upgrade data/bot_database.db: base -> 003 (3 migrations in one transaction)\n"
+        "upgrade data/bot_database.db: base -> 003 (3 migrations, in one transaction)\n"
     );
     assert!(
         dir.path().join("data/bot_database.db").exists(),
@@ -69,7 +69,7 @@ fn the_everyday_workflow_works_end_to_end() {
     assert_eq!(stdout_of(migrate(dir.path()).arg("current")), "002\n");
     assert_eq!(
         stdout_of(migrate(dir.path()).args(["upgrade", "head"])),
-        "upgrade data/bot_database.db: 002 -> 003 (1 migration in one transaction)\n"
+        "upgrade data/bot_database.db: 002 -> 003 (1 migration, in one transaction)\n"
     );
     assert_eq!(
         stdout_of(migrate(dir.path()).args(["upgrade", "head"])),
@@ -297,7 +297,7 @@ fn stamp_verify_and_repair_handle_a_database_made_by_hand() {
     );
     assert_eq!(
         stdout_of(migrate(dir.path()).args(["upgrade", "head"])),
-        "upgrade data/bot_database.db: 002 -> 003 (1 migration in one transaction)\n"
+        "upgrade data/bot_database.db: 002 -> 003 (1 migration, in one transaction)\n"
     );
     stdout_of(migrate(dir.path()).arg("verify"));
     // An edited file is drift until accepted.

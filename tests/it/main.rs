@@ -6,6 +6,10 @@
 #[path = "../../migrate-core/tests/it/support.rs"]
 mod support;
 
+#[cfg(feature = "postgres")]
+#[path = "../../migrate-core/tests/it/pg.rs"]
+mod pg;
+
 #[cfg(feature = "cli")]
 mod common;
 
@@ -26,6 +30,8 @@ mod hostile_files;
 mod json_output;
 #[cfg(feature = "cli")]
 mod locations;
+#[cfg(all(feature = "cli", feature = "postgres"))]
+mod postgres_cli;
 #[cfg(feature = "cli")]
 mod real_databases;
 #[cfg(feature = "cli")]

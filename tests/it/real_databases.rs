@@ -305,7 +305,7 @@ fn a_database_ahead_of_the_files_is_rolled_back_with_its_stored_sql() {
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains(
-            "downgrade data/bot_database.db: 005 -> 003 (2 migrations in one transaction)"
+            "downgrade data/bot_database.db: 005 -> 003 (2 migrations, in one transaction)"
         ),
         "{out}"
     );

@@ -172,7 +172,7 @@ fn the_bot_binary_carries_the_migrate_command_line() {
     assert_eq!(
         stdout_of(&mut upgrade),
         format!(
-            "upgrade {}: base -> 003 (3 migrations in one transaction)\n",
+            "upgrade {}: base -> 003 (3 migrations, in one transaction)\n",
             db.display()
         )
     );

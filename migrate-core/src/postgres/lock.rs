@@ -107,7 +107,8 @@ fn holder(client: &mut Client, key: i64) -> Option<String> {
         "SELECT a.pid, coalesce(nullif(a.application_name, ''), '(no application_name)'), coalesce(host(a.client_addr), 'local'), \
          to_char(coalesce(a.xact_start, a.backend_start), 'YYYY-MM-DD HH24:MI:SS TZ'), a.state \
          FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-         WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {high} AND l.objid = {low} AND l.objsubid = 1"
+         WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {high} AND l.objid = {low} AND l.objsubid = 1 \
+         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
     );
     let rows = simple_rows(client, &sql, "finding the lock holder").ok()?;
     let row = rows.first()?;
@@ -136,10 +137,9 @@ mod tests {
             lock_key("public.alembic_version"),
             lock_key("bot.alembic_version")
         );
-        // Pinned: a change would let two releases migrate at once.
-        assert_eq!(lock_key("public.alembic_version"), {
-            let digest = Sha256::digest(b"migrate:public.alembic_version");
-            i64::from_be_bytes(digest[..8].try_into().unwrap())
-        });
+        // Pinned (as PostgreSQL computes it: `('x' || substr(encode(
+        // sha256('migrate:public.alembic_version'), 'hex'), 1, 16))::bit(64)::bigint`):
+        // a change would let two releases migrate at once.
+        assert_eq!(lock_key("public.alembic_version"), -217_043_766_104_697_569);
     }
 }

@@ -216,3 +216,64 @@ proptest! {
         prop_assert!(rows.is_empty());
     }
 }
+
+/// One piece of a statement: a word, or something whose `;` must not end
+/// the statement (a quoted string, an `E''` string, a quoted identifier, a
+/// dollar-quoted body with or without a tag, a nested block comment).
+fn fragment() -> impl Strategy<Value = String> {
+    let text = "[a-z;'\\\\$ \n\u{e9}\u{416}]{0,12}";
+    prop_oneof![
+        "[a-z_][a-z0-9_]{0,8}".prop_map(|w| w),
+        "[0-9]{1,4}".prop_map(|n| n),
+        text.prop_map(|t| format!("'{}'", t.replace('\'', "''"))),
+        text.prop_map(|t| format!("E'{}'", t.replace('\\', "\\\\").replace('\'', "\\'"))),
+        text.prop_map(|t| format!("\"{}\"", t.replace('"', "\"\""))),
+        (text, prop::sample::select(vec!["", "fn", "body_1"])).prop_map(|(t, tag)| {
+            let t = t.replace('$', "");
+            format!("${tag}${t}${tag}$")
+        }),
+        text.prop_map(|t| format!(
+            "/* {} /* {} */ */",
+            t.replace("*/", ""),
+            t.replace("*/", "").replace("/*", "")
+        )),
+        Just("(".to_owned()),
+        Just(")".to_owned()),
+        Just(",".to_owned()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+    #[test]
+    fn the_postgres_splitter_finds_exactly_the_statements_written(
+        statements in prop::collection::vec(prop::collection::vec(fragment(), 1..8), 1..6),
+        separators in prop::collection::vec(prop::sample::select(vec![";", ";\n", ";\n-- note; here\n", "; /* ; */ ", ";\n\n  "]), 6),
+    ) {
+        // Every statement starts with a word, as real SQL does.
+        let written: Vec<String> = statements
+            .iter()
+            .map(|parts| format!("select {}", parts.join(" ")))
+            .collect();
+        let mut sql = String::new();
+        for (i, statement) in written.iter().enumerate() {
+            sql += statement;
+            sql += separators[i];
+        }
+        let found = migrate_core::statements::split(&sql);
+        let texts: Vec<&str> = found.iter().map(|s| s.text).collect();
+        prop_assert_eq!(&texts, &written.iter().map(|s| s.trim_end()).collect::<Vec<_>>());
+        for statement in &found {
+            prop_assert_eq!(&sql[statement.start..statement.start + statement.text.len()], statement.text);
+        }
+    }
+
+    #[test]
+    fn the_postgres_splitter_never_panics_and_stays_on_char_boundaries(text in "\\PC{0,200}") {
+        for statement in migrate_core::statements::split(&text) {
+            prop_assert!(text.is_char_boundary(statement.start));
+            prop_assert!(text[statement.start..].starts_with(statement.text));
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! The command line on a real PostgreSQL server: the everyday commands,
+//! eight processes migrating one empty database at once, and processes
+//! killed at random moments. Each test in a database of its own.
+
+use crate::common::{migrate_in, migration, run, write_folder};
+use crate::pg::TestDb;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/postgres/migrations");
+
+/// `migrate` in `dir` against `db`, with the example's migrations.
+fn migrate(dir: &Path, db: &TestDb) -> assert_cmd::Command {
+    let mut cmd = migrate_in(dir);
+    cmd.env("DATABASE_URL", db.url())
+        .env("MIGRATE_DIR", EXAMPLE);
+    cmd
+}
+
+#[test]
+fn the_everyday_commands_work_on_a_server() {
+    let Some(db) = TestDb::create("cli") else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let (code, out, err) = run(migrate(dir.path(), &db).args(["upgrade", "head"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("base -> 004"), "{out}");
+    let (_, out, _) = run(migrate(dir.path(), &db).arg("current"));
+    assert_eq!(out, "004 (head)\n");
+    let (_, out, _) = run(migrate(dir.path(), &db).args(["history", "-i"]));
+    assert!(out.starts_with("003 -> 004 (head) (current)"), "{out}");
+    let (code, out, _) = run(migrate(dir.path(), &db).arg("verify"));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ok: no drift"), "{out}");
+    let (code, out, err) = run(migrate(dir.path(), &db).args(["downgrade", "-1"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("004 -> 003"), "{out}");
+    let (code, _, err) = run(migrate(dir.path(), &db).args(["stamp", "head"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        db.column("SELECT version_num FROM alembic_version"),
+        ["004"]
+    );
+    // An edited file is drift; repair accepts it.
+    let folder = TempDir::new().unwrap();
+    copy_folder(Path::new(EXAMPLE), folder.path());
+    let edited = folder.path().join("versions/003_add_settings_table.sql");
+    let text = std::fs::read_to_string(&edited).unwrap() + "\n-- reviewed\n";
+    std::fs::write(&edited, text).unwrap();
+    let (code, out, _) = run(migrate(dir.path(), &db)
+        .env("MIGRATE_DIR", folder.path())
+        .arg("verify"));
+    assert_eq!(code, 1);
+    assert!(out.contains("modified: 003"), "{out}");
+    let (code, _, err) = run(migrate(dir.path(), &db)
+        .env("MIGRATE_DIR", folder.path())
+        .args(["repair", "--accept", "003", "--yes"]));
+    assert_eq!(code, 0, "{err}");
+    // Offline SQL in Alembic's PostgreSQL text, picked by the URL.
+    let (_, out, _) = run(migrate(dir.path(), &db).args(["upgrade", "003:004", "--sql"]));
+    assert!(
+        out.contains("COMMIT;\n\n-- Running upgrade 003 -> 004"),
+        "{out}"
+    );
+    let (_, out, _) = run(migrate(dir.path(), &db).args(["upgrade", "base:001", "--sql"]));
+    assert!(
+        out.contains("INSERT INTO alembic_version (version_num) VALUES ('001') RETURNING alembic_version.version_num;"),
+        "{out}"
+    );
+    // A file backup is SQLite's; the message says what to run instead.
+    let (code, _, err) = run(migrate(dir.path(), &db).arg("backup"));
+    assert_eq!(code, 1);
+    assert!(err.contains("pg_dump"), "{err}");
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing was written"
+    );
+}
+
+fn copy_folder(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.join("versions")).unwrap();
+    for entry in std::fs::read_dir(from.join("versions")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, to.join("versions").join(path.file_name().unwrap())).unwrap();
+    }
+}
+
+#[test]
+fn eight_processes_migrating_one_empty_database_apply_each_migration_once() {
+    let Some(db) = TestDb::create("eight") else {
+        return;
+    };
+    let binary = assert_cmd::cargo::cargo_bin("migrate");
+    let dir = TempDir::new().unwrap();
+    for round in 0..5 {
+        let children: Vec<_> = (0..8)
+            .map(|_| {
+                Command::new(&binary)
+                    .current_dir(dir.path())
+                    .env("DATABASE_URL", db.url())
+                    .env("MIGRATE_DIR", EXAMPLE)
+                    .args(["upgrade", "head"])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut applied = 0;
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            if stdout.contains("base -> 004") {
+                applied += 1;
+            } else {
+                assert!(
+                    stdout.contains("nothing to upgrade"),
+                    "round {round}: {stdout}"
+                );
+            }
+        }
+        assert_eq!(applied, 1, "round {round}: exactly one process applies");
+        assert_eq!(db.column("SELECT count(*) FROM migrate_applied"), ["4"]);
+        assert_eq!(
+            db.column("SELECT version_num FROM alembic_version"),
+            ["004"]
+        );
+        let (code, _, err) = run(migrate(dir.path(), &db).args(["downgrade", "base"]));
+        assert_eq!(code, 0, "{err}");
+    }
+    assert_eq!(
+        db.column(
+            "SELECT count(*) FROM migrate_log WHERE operation = 'upgrade' AND outcome = 'ok'"
+        ),
+        ["5"]
+    );
+}
+
+/// `n` migrations, each creating one table and filling it, with a short
+/// sleep so that a kill lands inside the run.
+fn slow_history(dir: &Path, n: usize) {
+    let files: Vec<(String, String)> = (0..n)
+        .map(|i| {
+            let down = if i == 0 { "none".to_owned() } else { format!("r{:03}", i - 1) };
+            let rev = format!("r{i:03}");
+            let up = format!("CREATE TABLE t{i} (id int PRIMARY KEY, v text);\nINSERT INTO t{i} SELECT g, md5(g::text) FROM generate_series(1, 200) g;\nSELECT pg_sleep(0.01);");
+            (format!("{rev}.sql"), migration(&rev, &down, &up, Some(&format!("DROP TABLE t{i};"))))
+        })
+        .collect();
+    let refs: Vec<(&str, String)> = files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
+    write_folder(dir, &refs);
+}
+
+/// The trials of [`a_killed_run_leaves_nothing_half_applied`]:
+/// `MIGRATE_PG_CRASH_TRIALS` (default 12).
+fn crash_trials() -> usize {
+    std::env::var("MIGRATE_PG_CRASH_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12)
+}
+
+#[test]
+fn a_killed_run_leaves_nothing_half_applied_and_the_next_run_proceeds() {
+    let Some(db) = TestDb::create("sigkill") else {
+        return;
+    };
+    let folder = TempDir::new().unwrap();
+    slow_history(folder.path(), 40);
+    let binary = assert_cmd::cargo::cargo_bin("migrate");
+    let dir = TempDir::new().unwrap();
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut finished_before_kill = 0;
+    for trial in 0..crash_trials() {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let mut child = Command::new(&binary)
+            .current_dir(dir.path())
+            .env("DATABASE_URL", db.url())
+            .env("MIGRATE_DIR", folder.path())
+            .args(["upgrade", "head"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(seed % 500));
+        if child.try_wait().unwrap().is_some() {
+            finished_before_kill += 1;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        // One transaction: either every table of the run, with its ledger
+        // rows, or none of them.
+        let tables: usize = db.column(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 't%'",
+        )[0]
+        .parse()
+        .unwrap();
+        let has_ledger = db
+            .column("SELECT count(*) FROM pg_tables WHERE tablename = 'alembic_version'")
+            == ["1"];
+        let heads = if has_ledger {
+            db.column("SELECT version_num FROM alembic_version")
+                .join(",")
+        } else {
+            String::new()
+        };
+        assert!(
+            (tables == 0 && heads.is_empty()) || (tables == 40 && heads == "r039"),
+            "trial {trial}: {tables} tables at `{heads}`"
+        );
+        // The killed session's lock went with it: the next run starts at once.
+        let started = Instant::now();
+        let (code, _, err) = run(migrate_in(dir.path())
+            .env("DATABASE_URL", db.url())
+            .env("MIGRATE_DIR", folder.path())
+            .args(["upgrade", "head"]));
+        assert_eq!(code, 0, "trial {trial}: {err}");
+        assert!(started.elapsed() < Duration::from_secs(20));
+        assert_eq!(
+            db.column("SELECT version_num FROM alembic_version"),
+            ["r039"]
+        );
+        let (code, _, err) = run(migrate_in(dir.path())
+            .env("DATABASE_URL", db.url())
+            .env("MIGRATE_DIR", folder.path())
+            .args(["downgrade", "base"]));
+        assert_eq!(code, 0, "trial {trial}: {err}");
+    }
+    eprintln!(
+        "{} trials, {finished_before_kill} finished before the kill",
+        crash_trials()
+    );
+}
