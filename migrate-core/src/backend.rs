@@ -265,6 +265,12 @@ pub trait Dialect {
         "COMMIT;"
     }
 
+    /// The last line of a script: the final `COMMIT;`, as Alembic ends it
+    /// for this database.
+    fn end(&self) -> String {
+        format!("{}\n", self.commit())
+    }
+
     /// `CREATE TABLE alembic_version ...;`.
     fn create_version_table(&self) -> String;
 

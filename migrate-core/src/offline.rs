@@ -72,7 +72,7 @@ impl Migrations {
                 out += &format!("{}\n\n", dialect.begin());
             }
         }
-        out += &format!("{}\n", dialect.commit());
+        out += &dialect.end();
         out
     }
 }

@@ -17,7 +17,10 @@ accepted when migrate refuses with the documented reason; the sequence
 stops there, since the two databases no longer match.
 
 Usage:
-    python alembic_differential.py path/to/migrate [--graphs N] [--seed S]
+    python alembic_differential.py path/to/migrate [--graphs N] [--seed S] [--postgres URL]
+
+With --postgres, each graph runs on two databases created on that server
+(Alembic through psycopg) and dropped after it.
 
 The environment variables MIGRATE_DIFF_GRAPHS and MIGRATE_DIFF_SEED set the
 same. A failure prints the seed and graph number to replay it with
@@ -46,11 +49,11 @@ ENV_PY = textwrap.dedent(
     from sqlalchemy import create_engine, pool
 
     if context.is_offline_mode():
-        context.configure(url="sqlite://", literal_binds=True)
+        context.configure(url=os.environ["DIFF_OFFLINE_URL"], literal_binds=True)
         with context.begin_transaction():
             context.run_migrations()
     else:
-        engine = create_engine("sqlite:///" + os.environ["DIFF_DB"], poolclass=pool.NullPool)
+        engine = create_engine(os.environ["DIFF_URL"], poolclass=pool.NullPool)
         with engine.connect() as connection:
             context.configure(connection=connection, target_metadata=None)
             with context.begin_transaction():
@@ -58,7 +61,75 @@ ENV_PY = textwrap.dedent(
     """
 )
 
-LOG_DDL = "CREATE TABLE IF NOT EXISTS ran (seq INTEGER PRIMARY KEY, rev TEXT, dir TEXT)"
+
+
+class Sqlite:
+    """Database files; `url` is both tools' location."""
+
+    name = "SQLite"
+    offline_url = "sqlite://"
+    log_ddl = "CREATE TABLE IF NOT EXISTS ran (seq INTEGER PRIMARY KEY, rev TEXT, dir TEXT)"
+
+    def __init__(self, root):
+        self.root = root
+
+    def database(self, name):
+        path = os.path.join(self.root, f"{name}.db")
+        return path, "sqlite:///" + path
+
+    def state(self, location):
+        """(version rows as a sorted list, migrations run so far as a list)."""
+        if not os.path.exists(location):
+            return [], []
+        with contextlib.closing(sqlite3.connect(location)) as conn:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            rows = sorted(r[0] for r in conn.execute("SELECT version_num FROM alembic_version")) if "alembic_version" in tables else []
+            ran = [f"{d} {r}" for r, d in conn.execute("SELECT rev, dir FROM ran ORDER BY seq")] if "ran" in tables else []
+        return rows, ran
+
+    def close(self):
+        pass
+
+
+class Postgres:
+    """Databases created on a server for one graph and dropped after it."""
+
+    name = "PostgreSQL"
+    offline_url = "postgresql://"
+    log_ddl = "CREATE TABLE IF NOT EXISTS ran (seq SERIAL PRIMARY KEY, rev TEXT, dir TEXT)"
+
+    def __init__(self, server):
+        self.server = server
+        self.created = []
+
+    def database(self, name):
+        import psycopg
+
+        db = f"migrate_diff_{os.getpid()}_{name}"
+        with psycopg.connect(self.server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{db}"')
+        self.created.append(db)
+        url = f"{self.server.rsplit('/', 1)[0]}/{db}"
+        return url, url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+    def state(self, location):
+        import psycopg
+
+        with psycopg.connect(location) as conn:
+            tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+            rows = sorted(r[0] for r in conn.execute("SELECT version_num FROM alembic_version")) if "alembic_version" in tables else []
+            ran = [f"{d} {r}" for r, d in conn.execute("SELECT rev, dir FROM ran ORDER BY seq")] if "ran" in tables else []
+        return rows, ran
+
+    def close(self):
+        import psycopg
+
+        with psycopg.connect(self.server, autocommit=True) as conn:
+            for db in self.created:
+                conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        self.created = []
+
 
 # Deliberate differences (README, "Differences from Alembic"), each a
 # refusal by migrate where Alembic goes ahead: a relative step without an
@@ -181,7 +252,7 @@ def random_commands(rng, graph):
     return commands
 
 
-def write_project(root, graph):
+def write_project(root, graph, backend):
     scripts = os.path.join(root, "alembic", "versions")
     versions = os.path.join(root, "migrations", "versions")
     os.makedirs(scripts)
@@ -193,7 +264,7 @@ def write_project(root, graph):
     for r in graph:
         statements = {
             direction: [
-                LOG_DDL,
+                backend.log_ddl,
                 f"INSERT INTO ran (rev, dir) VALUES ('{r.rev}', '{direction}')",
                 f"CREATE TABLE IF NOT EXISTS t_{r.rev} (id INTEGER)"
                 if direction == "up"
@@ -222,17 +293,6 @@ def write_project(root, graph):
             f.write(f"{header}\n-- migrate:upgrade\n{up};\n\n-- migrate:downgrade\n{down};\n")
 
 
-def db_state(db):
-    """(version rows as a sorted list, migrations run so far as a list)."""
-    if not os.path.exists(db):
-        return [], []
-    with contextlib.closing(sqlite3.connect(db)) as conn:
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        rows = sorted(r[0] for r in conn.execute("SELECT version_num FROM alembic_version")) if "alembic_version" in tables else []
-        ran = [f"{d} {r}" for r, d in conn.execute("SELECT rev, dir FROM ran ORDER BY seq")] if "ran" in tables else []
-    return rows, ran
-
-
 def normalize(name, text):
     """Listing text with set-ordered parts made comparable."""
     lines = [re.sub(r"\(([^()]*, [^()]*)\)", lambda m: "(" + ", ".join(sorted(m.group(1).split(", "))) + ")", line)
@@ -252,10 +312,11 @@ def normalize(name, text):
     return lines
 
 
-def run_alembic(root, db, name, target, sql=False):
+def run_alembic(root, url, name, target, sql=False, offline_url="sqlite://"):
     out = io.StringIO()
     cfg = Config(os.path.join(root, "alembic.ini"), stdout=out)
-    os.environ["DIFF_DB"] = db
+    os.environ["DIFF_URL"] = url or ""
+    os.environ["DIFF_OFFLINE_URL"] = offline_url
     err = None
     try:
         with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(out):
@@ -303,11 +364,11 @@ def offline_shape(text, rows):
     return shape
 
 
-def compare_offline(migrate, root, name, target, rows):
+def compare_offline(migrate, root, name, target, rows, backend, ours):
     """Both tools' `--sql` from the database's one row to `target`: None when they agree."""
     spec = f"{rows[0] if rows else 'base'}:{target}"
-    a_err, a_out = run_alembic(root, os.path.join(root, "unused.db"), name, spec, sql=True)
-    m_err, m_out = run_migrate(migrate, root, os.path.join(root, "unused.db"), name + " --sql", spec)
+    a_err, a_out = run_alembic(root, None, name, spec, sql=True, offline_url=backend.offline_url)
+    m_err, m_out = run_migrate(migrate, root, ours, name + " --sql", spec)
     if (a_err is None) != (m_err is None):
         return f"offline `{name} {spec} --sql`: alembic {'refused: ' + a_err if a_err else 'ok'}, migrate {'refused: ' + m_err if m_err else 'ok'}"
     if a_err is None and offline_shape(a_out, rows) != offline_shape(m_out, rows):
@@ -335,62 +396,73 @@ def documented(m_err, rows):
     return bool(m_err) and any(text in m_err and applies(rows) for text, applies in DOCUMENTED.items())
 
 
-def run_graph(migrate, seed, k, tally):
+def run_graph(migrate, seed, k, tally, make_backend):
     """Runs graph K of SEED; returns a report when the tools disagree."""
     rng = random.Random(f"{seed}-{k}")
     graph = random_graph(rng)
     commands = random_commands(rng, graph)
     with tempfile.TemporaryDirectory() as root:
-        write_project(root, graph)
-        theirs, ours = os.path.join(root, "alembic.db"), os.path.join(root, "migrate.db")
-        transcript = []
-        for name, target in commands:
-            before_rows, before_ran = db_state(theirs)
-            m_err, m_out = run_migrate(migrate, root, ours, name, target)
-            m_rows, m_ran = db_state(ours)
-            step = f"{name} {target or ''}".strip()
-            migrate_line = f"  migrate: {'refused: ' + m_err if m_err else 'ok'}; rows {m_rows}; ran {m_ran[len(before_ran):]}"
-            problem = None
-            if documented(m_err, before_rows):
-                # A deliberate refusal: Alembic would go ahead, so it does
-                # not run this step; migrate must have changed nothing.
-                transcript.append(f"$ {step}\n  (documented difference: alembic not run)\n{migrate_line}")
-                tally["documented"] += 1
-                if (m_rows, m_ran) != (before_rows, before_ran):
-                    problem = "a documented refusal changed the database"
-            else:
-                a_err, a_out = run_alembic(root, theirs, name, target)
-                a_rows, a_ran = db_state(theirs)
-                transcript.append(
-                    f"$ {step}\n  alembic: {'refused: ' + a_err if a_err else 'ok'}; rows {a_rows}; ran {a_ran[len(before_ran):]}\n{migrate_line}"
-                )
-                tally["steps"] += 1
-                if a_err and m_err and (a_ran, a_rows) != (before_ran, before_rows):
-                    # Alembic's SQLite run is not atomic: it stopped half-applied
-                    # where migrate changed nothing. The states no longer compare.
-                    tally["half_applied"] += 1
-                    break
-                if (a_err is None) != (m_err is None):
-                    problem = "one refused, the other did not"
-                elif a_rows != m_rows:
-                    problem = "alembic_version rows differ"
-                elif a_ran != m_ran:
-                    if sorted(a_ran) == sorted(m_ran):
-                        problem = "the same migrations ran in a different order"
-                    else:
-                        problem = "different migrations ran"
-                elif target is None and normalize(name, a_out) != normalize(name, m_out):
-                    problem = f"listings differ:\n--- alembic\n{a_out}--- migrate\n{m_out}"
-                elif name in ("upgrade", "downgrade") and len(before_rows) <= 1:
-                    # Offline mode starts from one revision, as Alembic's does.
-                    problem = compare_offline(migrate, root, name, target, before_rows)
-            if problem:
-                return "\n".join(
-                    [f"DISAGREEMENT (seed {seed}, graph {k}; replay with --seed {seed} --only {k}): {problem}", "graph:"]
-                    + [f"  {r.spec()}" for r in graph]
-                    + ["steps:"]
-                    + transcript
-                )
+        backend = make_backend(root)
+        try:
+            return compare_graph(migrate, seed, k, tally, root, graph, commands, backend)
+        finally:
+            backend.close()
+
+
+def compare_graph(migrate, seed, k, tally, root, graph, commands, backend):
+    """The command sequence through both tools, on databases of `backend`."""
+    write_project(root, graph, backend)
+    theirs, theirs_url = backend.database("alembic")
+    ours, _ = backend.database("migrate")
+    db_state = backend.state
+    transcript = []
+    for name, target in commands:
+        before_rows, before_ran = db_state(theirs)
+        m_err, m_out = run_migrate(migrate, root, ours, name, target)
+        m_rows, m_ran = db_state(ours)
+        step = f"{name} {target or ''}".strip()
+        migrate_line = f"  migrate: {'refused: ' + m_err if m_err else 'ok'}; rows {m_rows}; ran {m_ran[len(before_ran):]}"
+        problem = None
+        if documented(m_err, before_rows):
+            # A deliberate refusal: Alembic would go ahead, so it does
+            # not run this step; migrate must have changed nothing.
+            transcript.append(f"$ {step}\n  (documented difference: alembic not run)\n{migrate_line}")
+            tally["documented"] += 1
+            if (m_rows, m_ran) != (before_rows, before_ran):
+                problem = "a documented refusal changed the database"
+        else:
+            a_err, a_out = run_alembic(root, theirs_url, name, target)
+            a_rows, a_ran = db_state(theirs)
+            transcript.append(
+                f"$ {step}\n  alembic: {'refused: ' + a_err if a_err else 'ok'}; rows {a_rows}; ran {a_ran[len(before_ran):]}\n{migrate_line}"
+            )
+            tally["steps"] += 1
+            if a_err and m_err and (a_ran, a_rows) != (before_ran, before_rows):
+                # Alembic's SQLite run is not atomic: it stopped half-applied
+                # where migrate changed nothing. The states no longer compare.
+                tally["half_applied"] += 1
+                break
+            if (a_err is None) != (m_err is None):
+                problem = "one refused, the other did not"
+            elif a_rows != m_rows:
+                problem = "alembic_version rows differ"
+            elif a_ran != m_ran:
+                if sorted(a_ran) == sorted(m_ran):
+                    problem = "the same migrations ran in a different order"
+                else:
+                    problem = "different migrations ran"
+            elif target is None and normalize(name, a_out) != normalize(name, m_out):
+                problem = f"listings differ:\n--- alembic\n{a_out}--- migrate\n{m_out}"
+            elif name in ("upgrade", "downgrade") and len(before_rows) <= 1:
+                # Offline mode starts from one revision, as Alembic's does.
+                problem = compare_offline(migrate, root, name, target, before_rows, backend, ours)
+        if problem:
+            return "\n".join(
+                [f"DISAGREEMENT on {backend.name} (seed {seed}, graph {k}; replay with --seed {seed} --only {k}): {problem}", "graph:"]
+                + [f"  {r.spec()}" for r in graph]
+                + ["steps:"]
+                + transcript
+            )
     return None
 
 
@@ -401,12 +473,14 @@ def main():
     parser.add_argument("--seed", default=os.environ.get("MIGRATE_DIFF_SEED", "2026"))
     parser.add_argument("--only", type=int, help="run only graph K of the seed")
     parser.add_argument("--keep-going", action="store_true", help="report every disagreement, not the first")
+    parser.add_argument("--postgres", metavar="URL", help="compare on databases created on this PostgreSQL server")
     args = parser.parse_args()
+    make_backend = (lambda root: Postgres(args.postgres)) if args.postgres else Sqlite
     migrate = os.path.abspath(args.migrate)
     ks = [args.only] if args.only is not None else range(args.graphs)
     tally = {"graphs": 0, "failed": 0, "steps": 0, "documented": 0, "half_applied": 0}
     for k in ks:
-        report = run_graph(migrate, args.seed, k, tally)
+        report = run_graph(migrate, args.seed, k, tally, make_backend)
         tally["graphs"] += 1
         if report:
             tally["failed"] += 1
@@ -414,7 +488,7 @@ def main():
             if not args.keep_going:
                 break
     print(
-        f"differential (seed {args.seed}): {tally['graphs']} graphs, {tally['steps']} steps compared, "
+        f"differential on {'PostgreSQL' if args.postgres else 'SQLite'} (seed {args.seed}): {tally['graphs']} graphs, {tally['steps']} steps compared, "
         f"{tally['failed']} graphs disagree; {tally['documented']} documented refusals; "
         f"{tally['half_applied']} sequences ended where Alembic stopped half-applied"
     )

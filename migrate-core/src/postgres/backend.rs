@@ -477,6 +477,11 @@ impl Ops for Postgres {
 pub struct PostgresDialect;
 
 impl Dialect for PostgresDialect {
+    /// Alembic leaves a blank line after the final `COMMIT;` here.
+    fn end(&self) -> String {
+        format!("{}\n\n", self.commit())
+    }
+
     fn create_version_table(&self) -> String {
         format!("{ALEMBIC_VERSION_DDL};")
     }
