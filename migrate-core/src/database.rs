@@ -215,7 +215,13 @@ impl Database {
             }
             .into());
         }
-        let tables = sqlite_only!(self, "import", "load the rows with `psql` (INSERT or COPY), or `pg_restore` a `pg_dump`", conn => sqlite::data::fit_to_schema(conn, export.tables))?;
+        let tables = match self {
+            Database::Sqlite(conn) => sqlite::data::fit_to_schema(conn, export.tables)?,
+            #[cfg(feature = "postgres")]
+            Database::Postgres(pg) => {
+                crate::postgres::data::fit_to_schema(&mut pg.client, export.tables)?
+            }
+        };
         Ok(PreparedImport {
             tables,
             by_column_name,
@@ -230,7 +236,11 @@ impl Database {
             tables,
             by_column_name,
         } = prepared;
-        sqlite_only!(self, "import", "load the rows with `psql` (INSERT or COPY), or `pg_restore` a `pg_dump`", conn => sqlite::data::import(conn, &tables))?;
+        match self {
+            Database::Sqlite(conn) => sqlite::data::import(conn, &tables)?,
+            #[cfg(feature = "postgres")]
+            Database::Postgres(pg) => crate::postgres::data::import(&mut pg.client, &tables)?,
+        }
         Ok(Imported {
             rows: tables.iter().map(|t| t.rows.len()).sum(),
             tables: tables.len(),

@@ -1,6 +1,6 @@
 //! `backup`, `restore`, `export`, `import` and `schema`.
 
-use super::output::print_json;
+use super::output::{print_json, tell};
 use super::{clock, CliError, Context};
 use migrate_core::data::{Export, TableData, Value};
 use migrate_core::{Database, Imported};
@@ -259,7 +259,15 @@ pub fn import(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
             ctx.config().database
         );
     }
-    backup_file(ctx, None)?;
+    if ctx.database_file().is_ok() {
+        backup_file(ctx, None)?;
+    } else {
+        tell!(
+            ctx,
+            "note: {} is a server, so no file backup is taken; the import is one transaction (all rows or none), and `pg_dump --format=custom` keeps a copy of what it replaces",
+            ctx.config().database
+        );
+    }
     let Imported { rows, tables, .. } = db.import(prepared)?;
     if ctx.json() {
         print_json(

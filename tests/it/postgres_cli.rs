@@ -241,3 +241,61 @@ fn a_killed_run_leaves_nothing_half_applied_and_the_next_run_proceeds() {
         crash_trials()
     );
 }
+
+#[test]
+fn the_bot_moves_from_sqlite_to_postgresql_with_its_data() {
+    let Some(db) = TestDb::create("move") else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    // The SQLite bot at 003 with rows, as the Python bot left it.
+    let sqlite = dir.path().join("bot.db");
+    let sqlite_migrate = || {
+        let mut cmd = migrate_in(dir.path());
+        cmd.env("DATABASE_URL", &sqlite)
+            .env("MIGRATE_DIR", crate::common::REFERENCE);
+        cmd
+    };
+    assert_eq!(run(sqlite_migrate().args(["upgrade", "head"])).0, 0);
+    {
+        let conn = rusqlite::Connection::open(&sqlite).unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (id, telegram_id, username, full_name, is_admin, created_at, phone_number)
+                 VALUES (7, 100200300, 'ivan_p', 'Иван Петров', 1, '2025-10-02T10:00:00Z', '+7 900 000-00-00');
+             INSERT INTO repair_requests (user_id, device_type, problem_description, status, created_at, updated_at)
+                 VALUES (7, 'phone', 'экран не включается; ''срочно''', 'accepted', '2025-10-03T11:00:00Z', '2025-10-03T11:00:00Z');",
+        )
+        .unwrap();
+    }
+    let export = dir.path().join("export.json");
+    let (code, _, err) = run(sqlite_migrate().args(["export", "--out"]).arg(&export));
+    assert_eq!(code, 0, "{err}");
+    // The server database at the same revision, then the rows.
+    let (code, _, err) = run(migrate(dir.path(), &db).args(["upgrade", "003"]));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(migrate(dir.path(), &db).arg("import").arg(&export));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("imported"), "{out}");
+    assert!(err.contains("pg_dump"), "{err}");
+    assert_eq!(
+        db.rows("SELECT full_name, is_admin::text, created_at = '2025-10-02T10:00:00Z'::timestamptz FROM users"),
+        [["Иван Петров", "true", "t"]]
+    );
+    assert_eq!(
+        db.column("SELECT problem_description FROM repair_requests"),
+        ["экран не включается; 'срочно'"]
+    );
+    // The seeded settings rows came along, and new keys continue after the imported ones.
+    assert_eq!(db.column("SELECT count(*) FROM settings"), ["2"]);
+    let mut client = db.connect();
+    let next: i64 = client
+        .query_one(
+            "INSERT INTO users (telegram_id, full_name) VALUES (1, 'new') RETURNING id",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(next, 8);
+    let (code, _, err) = run(migrate(dir.path(), &db).args(["upgrade", "head"]));
+    assert_eq!(code, 0, "{err}");
+}

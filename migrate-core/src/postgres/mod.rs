@@ -1,7 +1,7 @@
 //! The PostgreSQL backend (DESIGN §11): the [`Backend`](crate::Backend)
 //! implementation for `postgres::Client` and for [`Postgres`] (a client
-//! with its [`Settings`]), the advisory lock, statement execution and
-//! Alembic's PostgreSQL text for offline SQL. All PostgreSQL dialect and
+//! with its [`Settings`]), the advisory lock, statement execution,
+//! Alembic's PostgreSQL text for offline SQL, and `import` of an export. All PostgreSQL dialect and
 //! database access of the crate lives under this module.
 //!
 //! Every statement goes through the simple query protocol, so no named
@@ -9,6 +9,7 @@
 //! transaction-mode pooler hands to someone else.
 
 mod backend;
+pub(crate) mod data;
 mod exec;
 mod lock;
 mod text;
