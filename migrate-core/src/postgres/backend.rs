@@ -70,9 +70,11 @@ pub struct PostgresSession {
     session_lock: Option<i64>,
 }
 
-/// The ledger tables, qualified as the settings say.
+/// The ledger tables, qualified as the settings say: in the configured
+/// schema, or unqualified (the first schema of `search_path`, as Alembic
+/// names them) without one. Naming them takes no round trip.
 struct Tables {
-    /// The schema, as the server names it.
+    /// An SQL expression that yields the schema's name.
     schema: String,
     version: String,
     applied: String,
@@ -80,23 +82,32 @@ struct Tables {
 }
 
 impl Tables {
-    fn of(client: &mut Client, settings: &Settings) -> Result<Tables, RunError> {
-        let schema = match &settings.schema {
-            Some(schema) => schema.clone(),
-            None => simple_value(client, "SELECT current_schema()", "reading search_path")?
-                .ok_or(RunError::NoSchema)?,
+    fn of(settings: &Settings) -> Tables {
+        let q = |table: &str| match &settings.schema {
+            Some(schema) => format!("{}.{}", identifier(schema), identifier(table)),
+            None => table.to_owned(),
         };
-        let q = |table: &str| format!("{}.{}", identifier(&schema), identifier(table));
-        Ok(Tables {
+        Tables {
+            schema: settings
+                .schema
+                .as_deref()
+                .map_or_else(|| "current_schema()".to_owned(), literal),
             version: q("alembic_version"),
             applied: q("migrate_applied"),
             log: q("migrate_log"),
-            schema,
-        })
+        }
     }
 
-    fn lock_key(&self) -> i64 {
-        lock_key(&format!("{}.alembic_version", self.schema))
+    /// The lock key of this version table (one round trip without a
+    /// configured schema, to learn which one `search_path` picks).
+    fn lock_key(&self, client: &mut Client) -> Result<i64, RunError> {
+        let schema = simple_value(
+            client,
+            &format!("SELECT {}", self.schema),
+            "reading search_path",
+        )?
+        .ok_or(RunError::NoSchema)?;
+        Ok(lock_key(&format!("{schema}.alembic_version")))
     }
 }
 
@@ -104,12 +115,11 @@ impl Tables {
 pub const ALEMBIC_VERSION_DDL: &str = "CREATE TABLE alembic_version (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n)";
 
 fn create_ledger(client: &mut Client, settings: &Settings) -> Result<(), RunError> {
-    let tables = Tables::of(client, settings)?;
-    let schema = identifier(&tables.schema);
-    if settings.schema.is_some() {
+    let tables = Tables::of(settings);
+    if let Some(schema) = &settings.schema {
         run(
             client,
-            &format!("CREATE SCHEMA IF NOT EXISTS {schema}"),
+            &format!("CREATE SCHEMA IF NOT EXISTS {}", identifier(schema)),
             "creating the ledger schema",
         )?;
     }
@@ -161,12 +171,12 @@ fn create_ledger(client: &mut Client, settings: &Settings) -> Result<(), RunErro
     Ok(())
 }
 
-/// The ordinary and partitioned tables of `schema`, by name.
+/// The ordinary and partitioned tables of the schema `schema` (an SQL
+/// expression) yields, by name.
 fn table_names(client: &mut Client, schema: &str) -> Result<Vec<String>, RunError> {
     let sql = format!(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE n.nspname = {} AND c.relkind IN ('r', 'p') ORDER BY c.relname",
-        literal(schema)
+         WHERE n.nspname = {schema} AND c.relkind IN ('r', 'p') ORDER BY c.relname"
     );
     Ok(simple_rows(client, &sql, "reading the schema")?
         .into_iter()
@@ -179,7 +189,7 @@ fn read_ledger(
     settings: &Settings,
     visit: &mut dyn FnMut(AppliedRowRef<'_>),
 ) -> Result<LedgerState, RunError> {
-    let tables = Tables::of(client, settings)?;
+    let tables = Tables::of(settings);
     let names = table_names(client, &tables.schema)?;
     let mut state = LedgerState {
         has_version_table: names.iter().any(|t| t == "alembic_version"),
@@ -237,7 +247,7 @@ impl Conn<'_> {
         if self.settings.lock_mode == LockMode::Transaction {
             return Ok(PostgresSession { session_lock: None });
         }
-        let key = Tables::of(self.client, self.settings)?.lock_key();
+        let key = Tables::of(self.settings).lock_key(self.client)?;
         lock::take(
             self.client,
             "pg_try_advisory_lock",
@@ -263,7 +273,7 @@ impl Conn<'_> {
         }
         run(self.client, &sql, "opening a transaction")?;
         if self.settings.lock_mode == LockMode::Transaction {
-            let key = Tables::of(self.client, self.settings)?.lock_key();
+            let key = Tables::of(self.settings).lock_key(self.client)?;
             let retry_sql = sql.clone();
             let taken = lock::take(
                 self.client,
@@ -342,7 +352,7 @@ macro_rules! ops_through_conn {
 
         fn apply_row_op(&mut self, op: &RowOp) -> Result<usize, RunError> {
             let conn = AsConn::conn(self);
-            let table = Tables::of(conn.client, conn.settings)?.version;
+            let table = Tables::of(conn.settings).version;
             let sql = match op {
                 RowOp::Insert(rev) => format!("INSERT INTO {table} (version_num) VALUES ({})", literal(rev)),
                 RowOp::Delete(rev) => format!("DELETE FROM {table} WHERE version_num = {}", literal(rev)),
@@ -358,7 +368,7 @@ macro_rules! ops_through_conn {
 
         fn record(&mut self, row: &NewRow<'_>) -> Result<(), RunError> {
             let conn = AsConn::conn(self);
-            let table = Tables::of(conn.client, conn.settings)?.applied;
+            let table = Tables::of(conn.settings).applied;
             let sql = format!(
                 "INSERT INTO {table} (revision, checksum, message, down_revision, downgrade_sql, execution_ms, status) \
                  VALUES ({}, {}, {}, {}, {}, {}, {}) \
@@ -378,13 +388,13 @@ macro_rules! ops_through_conn {
 
         fn forget(&mut self, revision: &str) -> Result<(), RunError> {
             let conn = AsConn::conn(self);
-            let table = Tables::of(conn.client, conn.settings)?.applied;
+            let table = Tables::of(conn.settings).applied;
             run(conn.client, &format!("DELETE FROM {table} WHERE revision = {}", literal(revision)), "updating migrate_applied")
         }
 
         fn set_checksum(&mut self, revision: &str, checksum: &str) -> Result<(), RunError> {
             let conn = AsConn::conn(self);
-            let table = Tables::of(conn.client, conn.settings)?.applied;
+            let table = Tables::of(conn.settings).applied;
             run(
                 conn.client,
                 &format!("UPDATE {table} SET checksum = {} WHERE revision = {}", literal(checksum), literal(revision)),
@@ -394,7 +404,7 @@ macro_rules! ops_through_conn {
 
         fn stored_downgrades(&mut self) -> Result<Vec<StoredDowngrade>, RunError> {
             let conn = AsConn::conn(self);
-            let table = Tables::of(conn.client, conn.settings)?.applied;
+            let table = Tables::of(conn.settings).applied;
             let sql = format!("SELECT revision, message, down_revision, downgrade_sql FROM {table} ORDER BY seq DESC");
             Ok(simple_rows(conn.client, &sql, "reading migrate_applied")?
                 .into_iter()
@@ -417,7 +427,7 @@ macro_rules! ops_through_conn {
 
         fn log(&mut self, entry: &LogEntry<'_>) -> Result<(), RunError> {
             let conn = AsConn::conn(self);
-            let table = Tables::of(conn.client, conn.settings)?.log;
+            let table = Tables::of(conn.settings).log;
             let sql = format!(
                 "INSERT INTO {table} (operation, heads_before, heads_after, revisions, outcome, error) VALUES ({}, {}, {}, {}, {}, {})",
                 literal(entry.operation),

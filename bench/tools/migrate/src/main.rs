@@ -43,7 +43,7 @@ fn main() {
         "apply-per-migration" => apply(db, true),
         "floor" => floor(db),
         "check" => {
-            let conn = Connection::open(db).unwrap();
+            let mut conn = Connection::open(db).unwrap();
             MIGRATIONS.verify(&mut conn).unwrap().ensure_clean().unwrap();
         }
         "check-floor" => {
