@@ -34,8 +34,37 @@ fn floor(db: &Path) {
     tx.commit().unwrap();
 }
 
+/// The same operations on a PostgreSQL server (`--features postgres`).
+#[cfg(feature = "postgres")]
+fn on_server(mode: &str, url: &str) {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    match mode {
+        "apply" => {
+            MIGRATIONS.upgrade(&mut client, "head").unwrap();
+        }
+        "apply-per-migration" => {
+            let options = RunOptions {
+                transaction_per_migration: true,
+                ..RunOptions::default()
+            };
+            MIGRATIONS.upgrade_with(&mut client, &Target::Head, &options).unwrap();
+        }
+        "check" => {
+            MIGRATIONS.verify(&mut client).unwrap().ensure_clean().unwrap();
+        }
+        other => panic!("unknown mode {other}"),
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    #[cfg(feature = "postgres")]
+    if args[2].starts_with("postgres") {
+        let started = Instant::now();
+        on_server(&args[1], &args[2]);
+        println!("{{\"us\":{}}}", started.elapsed().as_micros());
+        return;
+    }
     let (mode, db) = (args[1].as_str(), Path::new(&args[2]));
     let started = Instant::now();
     match mode {

@@ -22,6 +22,17 @@ fn apply(db: &Path, grouped: bool) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    #[cfg(feature = "postgres")]
+    if args[2].starts_with("postgres") {
+        let started = Instant::now();
+        let mut client = postgres::Client::connect(&args[2], postgres::NoTls).unwrap();
+        embedded::migrations::runner()
+            .set_grouped(args[1] == "apply-grouped")
+            .run(&mut client)
+            .unwrap();
+        println!("{{\"us\":{}}}", started.elapsed().as_micros());
+        return;
+    }
     let (mode, db) = (args[1].as_str(), Path::new(&args[2]));
     let started = Instant::now();
     match mode {

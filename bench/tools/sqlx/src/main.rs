@@ -36,6 +36,17 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    #[cfg(feature = "postgres")]
+    if args[2].starts_with("postgres") {
+        runtime.block_on(async {
+            let started = Instant::now();
+            let mut conn = sqlx::PgConnection::connect(&args[2]).await.unwrap();
+            MIGRATOR.run(&mut conn).await.unwrap();
+            conn.close().await.unwrap();
+            println!("{{\"us\":{}}}", started.elapsed().as_micros());
+        });
+        return;
+    }
     runtime.block_on(async {
         let started = Instant::now();
         match mode {

@@ -1,0 +1,184 @@
+"""The PostgreSQL comparison: apply N generated migrations to an empty
+database, and the start-up check of a database with N applied, for this
+project, sqlx, refinery and diesel_migrations (each built with its
+PostgreSQL support), Alembic, and the floor: the same SQL through
+`psql -1 -f` (one transaction, no bookkeeping). Every figure is the wall
+time of a whole process (start, connect, work, exit), the median of the
+rounds; the tools run interleaved round by round, each on a database
+created for the run and dropped after it.
+
+Usage (the server as MIGRATE_TEST_POSTGRES_URL, default
+postgresql://postgres@127.0.0.1:5432/postgres; Alembic with psycopg in
+target/alembic-venv, as .ci/run installs it):
+    python3 bench/postgres.py [--quick]
+
+Prints a Markdown section for RESULTS.md.
+"""
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import migrations
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+TOOLS = BENCH / "tools"
+WORK = ROOT / "target" / "bench-postgres"
+QUICK = "--quick" in sys.argv
+SIZES = [100] if QUICK else [100, 1000]
+SERVER = os.environ.get("MIGRATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PYTHON = ROOT / "target" / "alembic-venv" / "bin" / "python"
+PEERS = ["migrate", "refinery", "sqlx", "diesel"]
+
+APPLY = [
+    ("floor", "floor: psql -1 -f, one transaction, no bookkeeping"),
+    ("migrate apply", "migrate (default: one transaction)"),
+    ("migrate apply-per-migration", "migrate --transaction-per-migration"),
+    ("refinery apply", "refinery (default: transaction per migration)"),
+    ("refinery apply-grouped", "refinery grouped"),
+    ("sqlx apply", "sqlx migrate! (transaction per migration)"),
+    ("diesel apply", "diesel_migrations (transaction per migration)"),
+    ("alembic", "alembic upgrade head (one transaction)"),
+]
+CHECK = [
+    ("floor", "floor: psql, read alembic_version"),
+    ("migrate check", "migrate verify: every checksum, the ledger, the graph"),
+    ("refinery check", "refinery run, nothing to apply"),
+    ("sqlx check", "sqlx run, nothing to apply"),
+    ("diesel check", "diesel run_pending_migrations, nothing to apply"),
+    ("alembic", "alembic current"),
+]
+
+
+def repeats(n):
+    return 3 if QUICK else {100: 11, 1000: 5}[n]
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def psql(database, *args):
+    base = SERVER.rsplit("/", 1)[0]
+    return ["psql", f"{base}/{database}", "-q", "-v", "ON_ERROR_STOP=1", *args]
+
+
+def admin(sql):
+    subprocess.run(psql(SERVER.rsplit("/", 1)[1], "-c", sql), check=True, capture_output=True)
+
+
+def fresh(name):
+    admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin(f'CREATE DATABASE "{name}"')
+    return f"{SERVER.rsplit('/', 1)[0]}/{name}"
+
+
+def timed(command, cwd=None, env=None):
+    started = time.perf_counter()
+    subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
+    return 1000 * (time.perf_counter() - started)
+
+
+def prepare(n):
+    """Each tool's migrations of size n, its release build, the floor's SQL
+    file and the Alembic project."""
+    migrations.DIALECT = "postgres"
+    for tool in PEERS:
+        folder = TOOLS / tool / "migrations"
+        shutil.rmtree(folder, ignore_errors=True)
+        migrations.WRITERS[tool](folder, n)
+        log(f"N={n}: building {tool}")
+        subprocess.run(["cargo", "build", "--quiet", "--release", "--features", "postgres"],
+                       cwd=TOOLS / tool, check=True)
+    WORK.mkdir(parents=True, exist_ok=True)
+    floor = WORK / f"floor-{n}.sql"
+    floor.write_text("".join(migrations._sql(up) for _, up, _ in migrations.steps(n)))
+    project = WORK / f"alembic-{n}"
+    shutil.rmtree(project, ignore_errors=True)
+    migrations.write_alembic(project, n)
+    return floor, project
+
+
+def command_of(job, url, floor, project):
+    """The process of a job, and its environment."""
+    if job == "floor":
+        return psql(url.rsplit("/", 1)[1], "-1", "-f", str(floor)), None
+    if job == "alembic":
+        alembic_url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+        return [str(PYTHON), "-m", "alembic", "upgrade", "head"], {**os.environ, "ALEMBIC_URL": alembic_url}
+    tool, mode = job.split()
+    return [str(TOOLS / tool / "target" / "release" / f"bench-{tool}"), mode, url], None
+
+
+def measure(n):
+    floor, project = prepare(n)
+    applied = {job: [] for job, _ in APPLY}
+    for round_ in range(repeats(n)):
+        log(f"N={n}: apply round {round_ + 1}")
+        for job, _ in APPLY:
+            url = fresh(f"bench_apply_{job.replace(' ', '_').replace('-', '_')}")
+            command, env = command_of(job, url, floor, project)
+            applied[job].append(timed(command, cwd=project, env=env))
+    # One database per tool with everything applied, then the checks.
+    checked = {}
+    for job, _ in CHECK:
+        url = fresh(f"bench_check_{job.split()[0]}")
+        source = "floor" if job == "floor" else ("alembic" if job == "alembic" else f"{job.split()[0]} apply")
+        command, env = command_of(source, url, floor, project)
+        subprocess.run(command, cwd=project, env=env, check=True, capture_output=True)
+        if job == "floor":
+            # The floor's own ledger: one row, as every tool reads one.
+            subprocess.run(psql(url.rsplit("/", 1)[1], "-c",
+                                "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY); "
+                                f"INSERT INTO alembic_version VALUES ('{n - 1:05}')"), check=True)
+        checked[job] = url
+    checks = {job: [] for job, _ in CHECK}
+    for round_ in range(repeats(n)):
+        log(f"N={n}: check round {round_ + 1}")
+        for job, _ in CHECK:
+            url = checked[job]
+            if job == "floor":
+                command, env = psql(url.rsplit("/", 1)[1], "-tAc", "SELECT version_num FROM alembic_version"), None
+            elif job == "alembic":
+                command = [str(PYTHON), "-m", "alembic", "current"]
+                env = {**os.environ, "ALEMBIC_URL": url.replace("postgresql://", "postgresql+psycopg://", 1)}
+            else:
+                command, env = command_of(job, url, floor, project)
+            checks[job].append(timed(command, cwd=project, env=env))
+    for job, _ in CHECK:
+        admin(f'DROP DATABASE IF EXISTS "{checked[job].rsplit("/", 1)[1]}" WITH (FORCE)')
+    for job, _ in APPLY:
+        admin(f'DROP DATABASE IF EXISTS "bench_apply_{job.replace(" ", "_").replace("-", "_")}" WITH (FORCE)')
+    return ({job: statistics.median(v) for job, v in applied.items()},
+            {job: statistics.median(v) for job, v in checks.items()})
+
+
+def main():
+    version = subprocess.run(psql(SERVER.rsplit("/", 1)[1], "-tAc", "SHOW server_version"),
+                             check=True, capture_output=True, text=True).stdout.strip()
+    results = {n: measure(n) for n in SIZES}
+    lines = [f"## PostgreSQL {version} (`python3 bench/postgres.py`)", "",
+             "Wall time of a whole process (start, connect, work, exit), median; "
+             "each apply on a database created for it.", "",
+             "Apply N migrations to an empty database:", "",
+             "| tool | " + " | ".join(f"N={n:,}" for n in SIZES) + " |",
+             "|---|" + "---|" * len(SIZES)]
+    floor = {n: results[n][0]["floor"] for n in SIZES}
+    for job, label in APPLY:
+        cells = [f"{results[n][0][job]:.0f} ms ({results[n][0][job] / floor[n]:.2f}x floor)" for n in SIZES]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += ["", "Start-up check of a database with N applied:", "",
+              "| tool | " + " | ".join(f"N={n:,}" for n in SIZES) + " |",
+              "|---|" + "---|" * len(SIZES)]
+    for job, label in CHECK:
+        lines.append(f"| {label} | " + " | ".join(f"{results[n][1][job]:.0f} ms" for n in SIZES) + " |")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
