@@ -10,7 +10,7 @@ created for the run and dropped after it.
 Usage (the server as MIGRATE_TEST_POSTGRES_URL, default
 postgresql://postgres@127.0.0.1:5432/postgres; Alembic with psycopg in
 target/alembic-venv, as .ci/run installs it):
-    python3 bench/postgres.py [--quick]
+    python3 bench/postgres.py [--quick] [--sizes 100,1000]
 
 Prints a Markdown section for RESULTS.md.
 """
@@ -31,6 +31,8 @@ TOOLS = BENCH / "tools"
 WORK = ROOT / "target" / "bench-postgres"
 QUICK = "--quick" in sys.argv
 SIZES = [100] if QUICK else [100, 1000]
+if "--sizes" in sys.argv:
+    SIZES = [int(n) for n in sys.argv[sys.argv.index("--sizes") + 1].split(",")]
 SERVER = os.environ.get("MIGRATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PYTHON = ROOT / "target" / "alembic-venv" / "bin" / "python"
 PEERS = ["migrate", "refinery", "sqlx", "diesel"]
@@ -56,7 +58,7 @@ CHECK = [
 
 
 def repeats(n):
-    return 3 if QUICK else {100: 11, 1000: 5}[n]
+    return 3 if QUICK else {100: 11, 1000: 5}.get(n, 3)
 
 
 def log(message):

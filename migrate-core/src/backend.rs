@@ -39,6 +39,17 @@ impl<T: sealed::Ops + ?Sized> Backend for T {}
 pub(crate) mod sealed {
     use super::*;
 
+    /// The ledger writes of one migration step (see `Ops::record_step`).
+    #[derive(Debug)]
+    pub struct StepRecord<'a> {
+        /// The `alembic_version` changes.
+        pub row_ops: &'a [RowOp],
+        /// The `migrate_applied` row of an upgrade.
+        pub applied: Option<NewRow<'a>>,
+        /// The `migrate_applied` rows a downgrade removes.
+        pub forget: Vec<&'a str>,
+    }
+
     /// What a [`Backend`] does for the orchestration. For a run it calls
     /// [`Ops::acquire`], then transactions ([`Transaction::begin`]) holding
     /// ledger reads and writes and [`Ops::run_script`], then [`Ops::release`]
@@ -105,6 +116,31 @@ pub(crate) mod sealed {
 
         /// Deletes the `migrate_applied` row of a revision.
         fn forget(&mut self, revision: &str) -> Result<(), RunError>;
+
+        /// Records one migration step: the `alembic_version` changes (each
+        /// must touch exactly one row), then the `migrate_applied` row
+        /// written or the rows removed. A server backend sends it as one
+        /// round trip.
+        fn record_step(&mut self, step: &StepRecord<'_>) -> Result<(), RunError> {
+            for op in step.row_ops {
+                match self.apply_row_op(op)? {
+                    1 => {}
+                    changed => {
+                        return Err(RunError::VersionRows {
+                            operation: op.clone(),
+                            changed,
+                        })
+                    }
+                }
+            }
+            if let Some(row) = &step.applied {
+                self.record(row)?;
+            }
+            for revision in &step.forget {
+                self.forget(revision)?;
+            }
+            Ok(())
+        }
 
         /// Sets the recorded checksum of an applied revision.
         fn set_checksum(&mut self, revision: &str, checksum: &str) -> Result<(), RunError>;
@@ -225,16 +261,33 @@ pub(crate) fn record_migration<B: Backend + ?Sized>(
     checksum: Option<String>,
     execution_ms: Option<i64>,
 ) -> Result<(), RunError> {
-    let down: Vec<&str> = m.down_revisions().collect();
-    backend.record(&NewRow {
+    let down = m.down_revisions().collect::<Vec<_>>().join(",");
+    backend.record(&new_row(
+        m,
+        status,
+        checksum.as_deref(),
+        &down,
+        execution_ms,
+    ))
+}
+
+/// The `migrate_applied` row of `m`; `down` is its parents, comma-separated.
+pub(crate) fn new_row<'a>(
+    m: &'a Migration,
+    status: crate::ledger::Status,
+    checksum: Option<&'a str>,
+    down: &'a str,
+    execution_ms: Option<i64>,
+) -> NewRow<'a> {
+    NewRow {
         revision: m.revision(),
-        checksum: checksum.as_deref(),
+        checksum,
         message: m.message(),
-        down_revisions: &down.join(","),
+        down_revisions: down,
         downgrade_sql: m.downgrade().map(|s| s.sql()),
         execution_ms,
         status,
-    })
+    }
 }
 
 /// Applies a row change that must touch exactly one row of

@@ -3,7 +3,7 @@
 //! operation dispatches to its backend's module; an operation a backend
 //! cannot do says so.
 
-use crate::backend::sealed::Ops;
+use crate::backend::sealed::{Ops, StepRecord};
 use crate::backend::{Dialect, Origin};
 use crate::data::{Export, ImportError, SchemaObject, TableData};
 use crate::error::RunError;
@@ -376,6 +376,10 @@ impl Ops for Database {
 
     fn forget(&mut self, revision: &str) -> Result<(), RunError> {
         dispatch!(self, conn => conn.forget(revision))
+    }
+
+    fn record_step(&mut self, step: &StepRecord<'_>) -> Result<(), RunError> {
+        dispatch!(self, conn => conn.record_step(step))
     }
 
     fn set_checksum(&mut self, revision: &str, checksum: &str) -> Result<(), RunError> {

@@ -2,8 +2,9 @@
 //! DESIGN §6, against any [`Backend`].
 
 use crate::ahead;
+use crate::backend::sealed::StepRecord;
 use crate::backend::{
-    apply_row_op_checked, record_migration, with_session, Backend, Origin, Transaction,
+    apply_row_op_checked, new_row, record_migration, with_session, Backend, Origin, Transaction,
 };
 use crate::error::RunError;
 use crate::foreign_keys::{self, Violation};
@@ -537,22 +538,30 @@ impl Migrations {
             committed.through(done);
         }
         let elapsed = started.elapsed();
-        for op in &step.row_ops {
-            apply_row_op_checked(&mut **tx, op)?;
-        }
-        match step.direction {
-            Direction::Up => {
-                let ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
-                let checksum = Some(m.checksum().to_string());
-                record_migration(&mut **tx, m, Status::Applied, checksum, Some(ms))?;
-            }
-            Direction::Down => {
-                tx.forget(m.revision())?;
-                for (replaced, _) in m.replaces() {
-                    tx.forget(replaced)?;
-                }
-            }
-        }
+        let ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
+        let checksum = m.checksum().to_string();
+        let down = m.down_revisions().collect::<Vec<_>>().join(",");
+        let record = match step.direction {
+            Direction::Up => StepRecord {
+                row_ops: &step.row_ops,
+                applied: Some(new_row(
+                    m,
+                    Status::Applied,
+                    Some(&checksum),
+                    &down,
+                    Some(ms),
+                )),
+                forget: Vec::new(),
+            },
+            Direction::Down => StepRecord {
+                row_ops: &step.row_ops,
+                applied: None,
+                forget: std::iter::once(m.revision())
+                    .chain(m.replaces().map(|(replaced, _)| replaced))
+                    .collect(),
+            },
+        };
+        tx.record_step(&record)?;
         Ok(StepReport {
             revision: m.revision().to_owned(),
             message: m.message().to_owned(),

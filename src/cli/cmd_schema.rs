@@ -4,8 +4,9 @@
 use super::args::RevisionArgs;
 use super::output::{print_json, say};
 use super::{CliError, Context};
-use migrate_core::schema::{diff, Diff, Renames, Schema};
-use migrate_core::{Database, Migrations, RunOptions, Target};
+use migrate_core::schema::tools::{self, Match, StairwayOutcome};
+use migrate_core::schema::{Diff, Renames, Schema};
+use migrate_core::{Database, Migrations};
 use std::path::Path;
 
 /// The declared schema file inside a migrations folder.
@@ -20,12 +21,13 @@ pub(super) fn schema_drift(
     db: &Database,
     heads: &[String],
 ) -> Result<Diff, CliError> {
-    if !db.reads_schema() {
-        eprintln!("note: the live schema of {} is not compared with the migrations (schema reading covers SQLite only so far); the ledger and checksums are", ctx.config().database);
-        return Ok(Diff::default());
+    match tools::drift(set, db, heads)? {
+        Some(d) => Ok(d),
+        None => {
+            eprintln!("note: the live schema of {} is not compared with the migrations (schema reading covers SQLite only so far); the ledger and checksums are", ctx.config().database);
+            Ok(Diff::default())
+        }
     }
-    let expected = Database::replayed(set, heads)?.schema()?;
-    Ok(diff(&expected, &db.schema()?, &Renames::default()))
 }
 
 fn declared_schema(dir: &Path) -> Result<Option<Schema>, CliError> {
@@ -58,13 +60,6 @@ fn parse_renames(args: &RevisionArgs) -> Result<Renames, CliError> {
     Ok(renames)
 }
 
-fn statements(list: &[String]) -> String {
-    list.iter()
-        .map(|s| format!("{s};\n"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// The body of `revision --autogenerate`: the SQL from the schema the
 /// migrations produce at `parents` (the new revision's parents, which
 /// `--head` chooses) to `schema.sql`; `None` when they already agree.
@@ -80,30 +75,18 @@ pub fn autogenerate_body(
             dir.display()
         )));
     };
-    let current = match Migrations::from_dir(dir) {
-        Ok(set) => Database::replayed(&set, parents)?.schema()?,
-        Err(_) => Schema::default(),
-    };
-    let renames = parse_renames(args)?;
-    let d = diff(&current, &target, &renames);
+    let set = Migrations::from_dir(dir).ok();
+    let d = tools::autogenerate(set.as_ref(), parents, &target, &parse_renames(args)?)?;
     if d.is_empty() {
         return Ok(None);
     }
     for line in &d.summary {
         eprintln!("Detected {line}");
     }
-    let mut body = String::from("-- migrate:upgrade\n");
     for finding in &d.findings {
         eprintln!("warning: {finding}");
-        body += &format!(
-            "-- lint {finding}; acknowledge with `-- allow: {}` in the header\n",
-            finding.code
-        );
     }
-    body += &statements(&d.upgrade);
-    body += "\n-- migrate:downgrade\n";
-    body += &statements(&d.downgrade);
-    Ok(Some(body))
+    Ok(Some(d.migration_body()))
 }
 
 /// Which way the SQL under a schema difference goes.
@@ -164,8 +147,7 @@ pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
     let mut result = serde_json::Map::new();
     let all_heads = graph.names(graph.heads());
     if let Some(target) = declared_schema(&ctx.config().dir)? {
-        let replayed = Database::replayed(set, &all_heads)?.schema()?;
-        let d = diff(&replayed, &target, &Renames::default());
+        let d = tools::autogenerate(Some(set), &all_heads, &target, &Renames::default())?;
         result.insert("schema_sql".into(), diff_json(&d, Fix::NewMigration));
         if d.is_empty() {
             say!(ctx, "ok: the migrations produce {SCHEMA_FILE}");
@@ -177,9 +159,7 @@ pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
     if let Some(mut conn) = ctx.open_existing()? {
         let state = conn.ledger()?;
         if state.has_version_table {
-            let live = conn.schema()?;
-            let expected = Database::replayed(set, &state.heads)?.schema()?;
-            let d = diff(&expected, &live, &Renames::default());
+            let d = schema_drift(ctx, set, &conn, &state.heads)?;
             result.insert("database".into(), diff_json(&d, Fix::BackToMigrations));
             if d.is_empty() {
                 say!(
@@ -221,31 +201,17 @@ pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
 }
 
 /// Lints each migration by the schema change it makes; returns the
-/// findings its header does not acknowledge.
+/// findings its header does not acknowledge, as printed.
 fn lint_migrations(ctx: &Context<'_>, set: &Migrations) -> Result<Vec<String>, CliError> {
-    let mut conn = Database::scratch()?;
-    let mut before = Schema::default();
     let mut unacknowledged = Vec::new();
-    for m in set.as_slice() {
-        set.upgrade_with(
-            &mut conn,
-            &Target::Revision(m.revision().to_owned()),
-            &RunOptions::default(),
-        )?;
-        let after = conn.schema()?;
-        for finding in diff(&before, &after, &Renames::default()).findings {
-            if m.allowed().any(|code| code == finding.code) {
-                continue;
-            }
-            let line = format!(
-                "{}: {finding}; acknowledge it with `-- allow: {}` in the header",
-                m.path(),
-                finding.code
-            );
-            say!(ctx, "{line}");
-            unacknowledged.push(line);
-        }
-        before = after;
+    for (i, finding) in tools::lint(set)? {
+        let line = format!(
+            "{}: {finding}; acknowledge it with `-- allow: {}` in the header",
+            set.as_slice()[i].path(),
+            finding.code
+        );
+        say!(ctx, "{line}");
+        unacknowledged.push(line);
     }
     if unacknowledged.is_empty() {
         say!(
@@ -259,52 +225,36 @@ fn lint_migrations(ctx: &Context<'_>, set: &Migrations) -> Result<Vec<String>, C
 /// `test`: the stairway test on a scratch database.
 pub fn stairway(ctx: &Context<'_>) -> Result<(), CliError> {
     let set = ctx.migrations()?;
-    let mut conn = Database::scratch()?;
-    let options = RunOptions::default();
     let mut irreversible = Vec::new();
     let mut steps = Vec::new();
-    for m in set.as_slice() {
-        let rev = m.revision().to_owned();
-        set.upgrade_with(&mut conn, &Target::Revision(rev.clone()), &options)?;
-        let heads = conn.ledger()?.heads;
-        let up = conn.schema()?;
-        let fresh = Database::replayed(set, &heads)?.schema()?;
-        expect_equal(ctx, &rev, "upgrade", &fresh, &up)?;
-        if m.downgrade().is_none() {
-            say!(ctx, "{rev}: up ok; irreversible, down skipped");
-            steps.push(serde_json::json!({ "revision": rev, "result": "up ok; irreversible, down skipped" }));
-            irreversible.push(rev);
-            continue;
-        }
-        let parents: Vec<&str> = m.down_revisions().collect();
-        let target = match parents[..] {
-            [] => Target::Base,
-            [one] => Target::Revision(one.to_owned()),
-            _ => {
-                say!(
-                    ctx,
-                    "{rev}: up ok; merge point, down checked through its parents later"
-                );
-                steps.push(serde_json::json!({ "revision": rev, "result": "up ok; merge point" }));
-                continue;
+    let outcome = tools::stairway(set, &mut |rev, outcome| {
+        let result = match outcome {
+            StairwayOutcome::UpDownUp => "up, down, up ok",
+            StairwayOutcome::Irreversible => {
+                irreversible.push(rev.to_owned());
+                "up ok; irreversible, down skipped"
+            }
+            StairwayOutcome::MergePoint => {
+                "up ok; merge point, down checked through its parents later"
             }
         };
-        let report = set.downgrade_with(&mut conn, &target, &options)?;
-        let down = conn.schema()?;
-        expect_equal(
+        say!(ctx, "{rev}: {result}");
+        steps.push(serde_json::json!({ "revision": rev, "result": result }));
+    })?;
+    if let Err(failure) = outcome {
+        show_diff(
             ctx,
-            &rev,
-            "downgrade",
-            &Database::replayed(set, &report.heads_after)?.schema()?,
-            &down,
-        )?;
-        set.upgrade_with(&mut conn, &Target::Revision(rev.clone()), &options)?;
-        for head in &heads {
-            set.upgrade_with(&mut conn, &Target::Revision(head.clone()), &options)?;
-        }
-        expect_equal(ctx, &rev, "upgrade again", &up, &conn.schema()?)?;
-        say!(ctx, "{rev}: up, down, up ok");
-        steps.push(serde_json::json!({ "revision": rev, "result": "up, down, up ok" }));
+            &format!(
+                "{}: after {} the schema differs from the replayed schema:",
+                failure.revision, failure.step
+            ),
+            &failure.diff,
+            Fix::Found,
+        );
+        return Err(CliError::Refused(format!(
+            "stairway test failed at revision {} ({})",
+            failure.revision, failure.step
+        )));
     }
     if ctx.json() {
         print_json(
@@ -324,28 +274,6 @@ pub fn stairway(ctx: &Context<'_>) -> Result<(), CliError> {
     Ok(())
 }
 
-fn expect_equal(
-    ctx: &Context<'_>,
-    rev: &str,
-    step: &str,
-    expected: &Schema,
-    actual: &Schema,
-) -> Result<(), CliError> {
-    let d = diff(expected, actual, &Renames::default());
-    if d.is_empty() {
-        return Ok(());
-    }
-    show_diff(
-        ctx,
-        &format!("{rev}: after {step} the schema differs from the replayed schema:"),
-        &d,
-        Fix::Found,
-    );
-    Err(CliError::Refused(format!(
-        "stairway test failed at revision {rev} ({step})"
-    )))
-}
-
 /// `adopt`: find the revision whose schema the live database has.
 pub fn adopt(ctx: &Context<'_>, yes: bool) -> Result<(), CliError> {
     let set = ctx.migrations()?;
@@ -361,16 +289,9 @@ pub fn adopt(ctx: &Context<'_>, yes: bool) -> Result<(), CliError> {
     }
     let live = live_conn.schema()?;
     drop(live_conn);
-    let mut scratch = Database::scratch()?;
-    let mut closest: Option<(usize, String, Diff)> = None;
-    for m in set.as_slice() {
-        set.upgrade_with(
-            &mut scratch,
-            &Target::Revision(m.revision().to_owned()),
-            &RunOptions::default(),
-        )?;
-        let d = diff(&scratch.schema()?, &live, &Renames::default());
-        if d.is_empty() {
+    match tools::matching_revision(set, &live)? {
+        Match::Revision(i) => {
+            let m = &set.as_slice()[i];
             say!(
                 ctx,
                 "the database matches revision {} ({})",
@@ -384,25 +305,23 @@ pub fn adopt(ctx: &Context<'_>, yes: bool) -> Result<(), CliError> {
             }
             return super::cmd_run::stamp(ctx, m.revision(), false, false);
         }
-        if closest
-            .as_ref()
-            .is_none_or(|(size, _, _)| d.summary.len() < *size)
-        {
-            closest = Some((d.summary.len(), m.revision().to_owned(), d));
-        }
-    }
-    if let Some((_, rev, d)) = closest {
-        show_diff(
-            ctx,
-            &format!("no revision matches the database; the closest is {rev}, which differs by:"),
-            &d,
-            Fix::BackToMigrations,
-        );
-        if ctx.json() {
-            print_json(
-                &serde_json::json!({ "matched": null, "closest": rev, "difference": diff_json(&d, Fix::BackToMigrations) }),
+        Match::Closest { revision, diff } => {
+            let rev = set.as_slice()[revision].revision();
+            show_diff(
+                ctx,
+                &format!(
+                    "no revision matches the database; the closest is {rev}, which differs by:"
+                ),
+                &diff,
+                Fix::BackToMigrations,
             );
+            if ctx.json() {
+                print_json(
+                    &serde_json::json!({ "matched": null, "closest": rev, "difference": diff_json(&diff, Fix::BackToMigrations) }),
+                );
+            }
         }
+        Match::Nothing => {}
     }
     Err(CliError::Refused(
         "no revision matches; `migrate rebuild` moves the rows into a database the migrations build (a backup first, the old file kept), or by hand: `migrate export`, move the file away, `migrate upgrade head`, `migrate import` the export".to_owned(),

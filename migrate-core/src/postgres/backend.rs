@@ -6,9 +6,10 @@
 use super::exec::run_sql;
 use super::lock::{self, lock_key, LockMode};
 use super::text::{
-    changed_rows, identifier, literal, literal_or_null, run, simple_rows, simple_value,
+    changed_rows, command_counts, identifier, literal, literal_or_null, run, simple_rows,
+    simple_value,
 };
-use crate::backend::sealed::Ops;
+use crate::backend::sealed::{Ops, StepRecord};
 use crate::backend::{string_literal, Dialect, Origin};
 use crate::error::RunError;
 use crate::foreign_keys::Violation;
@@ -226,6 +227,51 @@ fn read_ledger(
     Ok(state)
 }
 
+/// One change to `alembic_version`.
+fn row_op_sql(tables: &Tables, op: &RowOp) -> String {
+    let table = &tables.version;
+    match op {
+        RowOp::Insert(rev) => format!(
+            "INSERT INTO {table} (version_num) VALUES ({})",
+            literal(rev)
+        ),
+        RowOp::Delete(rev) => format!("DELETE FROM {table} WHERE version_num = {}", literal(rev)),
+        RowOp::Update { from, to } => format!(
+            "UPDATE {table} SET version_num = {} WHERE version_num = {}",
+            literal(to),
+            literal(from)
+        ),
+    }
+}
+
+/// Inserts or replaces the `migrate_applied` row of a revision.
+fn record_sql(tables: &Tables, row: &NewRow<'_>) -> String {
+    format!(
+        "INSERT INTO {} (revision, checksum, message, down_revision, downgrade_sql, execution_ms, status) \
+         VALUES ({}, {}, {}, {}, {}, {}, {}) \
+         ON CONFLICT (revision) DO UPDATE SET checksum = EXCLUDED.checksum, message = EXCLUDED.message, \
+         down_revision = EXCLUDED.down_revision, downgrade_sql = EXCLUDED.downgrade_sql, \
+         applied_at = clock_timestamp(), execution_ms = EXCLUDED.execution_ms, status = EXCLUDED.status",
+        tables.applied,
+        literal(row.revision),
+        literal_or_null(row.checksum),
+        literal(row.message),
+        literal(row.down_revisions),
+        literal_or_null(row.downgrade_sql),
+        row.execution_ms.map_or_else(|| "NULL".to_owned(), |ms| ms.to_string()),
+        literal(row.status.as_str()),
+    )
+}
+
+/// Deletes the `migrate_applied` row of a revision.
+fn forget_sql(tables: &Tables, revision: &str) -> String {
+    format!(
+        "DELETE FROM {} WHERE revision = {}",
+        tables.applied,
+        literal(revision)
+    )
+}
+
 /// The backend's work, for a client and its settings.
 struct Conn<'c> {
     client: &'c mut Client,
@@ -352,44 +398,44 @@ macro_rules! ops_through_conn {
 
         fn apply_row_op(&mut self, op: &RowOp) -> Result<usize, RunError> {
             let conn = AsConn::conn(self);
-            let table = Tables::of(conn.settings).version;
-            let sql = match op {
-                RowOp::Insert(rev) => format!("INSERT INTO {table} (version_num) VALUES ({})", literal(rev)),
-                RowOp::Delete(rev) => format!("DELETE FROM {table} WHERE version_num = {}", literal(rev)),
-                RowOp::Update { from, to } => format!(
-                    "UPDATE {table} SET version_num = {} WHERE version_num = {}",
-                    literal(to),
-                    literal(from)
-                ),
-            };
+            let sql = row_op_sql(&Tables::of(conn.settings), op);
             let changed = changed_rows(conn.client, &sql, "updating alembic_version")?;
             Ok(usize::try_from(changed).unwrap_or(usize::MAX))
         }
 
         fn record(&mut self, row: &NewRow<'_>) -> Result<(), RunError> {
             let conn = AsConn::conn(self);
-            let table = Tables::of(conn.settings).applied;
-            let sql = format!(
-                "INSERT INTO {table} (revision, checksum, message, down_revision, downgrade_sql, execution_ms, status) \
-                 VALUES ({}, {}, {}, {}, {}, {}, {}) \
-                 ON CONFLICT (revision) DO UPDATE SET checksum = EXCLUDED.checksum, message = EXCLUDED.message, \
-                 down_revision = EXCLUDED.down_revision, downgrade_sql = EXCLUDED.downgrade_sql, \
-                 applied_at = clock_timestamp(), execution_ms = EXCLUDED.execution_ms, status = EXCLUDED.status",
-                literal(row.revision),
-                literal_or_null(row.checksum),
-                literal(row.message),
-                literal(row.down_revisions),
-                literal_or_null(row.downgrade_sql),
-                row.execution_ms.map_or_else(|| "NULL".to_owned(), |ms| ms.to_string()),
-                literal(row.status.as_str()),
-            );
+            let sql = record_sql(&Tables::of(conn.settings), row);
             run(conn.client, &sql, "recording the migration in migrate_applied")
         }
 
         fn forget(&mut self, revision: &str) -> Result<(), RunError> {
             let conn = AsConn::conn(self);
-            let table = Tables::of(conn.settings).applied;
-            run(conn.client, &format!("DELETE FROM {table} WHERE revision = {}", literal(revision)), "updating migrate_applied")
+            let sql = forget_sql(&Tables::of(conn.settings), revision);
+            run(conn.client, &sql, "updating migrate_applied")
+        }
+
+        /// The step's ledger writes in one round trip.
+        fn record_step(&mut self, step: &StepRecord<'_>) -> Result<(), RunError> {
+            let conn = AsConn::conn(self);
+            let tables = Tables::of(conn.settings);
+            let statements: Vec<String> = step
+                .row_ops
+                .iter()
+                .map(|op| row_op_sql(&tables, op))
+                .chain(step.applied.iter().map(|row| record_sql(&tables, row)))
+                .chain(step.forget.iter().map(|revision| forget_sql(&tables, revision)))
+                .collect();
+            let counts = command_counts(conn.client, &statements.join(";\n"), "recording the migration")?;
+            for (op, changed) in step.row_ops.iter().zip(counts) {
+                if changed != 1 {
+                    return Err(RunError::VersionRows {
+                        operation: op.clone(),
+                        changed: usize::try_from(changed).unwrap_or(usize::MAX),
+                    });
+                }
+            }
+            Ok(())
         }
 
         fn set_checksum(&mut self, revision: &str, checksum: &str) -> Result<(), RunError> {

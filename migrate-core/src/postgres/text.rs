@@ -62,12 +62,13 @@ pub(crate) fn simple_value(
         .and_then(|row| row.into_iter().next().flatten()))
 }
 
-/// Runs `sql` and returns how many rows its last command changed.
-pub(crate) fn changed_rows(
+/// Runs the statements of `sql` in one round trip and returns how many
+/// rows each changed, in order.
+pub(crate) fn command_counts(
     client: &mut Client,
     sql: &str,
     doing: &'static str,
-) -> Result<u64, RunError> {
+) -> Result<Vec<u64>, RunError> {
     let messages = client
         .simple_query(sql)
         .map_err(|e| database_error(doing, e))?;
@@ -77,7 +78,18 @@ pub(crate) fn changed_rows(
             SimpleQueryMessage::CommandComplete(n) => Some(*n),
             _ => None,
         })
-        .next_back()
+        .collect())
+}
+
+/// Runs `sql` and returns how many rows its last command changed.
+pub(crate) fn changed_rows(
+    client: &mut Client,
+    sql: &str,
+    doing: &'static str,
+) -> Result<u64, RunError> {
+    Ok(command_counts(client, sql, doing)?
+        .last()
+        .copied()
         .unwrap_or(0))
 }
 

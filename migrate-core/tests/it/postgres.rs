@@ -377,3 +377,54 @@ fn a_database_ahead_of_the_files_rolls_back_with_stored_sql() {
     );
     assert!(older.verify(&mut client).unwrap().is_clean());
 }
+
+#[test]
+fn an_interrupted_non_transactional_migration_is_dirty_until_repaired() {
+    let Some(db) = TestDb::create("dirty") else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    write_folder(
+        dir.path(),
+        &[
+            ("001.sql", migration("001", "none", "CREATE TABLE t (x int);", Some("DROP TABLE t;"))),
+            (
+                "002.sql",
+                "-- revision: 002\n-- down_revision: 001\n-- message: index\n-- transactional: false\n\n-- migrate:upgrade\nCREATE INDEX CONCURRENTLY t_x ON t (x);\nCREATE INDEX CONCURRENTLY t_y ON t (y);\n".to_owned(),
+            ),
+        ],
+    );
+    let set = Migrations::from_dir(dir.path()).unwrap();
+    let mut client = db.connect();
+    let error = set.upgrade(&mut client, "head").unwrap_err();
+    let RunError::PartlyCommitted {
+        committed,
+        started,
+        heads_now,
+        ..
+    } = &error
+    else {
+        panic!("{error}");
+    };
+    assert_eq!(committed, &["001"]);
+    assert_eq!(started.as_deref(), Some("002"));
+    assert_eq!(heads_now, &["001"]);
+    // Its first statement stays applied; the mark stops every run.
+    assert_eq!(
+        db.column("SELECT count(*) FROM pg_indexes WHERE indexname = 't_x'"),
+        ["1"]
+    );
+    let report = set.verify(&mut client).unwrap();
+    assert_eq!(report.dirty, ["002"]);
+    assert!(matches!(
+        set.upgrade(&mut client, "head").unwrap_err(),
+        RunError::Dirty { .. }
+    ));
+    // The operator fixes the file and the database, then clears the mark.
+    client.batch_execute("DROP INDEX t_x").unwrap();
+    set.clear_started(&mut client, "002").unwrap();
+    assert_eq!(
+        db.column("SELECT operation || ':' || outcome FROM migrate_log ORDER BY id"),
+        ["upgrade:failed", "repair:ok"]
+    );
+}

@@ -1,0 +1,222 @@
+//! The schema commands as core operations, each on scratch databases the
+//! migrations are replayed into (never the live one): the stairway test,
+//! finding the revision a hand-made database matches, lint of every
+//! migration, the live schema against its revision, and autogenerate.
+
+use super::diff::{diff, Diff, Renames};
+use super::lint::Finding;
+use super::model::Schema;
+use crate::database::Database;
+use crate::error::RunError;
+use crate::graph::target::Target;
+use crate::runner::RunOptions;
+use crate::set::Migrations;
+
+/// What the stairway test did with one revision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StairwayOutcome {
+    /// Upgraded, downgraded and upgraded again, the schema as replayed each time.
+    UpDownUp,
+    /// Upgraded; it has no downgrade.
+    Irreversible,
+    /// Upgraded; a merge point, whose downgrade is checked through its parents.
+    MergePoint,
+}
+
+/// Where the stairway test found a schema other than the replayed one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StairwayFailure {
+    /// The revision.
+    pub revision: String,
+    /// `upgrade`, `downgrade` or `upgrade again`.
+    pub step: &'static str,
+    /// From the expected schema to the one found.
+    pub diff: Diff,
+}
+
+/// Runs the stairway test on a scratch database: each revision in order is
+/// upgraded to, downgraded from and upgraded to again, and after each step
+/// the schema must equal a fresh replay of the same heads. `on_step` hears
+/// of each revision as it passes. Stops at the first difference.
+pub fn stairway(
+    set: &Migrations,
+    on_step: &mut dyn FnMut(&str, StairwayOutcome),
+) -> Result<Result<(), StairwayFailure>, RunError> {
+    let mut db = Database::scratch()?;
+    let options = RunOptions::default();
+    for m in set.as_slice() {
+        let rev = m.revision().to_owned();
+        set.upgrade_with(&mut db, &Target::Revision(rev.clone()), &options)?;
+        let heads = db.ledger()?.heads;
+        let up = db.schema()?;
+        if let Some(failure) = differs(
+            &rev,
+            "upgrade",
+            &Database::replayed(set, &heads)?.schema()?,
+            &up,
+        ) {
+            return Ok(Err(failure));
+        }
+        if m.downgrade().is_none() {
+            on_step(&rev, StairwayOutcome::Irreversible);
+            continue;
+        }
+        let parents: Vec<&str> = m.down_revisions().collect();
+        let target = match parents[..] {
+            [] => Target::Base,
+            [one] => Target::Revision(one.to_owned()),
+            _ => {
+                on_step(&rev, StairwayOutcome::MergePoint);
+                continue;
+            }
+        };
+        let report = set.downgrade_with(&mut db, &target, &options)?;
+        let expected = Database::replayed(set, &report.heads_after)?.schema()?;
+        if let Some(failure) = differs(&rev, "downgrade", &expected, &db.schema()?) {
+            return Ok(Err(failure));
+        }
+        set.upgrade_with(&mut db, &Target::Revision(rev.clone()), &options)?;
+        for head in &heads {
+            set.upgrade_with(&mut db, &Target::Revision(head.clone()), &options)?;
+        }
+        if let Some(failure) = differs(&rev, "upgrade again", &up, &db.schema()?) {
+            return Ok(Err(failure));
+        }
+        on_step(&rev, StairwayOutcome::UpDownUp);
+    }
+    Ok(Ok(()))
+}
+
+fn differs(
+    revision: &str,
+    step: &'static str,
+    expected: &Schema,
+    found: &Schema,
+) -> Option<StairwayFailure> {
+    let d = diff(expected, found, &Renames::default());
+    (!d.is_empty()).then(|| StairwayFailure {
+        revision: revision.to_owned(),
+        step,
+        diff: d,
+    })
+}
+
+/// Which revision a schema matches.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Match {
+    /// The schema the migrations produce at this revision (an index of the set).
+    Revision(usize),
+    /// None matches; this revision comes closest, differing by `diff`
+    /// (from the revision's schema to the one given).
+    Closest {
+        /// The revision (an index of the set).
+        revision: usize,
+        /// The difference.
+        diff: Diff,
+    },
+    /// The set is empty.
+    Nothing,
+}
+
+/// Finds the revision whose replayed schema equals `live` (a hand-made
+/// database's), replaying the set in order on one scratch database.
+pub fn matching_revision(set: &Migrations, live: &Schema) -> Result<Match, RunError> {
+    let mut scratch = Database::scratch()?;
+    let mut closest: Option<(usize, Diff)> = None;
+    for (i, m) in set.as_slice().iter().enumerate() {
+        set.upgrade_with(
+            &mut scratch,
+            &Target::Revision(m.revision().to_owned()),
+            &RunOptions::default(),
+        )?;
+        let d = diff(&scratch.schema()?, live, &Renames::default());
+        if d.is_empty() {
+            return Ok(Match::Revision(i));
+        }
+        if closest
+            .as_ref()
+            .is_none_or(|(_, c)| d.summary.len() < c.summary.len())
+        {
+            closest = Some((i, d));
+        }
+    }
+    Ok(match closest {
+        Some((revision, diff)) => Match::Closest { revision, diff },
+        None => Match::Nothing,
+    })
+}
+
+/// Each migration's lint findings that its header does not acknowledge,
+/// with the migration's index: the schema change it makes, replayed.
+pub fn lint(set: &Migrations) -> Result<Vec<(usize, Finding)>, RunError> {
+    let mut db = Database::scratch()?;
+    let mut before = Schema::default();
+    let mut unacknowledged = Vec::new();
+    for (i, m) in set.as_slice().iter().enumerate() {
+        set.upgrade_with(
+            &mut db,
+            &Target::Revision(m.revision().to_owned()),
+            &RunOptions::default(),
+        )?;
+        let after = db.schema()?;
+        for finding in diff(&before, &after, &Renames::default()).findings {
+            if !m.allowed().any(|code| code == finding.code) {
+                unacknowledged.push((i, finding));
+            }
+        }
+        before = after;
+    }
+    Ok(unacknowledged)
+}
+
+/// How `db` differs from what the migrations produce at `heads` (empty: it
+/// matches); `None` when this backend's schema cannot be read yet.
+pub fn drift(set: &Migrations, db: &Database, heads: &[String]) -> Result<Option<Diff>, RunError> {
+    if !db.reads_schema() {
+        return Ok(None);
+    }
+    let expected = Database::replayed(set, heads)?.schema()?;
+    Ok(Some(diff(&expected, &db.schema()?, &Renames::default())))
+}
+
+/// The difference from what the migrations produce at `parents` to the
+/// schema declared in `declared` (a `schema.sql`): what `revision
+/// --autogenerate` writes. `set` is `None` when the folder has no valid
+/// migrations yet (the diff then starts from an empty schema).
+pub fn autogenerate(
+    set: Option<&Migrations>,
+    parents: &[String],
+    declared: &Schema,
+    renames: &Renames,
+) -> Result<Diff, RunError> {
+    let current = match set {
+        Some(set) => Database::replayed(set, parents)?.schema()?,
+        None => Schema::default(),
+    };
+    Ok(diff(&current, declared, renames))
+}
+
+impl Diff {
+    /// The sections of a migration file that make this change: each lint
+    /// finding as a comment (with the `allow` that acknowledges it), the
+    /// upgrade, and the downgrade.
+    pub fn migration_body(&self) -> String {
+        let statements = |list: &[String]| {
+            list.iter()
+                .map(|s| format!("{s};\n"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let mut body = String::from("-- migrate:upgrade\n");
+        for finding in &self.findings {
+            body += &format!(
+                "-- lint {finding}; acknowledge with `-- allow: {}` in the header\n",
+                finding.code
+            );
+        }
+        body += &statements(&self.upgrade);
+        body += "\n-- migrate:downgrade\n";
+        body += &statements(&self.downgrade);
+        body
+    }
+}
