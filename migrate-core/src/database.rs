@@ -95,12 +95,9 @@ impl Database {
                 Ok(Database::Sqlite(conn))
             }
             #[cfg(feature = "postgres")]
-            Location::Postgres { .. } => {
-                Ok(Database::Postgres(Box::new(crate::postgres::Postgres {
-                    client: crate::postgres::connect(location)?,
-                    settings: crate::postgres::Settings::default(),
-                })))
-            }
+            Location::Postgres { .. } => Ok(Database::Postgres(Box::new(
+                crate::postgres::Postgres::connect(location, crate::postgres::Settings::default())?,
+            ))),
             #[cfg(not(feature = "postgres"))]
             Location::Postgres { .. } => Err(RunError::UnsupportedLocation {
                 location: location.to_string(),
@@ -170,6 +167,15 @@ impl Database {
     /// program that wrote them).
     pub fn foreign_key_violations(&mut self) -> Result<Vec<Violation>, RunError> {
         Ops::foreign_key_violations(self)
+    }
+
+    /// The PostgreSQL connection, for the server's own schema tools.
+    #[cfg(feature = "postgres")]
+    pub fn as_postgres(&mut self) -> Option<&mut crate::postgres::Postgres> {
+        match self {
+            Database::Postgres(postgres) => Some(postgres),
+            Database::Sqlite(_) => None,
+        }
     }
 
     /// Whether [`Database::schema`] reads this backend, so that a live

@@ -98,6 +98,10 @@ pub enum RunError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A schema tool needs the server's location to create scratch
+    /// databases, and the connection was made without one.
+    #[error("the schema tools create scratch databases on the server, so they need its URL: open the database with `Postgres::connect` or through `--database`/`DATABASE_URL`")]
+    NoServerLocation,
     /// An operation this backend does not do.
     #[error("{operation} works on SQLite files only, and this database is {backend}: {instead}")]
     Unsupported {
@@ -479,6 +483,7 @@ mod tests {
             },
             RunError::LockLost,
             RunError::NoSchema,
+            RunError::NoServerLocation,
             RunError::Connect {
                 location: "postgresql://bot:***@db.example/shop".into(),
                 source: "error connecting to server".into(),
@@ -521,6 +526,7 @@ mod tests {
                 | RunError::LockLost
                 | RunError::NoSchema
                 | RunError::Unsupported { .. }
+                | RunError::NoServerLocation
                 | RunError::Connect { .. }
                 | RunError::NeedsSessionLock { .. }
                 | RunError::NotStarted { .. } => {}

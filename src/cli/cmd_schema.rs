@@ -18,13 +18,20 @@ pub const SCHEMA_FILE: &str = "schema.sql";
 pub(super) fn schema_drift(
     ctx: &Context<'_>,
     set: &Migrations,
-    db: &Database,
+    db: &mut Database,
     heads: &[String],
 ) -> Result<Diff, CliError> {
+    #[cfg(feature = "postgres")]
+    if let Some(live) = db.as_postgres() {
+        let changes = migrate_core::postgres::tools::drift(live, set, heads)?;
+        return Ok(Diff::described(
+            changes.iter().map(ToString::to_string).collect(),
+        ));
+    }
     match tools::drift(set, db, heads)? {
         Some(d) => Ok(d),
         None => {
-            eprintln!("note: the live schema of {} is not compared with the migrations (schema reading covers SQLite only so far); the ledger and checksums are", ctx.config().database);
+            eprintln!("note: the live schema of {} is not compared with the migrations (this backend's schema cannot be read); the ledger and checksums are", ctx.config().database);
             Ok(Diff::default())
         }
     }
@@ -121,6 +128,9 @@ pub(super) fn show_diff(ctx: &Context<'_>, title: &str, d: &Diff, fix: Fix) {
         ),
         Fix::Found => ("SQL from the expected schema to the one found:", &d.upgrade),
     };
+    if statements.is_empty() {
+        return;
+    }
     say!(ctx, "  {label}");
     for statement in statements {
         for line in format!("{statement};").lines() {
@@ -138,6 +148,58 @@ pub(super) fn diff_json(d: &Diff, fix: Fix) -> serde_json::Value {
     serde_json::json!({ "matches": d.is_empty(), "changes": d.summary, "sql": sql })
 }
 
+/// Whether the configured database is a PostgreSQL server.
+#[cfg(feature = "postgres")]
+fn on_server(ctx: &Context<'_>) -> bool {
+    let server = matches!(
+        ctx.config().database,
+        migrate_core::Location::Postgres { .. }
+    );
+    if server {
+        eprintln!("note: `check --lint` covers SQLite's destructive changes; the PostgreSQL hazard codes are not built yet, so lint was skipped");
+    }
+    server
+}
+
+/// How the migrations at `heads` differ from `schema.sql`, replayed on the
+/// configured backend; `None` without a `schema.sql`.
+fn declared_drift(
+    ctx: &Context<'_>,
+    set: &Migrations,
+    heads: &[String],
+) -> Result<Option<Diff>, CliError> {
+    #[cfg(feature = "postgres")]
+    if matches!(
+        ctx.config().database,
+        migrate_core::Location::Postgres { .. }
+    ) {
+        let path = ctx.config().dir.join(SCHEMA_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let sql = std::fs::read_to_string(&path).map_err(CliError::io(&path))?;
+        let changes = migrate_core::postgres::tools::declared_changes(
+            &ctx.config().database,
+            &ctx.config().postgres,
+            set,
+            heads,
+            &sql,
+        )?;
+        return Ok(Some(Diff::described(
+            changes.iter().map(ToString::to_string).collect(),
+        )));
+    }
+    match declared_schema(&ctx.config().dir)? {
+        Some(target) => Ok(Some(tools::autogenerate(
+            Some(set),
+            heads,
+            &target,
+            &Renames::default(),
+        )?)),
+        None => Ok(None),
+    }
+}
+
 /// `check`: schema.sql vs the migrations, the live database vs the
 /// migrations at its revision, and with `lint`, unacknowledged findings.
 pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
@@ -146,8 +208,7 @@ pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
     let mut problems = 0;
     let mut result = serde_json::Map::new();
     let all_heads = graph.names(graph.heads());
-    if let Some(target) = declared_schema(&ctx.config().dir)? {
-        let d = tools::autogenerate(Some(set), &all_heads, &target, &Renames::default())?;
+    if let Some(d) = declared_drift(ctx, set, &all_heads)? {
         result.insert("schema_sql".into(), diff_json(&d, Fix::NewMigration));
         if d.is_empty() {
             say!(ctx, "ok: the migrations produce {SCHEMA_FILE}");
@@ -159,7 +220,7 @@ pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
     if let Some(mut conn) = ctx.open_existing()? {
         let state = conn.ledger()?;
         if state.has_version_table {
-            let d = schema_drift(ctx, set, &conn, &state.heads)?;
+            let d = schema_drift(ctx, set, &mut conn, &state.heads)?;
             result.insert("database".into(), diff_json(&d, Fix::BackToMigrations));
             if d.is_empty() {
                 say!(
@@ -182,6 +243,8 @@ pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
             }
         }
     }
+    #[cfg(feature = "postgres")]
+    let lint = lint && !on_server(ctx);
     if lint {
         let findings = lint_migrations(ctx, set)?;
         problems += findings.len();
@@ -222,9 +285,62 @@ fn lint_migrations(ctx: &Context<'_>, set: &Migrations) -> Result<Vec<String>, C
     Ok(unacknowledged)
 }
 
-/// `test`: the stairway test on a scratch database.
+/// The stairway test on scratch databases of the configured server.
+#[cfg(feature = "postgres")]
+fn stairway_on_server(ctx: &Context<'_>, set: &Migrations) -> Result<(), CliError> {
+    let mut steps = Vec::new();
+    let outcome = migrate_core::postgres::tools::stairway(
+        &ctx.config().database,
+        &ctx.config().postgres,
+        set,
+        &mut |rev, down_checked| {
+            let result = if down_checked {
+                "up, down, up ok"
+            } else {
+                "up ok; irreversible or a merge point, down not checked here"
+            };
+            say!(ctx, "{rev}: {result}");
+            steps.push(serde_json::json!({ "revision": rev, "result": result }));
+        },
+    )?;
+    if let Err(failure) = outcome {
+        show_diff(
+            ctx,
+            &format!(
+                "{}: after {} the schema differs from the replayed schema:",
+                failure.revision, failure.step
+            ),
+            &Diff::described(failure.changes.iter().map(ToString::to_string).collect()),
+            Fix::Found,
+        );
+        return Err(CliError::Refused(format!(
+            "stairway test failed at revision {} ({})",
+            failure.revision, failure.step
+        )));
+    }
+    if ctx.json() {
+        print_json(&serde_json::json!({ "ok": true, "revisions": steps }));
+    } else {
+        println!(
+            "stairway ok: {} revisions, on scratch databases of {}",
+            set.len(),
+            ctx.config().database
+        );
+    }
+    Ok(())
+}
+
+/// `test`: the stairway test on a scratch database (an in-memory SQLite
+/// database, or databases created and dropped on the configured server).
 pub fn stairway(ctx: &Context<'_>) -> Result<(), CliError> {
     let set = ctx.migrations()?;
+    #[cfg(feature = "postgres")]
+    if matches!(
+        ctx.config().database,
+        migrate_core::Location::Postgres { .. }
+    ) {
+        return stairway_on_server(ctx, set);
+    }
     let mut irreversible = Vec::new();
     let mut steps = Vec::new();
     let outcome = tools::stairway(set, &mut |rev, outcome| {
@@ -287,9 +403,22 @@ pub fn adopt(ctx: &Context<'_>, yes: bool) -> Result<(), CliError> {
             state.heads.join(", ")
         )));
     }
-    let live = live_conn.schema()?;
+    #[cfg(feature = "postgres")]
+    let found = match live_conn.as_postgres() {
+        Some(live) => match migrate_core::postgres::tools::matching_revision(live, set)? {
+            Some((i, changes)) if changes.is_empty() => Match::Revision(i),
+            Some((revision, changes)) => Match::Closest {
+                revision,
+                diff: Diff::described(changes.iter().map(ToString::to_string).collect()),
+            },
+            None => Match::Nothing,
+        },
+        None => tools::matching_revision(set, &live_conn.schema()?)?,
+    };
+    #[cfg(not(feature = "postgres"))]
+    let found = tools::matching_revision(set, &live_conn.schema()?)?;
     drop(live_conn);
-    match tools::matching_revision(set, &live)? {
+    match found {
         Match::Revision(i) => {
             let m = &set.as_slice()[i];
             say!(

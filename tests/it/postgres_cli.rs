@@ -38,7 +38,16 @@ fn the_everyday_commands_work_on_a_server() {
     let (code, out, err) = run(migrate(dir.path(), &db).args(["downgrade", "-1"]));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("004 -> 003"), "{out}");
-    let (code, _, err) = run(migrate(dir.path(), &db).args(["stamp", "head"]));
+    // At 003 the index of 004 is missing: a stamp to head is refused with
+    // the difference, and goes through with --force.
+    let (code, out, err) = run(migrate(dir.path(), &db).args(["stamp", "head"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        out.contains("index ix_repair_requests_status is missing"),
+        "{out}"
+    );
+    assert!(err.contains("not stamped"), "{err}");
+    let (code, _, err) = run(migrate(dir.path(), &db).args(["stamp", "head", "--force"]));
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         db.column("SELECT version_num FROM alembic_version"),
@@ -298,4 +307,79 @@ fn the_bot_moves_from_sqlite_to_postgresql_with_its_data() {
     assert_eq!(next, 8);
     let (code, _, err) = run(migrate(dir.path(), &db).args(["upgrade", "head"]));
     assert_eq!(code, 0, "{err}");
+}
+
+/// Databases named `migrate_scratch_*` left on the server.
+fn scratch_databases(db: &TestDb) -> Vec<String> {
+    db.column("SELECT datname FROM pg_database WHERE datname LIKE 'migrate\\_scratch\\_%'")
+        .into_iter()
+        .filter(|name| name.starts_with(&format!("migrate_scratch_{}_", std::process::id())))
+        .collect()
+}
+
+#[test]
+fn check_catches_a_table_created_by_hand_on_the_server() {
+    let Some(db) = TestDb::create("check") else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    assert_eq!(run(migrate(dir.path(), &db).args(["upgrade", "head"])).0, 0);
+    let (code, out, err) = run(migrate(dir.path(), &db).arg("check"));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("ok: the database matches the migrations at 004"),
+        "{out}"
+    );
+    db.connect()
+        .batch_execute("CREATE TABLE notes (id int PRIMARY KEY, body text); ALTER TABLE users ALTER COLUMN username SET NOT NULL")
+        .unwrap();
+    let (code, out, _) = run(migrate(dir.path(), &db).arg("check"));
+    assert_eq!(code, 1);
+    assert!(out.contains("table notes is extra"), "{out}");
+    assert!(
+        out.contains("column users.username differs: text -> text NOT NULL"),
+        "{out}"
+    );
+    let (code, out, _) = run(migrate(dir.path(), &db).arg("verify"));
+    assert_eq!(code, 1);
+    assert!(out.contains("table notes is extra"), "{out}");
+}
+
+#[test]
+fn the_stairway_test_and_adopt_run_on_scratch_databases_of_the_server() {
+    let Some(db) = TestDb::create("stairway") else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let (code, out, err) = run(migrate(dir.path(), &db).arg("test"));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("004: up, down, up ok"), "{out}");
+    // A database made by hand at 002: the same tables, no ledger.
+    let mut client = db.connect();
+    for name in [
+        "001_initial_schema.sql",
+        "002_add_phone_number_to_users.sql",
+    ] {
+        let text = std::fs::read_to_string(format!("{EXAMPLE}/versions/{name}")).unwrap();
+        let up = text
+            .split("-- migrate:upgrade")
+            .nth(1)
+            .unwrap()
+            .split("-- migrate:downgrade")
+            .next()
+            .unwrap();
+        client.batch_execute(up).unwrap();
+    }
+    let (code, out, err) = run(migrate(dir.path(), &db).args(["adopt", "--yes"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("matches revision 002"), "{out}");
+    assert_eq!(
+        db.column("SELECT version_num FROM alembic_version"),
+        ["002"]
+    );
+    assert!(
+        scratch_databases(&db).is_empty(),
+        "{:?}",
+        scratch_databases(&db)
+    );
 }

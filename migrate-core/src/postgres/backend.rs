@@ -54,6 +54,37 @@ pub struct Postgres {
     pub client: Client,
     /// How runs behave.
     pub settings: Settings,
+    /// The location it was opened from, when known: the schema tools
+    /// create their scratch databases on the same server.
+    location: Option<crate::location::Location>,
+}
+
+impl Postgres {
+    /// A connected client with `settings`.
+    pub fn new(client: Client, settings: Settings) -> Postgres {
+        Postgres {
+            client,
+            settings,
+            location: None,
+        }
+    }
+
+    /// Connects to `location` with `settings`.
+    pub fn connect(
+        location: &crate::location::Location,
+        settings: Settings,
+    ) -> Result<Postgres, RunError> {
+        Ok(Postgres {
+            client: super::connect(location)?,
+            settings,
+            location: Some(location.clone()),
+        })
+    }
+
+    /// The location it was opened from, when known.
+    pub fn location(&self) -> Option<&crate::location::Location> {
+        self.location.as_ref()
+    }
 }
 
 impl std::fmt::Debug for Postgres {

@@ -11,8 +11,10 @@
 mod backend;
 pub(crate) mod data;
 mod exec;
+pub mod introspect;
 mod lock;
 mod text;
+pub mod tools;
 
 pub use backend::{Postgres, PostgresDialect, PostgresSession, Settings};
 pub use lock::{lock_key, LockMode};

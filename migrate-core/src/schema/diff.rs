@@ -61,7 +61,16 @@ pub struct Diff {
 impl Diff {
     /// Whether the schemas are equal.
     pub fn is_empty(&self) -> bool {
-        self.upgrade.is_empty()
+        self.upgrade.is_empty() && self.summary.is_empty()
+    }
+
+    /// A difference that is only described: one line per change, no SQL
+    /// (a backend whose schema the diff cannot yet write SQL for).
+    pub fn described(summary: Vec<String>) -> Diff {
+        Diff {
+            summary,
+            ..Diff::default()
+        }
     }
 }
 

@@ -18,10 +18,7 @@ fn example() -> Migrations {
 }
 
 fn with_settings(db: &TestDb, settings: Settings) -> Postgres {
-    Postgres {
-        client: db.connect(),
-        settings,
-    }
+    Postgres::new(db.connect(), settings)
 }
 
 #[test]
@@ -301,10 +298,10 @@ fn transaction_lock_mode_serves_a_pooler_and_refuses_what_would_outlive_it() {
             let url = db.url().to_owned();
             let settings = settings.clone();
             std::thread::spawn(move || {
-                let mut pooled = Postgres {
-                    client: postgres::Client::connect(&url, postgres::NoTls).unwrap(),
+                let mut pooled = Postgres::new(
+                    postgres::Client::connect(&url, postgres::NoTls).unwrap(),
                     settings,
-                };
+                );
                 example().upgrade(&mut pooled, "003").map(|r| r.steps.len())
             })
         })
@@ -427,4 +424,71 @@ fn an_interrupted_non_transactional_migration_is_dirty_until_repaired() {
         db.column("SELECT operation || ':' || outcome FROM migrate_log ORDER BY id"),
         ["upgrade:failed", "repair:ok"]
     );
+}
+
+#[test]
+fn introspection_reports_every_kind_of_object_in_the_servers_rendering() {
+    let Some(db) = TestDb::create("introspect") else {
+        return;
+    };
+    let mut pg = Postgres::connect(
+        &migrate_core::Location::parse(db.url()).unwrap(),
+        Settings::default(),
+    )
+    .unwrap();
+    example().upgrade(&mut pg, "head").unwrap();
+    pg.client
+        .batch_execute(
+            "CREATE EXTENSION IF NOT EXISTS citext;
+             CREATE TYPE mood AS ENUM ('calm', 'angry');
+             CREATE SEQUENCE ticket_numbers START 100;
+             CREATE VIEW open_requests AS SELECT id, status FROM repair_requests WHERE status <> 'closed';
+             ALTER TABLE users ADD CONSTRAINT users_name_not_blank CHECK (full_name <> '') NOT VALID;
+             ALTER TABLE repair_requests ENABLE ROW LEVEL SECURITY;
+             CREATE POLICY own_requests ON repair_requests USING (user_id > 0);",
+        )
+        .unwrap();
+    let schema = migrate_core::postgres::tools::schema_of(&mut pg).unwrap();
+    let get = |key: &str| {
+        schema
+            .objects
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {key} in {:?}", schema.objects.keys()))
+    };
+    assert_eq!(
+        get("column users.id"),
+        "bigint NOT NULL GENERATED ALWAYS AS IDENTITY"
+    );
+    assert_eq!(
+        get("column users.created_at"),
+        "timestamp with time zone NOT NULL DEFAULT now()"
+    );
+    assert_eq!(
+        get("constraint users.users_name_not_blank"),
+        "CHECK ((full_name <> ''::text)) NOT VALID"
+    );
+    assert!(get("index ix_repair_requests_status")
+        .starts_with("CREATE INDEX ix_repair_requests_status ON public.repair_requests"));
+    assert_eq!(get("enum mood"), "'calm', 'angry'");
+    assert!(get("sequence ticket_numbers").contains("START 100"));
+    assert!(get("view open_requests").starts_with("VIEW AS"));
+    assert!(get("function touch_updated_at()").contains("NEW.updated_at := now()"));
+    assert!(get("trigger repair_requests.trg_repair_requests_touch")
+        .contains("BEFORE UPDATE OF status"));
+    assert_eq!(get("policy repair_requests.own_requests"), "(user_id > 0)");
+    assert!(get("table repair_requests").contains("row level security"));
+    // The ledger, identity sequences and what citext brought are left out.
+    let keys: Vec<&String> = schema.objects.keys().collect();
+    assert!(
+        !keys
+            .iter()
+            .any(|k| k.contains("alembic_version") || k.contains("migrate_")),
+        "{keys:?}"
+    );
+    assert!(
+        !keys.iter().any(|k| k.starts_with("sequence users")),
+        "{keys:?}"
+    );
+    assert!(!keys.iter().any(|k| k.contains("citext")), "{keys:?}");
 }
