@@ -323,8 +323,8 @@ impl Statement<'_> {
 }
 
 /// The words of `text` outside strings, quoted identifiers, dollar quotes
-/// and comments; a backslash counts as a word of its own.
-fn code_words(text: &str) -> Vec<&str> {
+/// and comments, in order; a backslash counts as a word of its own.
+pub fn code_words(text: &str) -> Vec<&str> {
     let mut lexer = Lexer::new(text);
     let mut words = Vec::new();
     while let Some(event) = lexer.advance() {

@@ -148,19 +148,6 @@ pub(super) fn diff_json(d: &Diff, fix: Fix) -> serde_json::Value {
     serde_json::json!({ "matches": d.is_empty(), "changes": d.summary, "sql": sql })
 }
 
-/// Whether the configured database is a PostgreSQL server.
-#[cfg(feature = "postgres")]
-fn on_server(ctx: &Context<'_>) -> bool {
-    let server = matches!(
-        ctx.config().database,
-        migrate_core::Location::Postgres { .. }
-    );
-    if server {
-        eprintln!("note: `check --lint` covers SQLite's destructive changes; the PostgreSQL hazard codes are not built yet, so lint was skipped");
-    }
-    server
-}
-
 /// How the migrations at `heads` differ from `schema.sql`, replayed on the
 /// configured backend; `None` without a `schema.sql`.
 fn declared_drift(
@@ -243,8 +230,6 @@ pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
             }
         }
     }
-    #[cfg(feature = "postgres")]
-    let lint = lint && !on_server(ctx);
     if lint {
         let findings = lint_migrations(ctx, set)?;
         problems += findings.len();
@@ -263,11 +248,28 @@ pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
     }
 }
 
-/// Lints each migration by the schema change it makes; returns the
-/// findings its header does not acknowledge, as printed.
+/// Lints each migration (on SQLite by the schema change it makes, on
+/// PostgreSQL by the hazards of its statements); returns the findings its
+/// header does not acknowledge, as printed.
 fn lint_migrations(ctx: &Context<'_>, set: &Migrations) -> Result<Vec<String>, CliError> {
+    let findings = if matches!(
+        ctx.config().database,
+        migrate_core::Location::Postgres { .. }
+    ) {
+        set.as_slice()
+            .iter()
+            .enumerate()
+            .flat_map(|(i, m)| {
+                migrate_core::schema::pg_lint::findings(m)
+                    .into_iter()
+                    .map(move |f| (i, f))
+            })
+            .collect()
+    } else {
+        tools::lint(set)?
+    };
     let mut unacknowledged = Vec::new();
-    for (i, finding) in tools::lint(set)? {
+    for (i, finding) in findings {
         let line = format!(
             "{}: {finding}; acknowledge it with `-- allow: {}` in the header",
             set.as_slice()[i].path(),

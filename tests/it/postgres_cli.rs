@@ -383,3 +383,46 @@ fn the_stairway_test_and_adopt_run_on_scratch_databases_of_the_server() {
         scratch_databases(&db)
     );
 }
+
+#[test]
+fn check_lint_reports_postgresql_hazards_until_acknowledged() {
+    let Some(db) = TestDb::create("lint") else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let folder = TempDir::new().unwrap();
+    copy_folder(Path::new(EXAMPLE), folder.path());
+    let hazard = folder.path().join("versions/005_require_phone.sql");
+    std::fs::write(
+        &hazard,
+        "-- revision: 005\n-- down_revision: 004\n-- message: require phone\n\n-- migrate:upgrade\nALTER TABLE users ALTER COLUMN phone_number SET NOT NULL;\nCREATE INDEX ix_users_phone ON users (phone_number);\n\n-- migrate:downgrade\nDROP INDEX ix_users_phone;\nALTER TABLE users ALTER COLUMN phone_number DROP NOT NULL;\n",
+    )
+    .unwrap();
+    let lint = || {
+        run(migrate(dir.path(), &db)
+            .env("MIGRATE_DIR", folder.path())
+            .args(["check", "--lint"]))
+    };
+    let (code, out, _) = lint();
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("versions/005_require_phone.sql: set_not_null: users"),
+        "{out}"
+    );
+    assert!(
+        out.contains("index_not_concurrent: users: CREATE INDEX without CONCURRENTLY"),
+        "{out}"
+    );
+    assert!(
+        out.contains("CREATE INDEX CONCURRENTLY in a migration of its own"),
+        "{out}"
+    );
+    let text = std::fs::read_to_string(&hazard).unwrap().replace(
+        "-- message: require phone\n",
+        "-- message: require phone\n-- allow: set_not_null, index_not_concurrent\n",
+    );
+    std::fs::write(&hazard, text).unwrap();
+    let (code, out, err) = lint();
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("ok: no unacknowledged"), "{out}");
+}

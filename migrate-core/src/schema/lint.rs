@@ -3,14 +3,26 @@
 
 use std::fmt;
 
-/// The codes a finding can have.
-pub const CODES: [&str; 6] = [
+/// The codes a finding can have: the schema diff's (both backends), then
+/// PostgreSQL's hazards (see [`super::pg_lint`]).
+pub const CODES: [&str; 17] = [
     "drop_table",
     "drop_column",
     "not_null_added",
     "unique_added",
     "type_changed",
     "check_changed",
+    "index_not_concurrent",
+    "concurrent_in_transaction",
+    "fk_not_valid",
+    "check_not_valid",
+    "set_not_null",
+    "volatile_default",
+    "type_rewrite",
+    "unique_constraint_added",
+    "primary_key_added",
+    "rename_column",
+    "rename_table",
 ];
 
 /// One destructive or data-dependent change.

@@ -8,6 +8,7 @@ pub mod diff;
 pub mod lexer;
 pub mod lint;
 pub mod model;
+pub mod pg_lint;
 #[cfg(feature = "sqlite")]
 pub mod tools;
 
