@@ -10,6 +10,7 @@
 
 mod backend;
 pub(crate) mod data;
+pub mod diff;
 mod exec;
 pub mod introspect;
 mod lock;
