@@ -223,7 +223,7 @@ pub fn revision(ctx: &Context<'_>, args: &RevisionArgs) -> Result<(), CliError> 
     };
     let id = choose_id(args.rev_id.as_deref(), &migrations)?;
     if args.autogenerate {
-        let Some(body) = super::cmd_schema::autogenerate_body(dir, args, &parents)? else {
+        let Some(body) = super::cmd_schema::autogenerate_body(ctx, dir, args, &parents)? else {
             say!(ctx, "No changes detected: the migrations already produce schema.sql; nothing was written");
             if ctx.json() {
                 print_json(&json!({ "revision": null, "changes": false }));

@@ -70,19 +70,48 @@ fn parse_renames(args: &RevisionArgs) -> Result<Renames, CliError> {
 /// The body of `revision --autogenerate`: the SQL from the schema the
 /// migrations produce at `parents` (the new revision's parents, which
 /// `--head` chooses) to `schema.sql`; `None` when they already agree.
+#[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
 pub fn autogenerate_body(
+    ctx: &Context<'_>,
     dir: &Path,
     args: &RevisionArgs,
     parents: &[String],
 ) -> Result<Option<String>, CliError> {
-    let Some(target) = declared_schema(dir)? else {
+    let path = dir.join(SCHEMA_FILE);
+    if !path.exists() {
         return Err(CliError::Refused(format!(
             "no {} in {}: write the schema the application needs there, then run autogenerate again",
             SCHEMA_FILE,
             dir.display()
         )));
-    };
+    }
     let set = Migrations::from_dir(dir).ok();
+    #[cfg(feature = "postgres")]
+    if matches!(
+        ctx.config().database,
+        migrate_core::Location::Postgres { .. }
+    ) {
+        let sql = std::fs::read_to_string(&path).map_err(CliError::io(&path))?;
+        let d = migrate_core::postgres::tools::autogenerate(
+            &ctx.config().database,
+            &ctx.config().postgres,
+            set.as_ref(),
+            parents,
+            &sql,
+            &parse_renames(args)?,
+        )?;
+        if d.is_empty() {
+            return Ok(None);
+        }
+        for line in &d.summary {
+            eprintln!("Detected {line}");
+        }
+        for finding in &d.findings {
+            eprintln!("warning: {finding}");
+        }
+        return Ok(Some(d.migration_body()));
+    }
+    let target = Database::declared(&path)?.schema()?;
     let d = tools::autogenerate(set.as_ref(), parents, &target, &parse_renames(args)?)?;
     if d.is_empty() {
         return Ok(None);

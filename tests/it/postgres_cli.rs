@@ -426,3 +426,76 @@ fn check_lint_reports_postgresql_hazards_until_acknowledged() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("ok: no unacknowledged"), "{out}");
 }
+
+#[test]
+fn autogenerate_on_the_server_writes_the_safe_migration_that_closes_the_gap() {
+    let Some(db) = TestDb::create("autogen") else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let folder = TempDir::new().unwrap();
+    copy_folder(Path::new(EXAMPLE), folder.path());
+    let in_folder = |args: &[&str]| {
+        run(migrate(dir.path(), &db)
+            .env("MIGRATE_DIR", folder.path())
+            .args(args))
+    };
+    // The example's schema.sql is what its migrations build.
+    std::fs::copy(
+        format!("{EXAMPLE}/schema.sql"),
+        folder.path().join("schema.sql"),
+    )
+    .unwrap();
+    assert_eq!(in_folder(&["upgrade", "head"]).0, 0);
+    let (code, out, err) = in_folder(&["check"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (_, out, err) = in_folder(&["revision", "--autogenerate", "-m", "nothing"]);
+    assert!(out.contains("No changes detected"), "{out}{err}");
+    // The application now wants more: an enum column, an index on an
+    // existing table, a checked column.
+    let wanted = std::fs::read_to_string(folder.path().join("schema.sql")).unwrap()
+        + "\nCREATE TYPE priority AS ENUM ('low', 'normal', 'urgent');\n\
+           ALTER TABLE repair_requests ADD COLUMN priority priority NOT NULL DEFAULT 'normal';\n\
+           CREATE INDEX ix_users_phone ON users (phone_number);\n\
+           ALTER TABLE users ADD CONSTRAINT users_phone_format CHECK (phone_number LIKE '+%');\n";
+    std::fs::write(folder.path().join("schema.sql"), wanted).unwrap();
+    db.connect()
+        .batch_execute(
+            "INSERT INTO users (telegram_id, full_name, phone_number) VALUES (1, 'Ivan', '+7 900')",
+        )
+        .unwrap();
+    let (code, out, err) = in_folder(&["revision", "--autogenerate", "-m", "priority and phone"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let written = std::fs::read_dir(folder.path().join("versions"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("priority_and_phone"))
+        .unwrap();
+    let text = std::fs::read_to_string(&written).unwrap();
+    assert!(text.contains("-- transactional: false"), "{text}");
+    assert!(
+        text.contains("CREATE TYPE priority AS ENUM ('low', 'normal', 'urgent');"),
+        "{text}"
+    );
+    assert!(
+        text.contains("CREATE INDEX CONCURRENTLY ix_users_phone"),
+        "{text}"
+    );
+    assert!(
+        text.contains("NOT VALID;\n\nALTER TABLE users VALIDATE CONSTRAINT users_phone_format;"),
+        "{text}"
+    );
+    // Applied, the database is what schema.sql says; reverted, it is back.
+    let (code, out, err) = in_folder(&["upgrade", "head"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = in_folder(&["check"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = in_folder(&["downgrade", "-1"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        db.column("SELECT count(*) FROM pg_type WHERE typname = 'priority'"),
+        ["0"]
+    );
+    assert_eq!(db.column("SELECT count(*) FROM users"), ["1"]);
+    assert!(scratch_databases(&db).is_empty());
+}

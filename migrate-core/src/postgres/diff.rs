@@ -24,6 +24,43 @@ pub struct PgDiff {
     pub concurrent: bool,
 }
 
+impl PgDiff {
+    /// Whether the schemas are equal.
+    pub fn is_empty(&self) -> bool {
+        self.upgrade.is_empty() && self.summary.is_empty()
+    }
+
+    /// The rest of a migration file after its header: `-- transactional:
+    /// false` when an index is built concurrently, each lint finding as a
+    /// comment, the upgrade and the downgrade.
+    pub fn migration_body(&self) -> String {
+        let statements = |list: &[String]| {
+            list.iter()
+                .map(|s| format!("{s};\n"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let mut body = String::new();
+        if self.concurrent {
+            body += "-- transactional: false\n";
+        }
+        body += "-- migrate:upgrade\n";
+        if self.concurrent {
+            body += "-- An index on an existing table is built CONCURRENTLY, which cannot run in a\n-- transaction: this revision runs one statement at a time (`transactional: false`).\n";
+        }
+        for finding in &self.findings {
+            body += &format!(
+                "-- lint {finding}; acknowledge with `-- allow: {}` in the header\n",
+                finding.code
+            );
+        }
+        body += &statements(&self.upgrade);
+        body += "\n-- migrate:downgrade\n";
+        body += &statements(&self.downgrade);
+        body
+    }
+}
+
 fn ident(name: &str) -> String {
     let plain = name
         .chars()

@@ -147,6 +147,36 @@ pub fn declared_changes(
     Ok(replay.changes_to(&scratch.schema()?))
 }
 
+/// The difference from what the migrations produce at `parents` to the
+/// schema `declared` (a `schema.sql`) creates, each in a scratch database:
+/// what `revision --autogenerate` writes. `set` is `None` when the folder
+/// has no valid migrations yet.
+pub fn autogenerate(
+    server: &Location,
+    settings: &Settings,
+    set: Option<&Migrations>,
+    parents: &[String],
+    declared: &str,
+    renames: &crate::schema::Renames,
+) -> Result<super::diff::PgDiff, RunError> {
+    let current = match set {
+        Some(set) => replayed(server, settings, set, parents)?.schema()?,
+        None => Scratch::create(server, settings)?.schema()?,
+    };
+    let mut target = Scratch::create(server, settings)?;
+    target
+        .postgres
+        .client
+        .batch_execute(declared)
+        .map_err(|e| RunError::DeclaredSchema {
+            path: "schema.sql".to_owned(),
+            message: e
+                .as_db_error()
+                .map_or_else(|| e.to_string(), |db| db.message().to_owned()),
+        })?;
+    Ok(super::diff::diff(&current, &target.schema()?, renames))
+}
+
 /// What the stairway test on a server found wrong, if anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StairwayFailure {
