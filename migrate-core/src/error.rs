@@ -21,7 +21,7 @@ pub enum RunError {
     #[error(transparent)]
     Import(#[from] crate::data::ImportError),
     /// The database failed outside a migration's own SQL.
-    #[error("database error while {doing}: {source}{}", .hint.map(|h| format!(" ({h})")).unwrap_or_default())]
+    #[error("database error while {doing}: {source}{}{}", source_detail(&**.source), .hint.map(|h| format!(" ({h})")).unwrap_or_default())]
     Database {
         /// What was being done.
         doing: &'static str,

@@ -49,6 +49,16 @@ pub struct Cli {
         hide_env_values = true
     )]
     pub database: Option<String>,
+    /// PostgreSQL: the server (any database on it) where the schema tools
+    /// create their scratch databases, when the live server's user may not.
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "MIGRATE_DEV_URL",
+        hide_env_values = true
+    )]
+    pub dev_url: Option<String>,
     /// Output format of results.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,

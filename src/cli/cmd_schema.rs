@@ -93,7 +93,7 @@ pub fn autogenerate_body(
     ) {
         let sql = std::fs::read_to_string(&path).map_err(CliError::io(&path))?;
         let d = migrate_core::postgres::tools::autogenerate(
-            &ctx.config().database,
+            &scratch_server(ctx),
             &ctx.config().postgres,
             set.as_ref(),
             parents,
@@ -195,7 +195,7 @@ fn declared_drift(
         }
         let sql = std::fs::read_to_string(&path).map_err(CliError::io(&path))?;
         let changes = migrate_core::postgres::tools::declared_changes(
-            &ctx.config().database,
+            &scratch_server(ctx),
             &ctx.config().postgres,
             set,
             heads,
@@ -316,12 +316,23 @@ fn lint_migrations(ctx: &Context<'_>, set: &Migrations) -> Result<Vec<String>, C
     Ok(unacknowledged)
 }
 
+/// Where the schema tools create scratch databases: `--dev-url`, or the
+/// configured server.
+#[cfg(feature = "postgres")]
+fn scratch_server(ctx: &Context<'_>) -> migrate_core::Location {
+    ctx.config()
+        .postgres
+        .scratch_server
+        .clone()
+        .unwrap_or_else(|| ctx.config().database.clone())
+}
+
 /// The stairway test on scratch databases of the configured server.
 #[cfg(feature = "postgres")]
 fn stairway_on_server(ctx: &Context<'_>, set: &Migrations) -> Result<(), CliError> {
     let mut steps = Vec::new();
     let outcome = migrate_core::postgres::tools::stairway(
-        &ctx.config().database,
+        &scratch_server(ctx),
         &ctx.config().postgres,
         set,
         &mut |rev, down_checked| {

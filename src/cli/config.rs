@@ -50,6 +50,9 @@ struct FileConfig {
     lock_mode: Option<LockModeName>,
     lock_timeout_ms: Option<u64>,
     statement_timeout_ms: Option<u64>,
+    schema: Option<String>,
+    #[serde(default, deserialize_with = "location")]
+    dev_url: Option<Location>,
 }
 
 /// `lock_mode` in `migrate.toml` (read, and ignored, without PostgreSQL).
@@ -77,6 +80,7 @@ impl Config {
         config_file: Option<&Path>,
         dir_flag: Option<&Path>,
         database_flag: Option<&str>,
+        dev_url_flag: Option<&str>,
     ) -> Result<Config, CliError> {
         let file = match config_file {
             Some(path) => read_file(path)?,
@@ -84,7 +88,14 @@ impl Config {
             None => FileConfig::default(),
         };
         #[cfg(feature = "postgres")]
-        let postgres = postgres_settings(&file);
+        let mut postgres = postgres_settings(&file);
+        #[cfg(feature = "postgres")]
+        if let Some(url) = dev_url_flag.filter(|u| !u.is_empty()) {
+            postgres.scratch_server =
+                Some(Location::parse(url).map_err(|e| CliError::Refused(e.to_string()))?);
+        }
+        #[cfg(not(feature = "postgres"))]
+        let _ = dev_url_flag;
         // An empty variable (`DATABASE_URL=` in a .env file) counts as unset.
         let dir_flag = dir_flag.filter(|d| !d.as_os_str().is_empty());
         let database = match database_flag.filter(|d| !d.is_empty()) {
@@ -131,6 +142,8 @@ fn postgres_settings(file: &FileConfig) -> migrate_core::postgres::Settings {
             .lock_timeout_ms
             .map_or(defaults.lock_timeout, Duration::from_millis),
         statement_timeout: file.statement_timeout_ms.map(Duration::from_millis),
+        managed_schema: file.schema.clone(),
+        scratch_server: file.dev_url.clone(),
     }
 }
 
@@ -185,6 +198,12 @@ busy_timeout_ms = 30000
 # before the run fails and rolls back.
 # lock_timeout_ms = 5000
 # statement_timeout_ms = 600000
+# The schema `check`, autogenerate, `test` and `adopt` manage (default: the
+# first schema of search_path).
+# schema = "public"
+# Where they create scratch databases, when this server's user may not
+# (`--dev-url`, MIGRATE_DEV_URL).
+# dev_url = "postgresql://postgres@localhost/postgres"
 "#;
 
 #[cfg(test)]

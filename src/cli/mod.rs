@@ -234,6 +234,7 @@ pub fn run(cli: Cli, embedded: Option<&Migrations>, commands: &Commands) -> Resu
         cli.config.as_deref(),
         cli.dir.as_deref(),
         cli.database.as_deref(),
+        cli.dev_url.as_deref(),
     )?;
     let ctx = Context {
         config,

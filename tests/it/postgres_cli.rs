@@ -499,3 +499,47 @@ fn autogenerate_on_the_server_writes_the_safe_migration_that_closes_the_gap() {
     assert_eq!(db.column("SELECT count(*) FROM users"), ["1"]);
     assert!(scratch_databases(&db).is_empty());
 }
+
+#[test]
+fn dev_url_names_where_scratch_databases_go_when_the_live_user_may_not_create_them() {
+    let Some(db) = TestDb::create("devurl") else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    assert_eq!(run(migrate(dir.path(), &db).args(["upgrade", "head"])).0, 0);
+    let role = format!("migrate_nocreate_{}", std::process::id());
+    let mut admin = db.connect();
+    admin
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN NOCREATEDB; GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"
+        ))
+        .unwrap();
+    let server = crate::pg::server_url();
+    let (scheme_and_user, rest) = db.url().split_once('@').unwrap();
+    let scheme = scheme_and_user.split("//").next().unwrap();
+    let limited = format!("{scheme}//{role}@{rest}");
+    let check = |dev_url: Option<&str>| {
+        let mut cmd = migrate(dir.path(), &db);
+        cmd.env("DATABASE_URL", &limited).arg("check");
+        if let Some(url) = dev_url {
+            cmd.args(["--dev-url", url]);
+        }
+        run(&mut cmd)
+    };
+    let (code, _, err) = check(None);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("permission denied to create database"),
+        "{err}"
+    );
+    assert!(err.contains("--dev-url"), "{err}");
+    let (code, out, err) = check(Some(&server));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("ok: the database matches the migrations at 004"),
+        "{out}"
+    );
+    admin
+        .batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"))
+        .unwrap();
+}

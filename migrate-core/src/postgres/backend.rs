@@ -35,6 +35,13 @@ pub struct Settings {
     pub lock_timeout: Duration,
     /// `SET LOCAL statement_timeout`, when set.
     pub statement_timeout: Option<Duration>,
+    /// The schema the schema tools read and compare; `None`: the first
+    /// schema of `search_path` (`public` by default).
+    pub managed_schema: Option<String>,
+    /// Where the schema tools create their scratch databases (`--dev-url`),
+    /// when the live server's user may not create databases; `None`: the
+    /// live server.
+    pub scratch_server: Option<crate::location::Location>,
 }
 
 impl Default for Settings {
@@ -44,6 +51,8 @@ impl Default for Settings {
             lock_mode: LockMode::Session,
             lock_timeout: Duration::from_secs(5),
             statement_timeout: None,
+            managed_schema: None,
+            scratch_server: None,
         }
     }
 }

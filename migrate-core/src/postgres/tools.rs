@@ -36,7 +36,7 @@ impl Scratch {
         run(
             &mut admin,
             &format!("CREATE DATABASE {}", identifier(&name)),
-            "creating a scratch database (the user needs CREATEDB)",
+            "creating a scratch database (the user needs CREATEDB, or name another server with --dev-url)",
         )?;
         let location = with_database(server, &name);
         let postgres = Postgres::connect(&location, settings.clone())?;
@@ -82,14 +82,24 @@ fn with_database(location: &Location, name: &str) -> Location {
     }
 }
 
-/// The managed schema of a connection (its settings' schema, or the first
-/// of `search_path`).
+/// The managed schema of a connection (its settings' `managed_schema`, or
+/// the first of `search_path`).
 pub fn schema_of(postgres: &mut Postgres) -> Result<PgSchema, RunError> {
-    let schema = match &postgres.settings.schema {
+    let schema = match &postgres.settings.managed_schema {
         Some(schema) => crate::backend::string_literal(schema),
         None => "current_schema()".to_owned(),
     };
     read_schema(&mut postgres.client, &schema)
+}
+
+/// Where scratch databases go for a live connection: `--dev-url`, or its
+/// own server.
+fn scratch_server(live: &Postgres) -> Result<Location, RunError> {
+    live.settings
+        .scratch_server
+        .clone()
+        .or_else(|| live.location().cloned())
+        .ok_or(RunError::NoServerLocation)
 }
 
 /// A scratch database with exactly `heads` (and what they need) applied.
@@ -117,7 +127,7 @@ pub fn drift(
     set: &Migrations,
     heads: &[String],
 ) -> Result<Vec<Change>, RunError> {
-    let server = live.location().cloned().ok_or(RunError::NoServerLocation)?;
+    let server = scratch_server(live)?;
     let expected = replayed(&server, &live.settings, set, heads)?.schema()?;
     Ok(expected.changes_to(&schema_of(live)?))
 }
@@ -174,7 +184,20 @@ pub fn autogenerate(
                 .as_db_error()
                 .map_or_else(|| e.to_string(), |db| db.message().to_owned()),
         })?;
-    Ok(super::diff::diff(&current, &target.schema()?, renames))
+    let mut d = super::diff::diff(&current, &target.schema()?, renames);
+    // What the safe patterns cannot avoid (SET NOT NULL, a type change)
+    // is reported as the lint would report it in the written file.
+    let sql = d.upgrade.join(";\n");
+    for finding in crate::schema::pg_lint::sql_findings(&sql, !d.concurrent) {
+        if !d
+            .findings
+            .iter()
+            .any(|f| f.code == finding.code && f.object == finding.object)
+        {
+            d.findings.push(finding);
+        }
+    }
+    Ok(d)
 }
 
 /// What the stairway test on a server found wrong, if anything.
@@ -267,7 +290,7 @@ pub fn matching_revision(
     live: &mut Postgres,
     set: &Migrations,
 ) -> Result<Option<(usize, Vec<Change>)>, RunError> {
-    let server = live.location().cloned().ok_or(RunError::NoServerLocation)?;
+    let server = scratch_server(live)?;
     let target = schema_of(live)?;
     let mut scratch = Scratch::create(&server, &live.settings)?;
     let mut closest: Option<(usize, Vec<Change>)> = None;

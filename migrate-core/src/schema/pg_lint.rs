@@ -30,20 +30,26 @@ const BINARY_COERCIBLE_TARGETS: [&str; 3] = ["text", "varchar", "numeric"];
 /// The unacknowledged findings of `m`'s upgrade, with the hazard codes of
 /// PostgreSQL (see [`super::lint::CODES`]).
 pub fn findings(m: &Migration) -> Vec<Finding> {
+    sql_findings(m.upgrade().sql(), m.is_transactional())
+        .into_iter()
+        .filter(|f| !m.allowed().any(|code| code == f.code))
+        .collect()
+}
+
+/// Every finding of the upgrade SQL `sql`, of a migration that is
+/// `transactional` or not.
+pub fn sql_findings(sql: &str, transactional: bool) -> Vec<Finding> {
     let mut found = Vec::new();
     let mut created: Vec<String> = Vec::new();
-    for statement in statements::split(m.upgrade().sql()) {
+    for statement in statements::split(sql) {
         let words: Vec<String> = statements::code_words(statement.text)
             .iter()
             .map(|w| w.to_ascii_lowercase())
             .collect();
         let w: Vec<&str> = words.iter().map(String::as_str).collect();
-        statement_findings(&w, &mut created, m.is_transactional(), &mut found);
+        statement_findings(&w, &mut created, transactional, &mut found);
     }
     found
-        .into_iter()
-        .filter(|f| !m.allowed().any(|code| code == f.code))
-        .collect()
 }
 
 /// The word after the first occurrence of `word` (skipping `if not exists`
