@@ -701,3 +701,66 @@ fn create_replaced(from: &PgSchema, to: &PgSchema, kind: &str, d: &mut PgDiff) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(table: &str, columns: &[&str]) -> PgSchema {
+        let columns: Vec<PgColumn> = columns
+            .iter()
+            .map(|name| PgColumn {
+                name: (*name).to_owned(),
+                data_type: "text".to_owned(),
+                ..PgColumn::default()
+            })
+            .collect();
+        let mut out = PgSchema::default();
+        for c in &columns {
+            out.objects
+                .insert(format!("column {table}.{}", c.name), c.definition());
+        }
+        out.objects
+            .insert(format!("table {table}"), "table".to_owned());
+        out.columns.insert(table.to_owned(), columns);
+        out
+    }
+
+    #[test]
+    fn renames_happen_only_when_asked() {
+        let (from, to) = (
+            schema("users", &["id", "phone_number"]),
+            schema("users", &["id", "phone"]),
+        );
+        let guessed = diff(&from, &to, &Renames::default());
+        assert_eq!(
+            guessed.upgrade,
+            [
+                "ALTER TABLE users ADD COLUMN phone text",
+                "ALTER TABLE users DROP COLUMN phone_number"
+            ]
+        );
+        let asked = Renames {
+            tables: Vec::new(),
+            columns: vec![("users".into(), "phone_number".into(), "phone".into())],
+        };
+        let renamed = diff(&from, &to, &asked);
+        assert_eq!(
+            renamed.upgrade,
+            ["ALTER TABLE users RENAME COLUMN phone_number TO phone"]
+        );
+        assert_eq!(
+            renamed.downgrade,
+            ["ALTER TABLE users RENAME COLUMN phone TO phone_number"]
+        );
+        let (from, to) = (schema("users", &["id"]), schema("customers", &["id"]));
+        let tables = Renames {
+            tables: vec![("users".into(), "customers".into())],
+            columns: Vec::new(),
+        };
+        assert_eq!(
+            diff(&from, &to, &tables).upgrade,
+            ["ALTER TABLE users RENAME TO customers"]
+        );
+    }
+}
