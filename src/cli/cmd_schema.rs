@@ -93,8 +93,7 @@ pub fn autogenerate_body(
     ) {
         let sql = std::fs::read_to_string(&path).map_err(CliError::io(&path))?;
         let d = migrate_core::postgres::tools::autogenerate(
-            &scratch_server(ctx),
-            &ctx.config().postgres,
+            &server_lab(ctx),
             set.as_ref(),
             parents,
             &sql,
@@ -194,13 +193,8 @@ fn declared_drift(
             return Ok(None);
         }
         let sql = std::fs::read_to_string(&path).map_err(CliError::io(&path))?;
-        let changes = migrate_core::postgres::tools::declared_changes(
-            &scratch_server(ctx),
-            &ctx.config().postgres,
-            set,
-            heads,
-            &sql,
-        )?;
+        let changes =
+            migrate_core::postgres::tools::declared_changes(&server_lab(ctx), set, heads, &sql)?;
         return Ok(Some(Diff::described(
             changes.iter().map(ToString::to_string).collect(),
         )));
@@ -319,57 +313,16 @@ fn lint_migrations(ctx: &Context<'_>, set: &Migrations) -> Result<Vec<String>, C
 /// Where the schema tools create scratch databases: `--dev-url`, or the
 /// configured server.
 #[cfg(feature = "postgres")]
-fn scratch_server(ctx: &Context<'_>) -> migrate_core::Location {
-    ctx.config()
-        .postgres
-        .scratch_server
-        .clone()
-        .unwrap_or_else(|| ctx.config().database.clone())
-}
-
-/// The stairway test on scratch databases of the configured server.
-#[cfg(feature = "postgres")]
-fn stairway_on_server(ctx: &Context<'_>, set: &Migrations) -> Result<(), CliError> {
-    let mut steps = Vec::new();
-    let outcome = migrate_core::postgres::tools::stairway(
-        &scratch_server(ctx),
-        &ctx.config().postgres,
-        set,
-        &mut |rev, down_checked| {
-            let result = if down_checked {
-                "up, down, up ok"
-            } else {
-                "up ok; irreversible or a merge point, down not checked here"
-            };
-            say!(ctx, "{rev}: {result}");
-            steps.push(serde_json::json!({ "revision": rev, "result": result }));
-        },
-    )?;
-    if let Err(failure) = outcome {
-        show_diff(
-            ctx,
-            &format!(
-                "{}: after {} the schema differs from the replayed schema:",
-                failure.revision, failure.step
-            ),
-            &Diff::described(failure.changes.iter().map(ToString::to_string).collect()),
-            Fix::Found,
-        );
-        return Err(CliError::Refused(format!(
-            "stairway test failed at revision {} ({})",
-            failure.revision, failure.step
-        )));
+fn server_lab(ctx: &Context<'_>) -> migrate_core::postgres::tools::ServerLab {
+    migrate_core::postgres::tools::ServerLab {
+        server: ctx
+            .config()
+            .postgres
+            .scratch_server
+            .clone()
+            .unwrap_or_else(|| ctx.config().database.clone()),
+        settings: ctx.config().postgres.clone(),
     }
-    if ctx.json() {
-        print_json(&serde_json::json!({ "ok": true, "revisions": steps }));
-    } else {
-        println!(
-            "stairway ok: {} revisions, on scratch databases of {}",
-            set.len(),
-            ctx.config().database
-        );
-    }
-    Ok(())
 }
 
 /// `test`: the stairway test on a scratch database (an in-memory SQLite
@@ -381,11 +334,20 @@ pub fn stairway(ctx: &Context<'_>) -> Result<(), CliError> {
         ctx.config().database,
         migrate_core::Location::Postgres { .. }
     ) {
-        return stairway_on_server(ctx, set);
+        return stairway_in(ctx, &server_lab(ctx), set);
     }
+    stairway_in(ctx, &tools::SqliteLab, set)
+}
+
+/// The stairway test on scratch databases of `lab`, printed.
+fn stairway_in<L: tools::Lab>(
+    ctx: &Context<'_>,
+    lab: &L,
+    set: &Migrations,
+) -> Result<(), CliError> {
     let mut irreversible = Vec::new();
     let mut steps = Vec::new();
-    let outcome = tools::stairway(set, &mut |rev, outcome| {
+    let outcome = tools::stairway(lab, set, &mut |rev, outcome| {
         let result = match outcome {
             StairwayOutcome::UpDownUp => "up, down, up ok",
             StairwayOutcome::Irreversible => {
@@ -447,18 +409,15 @@ pub fn adopt(ctx: &Context<'_>, yes: bool) -> Result<(), CliError> {
     }
     #[cfg(feature = "postgres")]
     let found = match live_conn.as_postgres() {
-        Some(live) => match migrate_core::postgres::tools::matching_revision(live, set)? {
-            Some((i, changes)) if changes.is_empty() => Match::Revision(i),
-            Some((revision, changes)) => Match::Closest {
-                revision,
-                diff: Diff::described(changes.iter().map(ToString::to_string).collect()),
-            },
-            None => Match::Nothing,
-        },
-        None => tools::matching_revision(set, &live_conn.schema()?)?,
+        Some(live) => {
+            let lab = migrate_core::postgres::tools::ServerLab::for_live(live)?;
+            let schema = migrate_core::postgres::tools::schema_of(live)?;
+            tools::matching_revision(&lab, set, &schema)?
+        }
+        None => tools::matching_revision(&tools::SqliteLab, set, &live_conn.schema()?)?,
     };
     #[cfg(not(feature = "postgres"))]
-    let found = tools::matching_revision(set, &live_conn.schema()?)?;
+    let found = tools::matching_revision(&tools::SqliteLab, set, &live_conn.schema()?)?;
     drop(live_conn);
     match found {
         Match::Revision(i) => {

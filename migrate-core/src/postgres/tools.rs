@@ -7,9 +7,9 @@ use super::backend::{Postgres, Settings};
 use super::introspect::{read_schema, Change, PgSchema};
 use super::text::{identifier, run};
 use crate::error::RunError;
-use crate::graph::target::Target;
 use crate::location::Location;
-use crate::runner::RunOptions;
+use crate::schema::tools::Lab;
+use crate::schema::Diff;
 use crate::set::Migrations;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -102,24 +102,6 @@ fn scratch_server(live: &Postgres) -> Result<Location, RunError> {
         .ok_or(RunError::NoServerLocation)
 }
 
-/// A scratch database with exactly `heads` (and what they need) applied.
-pub fn replayed(
-    server: &Location,
-    settings: &Settings,
-    set: &Migrations,
-    heads: &[String],
-) -> Result<Scratch, RunError> {
-    let mut scratch = Scratch::create(server, settings)?;
-    for head in heads {
-        set.upgrade_with(
-            &mut scratch.postgres,
-            &Target::Revision(head.clone()),
-            &RunOptions::default(),
-        )?;
-    }
-    Ok(scratch)
-}
-
 /// How the live schema differs from what the migrations produce at
 /// `heads` (empty: it matches), each change from the replay to the live.
 pub fn drift(
@@ -127,23 +109,14 @@ pub fn drift(
     set: &Migrations,
     heads: &[String],
 ) -> Result<Vec<Change>, RunError> {
-    let server = scratch_server(live)?;
-    let expected = replayed(&server, &live.settings, set, heads)?.schema()?;
+    let lab = ServerLab::for_live(live)?;
+    let expected = lab.snapshot(&mut lab.replayed(set, heads)?)?;
     Ok(expected.changes_to(&schema_of(live)?))
 }
 
-/// How the schema the migrations produce at `heads` differs from the one
-/// `declared` (a `schema.sql`) creates, each run in a scratch database:
-/// what a forgotten migration leaves.
-pub fn declared_changes(
-    server: &Location,
-    settings: &Settings,
-    set: &Migrations,
-    heads: &[String],
-    declared: &str,
-) -> Result<Vec<Change>, RunError> {
-    let replay = replayed(server, settings, set, heads)?.schema()?;
-    let mut scratch = Scratch::create(server, settings)?;
+/// The schema `declared` (a `schema.sql`) creates in a scratch database.
+fn declared_schema(lab: &ServerLab, declared: &str) -> Result<PgSchema, RunError> {
+    let mut scratch = lab.scratch()?;
     scratch
         .postgres
         .client
@@ -154,7 +127,20 @@ pub fn declared_changes(
                 .as_db_error()
                 .map_or_else(|| e.to_string(), |db| db.message().to_owned()),
         })?;
-    Ok(replay.changes_to(&scratch.schema()?))
+    scratch.schema()
+}
+
+/// How the schema the migrations produce at `heads` differs from the one
+/// `declared` (a `schema.sql`) creates, each run in a scratch database:
+/// what a forgotten migration leaves.
+pub fn declared_changes(
+    lab: &ServerLab,
+    set: &Migrations,
+    heads: &[String],
+    declared: &str,
+) -> Result<Vec<Change>, RunError> {
+    let replay = lab.snapshot(&mut lab.replayed(set, heads)?)?;
+    Ok(replay.changes_to(&declared_schema(lab, declared)?))
 }
 
 /// The difference from what the migrations produce at `parents` to the
@@ -162,29 +148,17 @@ pub fn declared_changes(
 /// what `revision --autogenerate` writes. `set` is `None` when the folder
 /// has no valid migrations yet.
 pub fn autogenerate(
-    server: &Location,
-    settings: &Settings,
+    lab: &ServerLab,
     set: Option<&Migrations>,
     parents: &[String],
     declared: &str,
     renames: &crate::schema::Renames,
 ) -> Result<super::diff::PgDiff, RunError> {
     let current = match set {
-        Some(set) => replayed(server, settings, set, parents)?.schema()?,
-        None => Scratch::create(server, settings)?.schema()?,
+        Some(set) => lab.snapshot(&mut lab.replayed(set, parents)?)?,
+        None => lab.snapshot(&mut lab.scratch()?)?,
     };
-    let mut target = Scratch::create(server, settings)?;
-    target
-        .postgres
-        .client
-        .batch_execute(declared)
-        .map_err(|e| RunError::DeclaredSchema {
-            path: "schema.sql".to_owned(),
-            message: e
-                .as_db_error()
-                .map_or_else(|| e.to_string(), |db| db.message().to_owned()),
-        })?;
-    let mut d = super::diff::diff(&current, &target.schema()?, renames);
+    let mut d = super::diff::diff(&current, &declared_schema(lab, declared)?, renames);
     // What the safe patterns cannot avoid (SET NOT NULL, a type change)
     // is reported as the lint would report it in the written file.
     let sql = d.upgrade.join(";\n");
@@ -200,119 +174,52 @@ pub fn autogenerate(
     Ok(d)
 }
 
-/// What the stairway test on a server found wrong, if anything.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StairwayFailure {
-    /// The revision.
-    pub revision: String,
-    /// `upgrade`, `downgrade` or `upgrade again`.
-    pub step: &'static str,
-    /// From the replayed schema to the one found.
-    pub changes: Vec<Change>,
+/// The lab of a server: scratch databases created on it and dropped
+/// afterwards, compared object by object as the server renders them.
+#[derive(Debug, Clone)]
+pub struct ServerLab {
+    /// The server (any database on it) that scratch databases go beside.
+    pub server: Location,
+    /// The settings they run with (and the schema they read).
+    pub settings: Settings,
 }
 
-/// The stairway test on a scratch database of the server `server`: each
-/// revision upgraded to, downgraded from and upgraded to again, the schema
-/// compared with a fresh replay after each step. `on_step` hears of each
-/// revision that passed, with whether its downgrade was checked.
-pub fn stairway(
-    server: &Location,
-    settings: &Settings,
-    set: &Migrations,
-    on_step: &mut dyn FnMut(&str, bool),
-) -> Result<Result<(), StairwayFailure>, RunError> {
-    let mut scratch = Scratch::create(server, settings)?;
-    let options = RunOptions::default();
-    for m in set.as_slice() {
-        let rev = m.revision().to_owned();
-        set.upgrade_with(
-            &mut scratch.postgres,
-            &Target::Revision(rev.clone()),
-            &options,
-        )?;
-        let heads = crate::runner::current(&mut scratch.postgres)?;
-        let up = scratch.schema()?;
-        let fresh = replayed(server, settings, set, &heads)?.schema()?;
-        if let Some(failure) = differs(&rev, "upgrade", &fresh, &up) {
-            return Ok(Err(failure));
-        }
-        let parents: Vec<&str> = m.down_revisions().collect();
-        let target = match (m.downgrade(), &parents[..]) {
-            (Some(_), []) => Target::Base,
-            (Some(_), [one]) => Target::Revision((*one).to_owned()),
-            _ => {
-                on_step(&rev, false);
-                continue;
-            }
-        };
-        let report = set.downgrade_with(&mut scratch.postgres, &target, &options)?;
-        let expected = replayed(server, settings, set, &report.heads_after)?.schema()?;
-        if let Some(failure) = differs(&rev, "downgrade", &expected, &scratch.schema()?) {
-            return Ok(Err(failure));
-        }
-        set.upgrade_with(
-            &mut scratch.postgres,
-            &Target::Revision(rev.clone()),
-            &options,
-        )?;
-        for head in &heads {
-            set.upgrade_with(
-                &mut scratch.postgres,
-                &Target::Revision(head.clone()),
-                &options,
-            )?;
-        }
-        if let Some(failure) = differs(&rev, "upgrade again", &up, &scratch.schema()?) {
-            return Ok(Err(failure));
-        }
-        on_step(&rev, true);
+impl ServerLab {
+    /// The lab for a live connection: its `--dev-url`, or its own server.
+    pub fn for_live(live: &Postgres) -> Result<ServerLab, RunError> {
+        Ok(ServerLab {
+            server: scratch_server(live)?,
+            settings: live.settings.clone(),
+        })
     }
-    Ok(Ok(()))
 }
 
-fn differs(
-    revision: &str,
-    step: &'static str,
-    expected: &PgSchema,
-    found: &PgSchema,
-) -> Option<StairwayFailure> {
-    let changes = expected.changes_to(found);
-    (!changes.is_empty()).then(|| StairwayFailure {
-        revision: revision.to_owned(),
-        step,
-        changes,
-    })
-}
+impl Lab for ServerLab {
+    type Scratch = Scratch;
+    type Db = Postgres;
+    type Snapshot = PgSchema;
 
-/// The revision (an index of the set) whose replayed schema the live
-/// database has, or the closest with its changes; `None` for an empty set.
-pub fn matching_revision(
-    live: &mut Postgres,
-    set: &Migrations,
-) -> Result<Option<(usize, Vec<Change>)>, RunError> {
-    let server = scratch_server(live)?;
-    let target = schema_of(live)?;
-    let mut scratch = Scratch::create(&server, &live.settings)?;
-    let mut closest: Option<(usize, Vec<Change>)> = None;
-    for (i, m) in set.as_slice().iter().enumerate() {
-        set.upgrade_with(
-            &mut scratch.postgres,
-            &Target::Revision(m.revision().to_owned()),
-            &RunOptions::default(),
-        )?;
-        let changes = scratch.schema()?.changes_to(&target);
-        if closest
-            .as_ref()
-            .is_none_or(|(_, c)| changes.len() < c.len())
-        {
-            let exact = changes.is_empty();
-            closest = Some((i, changes));
-            if exact {
-                break;
-            }
-        }
+    fn scratch(&self) -> Result<Scratch, RunError> {
+        Scratch::create(&self.server, &self.settings)
     }
-    Ok(closest)
+
+    fn db<'s>(&self, scratch: &'s mut Scratch) -> &'s mut Postgres {
+        &mut scratch.postgres
+    }
+
+    fn snapshot(&self, scratch: &mut Scratch) -> Result<PgSchema, RunError> {
+        scratch.schema()
+    }
+
+    fn compare(&self, expected: &PgSchema, found: &PgSchema) -> Diff {
+        Diff::described(
+            expected
+                .changes_to(found)
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        )
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 use super::diff::{diff, Diff, Renames};
 use super::lint::Finding;
 use super::model::Schema;
+use crate::backend::Backend;
 use crate::database::Database;
 use crate::error::RunError;
 use crate::graph::target::Target;
@@ -34,27 +35,103 @@ pub struct StairwayFailure {
     pub diff: Diff,
 }
 
-/// Runs the stairway test on a scratch database: each revision in order is
-/// upgraded to, downgraded from and upgraded to again, and after each step
-/// the schema must equal a fresh replay of the same heads. `on_step` hears
-/// of each revision as it passes. Stops at the first difference.
-pub fn stairway(
+/// Where the schema tools replay migrations and how they compare what
+/// they find: SQLite's in-memory databases ([`SqliteLab`]), or databases
+/// created on a PostgreSQL server (`postgres::tools::ServerLab`). The
+/// stairway test and the search for a matching revision are written once
+/// against it.
+pub trait Lab {
+    /// A scratch database, dropped when the value is.
+    type Scratch;
+    /// The backend the migrations run through on a scratch database.
+    type Db: Backend + ?Sized;
+    /// A schema as this backend reads it.
+    type Snapshot;
+
+    /// A new empty scratch database.
+    fn scratch(&self) -> Result<Self::Scratch, RunError>;
+
+    /// The backend of a scratch database.
+    fn db<'s>(&self, scratch: &'s mut Self::Scratch) -> &'s mut Self::Db;
+
+    /// The schema of a scratch database.
+    fn snapshot(&self, scratch: &mut Self::Scratch) -> Result<Self::Snapshot, RunError>;
+
+    /// From `expected` to `found`: empty when they are equal.
+    fn compare(&self, expected: &Self::Snapshot, found: &Self::Snapshot) -> Diff;
+
+    /// A scratch database with exactly `heads` (and what they need) applied.
+    fn replayed(&self, set: &Migrations, heads: &[String]) -> Result<Self::Scratch, RunError> {
+        let mut scratch = self.scratch()?;
+        for head in heads {
+            set.upgrade_with(
+                self.db(&mut scratch),
+                &Target::Revision(head.clone()),
+                &RunOptions::default(),
+            )?;
+        }
+        Ok(scratch)
+    }
+}
+
+/// SQLite's lab: in-memory databases, compared through the schema model
+/// (so a difference comes with its SQL).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SqliteLab;
+
+impl Lab for SqliteLab {
+    type Scratch = Database;
+    type Db = Database;
+    type Snapshot = Schema;
+
+    fn scratch(&self) -> Result<Database, RunError> {
+        Database::scratch()
+    }
+
+    fn db<'s>(&self, scratch: &'s mut Database) -> &'s mut Database {
+        scratch
+    }
+
+    fn snapshot(&self, scratch: &mut Database) -> Result<Schema, RunError> {
+        scratch.schema()
+    }
+
+    fn compare(&self, expected: &Schema, found: &Schema) -> Diff {
+        diff(expected, found, &Renames::default())
+    }
+}
+
+/// Runs the stairway test on a scratch database of `lab`: each revision in
+/// order is upgraded to, downgraded from and upgraded to again, and after
+/// each step the schema must equal a fresh replay of the same heads.
+/// `on_step` hears of each revision as it passes. Stops at the first
+/// difference.
+pub fn stairway<L: Lab>(
+    lab: &L,
     set: &Migrations,
     on_step: &mut dyn FnMut(&str, StairwayOutcome),
 ) -> Result<Result<(), StairwayFailure>, RunError> {
-    let mut db = Database::scratch()?;
+    let mut scratch = lab.scratch()?;
     let options = RunOptions::default();
+    let differs = |revision: &str, step, expected: &L::Snapshot, found: &L::Snapshot| {
+        let diff = lab.compare(expected, found);
+        (!diff.is_empty()).then(|| StairwayFailure {
+            revision: revision.to_owned(),
+            step,
+            diff,
+        })
+    };
     for m in set.as_slice() {
         let rev = m.revision().to_owned();
-        set.upgrade_with(&mut db, &Target::Revision(rev.clone()), &options)?;
-        let heads = db.ledger()?.heads;
-        let up = db.schema()?;
-        if let Some(failure) = differs(
-            &rev,
-            "upgrade",
-            &Database::replayed(set, &heads)?.schema()?,
-            &up,
-        ) {
+        set.upgrade_with(
+            lab.db(&mut scratch),
+            &Target::Revision(rev.clone()),
+            &options,
+        )?;
+        let heads = crate::runner::current(lab.db(&mut scratch))?;
+        let up = lab.snapshot(&mut scratch)?;
+        let fresh = lab.snapshot(&mut lab.replayed(set, &heads)?)?;
+        if let Some(failure) = differs(&rev, "upgrade", &fresh, &up) {
             return Ok(Err(failure));
         }
         if m.downgrade().is_none() {
@@ -70,35 +147,29 @@ pub fn stairway(
                 continue;
             }
         };
-        let report = set.downgrade_with(&mut db, &target, &options)?;
-        let expected = Database::replayed(set, &report.heads_after)?.schema()?;
-        if let Some(failure) = differs(&rev, "downgrade", &expected, &db.schema()?) {
+        let report = set.downgrade_with(lab.db(&mut scratch), &target, &options)?;
+        let expected = lab.snapshot(&mut lab.replayed(set, &report.heads_after)?)?;
+        if let Some(failure) = differs(&rev, "downgrade", &expected, &lab.snapshot(&mut scratch)?) {
             return Ok(Err(failure));
         }
-        set.upgrade_with(&mut db, &Target::Revision(rev.clone()), &options)?;
+        set.upgrade_with(
+            lab.db(&mut scratch),
+            &Target::Revision(rev.clone()),
+            &options,
+        )?;
         for head in &heads {
-            set.upgrade_with(&mut db, &Target::Revision(head.clone()), &options)?;
+            set.upgrade_with(
+                lab.db(&mut scratch),
+                &Target::Revision(head.clone()),
+                &options,
+            )?;
         }
-        if let Some(failure) = differs(&rev, "upgrade again", &up, &db.schema()?) {
+        if let Some(failure) = differs(&rev, "upgrade again", &up, &lab.snapshot(&mut scratch)?) {
             return Ok(Err(failure));
         }
         on_step(&rev, StairwayOutcome::UpDownUp);
     }
     Ok(Ok(()))
-}
-
-fn differs(
-    revision: &str,
-    step: &'static str,
-    expected: &Schema,
-    found: &Schema,
-) -> Option<StairwayFailure> {
-    let d = diff(expected, found, &Renames::default());
-    (!d.is_empty()).then(|| StairwayFailure {
-        revision: revision.to_owned(),
-        step,
-        diff: d,
-    })
 }
 
 /// Which revision a schema matches.
@@ -119,17 +190,21 @@ pub enum Match {
 }
 
 /// Finds the revision whose replayed schema equals `live` (a hand-made
-/// database's), replaying the set in order on one scratch database.
-pub fn matching_revision(set: &Migrations, live: &Schema) -> Result<Match, RunError> {
-    let mut scratch = Database::scratch()?;
+/// database's), replaying the set in order on one scratch database of `lab`.
+pub fn matching_revision<L: Lab>(
+    lab: &L,
+    set: &Migrations,
+    live: &L::Snapshot,
+) -> Result<Match, RunError> {
+    let mut scratch = lab.scratch()?;
     let mut closest: Option<(usize, Diff)> = None;
     for (i, m) in set.as_slice().iter().enumerate() {
         set.upgrade_with(
-            &mut scratch,
+            lab.db(&mut scratch),
             &Target::Revision(m.revision().to_owned()),
             &RunOptions::default(),
         )?;
-        let d = diff(&scratch.schema()?, live, &Renames::default());
+        let d = lab.compare(&lab.snapshot(&mut scratch)?, live);
         if d.is_empty() {
             return Ok(Match::Revision(i));
         }
