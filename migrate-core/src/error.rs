@@ -102,6 +102,14 @@ pub enum RunError {
     /// databases, and the connection was made without one.
     #[error("the schema tools create scratch databases on the server, so they need its URL: open the database with `Postgres::connect` or through `--database`/`DATABASE_URL`")]
     NoServerLocation,
+    /// The location asks for TLS, which this build does not link.
+    #[error("{location} asks for sslmode={mode}, and this build connects without TLS; it does not fall back to plain text. Connect through a TLS-terminating proxy (pgbouncer, stunnel) and point the URL at it, or use sslmode=disable on a private network")]
+    TlsRequired {
+        /// The location, its password hidden.
+        location: String,
+        /// The `sslmode` asked for.
+        mode: String,
+    },
     /// An operation this backend does not do.
     #[error("{operation} works on SQLite files only, and this database is {backend}: {instead}")]
     Unsupported {
@@ -484,6 +492,10 @@ mod tests {
             RunError::LockLost,
             RunError::NoSchema,
             RunError::NoServerLocation,
+            RunError::TlsRequired {
+                location: "postgresql://bot:***@db.example/shop?sslmode=verify-full".into(),
+                mode: "verify-full".into(),
+            },
             RunError::Connect {
                 location: "postgresql://bot:***@db.example/shop".into(),
                 source: "error connecting to server".into(),
@@ -527,6 +539,7 @@ mod tests {
                 | RunError::NoSchema
                 | RunError::Unsupported { .. }
                 | RunError::NoServerLocation
+                | RunError::TlsRequired { .. }
                 | RunError::Connect { .. }
                 | RunError::NeedsSessionLock { .. }
                 | RunError::NotStarted { .. } => {}
