@@ -327,8 +327,29 @@ pub trait Dialect {
     /// `CREATE TABLE alembic_version ...;`.
     fn create_version_table(&self) -> String;
 
-    /// One [`RowOp`] as a statement, with its `;`.
-    fn row_op(&self, op: &RowOp) -> String;
+    /// What an insert's `RETURNING` names: Alembic writes
+    /// `alembic_version.version_num` on PostgreSQL, `version_num` on SQLite.
+    fn returning(&self) -> &'static str;
+
+    /// One [`RowOp`] as a statement, with its `;`, in Alembic's text.
+    fn row_op(&self, op: &RowOp) -> String {
+        match op {
+            RowOp::Insert(rev) => format!(
+                "INSERT INTO alembic_version (version_num) VALUES ({}) RETURNING {};",
+                string_literal(rev),
+                self.returning()
+            ),
+            RowOp::Delete(rev) => format!(
+                "DELETE FROM alembic_version WHERE alembic_version.version_num = {};",
+                string_literal(rev)
+            ),
+            RowOp::Update { from, to } => format!(
+                "UPDATE alembic_version SET version_num={} WHERE alembic_version.version_num = {};",
+                string_literal(to),
+                string_literal(from)
+            ),
+        }
+    }
 }
 
 /// Quotes a value as an SQL string literal (the same in every dialect).

@@ -55,6 +55,54 @@ pub struct Export {
     pub tables: Vec<TableData>,
 }
 
+/// The exported tables that have a place in a database whose tables and
+/// insertable columns are `existing`, named as the database names them
+/// (names compare without regard to case); every misfit is listed at once.
+/// Tables without rows and without a place are left out.
+pub fn fit(
+    tables: Vec<TableData>,
+    existing: &[(String, Vec<String>)],
+) -> Result<Vec<TableData>, ImportError> {
+    let mut problems = Vec::new();
+    let mut kept = Vec::new();
+    for table in tables {
+        let Some((name, columns)) = existing
+            .iter()
+            .find(|(t, _)| t.eq_ignore_ascii_case(&table.name))
+        else {
+            if !table.rows.is_empty() {
+                problems.push(format!(
+                    "table `{}` ({} rows) has no place: the migrations create no such table",
+                    table.name,
+                    table.rows.len()
+                ));
+            }
+            continue;
+        };
+        let mut placed = Vec::with_capacity(table.columns.len());
+        for column in &table.columns {
+            match columns.iter().find(|c| c.eq_ignore_ascii_case(column)) {
+                Some(c) => placed.push(c.clone()),
+                None => problems.push(format!(
+                    "column `{}.{column}` has no place: the migrations' `{name}` has {}",
+                    table.name,
+                    columns.join(", ")
+                )),
+            }
+        }
+        kept.push(TableData {
+            name: name.clone(),
+            columns: placed,
+            rows: table.rows,
+        });
+    }
+    if problems.is_empty() {
+        Ok(kept)
+    } else {
+        Err(ImportError::DoesNotFit { problems })
+    }
+}
+
 /// Why an import was refused; nothing was imported.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

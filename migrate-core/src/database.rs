@@ -125,19 +125,6 @@ impl Database {
         sqlite::introspect::declared(path).map(Database::Sqlite)
     }
 
-    /// A scratch database with exactly `heads` (and what they need) applied.
-    pub fn replayed(set: &Migrations, heads: &[String]) -> Result<Database, RunError> {
-        let mut db = Database::scratch()?;
-        for head in heads {
-            set.upgrade_with(
-                &mut db,
-                &crate::Target::Revision(head.clone()),
-                &RunOptions::default(),
-            )?;
-        }
-        Ok(db)
-    }
-
     /// The offline-SQL text of the backend `location` names: what
     /// `upgrade --sql` writes without connecting (as Alembic picks its
     /// dialect from the URL).
@@ -221,13 +208,12 @@ impl Database {
             }
             .into());
         }
-        let tables = match self {
-            Database::Sqlite(conn) => sqlite::data::fit_to_schema(conn, export.tables)?,
+        let existing = match self {
+            Database::Sqlite(conn) => sqlite::data::tables_and_columns(conn)?,
             #[cfg(feature = "postgres")]
-            Database::Postgres(pg) => {
-                crate::postgres::data::fit_to_schema(&mut pg.client, export.tables)?
-            }
+            Database::Postgres(pg) => crate::postgres::data::tables_and_columns(&mut pg.client)?,
         };
+        let tables = crate::data::fit(export.tables, &existing)?;
         Ok(PreparedImport {
             tables,
             by_column_name,

@@ -70,7 +70,6 @@ fn parse_renames(args: &RevisionArgs) -> Result<Renames, CliError> {
 /// The body of `revision --autogenerate`: the SQL from the schema the
 /// migrations produce at `parents` (the new revision's parents, which
 /// `--head` chooses) to `schema.sql`; `None` when they already agree.
-#[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
 pub fn autogenerate_body(
     ctx: &Context<'_>,
     dir: &Path,
@@ -86,32 +85,7 @@ pub fn autogenerate_body(
         )));
     }
     let set = Migrations::from_dir(dir).ok();
-    #[cfg(feature = "postgres")]
-    if matches!(
-        ctx.config().database,
-        migrate_core::Location::Postgres { .. }
-    ) {
-        let sql = std::fs::read_to_string(&path).map_err(CliError::io(&path))?;
-        let d = migrate_core::postgres::tools::autogenerate(
-            &server_lab(ctx),
-            set.as_ref(),
-            parents,
-            &sql,
-            &parse_renames(args)?,
-        )?;
-        if d.is_empty() {
-            return Ok(None);
-        }
-        for line in &d.summary {
-            eprintln!("Detected {line}");
-        }
-        for finding in &d.findings {
-            eprintln!("warning: {finding}");
-        }
-        return Ok(Some(d.migration_body()));
-    }
-    let target = Database::declared(&path)?.schema()?;
-    let d = tools::autogenerate(set.as_ref(), parents, &target, &parse_renames(args)?)?;
+    let d = autogenerate_diff(ctx, set.as_ref(), parents, &path, &parse_renames(args)?)?;
     if d.is_empty() {
         return Ok(None);
     }
@@ -122,6 +96,34 @@ pub fn autogenerate_body(
         eprintln!("warning: {finding}");
     }
     Ok(Some(d.migration_body()))
+}
+
+/// From what the migrations produce at `parents` to the schema `path`
+/// declares, each replayed on the configured backend.
+#[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
+fn autogenerate_diff(
+    ctx: &Context<'_>,
+    set: Option<&Migrations>,
+    parents: &[String],
+    path: &Path,
+    renames: &Renames,
+) -> Result<Diff, CliError> {
+    #[cfg(feature = "postgres")]
+    if matches!(
+        ctx.config().database,
+        migrate_core::Location::Postgres { .. }
+    ) {
+        let sql = std::fs::read_to_string(path).map_err(CliError::io(path))?;
+        return Ok(migrate_core::postgres::tools::autogenerate(
+            &server_lab(ctx),
+            set,
+            parents,
+            &sql,
+            renames,
+        )?);
+    }
+    let target = Database::declared(path)?.schema()?;
+    Ok(tools::autogenerate(set, parents, &target, renames)?)
 }
 
 /// Which way the SQL under a schema difference goes.

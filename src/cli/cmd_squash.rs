@@ -15,7 +15,8 @@
 use super::cmd_files::write_revision;
 use super::output::say;
 use super::{CliError, Context};
-use migrate_core::{Database, Migrations};
+use migrate_core::schema::tools::{Lab, SqliteLab};
+use migrate_core::Migrations;
 
 /// `squash REV -m MSG`.
 pub fn squash(ctx: &Context<'_>, rev: &str, message: &str) -> Result<(), CliError> {
@@ -50,7 +51,9 @@ pub fn squash(ctx: &Context<'_>, rev: &str, message: &str) -> Result<(), CliErro
             )));
         }
     }
-    let (upgrade, downgrade) = Database::replayed(&set, &[graph.id(target).to_owned()])?.dump()?;
+    let (upgrade, downgrade) = SqliteLab
+        .replayed(&set, &[graph.id(target).to_owned()])?
+        .dump()?;
     let mut replaces = Vec::new();
     let mut originals = Vec::new();
     for (_, m) in set

@@ -10,7 +10,7 @@ use super::text::{
     simple_value,
 };
 use crate::backend::sealed::{Ops, StepRecord};
-use crate::backend::{string_literal, Dialect, Origin};
+use crate::backend::{Dialect, Origin};
 use crate::error::RunError;
 use crate::foreign_keys::Violation;
 use crate::graph::plan::RowOp;
@@ -582,21 +582,7 @@ impl Dialect for PostgresDialect {
         format!("{ALEMBIC_VERSION_DDL};")
     }
 
-    fn row_op(&self, op: &RowOp) -> String {
-        match op {
-            RowOp::Insert(rev) => format!(
-                "INSERT INTO alembic_version (version_num) VALUES ({}) RETURNING alembic_version.version_num;",
-                string_literal(rev)
-            ),
-            RowOp::Delete(rev) => format!(
-                "DELETE FROM alembic_version WHERE alembic_version.version_num = {};",
-                string_literal(rev)
-            ),
-            RowOp::Update { from, to } => format!(
-                "UPDATE alembic_version SET version_num={} WHERE alembic_version.version_num = {};",
-                string_literal(to),
-                string_literal(from)
-            ),
-        }
+    fn returning(&self) -> &'static str {
+        "alembic_version.version_num"
     }
 }

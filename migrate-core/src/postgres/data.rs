@@ -42,61 +42,13 @@ fn schema_of(client: &mut Client) -> Result<String, RunError> {
         .ok_or(RunError::NoSchema)
 }
 
-/// The exported tables named as the database names them, checked against
-/// its tables and columns; every problem is listed at once.
-pub(crate) fn fit_to_schema(
+/// The tables of the connection's schema and their insertable columns,
+/// what an import fits to.
+pub(crate) fn tables_and_columns(
     client: &mut Client,
-    tables: Vec<TableData>,
-) -> Result<Vec<TableData>, RunError> {
+) -> Result<Vec<(String, Vec<String>)>, RunError> {
     let schema = schema_of(client)?;
-    let existing = columns(client, &schema)?;
-    let mut problems = Vec::new();
-    let mut kept = Vec::new();
-    for table in tables {
-        let Some((name, columns)) = existing
-            .iter()
-            .find(|(t, _)| t.eq_ignore_ascii_case(&table.name))
-        else {
-            if !table.rows.is_empty() {
-                problems.push(format!(
-                    "table `{}` ({} rows) has no place: the migrations create no such table",
-                    table.name,
-                    table.rows.len()
-                ));
-            }
-            continue;
-        };
-        for column in &table.columns {
-            if !columns.iter().any(|c| c.eq_ignore_ascii_case(column)) {
-                problems.push(format!(
-                    "column `{}.{column}` has no place: the migrations' `{name}` has {}",
-                    table.name,
-                    columns.join(", ")
-                ));
-            }
-        }
-        let columns = table
-            .columns
-            .iter()
-            .map(|c| {
-                columns
-                    .iter()
-                    .find(|x| x.eq_ignore_ascii_case(c))
-                    .cloned()
-                    .unwrap_or_else(|| c.clone())
-            })
-            .collect();
-        kept.push(TableData {
-            name: name.clone(),
-            columns,
-            rows: table.rows,
-        });
-    }
-    if problems.is_empty() {
-        Ok(kept)
-    } else {
-        Err(ImportError::DoesNotFit { problems }.into())
-    }
+    columns(client, &schema)
 }
 
 /// A value as an untyped literal, for the server to convert.

@@ -5,61 +5,8 @@
 //! then validated).
 
 use super::introspect::{PgColumn, PgSchema};
-use crate::schema::diff::Renames;
+use crate::schema::diff::{Diff, Renames};
 use crate::schema::lint::Finding;
-
-/// What autogenerate writes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PgDiff {
-    /// Statements from the old schema to the new one.
-    pub upgrade: Vec<String>,
-    /// Statements back.
-    pub downgrade: Vec<String>,
-    /// One line per change, for people.
-    pub summary: Vec<String>,
-    /// Destructive changes of the upgrade.
-    pub findings: Vec<Finding>,
-    /// Whether the upgrade builds an index `CONCURRENTLY` (the revision
-    /// must then be `transactional: false`).
-    pub concurrent: bool,
-}
-
-impl PgDiff {
-    /// Whether the schemas are equal.
-    pub fn is_empty(&self) -> bool {
-        self.upgrade.is_empty() && self.summary.is_empty()
-    }
-
-    /// The rest of a migration file after its header: `-- transactional:
-    /// false` when an index is built concurrently, each lint finding as a
-    /// comment, the upgrade and the downgrade.
-    pub fn migration_body(&self) -> String {
-        let statements = |list: &[String]| {
-            list.iter()
-                .map(|s| format!("{s};\n"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
-        let mut body = String::new();
-        if self.concurrent {
-            body += "-- transactional: false\n";
-        }
-        body += "-- migrate:upgrade\n";
-        if self.concurrent {
-            body += "-- An index on an existing table is built CONCURRENTLY, which cannot run in a\n-- transaction: this revision runs one statement at a time (`transactional: false`).\n";
-        }
-        for finding in &self.findings {
-            body += &format!(
-                "-- lint {finding}; acknowledge with `-- allow: {}` in the header\n",
-                finding.code
-            );
-        }
-        body += &statements(&self.upgrade);
-        body += "\n-- migrate:downgrade\n";
-        body += &statements(&self.downgrade);
-        body
-    }
-}
 
 fn ident(name: &str) -> String {
     let plain = name
@@ -129,8 +76,8 @@ fn renamed(schema: &PgSchema, renames: &Renames) -> PgSchema {
 }
 
 /// The statements that turn `from` into `to`, and back.
-pub fn diff(from: &PgSchema, to: &PgSchema, renames: &Renames) -> PgDiff {
-    let mut d = PgDiff::default();
+pub fn diff(from: &PgSchema, to: &PgSchema, renames: &Renames) -> Diff {
+    let mut d = Diff::default();
     // Renames first, so that what follows compares renamed objects.
     for (old, new) in &renames.tables {
         d.upgrade.push(format!(
@@ -216,7 +163,7 @@ struct Ends {
 
 /// Enum types: created, values added (`ALTER TYPE ... ADD VALUE`), values
 /// dropped (the type rebuilt and its columns cast through text).
-fn enums(from: &PgSchema, to: &PgSchema, d: &mut PgDiff, ends: &mut Ends) {
+fn enums(from: &PgSchema, to: &PgSchema, d: &mut Diff, ends: &mut Ends) {
     let labels = |def: &str| def.split(", ").map(str::to_owned).collect::<Vec<_>>();
     for (name, def) in entries(to, "enum") {
         match from.objects.get(&format!("enum {name}")) {
@@ -262,7 +209,7 @@ fn enums(from: &PgSchema, to: &PgSchema, d: &mut PgDiff, ends: &mut Ends) {
 
 /// The downgrade's rebuild of enum `name`, kept in order although the
 /// downgrade list is reversed at the end.
-fn rebuild_enum_back(columns_of: &PgSchema, name: &str, labels: &str, d: &mut PgDiff) {
+fn rebuild_enum_back(columns_of: &PgSchema, name: &str, labels: &str, d: &mut Diff) {
     let mut statements = Vec::new();
     rebuild_enum(columns_of, name, labels, &mut statements);
     statements.reverse();
@@ -308,7 +255,7 @@ fn rebuild_enum(columns_of: &PgSchema, name: &str, labels: &str, out: &mut Vec<S
     out.push(format!("DROP TYPE {}", ident(&old)));
 }
 
-fn sequences(from: &PgSchema, to: &PgSchema, d: &mut PgDiff, ends: &mut Ends) {
+fn sequences(from: &PgSchema, to: &PgSchema, d: &mut Diff, ends: &mut Ends) {
     let create = |name: &str, def: &str| {
         let (data_type, rest) = def.split_once(' ').unwrap_or((def, ""));
         format!("CREATE SEQUENCE {} AS {data_type} {rest}", ident(name))
@@ -349,7 +296,7 @@ fn sequences(from: &PgSchema, to: &PgSchema, d: &mut PgDiff, ends: &mut Ends) {
     }
 }
 
-fn tables(from: &PgSchema, to: &PgSchema, d: &mut PgDiff, ends: &mut Ends) {
+fn tables(from: &PgSchema, to: &PgSchema, d: &mut Diff, ends: &mut Ends) {
     let create = |table: &str, columns: &[PgColumn]| {
         let list: Vec<String> = columns
             .iter()
@@ -431,7 +378,7 @@ fn tables(from: &PgSchema, to: &PgSchema, d: &mut PgDiff, ends: &mut Ends) {
     }
 }
 
-fn alter_column(table: &str, old: &PgColumn, new: &PgColumn, d: &mut PgDiff) {
+fn alter_column(table: &str, old: &PgColumn, new: &PgColumn, d: &mut Diff) {
     let at = format!(
         "ALTER TABLE {} ALTER COLUMN {}",
         ident(table),
@@ -523,7 +470,7 @@ fn split_key(key: &str) -> (String, String) {
 /// Constraints dropped or changed, before the columns change (those of a
 /// dropped table too: its foreign keys go before any table they reference
 /// is dropped). `IF EXISTS`: dropping a column drops its constraints.
-fn drop_constraints(from: &PgSchema, to: &PgSchema, d: &mut PgDiff) {
+fn drop_constraints(from: &PgSchema, to: &PgSchema, d: &mut Diff) {
     for (key, def) in entries(from, "constraint") {
         if to
             .objects
@@ -548,7 +495,7 @@ fn drop_constraints(from: &PgSchema, to: &PgSchema, d: &mut PgDiff) {
 
 /// Constraints added or changed, after the columns: a foreign key or check
 /// on an existing table `NOT VALID`, then validated.
-fn add_constraints(from: &PgSchema, to: &PgSchema, d: &mut PgDiff) {
+fn add_constraints(from: &PgSchema, to: &PgSchema, d: &mut Diff) {
     for (key, def) in entries(to, "constraint") {
         if from
             .objects
@@ -588,7 +535,7 @@ fn add_constraints(from: &PgSchema, to: &PgSchema, d: &mut PgDiff) {
 }
 
 /// Indexes dropped or changed, before the columns change.
-fn drop_indexes(from: &PgSchema, to: &PgSchema, d: &mut PgDiff) {
+fn drop_indexes(from: &PgSchema, to: &PgSchema, d: &mut Diff) {
     for (name, def) in entries(from, "index") {
         if to.objects.get(&format!("index {name}")).map(String::as_str) != Some(def) {
             d.upgrade
@@ -599,7 +546,7 @@ fn drop_indexes(from: &PgSchema, to: &PgSchema, d: &mut PgDiff) {
 }
 
 /// Indexes added or changed: on an existing table built `CONCURRENTLY`.
-fn add_indexes(from: &PgSchema, to: &PgSchema, d: &mut PgDiff) {
+fn add_indexes(from: &PgSchema, to: &PgSchema, d: &mut Diff) {
     for (name, def) in entries(to, "index") {
         if from
             .objects
@@ -674,7 +621,7 @@ fn drop_statement(kind: &str, name: &str, def: &str) -> String {
 
 /// Views, functions or triggers that `to` lacks or defines differently,
 /// dropped (and recreated by the downgrade).
-fn drop_replaced(from: &PgSchema, to: &PgSchema, kind: &str, d: &mut PgDiff) {
+fn drop_replaced(from: &PgSchema, to: &PgSchema, kind: &str, d: &mut Diff) {
     for (name, def) in entries(from, kind) {
         let now = to.objects.get(&format!("{kind} {name}"));
         // A function's rendering replaces it in place (CREATE OR REPLACE).
@@ -688,7 +635,7 @@ fn drop_replaced(from: &PgSchema, to: &PgSchema, kind: &str, d: &mut PgDiff) {
 
 /// Views, functions or triggers that `from` lacks or defines differently,
 /// created (and dropped by the downgrade).
-fn create_replaced(from: &PgSchema, to: &PgSchema, kind: &str, d: &mut PgDiff) {
+fn create_replaced(from: &PgSchema, to: &PgSchema, kind: &str, d: &mut Diff) {
     for (name, def) in entries(to, kind) {
         let before = from.objects.get(&format!("{kind} {name}"));
         if before.map(String::as_str) != Some(def) {

@@ -153,7 +153,7 @@ pub fn autogenerate(
     parents: &[String],
     declared: &str,
     renames: &crate::schema::Renames,
-) -> Result<super::diff::PgDiff, RunError> {
+) -> Result<Diff, RunError> {
     let current = match set {
         Some(set) => lab.snapshot(&mut lab.replayed(set, parents)?)?,
         None => lab.snapshot(&mut lab.scratch()?)?,

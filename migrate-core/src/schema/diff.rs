@@ -56,6 +56,9 @@ pub struct Diff {
     pub findings: Vec<Finding>,
     /// One line per change, for people.
     pub summary: Vec<String>,
+    /// Whether the upgrade builds an index `CONCURRENTLY`, so that its
+    /// revision must be `transactional: false` (PostgreSQL only).
+    pub concurrent: bool,
 }
 
 impl Diff {
@@ -83,6 +86,7 @@ pub fn diff(from: &Schema, to: &Schema, renames: &Renames) -> Diff {
         downgrade: down.statements,
         findings: up.findings,
         summary: up.summary,
+        concurrent: false,
     }
 }
 

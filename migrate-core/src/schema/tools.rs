@@ -250,7 +250,7 @@ pub fn drift(set: &Migrations, db: &Database, heads: &[String]) -> Result<Option
     if !db.reads_schema() {
         return Ok(None);
     }
-    let expected = Database::replayed(set, heads)?.schema()?;
+    let expected = SqliteLab.replayed(set, heads)?.schema()?;
     Ok(Some(diff(&expected, &db.schema()?, &Renames::default())))
 }
 
@@ -265,16 +265,17 @@ pub fn autogenerate(
     renames: &Renames,
 ) -> Result<Diff, RunError> {
     let current = match set {
-        Some(set) => Database::replayed(set, parents)?.schema()?,
+        Some(set) => SqliteLab.replayed(set, parents)?.schema()?,
         None => Schema::default(),
     };
     Ok(diff(&current, declared, renames))
 }
 
 impl Diff {
-    /// The sections of a migration file that make this change: each lint
-    /// finding as a comment (with the `allow` that acknowledges it), the
-    /// upgrade, and the downgrade.
+    /// The rest of a migration file after its header that makes this
+    /// change: `-- transactional: false` when an index is built
+    /// concurrently, each lint finding as a comment (with the `allow` that
+    /// acknowledges it), the upgrade, and the downgrade.
     pub fn migration_body(&self) -> String {
         let statements = |list: &[String]| {
             list.iter()
@@ -282,7 +283,14 @@ impl Diff {
                 .collect::<Vec<_>>()
                 .join("\n")
         };
-        let mut body = String::from("-- migrate:upgrade\n");
+        let mut body = String::new();
+        if self.concurrent {
+            body += "-- transactional: false\n";
+        }
+        body += "-- migrate:upgrade\n";
+        if self.concurrent {
+            body += "-- An index on an existing table is built CONCURRENTLY, which cannot run in a\n-- transaction: this revision runs one statement at a time (`transactional: false`).\n";
+        }
         for finding in &self.findings {
             body += &format!(
                 "-- lint {finding}; acknowledge with `-- allow: {}` in the header\n",

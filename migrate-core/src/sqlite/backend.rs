@@ -6,7 +6,7 @@ use super::error::Doing;
 use super::exec::run_sql;
 use super::lock::begin_immediate_waiting;
 use crate::backend::sealed::Ops;
-use crate::backend::{string_literal, Dialect, Origin};
+use crate::backend::{Dialect, Origin};
 use crate::error::RunError;
 use crate::foreign_keys::Violation;
 use crate::graph::plan::RowOp;
@@ -330,21 +330,7 @@ impl Dialect for SqliteDialect {
         format!("{ALEMBIC_VERSION_DDL};")
     }
 
-    fn row_op(&self, op: &RowOp) -> String {
-        match op {
-            RowOp::Insert(rev) => format!(
-                "INSERT INTO alembic_version (version_num) VALUES ({}) RETURNING version_num;",
-                string_literal(rev)
-            ),
-            RowOp::Delete(rev) => format!(
-                "DELETE FROM alembic_version WHERE alembic_version.version_num = {};",
-                string_literal(rev)
-            ),
-            RowOp::Update { from, to } => format!(
-                "UPDATE alembic_version SET version_num={} WHERE alembic_version.version_num = {};",
-                string_literal(to),
-                string_literal(from)
-            ),
-        }
+    fn returning(&self) -> &'static str {
+        "version_num"
     }
 }

@@ -114,50 +114,17 @@ fn count_rows(conn: &Connection, table: &str) -> Result<u64, RunError> {
     .map(|n| n.unsigned_abs())
 }
 
-/// The exported tables, named as the database names them, checked against
-/// its tables and columns; every problem is listed at once. Tables without
-/// rows and without a place are left out.
-pub(crate) fn fit_to_schema(
+/// The user tables and their insertable columns, what an import fits to.
+pub(crate) fn tables_and_columns(
     conn: &Connection,
-    tables: Vec<TableData>,
-) -> Result<Vec<TableData>, RunError> {
-    let existing = user_tables(conn)?;
-    let mut problems = Vec::new();
-    let mut kept = Vec::new();
-    for table in tables {
-        let Some(name) = existing
-            .iter()
-            .find(|t| t.eq_ignore_ascii_case(&table.name))
-        else {
-            if !table.rows.is_empty() {
-                problems.push(format!(
-                    "table `{}` ({} rows) has no place: the migrations create no such table",
-                    table.name,
-                    table.rows.len()
-                ));
-            }
-            continue;
-        };
-        let columns = columns(conn, name)?;
-        for column in &table.columns {
-            if !columns.iter().any(|c| c.eq_ignore_ascii_case(column)) {
-                problems.push(format!(
-                    "column `{}.{column}` has no place: the migrations' `{name}` has {}",
-                    table.name,
-                    columns.join(", ")
-                ));
-            }
-        }
-        kept.push(TableData {
-            name: name.clone(),
-            ..table
-        });
-    }
-    if problems.is_empty() {
-        Ok(kept)
-    } else {
-        Err(ImportError::DoesNotFit { problems }.into())
-    }
+) -> Result<Vec<(String, Vec<String>)>, RunError> {
+    user_tables(conn)?
+        .into_iter()
+        .map(|table| {
+            let columns = columns(conn, &table)?;
+            Ok((table, columns))
+        })
+        .collect()
 }
 
 /// Replaces the rows of each table in `tables`, in one write transaction
