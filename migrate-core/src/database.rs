@@ -165,12 +165,6 @@ impl Database {
         }
     }
 
-    /// Whether [`Database::schema`] reads this backend, so that a live
-    /// schema can be compared with the migrations' replay.
-    pub fn reads_schema(&self) -> bool {
-        matches!(self, Database::Sqlite(_))
-    }
-
     /// The schema (tables, indexes, views, triggers; the ledger excluded).
     pub fn schema(&self) -> Result<Schema, RunError> {
         sqlite_only!(self, "reading the schema", "the schema tools on PostgreSQL come with the next release; use `pg_dump --schema-only`", conn => sqlite::introspect::read_schema(conn))

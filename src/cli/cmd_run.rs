@@ -196,7 +196,7 @@ pub fn stamp(ctx: &Context<'_>, target: &str, purge: bool, force: bool) -> Resul
     if !force {
         // A stamp is a claim about the schema: check it before writing it.
         let rows = set.stamp_rows(&mut conn, &target, purge)?;
-        let d = cmd_schema::schema_drift(ctx, set, &mut conn, &rows)?;
+        let d = migrate_core::schema::tools::drift(set, &mut conn, &rows)?;
         if !d.is_empty() {
             cmd_schema::show_diff(
                 ctx,

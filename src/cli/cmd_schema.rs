@@ -12,31 +12,6 @@ use std::path::Path;
 /// The declared schema file inside a migrations folder.
 pub const SCHEMA_FILE: &str = "schema.sql";
 
-/// How the live database differs from what the migrations produce at
-/// `heads` (empty: it matches, or the backend's schema cannot be read, which
-/// is said on stderr).
-pub(super) fn schema_drift(
-    ctx: &Context<'_>,
-    set: &Migrations,
-    db: &mut Database,
-    heads: &[String],
-) -> Result<Diff, CliError> {
-    #[cfg(feature = "postgres")]
-    if let Some(live) = db.as_postgres() {
-        let changes = migrate_core::postgres::tools::drift(live, set, heads)?;
-        return Ok(Diff::described(
-            changes.iter().map(ToString::to_string).collect(),
-        ));
-    }
-    match tools::drift(set, db, heads)? {
-        Some(d) => Ok(d),
-        None => {
-            eprintln!("note: the live schema of {} is not compared with the migrations (this backend's schema cannot be read); the ledger and checksums are", ctx.config().database);
-            Ok(Diff::default())
-        }
-    }
-}
-
 fn declared_schema(dir: &Path) -> Result<Option<Schema>, CliError> {
     let path = dir.join(SCHEMA_FILE);
     if !path.exists() {
@@ -232,7 +207,7 @@ pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
     if let Some(mut conn) = ctx.open_existing()? {
         let state = conn.ledger()?;
         if state.has_version_table {
-            let d = schema_drift(ctx, set, &mut conn, &state.heads)?;
+            let d = tools::drift(set, &mut conn, &state.heads)?;
             result.insert("database".into(), diff_json(&d, Fix::BackToMigrations));
             if d.is_empty() {
                 say!(

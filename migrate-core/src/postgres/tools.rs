@@ -102,18 +102,6 @@ fn scratch_server(live: &Postgres) -> Result<Location, RunError> {
         .ok_or(RunError::NoServerLocation)
 }
 
-/// How the live schema differs from what the migrations produce at
-/// `heads` (empty: it matches), each change from the replay to the live.
-pub fn drift(
-    live: &mut Postgres,
-    set: &Migrations,
-    heads: &[String],
-) -> Result<Vec<Change>, RunError> {
-    let lab = ServerLab::for_live(live)?;
-    let expected = lab.snapshot(&mut lab.replayed(set, heads)?)?;
-    Ok(expected.changes_to(&schema_of(live)?))
-}
-
 /// The schema `declared` (a `schema.sql`) creates in a scratch database.
 fn declared_schema(lab: &ServerLab, declared: &str) -> Result<PgSchema, RunError> {
     let mut scratch = lab.scratch()?;

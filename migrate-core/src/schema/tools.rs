@@ -244,14 +244,17 @@ pub fn lint(set: &Migrations) -> Result<Vec<(usize, Finding)>, RunError> {
     Ok(unacknowledged)
 }
 
-/// How `db` differs from what the migrations produce at `heads` (empty: it
-/// matches); `None` when this backend's schema cannot be read yet.
-pub fn drift(set: &Migrations, db: &Database, heads: &[String]) -> Result<Option<Diff>, RunError> {
-    if !db.reads_schema() {
-        return Ok(None);
+/// How `db` differs from what the migrations produce at `heads` (empty:
+/// it matches), replayed in the lab of its backend.
+pub fn drift(set: &Migrations, db: &mut Database, heads: &[String]) -> Result<Diff, RunError> {
+    #[cfg(feature = "postgres")]
+    if let Some(live) = db.as_postgres() {
+        let lab = crate::postgres::tools::ServerLab::for_live(live)?;
+        let expected = lab.snapshot(&mut lab.replayed(set, heads)?)?;
+        return Ok(lab.compare(&expected, &crate::postgres::tools::schema_of(live)?));
     }
     let expected = SqliteLab.replayed(set, heads)?.schema()?;
-    Ok(Some(diff(&expected, &db.schema()?, &Renames::default())))
+    Ok(SqliteLab.compare(&expected, &db.schema()?))
 }
 
 /// The difference from what the migrations produce at `parents` to the
