@@ -5,20 +5,12 @@ use super::args::RevisionArgs;
 use super::output::{print_json, say};
 use super::{CliError, Context};
 use migrate_core::schema::tools::{self, Match, StairwayOutcome};
-use migrate_core::schema::{Diff, Renames, Schema};
+use migrate_core::schema::{Diff, Renames};
 use migrate_core::{Database, Migrations};
 use std::path::Path;
 
 /// The declared schema file inside a migrations folder.
 pub const SCHEMA_FILE: &str = "schema.sql";
-
-fn declared_schema(dir: &Path) -> Result<Option<Schema>, CliError> {
-    let path = dir.join(SCHEMA_FILE);
-    if !path.exists() {
-        return Ok(None);
-    }
-    Ok(Some(Database::declared(&path)?.schema()?))
-}
 
 fn parse_renames(args: &RevisionArgs) -> Result<Renames, CliError> {
     let mut renames = Renames::default();
@@ -160,31 +152,11 @@ fn declared_drift(
     set: &Migrations,
     heads: &[String],
 ) -> Result<Option<Diff>, CliError> {
-    #[cfg(feature = "postgres")]
-    if matches!(
-        ctx.config().database,
-        migrate_core::Location::Postgres { .. }
-    ) {
-        let path = ctx.config().dir.join(SCHEMA_FILE);
-        if !path.exists() {
-            return Ok(None);
-        }
-        let sql = std::fs::read_to_string(&path).map_err(CliError::io(&path))?;
-        let changes =
-            migrate_core::postgres::tools::declared_changes(&server_lab(ctx), set, heads, &sql)?;
-        return Ok(Some(Diff::described(
-            changes.iter().map(ToString::to_string).collect(),
-        )));
+    let path = ctx.config().dir.join(SCHEMA_FILE);
+    if !path.exists() {
+        return Ok(None);
     }
-    match declared_schema(&ctx.config().dir)? {
-        Some(target) => Ok(Some(tools::autogenerate(
-            Some(set),
-            heads,
-            &target,
-            &Renames::default(),
-        )?)),
-        None => Ok(None),
-    }
+    autogenerate_diff(ctx, Some(set), heads, &path, &Renames::default()).map(Some)
 }
 
 /// `check`: schema.sql vs the migrations, the live database vs the

@@ -4,7 +4,7 @@
 //! server renders them.
 
 use super::backend::{Postgres, Settings};
-use super::introspect::{read_schema, Change, PgSchema};
+use super::introspect::{read_schema, PgSchema};
 use super::text::{identifier, run};
 use crate::error::RunError;
 use crate::location::Location;
@@ -116,19 +116,6 @@ fn declared_schema(lab: &ServerLab, declared: &str) -> Result<PgSchema, RunError
                 .map_or_else(|| e.to_string(), |db| db.message().to_owned()),
         })?;
     scratch.schema()
-}
-
-/// How the schema the migrations produce at `heads` differs from the one
-/// `declared` (a `schema.sql`) creates, each run in a scratch database:
-/// what a forgotten migration leaves.
-pub fn declared_changes(
-    lab: &ServerLab,
-    set: &Migrations,
-    heads: &[String],
-    declared: &str,
-) -> Result<Vec<Change>, RunError> {
-    let replay = lab.snapshot(&mut lab.replayed(set, heads)?)?;
-    Ok(replay.changes_to(&declared_schema(lab, declared)?))
 }
 
 /// The difference from what the migrations produce at `parents` to the
