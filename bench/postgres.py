@@ -2,7 +2,9 @@
 database, and the start-up check of a database with N applied, for this
 project, sqlx, refinery and diesel_migrations (each built with its
 PostgreSQL support), Alembic, and the floor: the same SQL through
-`psql -1 -f` (one transaction, no bookkeeping). Every figure is the wall
+`psql -1 -f` (one transaction, no bookkeeping). Below the floor, "the
+server alone" sends that SQL as one message: no round trip per statement,
+the time no client can go under. Every figure is the wall
 time of a whole process (start, connect, work, exit), the median of the
 rounds; the tools run interleaved round by round, each on a database
 created for the run and dropped after it.
@@ -38,6 +40,7 @@ PYTHON = ROOT / "target" / "alembic-venv" / "bin" / "python"
 PEERS = ["migrate", "refinery", "sqlx", "diesel"]
 
 APPLY = [
+    ("migrate server-alone", "the server alone: the same SQL as one message, one transaction"),
     ("floor", "floor: psql -1 -f, one transaction, no bookkeeping"),
     ("migrate apply", "migrate (default: one transaction)"),
     ("migrate apply-per-migration", "migrate --transaction-per-migration"),

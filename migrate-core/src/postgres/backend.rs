@@ -6,8 +6,8 @@
 use super::exec::run_sql;
 use super::lock::{self, lock_key, LockMode};
 use super::text::{
-    changed_rows, command_counts, identifier, literal, literal_or_null, run, simple_rows,
-    simple_value,
+    changed_rows, command_counts, identifier, literal, literal_or_null, run, simple_results,
+    simple_rows,
 };
 use crate::backend::sealed::{Ops, StepRecord};
 use crate::backend::{Dialect, Origin};
@@ -139,16 +139,26 @@ impl Tables {
         }
     }
 
-    /// The lock key of this version table (one round trip without a
-    /// configured schema, to learn which one `search_path` picks).
-    fn lock_key(&self, client: &mut Client) -> Result<i64, RunError> {
-        let schema = simple_value(
-            client,
-            &format!("SELECT {}", self.schema),
-            "reading search_path",
-        )?
-        .ok_or(RunError::NoSchema)?;
-        Ok(lock_key(&format!("{schema}.alembic_version")))
+    /// The lock key of this version table, and whether the connection is
+    /// read-only, in one round trip. The key names the schema of the table
+    /// the name resolves to (without a configured schema, the one
+    /// `search_path` finds, else the one it would be created in), so every
+    /// migrator of one table takes one key.
+    fn lock_key(&self, client: &mut Client) -> Result<(i64, bool), RunError> {
+        let sql = format!(
+            "SELECT coalesce((SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.oid = to_regclass({})), {}), current_setting('transaction_read_only')",
+            literal(&self.version),
+            self.schema
+        );
+        let row = simple_rows(client, &sql, "reading search_path")?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let mut columns = row.into_iter();
+        let schema = columns.next().flatten().ok_or(RunError::NoSchema)?;
+        let read_only = columns.next().flatten().as_deref() == Some("on");
+        Ok((lock_key(&format!("{schema}.alembic_version")), read_only))
     }
 }
 
@@ -164,7 +174,7 @@ fn create_ledger(client: &mut Client, settings: &Settings) -> Result<(), RunErro
             "creating the ledger schema",
         )?;
     }
-    let existing = table_names(client, &tables.schema)?;
+    let present = present_tables(client, &tables)?;
     let ddl = [
         (
             "alembic_version",
@@ -205,7 +215,7 @@ fn create_ledger(client: &mut Client, settings: &Settings) -> Result<(), RunErro
         ),
     ];
     for (name, sql) in ddl {
-        if !existing.iter().any(|t| t == name) {
+        if !present.contains(&name) {
             run(client, &sql, "creating the ledger tables")?;
         }
     }
@@ -225,44 +235,84 @@ fn table_names(client: &mut Client, schema: &str) -> Result<Vec<String>, RunErro
         .collect())
 }
 
+/// Which ledger tables exist, as the names the tables are read by
+/// resolve (through `search_path` when no schema is configured, as
+/// Alembic's `has_table` looks): one cheap round trip, with no scan of the
+/// catalog.
+fn present_tables(client: &mut Client, tables: &Tables) -> Result<Vec<&'static str>, RunError> {
+    let sql = format!(
+        "SELECT to_regclass({}) IS NOT NULL, to_regclass({}) IS NOT NULL, to_regclass({}) IS NOT NULL",
+        literal(&tables.version),
+        literal(&tables.applied),
+        literal(&tables.log)
+    );
+    let row = simple_rows(client, &sql, "reading the schema")?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    Ok(LEDGER_TABLES
+        .iter()
+        .zip(row)
+        .filter(|(_, present)| present.as_deref() == Some("t"))
+        .map(|(name, _)| *name)
+        .collect())
+}
+
 fn read_ledger(
     client: &mut Client,
     settings: &Settings,
     visit: &mut dyn FnMut(AppliedRowRef<'_>),
 ) -> Result<LedgerState, RunError> {
     let tables = Tables::of(settings);
-    let names = table_names(client, &tables.schema)?;
+    let present = present_tables(client, &tables)?;
     let mut state = LedgerState {
-        has_version_table: names.iter().any(|t| t == "alembic_version"),
-        has_applied_table: names.iter().any(|t| t == "migrate_applied"),
+        has_version_table: present.contains(&"alembic_version"),
+        has_applied_table: present.contains(&"migrate_applied"),
         ..LedgerState::default()
     };
-    state.user_tables = names
-        .into_iter()
-        .filter(|t| !LEDGER_TABLES.contains(&t.as_str()))
-        .collect();
+    if !state.has_version_table {
+        // A database nothing has stamped: what is in it decides whether an
+        // upgrade may start (only then are the tables listed).
+        state.user_tables = table_names(client, &tables.schema)?
+            .into_iter()
+            .filter(|t| !LEDGER_TABLES.contains(&t.as_str()))
+            .collect();
+    }
+    // Both tables in one round trip. Physical order for alembic_version:
+    // what Alembic's unordered SELECT returns.
+    let mut reads = Vec::new();
     if state.has_version_table {
-        // Physical order: what Alembic's unordered SELECT returns.
-        let sql = format!("SELECT version_num FROM {} ORDER BY ctid", tables.version);
-        state.heads = simple_rows(client, &sql, "reading alembic_version")?
+        reads.push(format!(
+            "SELECT version_num FROM {} ORDER BY ctid",
+            tables.version
+        ));
+    }
+    if state.has_applied_table {
+        reads.push(format!(
+            "SELECT revision, checksum, downgrade_sql IS NOT NULL, status FROM {} ORDER BY seq",
+            tables.applied
+        ));
+    }
+    if reads.is_empty() {
+        return Ok(state);
+    }
+    let mut results = simple_results(client, &reads.join(";\n"), "reading the ledger")?.into_iter();
+    if state.has_version_table {
+        state.heads = results
+            .next()
+            .unwrap_or_default()
             .into_iter()
             .filter_map(|row| row.into_iter().next().flatten())
             .collect();
     }
-    if state.has_applied_table {
-        let sql = format!(
-            "SELECT revision, checksum, downgrade_sql IS NOT NULL, status FROM {} ORDER BY seq",
-            tables.applied
-        );
-        for row in simple_rows(client, &sql, "reading migrate_applied")? {
-            let text = |i: usize| row.get(i).and_then(|v| v.as_deref());
-            visit(AppliedRowRef {
-                revision: text(0).unwrap_or_default(),
-                checksum: text(1).map(str::as_bytes),
-                has_downgrade_sql: text(2) == Some("t"),
-                status: Status::parse(text(3).unwrap_or_default().as_bytes()),
-            });
-        }
+    for row in results.next().unwrap_or_default() {
+        let text = |i: usize| row.get(i).and_then(|v| v.as_deref());
+        visit(AppliedRowRef {
+            revision: text(0).unwrap_or_default(),
+            checksum: text(1).map(str::as_bytes),
+            has_downgrade_sql: text(2) == Some("t"),
+            status: Status::parse(text(3).unwrap_or_default().as_bytes()),
+        });
     }
     Ok(state)
 }
@@ -320,12 +370,8 @@ struct Conn<'c> {
 
 impl Conn<'_> {
     fn acquire(&mut self, options: &RunOptions<'_>) -> Result<PostgresSession, RunError> {
-        let read_only = simple_value(
-            self.client,
-            "SHOW transaction_read_only",
-            "checking the connection",
-        )?;
-        if read_only.as_deref() == Some("on") {
+        let (key, read_only) = Tables::of(self.settings).lock_key(self.client)?;
+        if read_only {
             return Err(RunError::ReadOnly {
                 path: "the PostgreSQL connection (transaction_read_only is on)".to_owned(),
             });
@@ -333,7 +379,6 @@ impl Conn<'_> {
         if self.settings.lock_mode == LockMode::Transaction {
             return Ok(PostgresSession { session_lock: None });
         }
-        let key = Tables::of(self.settings).lock_key(self.client)?;
         lock::take(
             self.client,
             "pg_try_advisory_lock",
@@ -359,7 +404,7 @@ impl Conn<'_> {
         }
         run(self.client, &sql, "opening a transaction")?;
         if self.settings.lock_mode == LockMode::Transaction {
-            let key = Tables::of(self.settings).lock_key(self.client)?;
+            let (key, _) = Tables::of(self.settings).lock_key(self.client)?;
             let retry_sql = sql.clone();
             let taken = lock::take(
                 self.client,

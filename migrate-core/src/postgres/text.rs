@@ -28,26 +28,41 @@ pub(crate) fn database_error(doing: &'static str, source: postgres::Error) -> Ru
     }
 }
 
+/// Runs the statements of `sql` in one round trip and returns the rows of
+/// each, as text, in order.
+pub(crate) fn simple_results(
+    client: &mut Client,
+    sql: &str,
+    doing: &'static str,
+) -> Result<Vec<Vec<TextRow>>, RunError> {
+    let messages = client
+        .simple_query(sql)
+        .map_err(|e| database_error(doing, e))?;
+    let mut results = Vec::new();
+    let mut rows = Vec::new();
+    for message in messages {
+        match message {
+            SimpleQueryMessage::Row(row) => rows.push(
+                (0..row.len())
+                    .map(|i| row.get(i).map(str::to_owned))
+                    .collect(),
+            ),
+            SimpleQueryMessage::CommandComplete(_) => results.push(std::mem::take(&mut rows)),
+            _ => {}
+        }
+    }
+    Ok(results)
+}
+
 /// Runs `sql` and returns the rows of its last result, as text.
 pub(crate) fn simple_rows(
     client: &mut Client,
     sql: &str,
     doing: &'static str,
 ) -> Result<Vec<TextRow>, RunError> {
-    let messages = client
-        .simple_query(sql)
-        .map_err(|e| database_error(doing, e))?;
-    let mut rows = Vec::new();
-    for message in messages {
-        if let SimpleQueryMessage::Row(row) = message {
-            rows.push(
-                (0..row.len())
-                    .map(|i| row.get(i).map(str::to_owned))
-                    .collect(),
-            );
-        }
-    }
-    Ok(rows)
+    Ok(simple_results(client, sql, doing)?
+        .pop()
+        .unwrap_or_default())
 }
 
 /// The first column of the first row, if any.

@@ -335,6 +335,49 @@ fn a_version_table_schema_keeps_the_ledger_apart() {
 }
 
 #[test]
+fn the_ledger_is_found_where_search_path_resolves_it_as_alembic_finds_it() {
+    let Some(db) = TestDb::create("search_path") else {
+        return;
+    };
+    example().upgrade(&mut db.connect(), "002").unwrap();
+    // A later connection puts an empty schema first: Alembic's has_table
+    // still sees public.alembic_version (visible through search_path), and
+    // so must the ledger reads, or the run would take the database for new.
+    let mut client = db.connect();
+    client
+        .batch_execute("CREATE SCHEMA app; SET search_path = app, public")
+        .unwrap();
+    let drift = example().verify(&mut client).unwrap();
+    assert_eq!(drift.heads, ["002"]);
+    assert!(drift.is_clean(), "{drift}");
+    // The migration lock is the table's, whichever search_path found it:
+    // a migrator that resolves it plainly holds this one out.
+    let mut holder = db.connect();
+    let key = migrate_core::postgres::lock_key("public.alembic_version");
+    holder
+        .batch_execute(&format!("SELECT pg_advisory_lock({key})"))
+        .unwrap();
+    let options = RunOptions {
+        busy_timeout: Duration::from_millis(200),
+        ..RunOptions::default()
+    };
+    let error = example()
+        .upgrade_with(&mut client, &Target::Heads, &options)
+        .unwrap_err();
+    assert!(matches!(error, RunError::LockTimeout { .. }), "{error}");
+    drop(holder);
+    example().upgrade(&mut client, "head").unwrap();
+    assert_eq!(
+        db.column("SELECT version_num FROM public.alembic_version"),
+        ["004"]
+    );
+    assert_eq!(
+        db.column("SELECT count(*) FROM pg_tables WHERE schemaname = 'app' AND tablename IN ('alembic_version', 'migrate_applied')"),
+        ["0"]
+    );
+}
+
+#[test]
 fn a_database_ahead_of_the_files_rolls_back_with_stored_sql() {
     let Some(db) = TestDb::create("ahead") else {
         return;
