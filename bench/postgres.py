@@ -4,10 +4,10 @@ project, sqlx, refinery and diesel_migrations (each built with its
 PostgreSQL support), Alembic, and the floor: the same SQL through
 `psql -1 -f` (one transaction, no bookkeeping). Below the floor, "the
 server alone" sends that SQL as one message: no round trip per statement,
-the time no client can go under. Every figure is the wall
-time of a whole process (start, connect, work, exit), the median of the
-rounds; the tools run interleaved round by round, each on a database
-created for the run and dropped after it.
+the time no client can go under. Every figure is the wall time of a whole
+process (start, connect, work, exit), the median of the rounds; the tools
+run interleaved round by round, in an order that rotates, each apply on a
+database created for it and dropped after the runs.
 
 Usage (the server as MIGRATE_TEST_POSTGRES_URL, default
 postgresql://postgres@127.0.0.1:5432/postgres; Alembic with psycopg in
@@ -64,23 +64,48 @@ def repeats(n):
     return 3 if QUICK else {100: 11, 1000: 5}.get(n, 3)
 
 
+def check_repeats():
+    """Checks take milliseconds: enough rounds for a steady median."""
+    return 3 if QUICK else 21
+
+
+def rotated(jobs, round_):
+    """The jobs in a different order each round, so that no tool always
+    follows the same one (a Python process exiting, say)."""
+    start = round_ % len(jobs)
+    return jobs[start:] + jobs[:start]
+
+
 def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
+# Every tool connects in plain text: the peers are built without TLS, and
+# a TLS handshake would dwarf a start-up check (libpq-based tools, diesel
+# and Alembic, and this project would otherwise negotiate it by default).
+PLAIN = "?sslmode=disable"
+
+
+def url_of(database):
+    return f"{SERVER.rsplit('/', 1)[0]}/{database}{PLAIN}"
+
+
+def name_of(url):
+    return url.rsplit("/", 1)[1].split("?")[0]
+
+
 def psql(database, *args):
-    base = SERVER.rsplit("/", 1)[0]
-    return ["psql", f"{base}/{database}", "-q", "-v", "ON_ERROR_STOP=1", *args]
+    return ["psql", url_of(database), "-q", "-v", "ON_ERROR_STOP=1", *args]
 
 
 def admin(sql):
-    subprocess.run(psql(SERVER.rsplit("/", 1)[1], "-c", sql), check=True, capture_output=True)
+    subprocess.run(psql(name_of(SERVER), "-c", sql), check=True, capture_output=True)
 
 
 def fresh(name):
     admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin(f'CREATE DATABASE "{name}"')
-    return f"{SERVER.rsplit('/', 1)[0]}/{name}"
+    return url_of(name)
 
 
 def timed(command, cwd=None, env=None):
@@ -112,7 +137,7 @@ def prepare(n):
 def command_of(job, url, floor, project):
     """The process of a job, and its environment."""
     if job == "floor":
-        return psql(url.rsplit("/", 1)[1], "-1", "-f", str(floor)), None
+        return psql(name_of(url), "-1", "-f", str(floor)), None
     if job == "alembic":
         alembic_url = url.replace("postgresql://", "postgresql+psycopg://", 1)
         return [str(PYTHON), "-m", "alembic", "upgrade", "head"], {**os.environ, "ALEMBIC_URL": alembic_url}
@@ -125,7 +150,7 @@ def measure(n):
     applied = {job: [] for job, _ in APPLY}
     for round_ in range(repeats(n)):
         log(f"N={n}: apply round {round_ + 1}")
-        for job, _ in APPLY:
+        for job, _ in rotated(APPLY, round_):
             url = fresh(f"bench_apply_{job.replace(' ', '_').replace('-', '_')}")
             command, env = command_of(job, url, floor, project)
             applied[job].append(timed(command, cwd=project, env=env))
@@ -138,17 +163,22 @@ def measure(n):
         subprocess.run(command, cwd=project, env=env, check=True, capture_output=True)
         if job == "floor":
             # The floor's own ledger: one row, as every tool reads one.
-            subprocess.run(psql(url.rsplit("/", 1)[1], "-c",
+            subprocess.run(psql(name_of(url), "-c",
                                 "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY); "
                                 f"INSERT INTO alembic_version VALUES ('{n - 1:05}')"), check=True)
         checked[job] = url
+    # Settled, as a database migrated a while ago is: autovacuum has been
+    # through the new tables, so it does not run during the checks.
+    for url in checked.values():
+        subprocess.run(psql(name_of(url), "-c", "VACUUM (ANALYZE)"), check=True, capture_output=True)
+    admin("CHECKPOINT")
     checks = {job: [] for job, _ in CHECK}
-    for round_ in range(repeats(n)):
+    for round_ in range(check_repeats()):
         log(f"N={n}: check round {round_ + 1}")
-        for job, _ in CHECK:
+        for job, _ in rotated(CHECK, round_):
             url = checked[job]
             if job == "floor":
-                command, env = psql(url.rsplit("/", 1)[1], "-tAc", "SELECT version_num FROM alembic_version"), None
+                command, env = psql(name_of(url), "-tAc", "SELECT version_num FROM alembic_version"), None
             elif job == "alembic":
                 command = [str(PYTHON), "-m", "alembic", "current"]
                 env = {**os.environ, "ALEMBIC_URL": url.replace("postgresql://", "postgresql+psycopg://", 1)}
@@ -156,7 +186,7 @@ def measure(n):
                 command, env = command_of(job, url, floor, project)
             checks[job].append(timed(command, cwd=project, env=env))
     for job, _ in CHECK:
-        admin(f'DROP DATABASE IF EXISTS "{checked[job].rsplit("/", 1)[1]}" WITH (FORCE)')
+        admin(f'DROP DATABASE IF EXISTS "{name_of(checked[job])}" WITH (FORCE)')
     for job, _ in APPLY:
         admin(f'DROP DATABASE IF EXISTS "bench_apply_{job.replace(" ", "_").replace("-", "_")}" WITH (FORCE)')
     return ({job: statistics.median(v) for job, v in applied.items()},
@@ -164,7 +194,7 @@ def measure(n):
 
 
 def main():
-    version = subprocess.run(psql(SERVER.rsplit("/", 1)[1], "-tAc", "SHOW server_version"),
+    version = subprocess.run(psql(name_of(SERVER), "-tAc", "SHOW server_version"),
                              check=True, capture_output=True, text=True).stdout.strip()
     results = {n: measure(n) for n in SIZES}
     lines = [f"## PostgreSQL {version} (`python3 bench/postgres.py`)", "",
@@ -181,7 +211,7 @@ def main():
               "| tool | " + " | ".join(f"N={n:,}" for n in SIZES) + " |",
               "|---|" + "---|" * len(SIZES)]
     for job, label in CHECK:
-        lines.append(f"| {label} | " + " | ".join(f"{results[n][1][job]:.0f} ms" for n in SIZES) + " |")
+        lines.append(f"| {label} | " + " | ".join(f"{results[n][1][job]:.1f} ms" for n in SIZES) + " |")
     print("\n".join(lines))
 
 

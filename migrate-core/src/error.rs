@@ -90,7 +90,7 @@ pub enum RunError {
         location: String,
     },
     /// The server could not be reached or refused the connection.
-    #[error("cannot connect to {location}: {source}{}; check that the server runs and accepts this user, and that the database exists", source_detail(&**.source))]
+    #[error("cannot connect to {location}: {source}{}; {}", source_detail(&**.source), connect_hint(&**.source))]
     Connect {
         /// The location, its password hidden.
         location: String,
@@ -102,13 +102,13 @@ pub enum RunError {
     /// databases, and the connection was made without one.
     #[error("the schema tools create scratch databases on the server, so they need its URL: open the database with `Postgres::connect` or through `--database`/`DATABASE_URL`")]
     NoServerLocation,
-    /// The location asks for TLS, which this build does not link.
-    #[error("{location} asks for sslmode={mode}, and this build connects without TLS; it does not fall back to plain text. Connect through a TLS-terminating proxy (pgbouncer, stunnel) and point the URL at it, or use sslmode=disable on a private network")]
-    TlsRequired {
+    /// The TLS the location asks for cannot be set up.
+    #[error("{location}: {problem}")]
+    Tls {
         /// The location, its password hidden.
         location: String,
-        /// The `sslmode` asked for.
-        mode: String,
+        /// What is wrong, and what to do.
+        problem: String,
     },
     /// An operation this backend does not do.
     #[error("{operation} works on SQLite files only, and this database is {backend}: {instead}")]
@@ -235,6 +235,17 @@ fn source_detail(error: &(dyn std::error::Error + Send + Sync)) -> String {
         .source()
         .map(|cause| format!(": {cause}"))
         .unwrap_or_default()
+}
+
+/// What to check when a connection fails: the certificate when TLS
+/// refused it, else the server, the user and the database.
+fn connect_hint(error: &(dyn std::error::Error + Send + Sync)) -> &'static str {
+    let text = format!("{error}{}", source_detail(error));
+    if text.contains("TLS") || text.contains("certificate") {
+        "check sslmode and sslrootcert: verify-full needs the host name the server's certificate names, verify-ca only a root certificate that signed it, require encrypts without checking"
+    } else {
+        "check that the server runs and accepts this user, and that the database exists"
+    }
 }
 
 fn row_op_text(op: &RowOp) -> String {
@@ -492,13 +503,17 @@ mod tests {
             RunError::LockLost,
             RunError::NoSchema,
             RunError::NoServerLocation,
-            RunError::TlsRequired {
+            RunError::Tls {
                 location: "postgresql://bot:***@db.example/shop?sslmode=verify-full".into(),
-                mode: "verify-full".into(),
+                problem: "sslmode=verify-full checks the server's certificate against /home/bot/.postgresql/root.crt, which does not exist; give the server's root certificate there or as sslrootcert=/path/to/root.crt, use sslrootcert=system for the machine's trusted roots, or lower sslmode to require to encrypt without checking".into(),
             },
             RunError::Connect {
                 location: "postgresql://bot:***@db.example/shop".into(),
                 source: "error connecting to server".into(),
+            },
+            RunError::Connect {
+                location: "postgresql://bot:***@10.0.0.5/shop?sslmode=verify-full".into(),
+                source: "error performing TLS handshake: invalid peer certificate: certificate not valid for name \"10.0.0.5\"; certificate is only valid for DnsName(\"db.example\")".into(),
             },
             RunError::Unsupported {
                 operation: "backup",
@@ -539,7 +554,7 @@ mod tests {
                 | RunError::NoSchema
                 | RunError::Unsupported { .. }
                 | RunError::NoServerLocation
-                | RunError::TlsRequired { .. }
+                | RunError::Tls { .. }
                 | RunError::Connect { .. }
                 | RunError::NeedsSessionLock { .. }
                 | RunError::NotStarted { .. } => {}

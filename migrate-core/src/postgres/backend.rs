@@ -7,7 +7,7 @@ use super::exec::run_sql;
 use super::lock::{self, lock_key, LockMode};
 use super::text::{
     changed_rows, command_counts, identifier, literal, literal_or_null, run, simple_results,
-    simple_rows,
+    simple_rows, TextRow,
 };
 use crate::backend::sealed::{Ops, StepRecord};
 use crate::backend::{Dialect, Origin};
@@ -278,18 +278,17 @@ fn read_ledger(
             .filter(|t| !LEDGER_TABLES.contains(&t.as_str()))
             .collect();
     }
-    // Both tables in one round trip. Physical order for alembic_version:
-    // what Alembic's unordered SELECT returns.
+    // Both tables in one round trip, neither sorted by the server: sorting
+    // costs a fresh backend its operator lookups, which dominate a start-up
+    // check. alembic_version comes in physical order, as Alembic's own
+    // unordered SELECT returns it; migrate_applied is put in seq order here.
     let mut reads = Vec::new();
     if state.has_version_table {
-        reads.push(format!(
-            "SELECT version_num FROM {} ORDER BY ctid",
-            tables.version
-        ));
+        reads.push(format!("SELECT version_num FROM {}", tables.version));
     }
     if state.has_applied_table {
         reads.push(format!(
-            "SELECT revision, checksum, downgrade_sql IS NOT NULL, status FROM {} ORDER BY seq",
+            "SELECT revision, checksum, downgrade_sql IS NOT NULL, status, seq FROM {}",
             tables.applied
         ));
     }
@@ -305,7 +304,14 @@ fn read_ledger(
             .filter_map(|row| row.into_iter().next().flatten())
             .collect();
     }
-    for row in results.next().unwrap_or_default() {
+    let mut applied = results.next().unwrap_or_default();
+    let seq = |row: &TextRow| {
+        row.get(4)
+            .and_then(|v| v.as_deref())
+            .and_then(|v| v.parse::<i64>().ok())
+    };
+    applied.sort_by_cached_key(seq);
+    for row in &applied {
         let text = |i: usize| row.get(i).and_then(|v| v.as_deref());
         visit(AppliedRowRef {
             revision: text(0).unwrap_or_default(),

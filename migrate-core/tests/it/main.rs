@@ -10,6 +10,8 @@ mod support;
 mod drift;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "postgres")]
+mod postgres_tls;
 mod props;
 mod runner;
 mod schema_diff;
