@@ -6,8 +6,9 @@ PostgreSQL support), Alembic, and the floor: the same SQL through
 server alone" sends that SQL as one message: no round trip per statement,
 the time no client can go under. Every figure is the wall time of a whole
 process (start, connect, work, exit), the median of the rounds; the tools
-run interleaved round by round, in an order that rotates, each apply on a
-database created for it and dropped after the runs.
+run interleaved round by round, in an order shuffled per round, each after
+a 50 ms pause, each apply on a database created for it and dropped after
+the runs.
 
 Usage (the server as MIGRATE_TEST_POSTGRES_URL, default
 postgresql://postgres@127.0.0.1:5432/postgres; Alembic with psycopg in
@@ -18,6 +19,7 @@ Prints a Markdown section for RESULTS.md.
 """
 
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -69,11 +71,12 @@ def check_repeats():
     return 3 if QUICK else 21
 
 
-def rotated(jobs, round_):
-    """The jobs in a different order each round, so that no tool always
-    follows the same one (a Python process exiting, say)."""
-    start = round_ % len(jobs)
-    return jobs[start:] + jobs[:start]
+def shuffled(jobs, round_):
+    """The jobs in a different order each round (seeded by the round), so
+    that no tool always runs right after the same one."""
+    order = list(jobs)
+    random.Random(round_).shuffle(order)
+    return order
 
 
 def log(message):
@@ -109,6 +112,9 @@ def fresh(name):
 
 
 def timed(command, cwd=None, env=None):
+    # A quiet machine to start on, as a bot's start has: the previous
+    # process's server backend has finished exiting.
+    time.sleep(0.05)
     started = time.perf_counter()
     subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
     return 1000 * (time.perf_counter() - started)
@@ -150,7 +156,7 @@ def measure(n):
     applied = {job: [] for job, _ in APPLY}
     for round_ in range(repeats(n)):
         log(f"N={n}: apply round {round_ + 1}")
-        for job, _ in rotated(APPLY, round_):
+        for job, _ in shuffled(APPLY, round_):
             url = fresh(f"bench_apply_{job.replace(' ', '_').replace('-', '_')}")
             command, env = command_of(job, url, floor, project)
             applied[job].append(timed(command, cwd=project, env=env))
@@ -175,7 +181,7 @@ def measure(n):
     checks = {job: [] for job, _ in CHECK}
     for round_ in range(check_repeats()):
         log(f"N={n}: check round {round_ + 1}")
-        for job, _ in rotated(CHECK, round_):
+        for job, _ in shuffled(CHECK, round_):
             url = checked[job]
             if job == "floor":
                 command, env = psql(name_of(url), "-tAc", "SELECT version_num FROM alembic_version"), None
