@@ -13,6 +13,7 @@ pub(crate) mod data;
 pub mod diff;
 mod exec;
 pub mod introspect;
+mod libpq_env;
 mod lock;
 mod text;
 mod tls;
@@ -28,19 +29,22 @@ use crate::location::Location;
 
 /// Connects to the server a `postgres://` or `postgresql://` location names
 /// (a SQLAlchemy driver suffix such as `+psycopg` is ignored), with TLS as
-/// its `sslmode` and `sslrootcert` say ([`tls`]).
+/// its `sslmode` and `sslrootcert` say ([`tls`]); what the URL leaves out,
+/// libpq's environment variables and password file supply ([`libpq_env`]).
 pub fn connect(location: &Location) -> Result<Client, RunError> {
     let Some(url) = location.postgres_url() else {
         return Err(RunError::UnsupportedLocation {
             location: location.to_string(),
         });
     };
-    let (url, tls) = tls::take_parameters(&url);
+    let (url, mut tls) = tls::take_parameters(&url);
+    libpq_env::fill_tls(&mut tls, &libpq_env::process_env);
     let tls = tls.resolve(location)?;
     let mut config: postgres::Config = url.parse().map_err(|source| RunError::Connect {
         location: location.to_string(),
         source: Box::new(source),
     })?;
+    libpq_env::fill_password(&mut config, &libpq_env::process_env);
     config
         .ssl_mode(tls.mode)
         .connect(tls.connector)
