@@ -55,6 +55,7 @@ APPLY = [
 CHECK = [
     ("floor", "floor: psql, read alembic_version"),
     ("migrate check", "migrate verify: every checksum, the ledger, the graph"),
+    ("migrate start", "migrate start: verify, refuse drift, upgrade to head (nothing to run)"),
     ("refinery check", "refinery run, nothing to apply"),
     ("sqlx check", "sqlx run, nothing to apply"),
     ("diesel check", "diesel run_pending_migrations, nothing to apply"),
@@ -163,7 +164,7 @@ def measure(n):
     # One database per tool with everything applied, then the checks.
     checked = {}
     for job, _ in CHECK:
-        url = fresh(f"bench_check_{job.split()[0]}")
+        url = fresh(f"bench_check_{job.replace(' ', '_')}")
         source = "floor" if job == "floor" else ("alembic" if job == "alembic" else f"{job.split()[0]} apply")
         command, env = command_of(source, url, floor, project)
         subprocess.run(command, cwd=project, env=env, check=True, capture_output=True)

@@ -55,15 +55,15 @@ fn start() -> Result<(), Box<dyn Error>> {
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     conn.pragma_update(None, "foreign_keys", true)?;
 
-    let report = MIGRATIONS.verify(&mut conn)?;
-    report.ensure_clean()?;
-    if !report.unverified.is_empty() {
+    // Refuses drift, then upgrades to head; at head it only reads.
+    let startup = MIGRATIONS.start(&mut conn)?;
+    if !startup.drift.unverified.is_empty() {
         eprintln!(
             "repair_bot: taking over a database migrated by Alembic ({}); run `repair_bot migrate repair` to record checksums",
-            report.unverified.join(", ")
+            startup.drift.unverified.join(", ")
         );
     }
-    let run = MIGRATIONS.upgrade(&mut conn, "head")?;
+    let run = startup.run;
     for step in &run.steps {
         eprintln!(
             "repair_bot: applied {} ({}) in {} ms",

@@ -5,9 +5,15 @@ pub use migrate_core::{
     Direction, DriftError, DriftReport, Graph, GraphError, Header, Imported, LoadError,
     LoadProblem, Location, LocationError, Migration, Migrations, Modified, OpenMode, ParseError,
     ParseErrorKind, Plan, PreparedImport, RowOp, RunError, RunOptions, RunReport, Section,
-    StatementError, Step, StepReport, Target, TargetError, Unknown, Violation,
+    StartError, Startup, StatementError, Step, StepReport, Target, TargetError, Unknown, Violation,
 };
 pub use migrate_macros::embed_migrations;
+
+/// The PostgreSQL backend: [`postgres::connect`] (TLS and libpq's
+/// environment as `sslmode` and the variables say), [`postgres::Postgres`]
+/// (a client with its settings), the lock and the schema tools.
+#[cfg(feature = "postgres")]
+pub use migrate_core::postgres;
 
 #[cfg(feature = "cli")]
 pub mod cli;

@@ -34,6 +34,7 @@ pub mod set;
 mod sql_text;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+mod startup;
 pub mod statements;
 pub mod template;
 
@@ -54,3 +55,4 @@ pub use migration::{Header, Migration, Section};
 pub use parse::{ParseError, ParseErrorKind};
 pub use runner::{current, RunOptions, RunReport, StepReport, QUIET_WAIT};
 pub use set::Migrations;
+pub use startup::{StartError, Startup};

@@ -84,6 +84,20 @@ pub struct RunReport {
     pub preexisting_violations: Vec<Violation>,
 }
 
+impl RunReport {
+    /// The report of a run whose plan has no steps: the database stays as
+    /// it is.
+    pub(crate) fn nothing_to_run(plan: Plan) -> RunReport {
+        RunReport {
+            heads_before: plan.heads_before,
+            heads_after: plan.heads_after,
+            steps: Vec::new(),
+            already_past: plan.already_past,
+            preexisting_violations: Vec::new(),
+        }
+    }
+}
+
 /// Reads the ledger in one snapshot, collecting the `migrate_applied` rows.
 pub(crate) fn read_ledger<B: Backend + ?Sized>(db: &mut B) -> Result<LedgerState, RunError> {
     let mut applied = Vec::new();
@@ -279,6 +293,11 @@ impl Migrations {
         options: &RunOptions<'_>,
     ) -> Result<RunReport, RunError> {
         let graph = self.graph()?;
+        if let Operation::Upgrade(target) = operation {
+            if let Some(report) = self.already_there(db, graph, target) {
+                return Ok(report);
+            }
+        }
         with_session(db, options, |db| {
             let mut committed = Committed::default();
             let mut planned = None;
@@ -328,6 +347,30 @@ impl Migrations {
                 heads_now: heads_after,
             })
         })
+    }
+
+    /// The report of an upgrade with nothing to run, read without the
+    /// migration lock: what the ledger holds is committed, so when it is
+    /// already at `target` no run can change that, and a bot's start need
+    /// not wait behind another writer (or be refused on a read-only
+    /// database) only to do nothing. `None` when there is anything to run
+    /// or anything unusual to report (no ledger, a dirty mark, rows this
+    /// set lacks, a read that failed): the locked run decides and says.
+    fn already_there<B: Backend + ?Sized>(
+        &self,
+        db: &mut B,
+        graph: &Graph,
+        target: &Target,
+    ) -> Option<RunReport> {
+        let state = read_ledger(db).ok()?;
+        if !state.has_version_table || state.applied.iter().any(|r| r.status == Status::Started) {
+            return None;
+        }
+        let current = known_heads(self, graph, &state).ok()?;
+        let plan = self.plan_from(&current, target, Direction::Up).ok()?;
+        plan.steps
+            .is_empty()
+            .then(|| RunReport::nothing_to_run(plan))
     }
 
     /// The body of a run, inside the session. `planned` receives the plan
@@ -387,13 +430,7 @@ impl Migrations {
         };
         if plan.steps.is_empty() && ahead.is_none() {
             // Nothing to do: leave the database untouched, ledger included.
-            return Ok(RunReport {
-                heads_before: plan.heads_before.clone(),
-                heads_after: plan.heads_after,
-                steps: Vec::new(),
-                already_past: plan.already_past,
-                preexisting_violations: Vec::new(),
-            });
+            return Ok(RunReport::nothing_to_run(plan));
         }
         *planned = Some(plan.clone());
         // Violations already there are not this run's doing.

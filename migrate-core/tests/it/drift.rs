@@ -166,3 +166,37 @@ fn verify_reads_without_changing_anything() {
     assert_eq!(objects, 0);
     let _ = write_folder;
 }
+
+#[test]
+fn start_upgrades_a_clean_database_and_refuses_a_drifted_one_untouched() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("bot.db");
+    let mut conn = Connection::open(&path).unwrap();
+    let first = reference().start(&mut conn).unwrap();
+    assert!(first.drift.is_clean());
+    assert_eq!(first.run.steps.len(), reference().len());
+    assert_eq!(first.run.heads_after, version_rows(&conn));
+
+    // At head: nothing runs, and a writer elsewhere does not hold it up.
+    let writer = Connection::open(&path).unwrap();
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let again = reference().start(&mut conn).unwrap();
+    assert!(again.run.steps.is_empty());
+    assert_eq!(again.run.heads_before, again.run.heads_after);
+    writer.execute_batch("ROLLBACK").unwrap();
+
+    // An applied file edited afterwards: refused, nothing run or written.
+    let edited = copy_reference(&dir.path().join("m"), |root| {
+        let file = root.join("versions/002_add_phone_number_to_users.sql");
+        let text = std::fs::read_to_string(&file).unwrap() + "\n-- edited\n";
+        std::fs::write(file, text).unwrap();
+    });
+    let before = crate::support::snapshot(&conn);
+    let error = edited.start(&mut conn).unwrap_err();
+    assert!(
+        matches!(error, migrate_core::StartError::Drift(_)),
+        "{error}"
+    );
+    assert!(error.to_string().contains("modified: 002"), "{error}");
+    assert_eq!(crate::support::snapshot(&conn), before);
+}

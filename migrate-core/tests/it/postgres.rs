@@ -166,6 +166,15 @@ fn a_held_lock_makes_a_run_wait_and_the_timeout_names_the_holder() {
         .batch_execute(&format!("SELECT pg_advisory_unlock({key})"))
         .unwrap();
     example().upgrade(&mut db.connect(), "head").unwrap();
+    // At head, a bot's start does not wait for another holder: with
+    // nothing to run it needs no lock.
+    holder
+        .batch_execute(&format!("SELECT pg_advisory_lock({key})"))
+        .unwrap();
+    let report = example()
+        .upgrade_with(&mut db.connect(), &Target::Heads, &options)
+        .unwrap();
+    assert!(report.steps.is_empty());
 }
 
 #[test]

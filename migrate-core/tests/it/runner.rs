@@ -389,3 +389,49 @@ fn a_database_created_by_hand_is_refused_with_the_fix() {
     let report = reference().verify(&mut conn).unwrap();
     assert_eq!(report.untracked_tables, ["users"]);
 }
+
+#[test]
+fn an_upgrade_with_nothing_to_run_needs_no_write_lock() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("bot.db");
+    reference()
+        .upgrade(&mut Connection::open(&path).unwrap(), "head")
+        .unwrap();
+    // Another process is writing: a bot's start at head does not wait for
+    // it (the wait would end in a busy error after busy_timeout).
+    let writer = Connection::open(&path).unwrap();
+    writer
+        .execute_batch("BEGIN IMMEDIATE; CREATE TABLE scratch (x);")
+        .unwrap();
+    let options = RunOptions {
+        busy_timeout: std::time::Duration::from_millis(100),
+        ..RunOptions::default()
+    };
+    let report = reference()
+        .upgrade_with(
+            &mut Connection::open(&path).unwrap(),
+            &migrate_core::Target::Heads,
+            &options,
+        )
+        .unwrap();
+    assert!(report.steps.is_empty());
+    assert_eq!(report.heads_after, version_rows(&writer));
+    // With something to run, the run does wait for the lock.
+    let error = reference()
+        .downgrade_with(
+            &mut Connection::open(&path).unwrap(),
+            &migrate_core::Target::Base,
+            &options,
+        )
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("taking the write lock"),
+        "{error}"
+    );
+    writer.execute_batch("ROLLBACK").unwrap();
+    // A read-only database at head: nothing to run, nothing refused.
+    let mut ro =
+        Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let report = reference().upgrade(&mut ro, "head").unwrap();
+    assert!(report.steps.is_empty());
+}

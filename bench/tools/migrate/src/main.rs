@@ -1,7 +1,8 @@
 //! `bench-migrate MODE DB`: times one operation of this project on the
 //! migrations embedded from `migrations/`, as a process start does it.
 //! Modes: `apply` (one transaction), `apply-per-migration`, `check` (the
-//! start-up verify of an up-to-date DB), `check-floor` (open it and read
+//! start-up verify of an up-to-date DB), `start` on a server (refuse drift,
+//! then upgrade to head, as the bot starts), `check-floor` (open it and read
 //! its version, which any check must do) and `floor` (the same upgrade SQL
 //! in one transaction with no bookkeeping); on a server, `server-alone`
 //! (the same SQL sent as one message). Prints one JSON line with the time
@@ -52,6 +53,10 @@ fn on_server(mode: &str, url: &str) {
         }
         "check" => {
             MIGRATIONS.verify(&mut client).unwrap().ensure_clean().unwrap();
+        }
+        "start" => {
+            // What the bot does at start: refuse drift, then upgrade.
+            MIGRATIONS.start(&mut client).unwrap();
         }
         "server-alone" => {
             // The upgrade SQL as one message in one transaction: no round
