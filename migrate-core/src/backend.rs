@@ -119,8 +119,7 @@ pub(crate) mod sealed {
 
         /// Records one migration step: the `alembic_version` changes (each
         /// must touch exactly one row), then the `migrate_applied` row
-        /// written or the rows removed. A server backend sends it as one
-        /// round trip.
+        /// written or the rows removed.
         fn record_step(&mut self, step: &StepRecord<'_>) -> Result<(), RunError> {
             for op in step.row_ops {
                 match self.apply_row_op(op)? {
@@ -140,6 +139,12 @@ pub(crate) mod sealed {
                 self.forget(revision)?;
             }
             Ok(())
+        }
+
+        /// Records steps in order, each as [`Ops::record_step`] does. A
+        /// server backend sends them all as one round trip.
+        fn record_steps(&mut self, steps: &[StepRecord<'_>]) -> Result<(), RunError> {
+            steps.iter().try_for_each(|step| self.record_step(step))
         }
 
         /// Sets the recorded checksum of an applied revision.

@@ -368,6 +368,10 @@ impl Ops for Database {
         dispatch!(self, conn => conn.record_step(step))
     }
 
+    fn record_steps(&mut self, steps: &[StepRecord<'_>]) -> Result<(), RunError> {
+        dispatch!(self, conn => conn.record_steps(steps))
+    }
+
     fn set_checksum(&mut self, revision: &str, checksum: &str) -> Result<(), RunError> {
         dispatch!(self, conn => conn.set_checksum(revision, checksum))
     }

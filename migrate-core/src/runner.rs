@@ -98,6 +98,14 @@ impl RunReport {
     }
 }
 
+/// A step that ran, its ledger writes not sent yet.
+struct Ran<'p> {
+    step: &'p Step,
+    execution_ms: i64,
+    checksum: String,
+    down_revisions: String,
+}
+
 /// Reads the ledger in one snapshot, collecting the `migrate_applied` rows.
 pub(crate) fn read_ledger<B: Backend + ?Sized>(db: &mut B) -> Result<LedgerState, RunError> {
     let mut applied = Vec::new();
@@ -451,18 +459,29 @@ impl Migrations {
                 return Err(problem);
             }
         }
+        // The ledger writes of the steps run since the last commit, sent
+        // together before anything commits (one round trip on a server).
+        let mut unrecorded = Vec::new();
         for step in &plan.steps {
-            let report = self.run_step(&mut tx, step, options, &baseline, &steps, committed)?;
+            if !self.as_slice()[step.revision].is_transactional() {
+                // It commits what came before it.
+                self.record(&mut tx, &mut unrecorded)?;
+            }
+            let (report, ran) =
+                self.run_step(&mut tx, step, options, &baseline, &steps, committed)?;
+            unrecorded.push(ran);
             if let Some(on_step) = options.on_step {
                 on_step(&report);
             }
             steps.push(report);
             if options.transaction_per_migration && step != plan.steps.last().unwrap_or(step) {
+                self.record(&mut tx, &mut unrecorded)?;
                 ensure_no_new_violations(&mut *tx, &baseline)?;
                 tx.checkpoint(options)?;
                 committed.through(&steps);
             }
         }
+        self.record(&mut tx, &mut unrecorded)?;
         let revisions: Vec<String> = steps.iter().map(|s| s.revision.clone()).collect();
         tx.log(&LogEntry {
             operation: operation.name(),
@@ -521,19 +540,20 @@ impl Migrations {
         Ok(())
     }
 
-    /// Runs one migration and records it. A non-transactional migration
-    /// commits what came before, marks itself as started, runs outside any
-    /// transaction, then reopens the run's transaction to record its
-    /// completion.
-    fn run_step<B: Backend + ?Sized>(
+    /// Runs one migration; its ledger writes are returned, for
+    /// [`Migrations::record`] to send with those of the steps around it. A
+    /// non-transactional migration (the steps before it recorded) commits,
+    /// marks itself as started, runs outside any transaction, then reopens
+    /// the run's transaction.
+    fn run_step<'p, B: Backend + ?Sized>(
         &self,
         tx: &mut Transaction<'_, B>,
-        step: &Step,
+        step: &'p Step,
         options: &RunOptions<'_>,
         baseline: &[Violation],
         done: &[StepReport],
         committed: &mut Committed,
-    ) -> Result<StepReport, RunError> {
+    ) -> Result<(StepReport, Ran<'p>), RunError> {
         let m = &self.as_slice()[step.revision];
         let started = Instant::now();
         let (section, direction) = match step.direction {
@@ -575,38 +595,59 @@ impl Migrations {
             committed.through(done);
         }
         let elapsed = started.elapsed();
-        let ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
-        let checksum = m.checksum().to_string();
-        let down = m.down_revisions().collect::<Vec<_>>().join(",");
-        let record = match step.direction {
-            Direction::Up => StepRecord {
-                row_ops: &step.row_ops,
-                applied: Some(new_row(
-                    m,
-                    Status::Applied,
-                    Some(&checksum),
-                    &down,
-                    Some(ms),
-                )),
-                forget: Vec::new(),
-            },
-            Direction::Down => StepRecord {
-                row_ops: &step.row_ops,
-                applied: None,
-                forget: std::iter::once(m.revision())
-                    .chain(m.replaces().map(|(replaced, _)| replaced))
-                    .collect(),
-            },
-        };
-        tx.record_step(&record)?;
-        Ok(StepReport {
+        let report = StepReport {
             revision: m.revision().to_owned(),
             message: m.message().to_owned(),
             direction: step.direction,
             from: m.down_revisions().map(str::to_owned).collect(),
             transactional: m.is_transactional(),
             elapsed,
-        })
+        };
+        let ran = Ran {
+            step,
+            execution_ms: i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX),
+            checksum: m.checksum().to_string(),
+            down_revisions: m.down_revisions().collect::<Vec<_>>().join(","),
+        };
+        Ok((report, ran))
+    }
+
+    /// Writes the ledger rows of the steps in `unrecorded`, in order, and
+    /// empties it.
+    fn record<B: Backend + ?Sized>(
+        &self,
+        tx: &mut Transaction<'_, B>,
+        unrecorded: &mut Vec<Ran<'_>>,
+    ) -> Result<(), RunError> {
+        let records: Vec<StepRecord<'_>> = unrecorded
+            .iter()
+            .map(|ran| {
+                let m = &self.as_slice()[ran.step.revision];
+                match ran.step.direction {
+                    Direction::Up => StepRecord {
+                        row_ops: &ran.step.row_ops,
+                        applied: Some(new_row(
+                            m,
+                            Status::Applied,
+                            Some(&ran.checksum),
+                            &ran.down_revisions,
+                            Some(ran.execution_ms),
+                        )),
+                        forget: Vec::new(),
+                    },
+                    Direction::Down => StepRecord {
+                        row_ops: &ran.step.row_ops,
+                        applied: None,
+                        forget: std::iter::once(m.revision())
+                            .chain(m.replaces().map(|(replaced, _)| replaced))
+                            .collect(),
+                    },
+                }
+            })
+            .collect();
+        tx.record_steps(&records)?;
+        unrecorded.clear();
+        Ok(())
     }
 
     /// The version rows [`Migrations::stamp`] would leave, without changing

@@ -506,19 +506,31 @@ macro_rules! ops_through_conn {
             run(conn.client, &sql, "updating migrate_applied")
         }
 
-        /// The step's ledger writes in one round trip.
         fn record_step(&mut self, step: &StepRecord<'_>) -> Result<(), RunError> {
+            self.record_steps(std::slice::from_ref(step))
+        }
+
+        /// The steps' ledger writes in one round trip.
+        fn record_steps(&mut self, steps: &[StepRecord<'_>]) -> Result<(), RunError> {
+            if steps.is_empty() {
+                return Ok(());
+            }
             let conn = AsConn::conn(self);
             let tables = Tables::of(conn.settings);
-            let statements: Vec<String> = step
-                .row_ops
-                .iter()
-                .map(|op| row_op_sql(&tables, op))
-                .chain(step.applied.iter().map(|row| record_sql(&tables, row)))
-                .chain(step.forget.iter().map(|revision| forget_sql(&tables, revision)))
-                .collect();
-            let counts = command_counts(conn.client, &statements.join(";\n"), "recording the migration")?;
-            for (op, changed) in step.row_ops.iter().zip(counts) {
+            let mut statements = Vec::new();
+            // Where each alembic_version change falls among the statements.
+            let mut row_ops = Vec::new();
+            for step in steps {
+                for op in step.row_ops {
+                    row_ops.push((statements.len(), op));
+                    statements.push(row_op_sql(&tables, op));
+                }
+                statements.extend(step.applied.iter().map(|row| record_sql(&tables, row)));
+                statements.extend(step.forget.iter().map(|revision| forget_sql(&tables, revision)));
+            }
+            let counts = command_counts(conn.client, &statements.join(";\n"), "recording the migrations")?;
+            for (at, op) in row_ops {
+                let changed = counts.get(at).copied().unwrap_or(0);
                 if changed != 1 {
                     return Err(RunError::VersionRows {
                         operation: op.clone(),

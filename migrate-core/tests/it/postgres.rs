@@ -713,3 +713,36 @@ mod diff_round_trip {
         }
     }
 }
+
+#[test]
+fn the_batched_ledger_writes_still_count_each_version_row_change() {
+    let Some(db) = TestDb::create("version_rows") else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let folder = write_folder(
+        dir.path(),
+        &[
+            (
+                "r1.sql",
+                migration("r1", "none", "CREATE TABLE a (x int);", None),
+            ),
+            (
+                "r2.sql",
+                migration("r2", "r1", "DELETE FROM alembic_version;", None),
+            ),
+            (
+                "r3.sql",
+                migration("r3", "r2", "CREATE TABLE c (x int);", None),
+            ),
+        ],
+    );
+    let set = Migrations::from_dir(folder).unwrap();
+    let mut client = db.connect();
+    set.upgrade(&mut client, "r1").unwrap();
+    let error = set.upgrade(&mut client, "head").unwrap_err();
+    assert!(matches!(error, RunError::VersionRows { .. }), "{error}");
+    assert!(error.to_string().contains("`r1` to `r2`"), "{error}");
+    assert_eq!(db.column("SELECT version_num FROM alembic_version"), ["r1"]);
+    assert_eq!(db.column("SELECT to_regclass('c') IS NULL"), ["t"]);
+}

@@ -435,3 +435,32 @@ fn an_upgrade_with_nothing_to_run_needs_no_write_lock() {
     let report = reference().upgrade(&mut ro, "head").unwrap();
     assert!(report.steps.is_empty());
 }
+
+#[test]
+fn a_migration_that_edits_alembic_version_fails_the_run_and_rolls_it_back() {
+    let dir = TempDir::new().unwrap();
+    let folder = write_folder(
+        dir.path(),
+        &[
+            (
+                "r1.sql",
+                migration("r1", "none", "CREATE TABLE a (x);", None),
+            ),
+            (
+                "r2.sql",
+                migration("r2", "r1", "DELETE FROM alembic_version;", None),
+            ),
+            ("r3.sql", migration("r3", "r2", "CREATE TABLE c (x);", None)),
+        ],
+    );
+    let set = Migrations::from_dir(folder).unwrap();
+    let mut conn = open(&dir);
+    set.upgrade(&mut conn, "r1").unwrap();
+    let error = set.upgrade(&mut conn, "head").unwrap_err();
+    // The run's ledger writes go together before its commit: r2's version
+    // row change finds no row, and nothing of the run stays.
+    assert!(matches!(error, RunError::VersionRows { .. }), "{error}");
+    assert!(error.to_string().contains("`r1` to `r2`"), "{error}");
+    assert!(columns(&conn, "c").is_empty());
+    assert_eq!(version_rows(&conn), ["r1"]);
+}
