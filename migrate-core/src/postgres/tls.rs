@@ -112,11 +112,6 @@ impl TlsParameters {
             None => "prefer",
             Some(mode) => mode,
         };
-        if system && mode != "verify-full" {
-            return Err(problem(format!(
-                "sslrootcert=system checks the server against the machine's trusted roots, which needs sslmode=verify-full (not {mode}); drop sslmode or set it to verify-full"
-            )));
-        }
         let root_file = match self.root_cert.as_deref() {
             Some("system") => None,
             Some(path) => Some(PathBuf::from(path)),
@@ -135,6 +130,11 @@ impl TlsParameters {
                 )))
             }
         };
+        if system && mode != "verify-full" {
+            return Err(problem(format!(
+                "sslrootcert=system checks the server against the machine's trusted roots, which needs sslmode=verify-full (not {mode}); drop sslmode or set it to verify-full"
+            )));
+        }
         let roots = match check {
             Check::Nothing => RootCertStore::empty(),
             _ if system => system_roots().map_err(problem)?,
