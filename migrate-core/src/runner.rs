@@ -236,6 +236,20 @@ impl Migrations {
         target: &Target,
         options: &RunOptions<'_>,
     ) -> Result<RunReport, RunError> {
+        if let Some(report) = self.already_there(db, self.graph()?, target) {
+            return Ok(report);
+        }
+        self.upgrade_locked(db, target, options)
+    }
+
+    /// The upgrade under the migration lock, without first looking whether
+    /// there is anything to run (for a caller that just read the ledger).
+    pub(crate) fn upgrade_locked<B: Backend + ?Sized>(
+        &self,
+        db: &mut B,
+        target: &Target,
+        options: &RunOptions<'_>,
+    ) -> Result<RunReport, RunError> {
         self.run(db, Operation::Upgrade(target), options)
     }
 
@@ -301,11 +315,6 @@ impl Migrations {
         options: &RunOptions<'_>,
     ) -> Result<RunReport, RunError> {
         let graph = self.graph()?;
-        if let Operation::Upgrade(target) = operation {
-            if let Some(report) = self.already_there(db, graph, target) {
-                return Ok(report);
-            }
-        }
         with_session(db, options, |db| {
             let mut committed = Committed::default();
             let mut planned = None;

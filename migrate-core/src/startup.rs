@@ -40,7 +40,7 @@ impl Migrations {
     /// What a bot does before serving: [`Migrations::verify`], refusing a
     /// database that drifted (an applied file edited, a database ahead of
     /// the binary, a dirty mark, a ledger that disagrees with itself, tables
-    /// made by hand), then [`Migrations::upgrade_with`] to `head` when
+    /// made by hand), then upgrades to `head` (as [`Migrations::upgrade_with`]) when
     /// anything is pending. When nothing is, the ledger was read once and
     /// no lock was taken.
     pub fn start_with<B: Backend + ?Sized>(
@@ -57,7 +57,8 @@ impl Migrations {
         let run = if plan.steps.is_empty() {
             RunReport::nothing_to_run(plan)
         } else {
-            self.upgrade_with(db, &Target::Head, options)?
+            // The ledger was just read: straight to the locked run.
+            self.upgrade_locked(db, &Target::Head, options)?
         };
         Ok(Startup { drift, run })
     }

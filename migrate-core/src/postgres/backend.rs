@@ -7,7 +7,7 @@ use super::exec::run_sql;
 use super::lock::{self, lock_key, LockMode};
 use super::text::{
     changed_rows, command_counts, identifier, literal, literal_or_null, run, simple_results,
-    simple_rows, TextRow,
+    simple_row, simple_rows, TextRow,
 };
 use crate::backend::sealed::{Ops, StepRecord};
 use crate::backend::{Dialect, Origin};
@@ -144,18 +144,14 @@ impl Tables {
     /// the name resolves to (without a configured schema, the one
     /// `search_path` finds, else the one it would be created in), so every
     /// migrator of one table takes one key.
-    fn lock_key(&self, client: &mut Client) -> Result<(i64, bool), RunError> {
+    fn lock_key_and_read_only(&self, client: &mut Client) -> Result<(i64, bool), RunError> {
         let sql = format!(
             "SELECT coalesce((SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE c.oid = to_regclass({})), {}), current_setting('transaction_read_only')",
             literal(&self.version),
             self.schema
         );
-        let row = simple_rows(client, &sql, "reading search_path")?
-            .into_iter()
-            .next()
-            .unwrap_or_default();
-        let mut columns = row.into_iter();
+        let mut columns = simple_row(client, &sql, "reading search_path")?.into_iter();
         let schema = columns.next().flatten().ok_or(RunError::NoSchema)?;
         let read_only = columns.next().flatten().as_deref() == Some("on");
         Ok((lock_key(&format!("{schema}.alembic_version")), read_only))
@@ -240,21 +236,21 @@ fn table_names(client: &mut Client, schema: &str) -> Result<Vec<String>, RunErro
 /// Alembic's `has_table` looks): one cheap round trip, with no scan of the
 /// catalog.
 fn present_tables(client: &mut Client, tables: &Tables) -> Result<Vec<&'static str>, RunError> {
-    let sql = format!(
-        "SELECT to_regclass({}) IS NOT NULL, to_regclass({}) IS NOT NULL, to_regclass({}) IS NOT NULL",
-        literal(&tables.version),
-        literal(&tables.applied),
-        literal(&tables.log)
-    );
-    let row = simple_rows(client, &sql, "reading the schema")?
-        .into_iter()
-        .next()
-        .unwrap_or_default();
-    Ok(LEDGER_TABLES
+    let named = [&tables.version, &tables.applied, &tables.log];
+    let probes: Vec<String> = named
         .iter()
+        .map(|table| format!("to_regclass({}) IS NOT NULL", literal(table)))
+        .collect();
+    let row = simple_row(
+        client,
+        &format!("SELECT {}", probes.join(", ")),
+        "reading the schema",
+    )?;
+    Ok(LEDGER_TABLES
+        .into_iter()
         .zip(row)
         .filter(|(_, present)| present.as_deref() == Some("t"))
-        .map(|(name, _)| *name)
+        .map(|(name, _)| name)
         .collect())
 }
 
@@ -376,7 +372,7 @@ struct Conn<'c> {
 
 impl Conn<'_> {
     fn acquire(&mut self, options: &RunOptions<'_>) -> Result<PostgresSession, RunError> {
-        let (key, read_only) = Tables::of(self.settings).lock_key(self.client)?;
+        let (key, read_only) = Tables::of(self.settings).lock_key_and_read_only(self.client)?;
         if read_only {
             return Err(RunError::ReadOnly {
                 path: "the PostgreSQL connection (transaction_read_only is on)".to_owned(),
@@ -410,7 +406,7 @@ impl Conn<'_> {
         }
         run(self.client, &sql, "opening a transaction")?;
         if self.settings.lock_mode == LockMode::Transaction {
-            let (key, _) = Tables::of(self.settings).lock_key(self.client)?;
+            let (key, _) = Tables::of(self.settings).lock_key_and_read_only(self.client)?;
             let retry_sql = sql.clone();
             let taken = lock::take(
                 self.client,

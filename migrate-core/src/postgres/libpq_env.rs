@@ -16,13 +16,15 @@ pub(crate) fn process_env(name: &str) -> Option<String> {
 }
 
 /// `PGSSLMODE` and `PGSSLROOTCERT` where the URL has no `sslmode` or
-/// `sslrootcert`.
+/// `sslrootcert`, and then libpq's default root file,
+/// `~/.postgresql/root.crt` (used only when it exists or a mode checks).
 pub(crate) fn fill_tls(parameters: &mut TlsParameters, env: Env<'_>) {
     if parameters.mode.is_none() {
         parameters.mode = env("PGSSLMODE");
     }
     if parameters.root_cert.is_none() {
-        parameters.root_cert = env("PGSSLROOTCERT");
+        parameters.root_cert = env("PGSSLROOTCERT")
+            .or_else(|| env("HOME").map(|home| format!("{home}/.postgresql/root.crt")));
     }
 }
 
@@ -192,6 +194,15 @@ mod tests {
         fill_tls(&mut empty, &env_of(&env));
         assert_eq!(empty.mode.as_deref(), Some("verify-full"));
         assert_eq!(empty.root_cert.as_deref(), Some("/etc/root.crt"));
+        let mut default_root = TlsParameters::default();
+        fill_tls(
+            &mut default_root,
+            &env_of(&[("HOME", "/home/bot".to_owned())]),
+        );
+        assert_eq!(
+            default_root.root_cert.as_deref(),
+            Some("/home/bot/.postgresql/root.crt")
+        );
         let mut given = TlsParameters {
             mode: Some("disable".into()),
             ..TlsParameters::default()

@@ -65,16 +65,25 @@ pub(crate) fn simple_rows(
         .unwrap_or_default())
 }
 
+/// The first row of `sql`'s last result (empty when there is none).
+pub(crate) fn simple_row(
+    client: &mut Client,
+    sql: &str,
+    doing: &'static str,
+) -> Result<TextRow, RunError> {
+    Ok(simple_rows(client, sql, doing)?
+        .into_iter()
+        .next()
+        .unwrap_or_default())
+}
+
 /// The first column of the first row, if any.
 pub(crate) fn simple_value(
     client: &mut Client,
     sql: &str,
     doing: &'static str,
 ) -> Result<Option<String>, RunError> {
-    Ok(simple_rows(client, sql, doing)?
-        .into_iter()
-        .next()
-        .and_then(|row| row.into_iter().next().flatten()))
+    Ok(simple_row(client, sql, doing)?.into_iter().next().flatten())
 }
 
 /// Runs the statements of `sql` in one round trip and returns how many

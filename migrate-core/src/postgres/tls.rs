@@ -36,7 +36,8 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 pub(crate) struct TlsParameters {
     /// `sslmode`, as written (`None`: libpq's default, `prefer`).
     pub mode: Option<String>,
-    /// `sslrootcert`, percent-decoded.
+    /// `sslrootcert`, percent-decoded (libpq's default,
+    /// `~/.postgresql/root.crt`, is filled in by `libpq_env::fill_tls`).
     pub root_cert: Option<String>,
     /// `sslcert` or `sslkey`, when the URL names either: client
     /// certificates, which this build does not send.
@@ -112,11 +113,11 @@ impl TlsParameters {
             None => "prefer",
             Some(mode) => mode,
         };
-        let root_file = match self.root_cert.as_deref() {
-            Some("system") => None,
-            Some(path) => Some(PathBuf::from(path)),
-            None => default_root_file(),
-        };
+        let root_file = self
+            .root_cert
+            .as_deref()
+            .filter(|&root| root != "system")
+            .map(PathBuf::from);
         let check = match mode {
             "disable" | "allow" | "prefer" => Check::Nothing,
             // libpq's rule: require checks against a root file that is there.
@@ -153,16 +154,11 @@ impl TlsParameters {
     }
 }
 
-/// `~/.postgresql/root.crt`, where libpq looks by default.
-fn default_root_file() -> Option<PathBuf> {
-    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".postgresql/root.crt"))
-}
-
 /// The certificates of a PEM file.
 fn file_roots(file: Option<&std::path::Path>, mode: &str) -> Result<RootCertStore, String> {
     let Some(file) = file else {
         return Err(format!(
-            "sslmode={mode} checks the server's certificate, and no root certificate was given (HOME is not set); give sslrootcert=/path/to/root.crt, or sslrootcert=system for the machine's trusted roots"
+            "sslmode={mode} checks the server's certificate, and no root certificate was given (nor is HOME set, for ~/.postgresql/root.crt); give sslrootcert=/path/to/root.crt, or sslrootcert=system for the machine's trusted roots"
         ));
     };
     if !file.exists() {
