@@ -75,6 +75,11 @@ pub(crate) mod sealed {
         /// Commits the open transaction.
         fn commit(&mut self) -> Result<(), RunError>;
 
+        /// Whether the transaction [`Ops::begin`] opened is still open: a
+        /// migration that ended it (a `COMMIT` the folder check missed) is
+        /// caught after it ran.
+        fn transaction_is_open(&mut self) -> Result<bool, RunError>;
+
         /// Whether a run may commit before its end (a `transactional: false`
         /// migration, a transaction per migration) and keep its lock.
         fn allows_commits_within_a_run(&mut self) -> bool {

@@ -324,6 +324,10 @@ impl Ops for Database {
         dispatch!(self, conn => conn.commit())
     }
 
+    fn transaction_is_open(&mut self) -> Result<bool, RunError> {
+        dispatch!(self, conn => conn.transaction_is_open())
+    }
+
     fn rollback(&mut self) {
         dispatch!(self, conn => conn.rollback())
     }

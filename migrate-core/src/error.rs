@@ -218,6 +218,21 @@ pub enum RunError {
         /// Why the run commits partway.
         reason: &'static str,
     },
+    /// A transactional migration ended the run's transaction (a `COMMIT`,
+    /// `END` or `ROLLBACK` the folder check could not see, such as one a
+    /// function ran). The run stopped right after that migration.
+    #[error("revision `{revision}` ({path}) ended the run's transaction: a COMMIT, END or ROLLBACK ran inside it, so the run stopped after it. What the run did before that statement was committed or rolled back by the migration itself, and what the migration ran after it is committed; the ledger does not record {} as applied, and alembic_version now holds {}. Compare the schema with the migrations (`migrate check`), put the database back from a backup if you took one, and remove the transaction control from the migration", .unrecorded.join(", "), heads_text(.heads_now.as_deref()))]
+    TransactionEnded {
+        /// The migration.
+        revision: String,
+        /// Its file.
+        path: String,
+        /// This run's migrations since its last commit, this one last: their
+        /// changes may be in the database without ledger rows.
+        unrecorded: Vec<String>,
+        /// The `alembic_version` rows now, when they could be read.
+        heads_now: Option<Vec<String>>,
+    },
     /// `repair --clear-dirty` named a revision that has no started mark.
     #[error(
         "revision `{revision}` has no started mark to clear; `migrate verify` lists the dirty ones"
@@ -361,6 +376,14 @@ fn partial_text(committed: &[String], started: Option<&str>, heads_now: &[String
         text += &format!(" {started} is non-transactional and did not finish: its statements before the failure are applied, and it is marked as started; check the database by hand, then run `migrate repair --clear-dirty {started}`.");
     }
     text
+}
+
+fn heads_text(heads: Option<&[String]>) -> String {
+    match heads {
+        None => "rows that could not be read".to_owned(),
+        Some([]) => "no row (base)".to_owned(),
+        Some(heads) => heads.join(", "),
+    }
 }
 
 fn rollback_text(rollback: &[String]) -> String {
@@ -524,6 +547,12 @@ mod tests {
                 revision: "004".into(),
                 reason: "is `transactional: false`",
             },
+            RunError::TransactionEnded {
+                revision: "002".into(),
+                path: "versions/002_add_phone.sql".into(),
+                unrecorded: vec!["001".into(), "002".into()],
+                heads_now: Some(Vec::new()),
+            },
         ];
         for error in &all {
             match error {
@@ -557,6 +586,7 @@ mod tests {
                 | RunError::Tls { .. }
                 | RunError::Connect { .. }
                 | RunError::NeedsSessionLock { .. }
+                | RunError::TransactionEnded { .. }
                 | RunError::NotStarted { .. } => {}
             }
         }

@@ -143,12 +143,25 @@ pub enum ParseErrorKind {
     Unfit(Unfit),
 }
 
-fn unfit_text(unfit: Unfit) -> &'static str {
-    match unfit {
+fn unfit_text(unfit: Unfit) -> String {
+    let text = match unfit {
         Unfit::CopyFromStdin => "`COPY ... FROM STDIN` reads rows that follow it in a psql script, which a migration has no way to send; insert the rows with INSERT, or COPY from a file the server can read",
         Unfit::MetaCommand => "a psql meta-command (a backslash command such as \\connect or \\i) is not SQL and cannot run through a migration; write the SQL it stands for",
         Unfit::Concurrently => "`CONCURRENTLY` cannot run inside a transaction, and this migration is transactional; put the statement in its own migration with `-- transactional: false` in the header",
-    }
+        Unfit::ForeignKeysPragma => "`PRAGMA foreign_keys` cannot change how a run treats foreign keys: the run keeps them off (so a table can be rebuilt), checks them with `PRAGMA foreign_key_check` before it commits and restores the connection's setting afterwards; delete the line (the application turns foreign keys on for its own connections)",
+        Unfit::TransactionControl(keyword) => {
+            let what = match keyword {
+                "BEGIN" | "START TRANSACTION" => "opens a transaction inside the run's own",
+                "PREPARE TRANSACTION" => "hands the run's transaction to a later `COMMIT PREPARED`",
+                "ROLLBACK" | "ABORT" => "would undo the whole run, ledger included",
+                _ => "would commit the run halfway, so a later failure could no longer be rolled back",
+            };
+            return format!(
+                "`{keyword}` {what}: this migration runs inside the run's transaction, which applies every migration of the run or none; delete it (to undo part of a migration, use `SAVEPOINT name` and `ROLLBACK TO SAVEPOINT name`), or give work that needs its own transactions a migration with `-- transactional: false` in the header"
+            );
+        }
+    };
+    text.to_owned()
 }
 
 fn suggestion_text(suggestion: &Option<&'static str>) -> String {
@@ -258,13 +271,11 @@ pub fn parse_migration(path: &str, bytes: &[u8]) -> Result<Migration, Vec<ParseE
         .map(|span| span.section(text));
     if let Some(header) = &header {
         for section in upgrade.iter().chain(&downgrade) {
-            for statement in statements::split(section.sql()) {
-                if let Some(unfit) = statement.problem(header.transactional) {
-                    errors.push(error(
-                        section.line_of(statement.start),
-                        ParseErrorKind::Unfit(unfit),
-                    ));
-                }
+            for (statement, unfit) in statements::problems(section.sql(), header.transactional) {
+                errors.push(error(
+                    section.line_of(statement.start),
+                    ParseErrorKind::Unfit(unfit),
+                ));
             }
         }
     }

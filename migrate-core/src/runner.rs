@@ -585,6 +585,19 @@ impl Migrations {
         let line_of = |offset: usize| section.line_of(offset);
         if m.is_transactional() {
             tx.run_script(section.sql(), &origin, &line_of)?;
+            if !tx.transaction_is_open()? {
+                let unrecorded = done[committed.revisions.len()..]
+                    .iter()
+                    .map(|s| s.revision.clone())
+                    .chain(std::iter::once(m.revision().to_owned()))
+                    .collect();
+                return Err(RunError::TransactionEnded {
+                    revision: m.revision().to_owned(),
+                    path: m.path().to_owned(),
+                    unrecorded,
+                    heads_now: current(&mut **tx).ok(),
+                });
+            }
         } else {
             if step.direction == Direction::Up {
                 let checksum = Some(m.checksum().to_string());

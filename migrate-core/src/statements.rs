@@ -1,8 +1,8 @@
 //! Splitting a section into statements as PostgreSQL's own lexer delimits
 //! them: `;` inside a string (`'...'`, `E'...'` with backslash escapes), a
 //! quoted identifier, a dollar-quoted body (`$$...$$`, `$fn$...$fn$`), a
-//! comment (`--`, nested `/* */`) or a `BEGIN ATOMIC ... END` function
-//! body never ends a statement. The PostgreSQL backend runs the statements
+//! comment (`--`, nested `/* */`), a `BEGIN ATOMIC ... END` function
+//! body or a SQLite trigger's `BEGIN ... END` body never ends a statement. The PostgreSQL backend runs the statements
 //! one at a time, and loading a folder checks them for what cannot run
 //! through a migration (see [`Statement::problem`]).
 
@@ -103,6 +103,9 @@ struct Lexer<'a> {
     state: State,
     /// Whether the statement so far is `CREATE ... FUNCTION|PROCEDURE`.
     routine: bool,
+    /// Whether the statement so far is `CREATE ... TRIGGER` (SQLite's
+    /// trigger body is `BEGIN ... END`).
+    trigger: bool,
     /// The first word of the statement, upper-cased.
     first: String,
     /// Depth of `BEGIN ATOMIC` / `CASE` blocks in a function body.
@@ -118,6 +121,7 @@ impl<'a> Lexer<'a> {
             at: 0,
             state: State::Code,
             routine: false,
+            trigger: false,
             first: String::new(),
             depth: 0,
             previous: String::new(),
@@ -136,6 +140,7 @@ impl<'a> Lexer<'a> {
                 b';' if self.depth == 0 => {
                     self.at += 1;
                     self.routine = false;
+                    self.trigger = false;
                     self.first.clear();
                     self.previous.clear();
                     event = Event::End(here);
@@ -262,10 +267,13 @@ impl<'a> Lexer<'a> {
             self.first.clone_from(&word);
         } else if self.first == "CREATE" && (word == "FUNCTION" || word == "PROCEDURE") {
             self.routine = true;
+        } else if self.first == "CREATE" && word == "TRIGGER" && !self.routine {
+            self.trigger = true;
         }
-        if self.routine {
+        if self.routine || self.trigger {
             match word.as_str() {
-                "ATOMIC" if self.previous == "BEGIN" => self.depth += 1,
+                "ATOMIC" if self.routine && self.previous == "BEGIN" => self.depth += 1,
+                "BEGIN" if self.trigger && self.depth == 0 => self.depth += 1,
                 "CASE" if self.depth > 0 => self.depth += 1,
                 "END" if self.depth > 0 => self.depth -= 1,
                 _ => {}
@@ -297,29 +305,121 @@ pub enum Unfit {
     MetaCommand,
     /// `CONCURRENTLY`, which cannot run inside a transaction.
     Concurrently,
+    /// A statement that opens or ends a transaction (`BEGIN`, `COMMIT`,
+    /// `END`, `ROLLBACK` other than to the migration's own savepoint,
+    /// `PREPARE TRANSACTION`) in a migration that runs inside the run's
+    /// transaction. Holds the statement's keyword.
+    TransactionControl(&'static str),
+    /// `PRAGMA foreign_keys = ...`: the run keeps foreign keys off and
+    /// checks them before it commits, whatever a migration sets.
+    ForeignKeysPragma,
 }
 
 impl Statement<'_> {
     /// The first thing in this statement that a migration cannot run:
-    /// `COPY ... FROM STDIN`, a psql meta-command, or (when the migration
-    /// is transactional) `CONCURRENTLY`. Words inside strings, quoted
-    /// identifiers and comments do not count.
-    pub fn problem(&self, transactional: bool) -> Option<Unfit> {
+    /// `COPY ... FROM STDIN`, a psql meta-command, `PRAGMA foreign_keys =`,
+    /// or (when the migration is transactional) `CONCURRENTLY` or
+    /// transaction control. Words inside strings, quoted identifiers and
+    /// comments do not count. `savepoints` are the savepoints the section
+    /// made before this statement, which `ROLLBACK TO` may name.
+    fn problem_among(&self, transactional: bool, savepoints: &[String]) -> Option<Unfit> {
         let words = code_words(self.text);
         if words.iter().any(|w| w.starts_with('\\')) {
             return Some(Unfit::MetaCommand);
         }
         let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
-        if upper.first().is_some_and(|w| w == "COPY")
-            && upper.windows(2).any(|p| p[0] == "FROM" && p[1] == "STDIN")
-        {
+        let first = upper.first().map(String::as_str);
+        if first == Some("COPY") && upper.windows(2).any(|p| p[0] == "FROM" && p[1] == "STDIN") {
             return Some(Unfit::CopyFromStdin);
         }
-        if transactional && upper.iter().any(|w| w == "CONCURRENTLY") {
+        if first == Some("PRAGMA") && self.sets_foreign_keys() {
+            return Some(Unfit::ForeignKeysPragma);
+        }
+        if !transactional {
+            return None;
+        }
+        if upper.iter().any(|w| w == "CONCURRENTLY") {
             return Some(Unfit::Concurrently);
         }
-        None
+        transaction_control(&upper, savepoints).map(Unfit::TransactionControl)
     }
+
+    /// The first thing in this statement that a migration cannot run, with
+    /// no savepoint made before it (see [`problems`] for a whole section).
+    pub fn problem(&self, transactional: bool) -> Option<Unfit> {
+        self.problem_among(transactional, &[])
+    }
+
+    /// Whether this `PRAGMA` statement assigns `foreign_keys`
+    /// (`PRAGMA [schema.]foreign_keys = v` or `(v)`, the name perhaps
+    /// quoted), as opposed to reading it.
+    fn sets_foreign_keys(&self) -> bool {
+        let Some((name, _)) = self.text.split_once(['=', '(']) else {
+            return false;
+        };
+        let name: String = name
+            .chars()
+            .filter(|c| !matches!(c, '"' | '`' | '[' | ']'))
+            .collect();
+        name.trim_end()
+            .to_ascii_lowercase()
+            .ends_with("foreign_keys")
+    }
+}
+
+/// The keyword of a statement that opens or ends a transaction, given its
+/// upper-cased words; `ROLLBACK TO` one of `savepoints` is allowed.
+fn transaction_control(upper: &[String], savepoints: &[String]) -> Option<&'static str> {
+    let word = |i: usize| upper.get(i).map(String::as_str);
+    match word(0)? {
+        "BEGIN" => Some("BEGIN"),
+        "START" if word(1) == Some("TRANSACTION") => Some("START TRANSACTION"),
+        "COMMIT" => Some("COMMIT"),
+        "END" => Some("END"),
+        "PREPARE" if word(1) == Some("TRANSACTION") => Some("PREPARE TRANSACTION"),
+        keyword @ ("ROLLBACK" | "ABORT") => {
+            let to = upper.iter().position(|w| w == "TO");
+            let target = to.and_then(|at| upper[at + 1..].iter().find(|w| *w != "SAVEPOINT"));
+            let own = match (to, target) {
+                (Some(_), Some(name)) => savepoints.iter().any(|s| s == name),
+                // A quoted name: the lexer does not read it as a word.
+                (Some(_), None) => !savepoints.is_empty(),
+                (None, _) => false,
+            };
+            match (own, keyword) {
+                (true, _) => None,
+                (false, "ABORT") => Some("ABORT"),
+                (false, _) => Some("ROLLBACK"),
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Every statement of a section that a migration cannot run, with the
+/// reason (see [`Statement::problem`]); savepoints the section makes are
+/// tracked so that `ROLLBACK TO` them is allowed.
+pub fn problems(sql: &str, transactional: bool) -> Vec<(Statement<'_>, Unfit)> {
+    let mut savepoints: Vec<String> = Vec::new();
+    let mut found = Vec::new();
+    for statement in split(sql) {
+        if let Some(unfit) = statement.problem_among(transactional, &savepoints) {
+            found.push((statement, unfit));
+        }
+        let words = code_words(statement.text);
+        if words
+            .first()
+            .is_some_and(|w| w.eq_ignore_ascii_case("SAVEPOINT"))
+        {
+            // A quoted name is no word: it is kept as an empty one.
+            savepoints.push(
+                words
+                    .get(1)
+                    .map_or(String::new(), |n| n.to_ascii_uppercase()),
+            );
+        }
+    }
+    found
 }
 
 /// The words of `text` outside strings, quoted identifiers, dollar quotes
@@ -399,5 +499,74 @@ mod tests {
         );
         assert_eq!(one("CREATE INDEX CONCURRENTLY i ON t (x)", false), None);
         assert_eq!(one("SELECT 'concurrently' -- concurrently", true), None);
+    }
+
+    #[test]
+    fn transaction_control_is_unfit_only_inside_the_run_transaction() {
+        let found = |sql: &str, transactional| -> Vec<Unfit> {
+            problems(sql, transactional)
+                .into_iter()
+                .map(|(_, u)| u)
+                .collect()
+        };
+        for (sql, keyword) in [
+            ("COMMIT", "COMMIT"),
+            ("commit and chain", "COMMIT"),
+            ("END TRANSACTION", "END"),
+            ("BEGIN IMMEDIATE", "BEGIN"),
+            ("start transaction", "START TRANSACTION"),
+            ("ROLLBACK", "ROLLBACK"),
+            ("ABORT", "ABORT"),
+            ("ROLLBACK TO SAVEPOINT nobody_made_it", "ROLLBACK"),
+            ("PREPARE TRANSACTION 'x'", "PREPARE TRANSACTION"),
+        ] {
+            assert_eq!(
+                found(sql, true),
+                [Unfit::TransactionControl(keyword)],
+                "{sql}"
+            );
+            assert_eq!(found(sql, false), [], "{sql}");
+        }
+        // A migration's own savepoints, prepared statements, bodies and
+        // SQLite trigger bodies are no transaction control.
+        assert_eq!(
+            found(
+                "SAVEPOINT s; UPDATE t SET x = 1; ROLLBACK TO s; RELEASE s",
+                true
+            ),
+            []
+        );
+        assert_eq!(
+            found(
+                "SAVEPOINT \"odd name\"; ROLLBACK TRANSACTION TO SAVEPOINT \"odd name\"",
+                true
+            ),
+            []
+        );
+        assert_eq!(found("PREPARE q AS SELECT 1", true), []);
+        assert_eq!(found("CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET x = CASE WHEN 1 THEN 2 END; DELETE FROM u; END; SELECT 'COMMIT'", true), []);
+        assert_eq!(
+            texts("CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET x = 1; END; SELECT 1"),
+            [
+                "CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET x = 1; END",
+                "SELECT 1"
+            ]
+        );
+    }
+
+    #[test]
+    fn only_setting_foreign_keys_is_unfit() {
+        let one = |sql: &str| split(sql)[0].problem(false);
+        for sql in [
+            "PRAGMA foreign_keys = ON",
+            "pragma main.foreign_keys=1",
+            "PRAGMA \"foreign_keys\" = on",
+            "PRAGMA foreign_keys(0)",
+        ] {
+            assert_eq!(one(sql), Some(Unfit::ForeignKeysPragma), "{sql}");
+        }
+        assert_eq!(one("PRAGMA foreign_keys"), None);
+        assert_eq!(one("PRAGMA foreign_key_check(c)"), None);
+        assert_eq!(one("PRAGMA journal_mode = WAL"), None);
     }
 }

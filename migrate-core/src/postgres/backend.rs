@@ -7,7 +7,7 @@ use super::exec::run_sql;
 use super::lock::{self, lock_key, LockMode};
 use super::text::{
     changed_rows, command_counts, identifier, literal, literal_or_null, run, simple_results,
-    simple_row, simple_rows, TextRow,
+    simple_row, simple_rows, simple_value, TextRow,
 };
 use crate::backend::sealed::{Ops, StepRecord};
 use crate::backend::{Dialect, Origin};
@@ -394,8 +394,10 @@ impl Conn<'_> {
     }
 
     fn begin(&mut self, options: &RunOptions<'_>) -> Result<(), RunError> {
+        // `migrate.run_open` marks the run's transaction: it is gone once a
+        // migration ends the transaction (see `transaction_is_open`).
         let mut sql = format!(
-            "BEGIN; SET LOCAL lock_timeout = {}",
+            "BEGIN; SET LOCAL migrate.run_open = 'on'; SET LOCAL lock_timeout = {}",
             literal(&format!("{}ms", self.settings.lock_timeout.as_millis()))
         );
         if let Some(timeout) = self.settings.statement_timeout {
@@ -450,6 +452,15 @@ macro_rules! ops_through_conn {
 
         fn commit(&mut self) -> Result<(), RunError> {
             run(AsConn::conn(self).client, "COMMIT", "committing")
+        }
+
+        fn transaction_is_open(&mut self) -> Result<bool, RunError> {
+            let marker = simple_value(
+                AsConn::conn(self).client,
+                "SELECT current_setting('migrate.run_open', true)",
+                "checking the run's transaction",
+            )?;
+            Ok(marker.as_deref() == Some("on"))
         }
 
         fn rollback(&mut self) {

@@ -150,16 +150,29 @@ impl Ops for Connection {
         })
     }
 
+    /// Restores the connection's foreign-key setting, whatever a migration
+    /// outside the run's transaction set.
     fn release(&mut self, session: SqliteSession) -> Result<(), RunError> {
-        if session.foreign_keys_were_on {
-            self.execute_batch("PRAGMA foreign_keys = ON")
-                .doing("switching foreign keys back on")?;
-        }
-        Ok(())
+        let setting = if session.foreign_keys_were_on {
+            "PRAGMA foreign_keys = ON"
+        } else {
+            "PRAGMA foreign_keys = OFF"
+        };
+        self.execute_batch(setting)
+            .doing("restoring the foreign-key setting")
     }
 
+    /// Switches foreign keys off again before every transaction of a run:
+    /// a `transactional: false` migration (or stored downgrade SQL) that
+    /// switched them on must not make a later table rebuild cascade.
     fn begin(&mut self, options: &RunOptions<'_>) -> Result<(), RunError> {
+        self.execute_batch("PRAGMA foreign_keys = OFF")
+            .doing("switching foreign keys off")?;
         begin_immediate_waiting(self, options.on_wait).doing("taking the write lock")
+    }
+
+    fn transaction_is_open(&mut self) -> Result<bool, RunError> {
+        Ok(!self.is_autocommit())
     }
 
     fn commit(&mut self) -> Result<(), RunError> {
@@ -332,5 +345,41 @@ impl Dialect for SqliteDialect {
 
     fn returning(&self) -> &'static str {
         "version_num"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn foreign_keys(conn: &Connection) -> bool {
+        conn.query_row("PRAGMA foreign_keys", [], |row| row.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn every_transaction_of_a_run_has_foreign_keys_off_and_release_restores_them() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        let options = RunOptions::default();
+        let session = conn.acquire(&options).unwrap();
+        assert!(!foreign_keys(&conn));
+        // What a `transactional: false` migration might do between two
+        // transactions of the run.
+        conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        conn.begin(&options).unwrap();
+        assert!(!foreign_keys(&conn));
+        conn.commit().unwrap();
+        conn.release(session).unwrap();
+        assert!(foreign_keys(&conn));
+
+        // A connection that had them off gets them off back.
+        let session = conn.acquire(&options).unwrap();
+        conn.release(session).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        let session = conn.acquire(&options).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        conn.release(session).unwrap();
+        assert!(!foreign_keys(&conn));
     }
 }

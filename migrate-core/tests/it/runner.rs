@@ -464,3 +464,77 @@ fn a_migration_that_edits_alembic_version_fails_the_run_and_rolls_it_back() {
     assert!(columns(&conn, "c").is_empty());
     assert_eq!(version_rows(&conn), ["r1"]);
 }
+
+#[test]
+fn a_migration_that_ends_the_run_transaction_stops_the_run_with_an_account() {
+    // SQLite does not nest comments, so it runs the `COMMIT` that the
+    // folder check (which nests them, as PostgreSQL does) reads as a
+    // comment: the run-time guard must catch it.
+    let dir = TempDir::new().unwrap();
+    let files = [
+        (
+            "a.sql",
+            migration("a", "none", "CREATE TABLE a (x);", Some("DROP TABLE a;")),
+        ),
+        (
+            "b.sql",
+            migration(
+                "b",
+                "a",
+                "CREATE TABLE b (x);\n/* /* */ COMMIT; /* */\nCREATE TABLE b2 (x);",
+                Some("DROP TABLE b;"),
+            ),
+        ),
+        (
+            "c.sql",
+            migration("c", "b", "CREATE TABLE c (x);", Some("DROP TABLE c;")),
+        ),
+    ];
+    let set = Migrations::from_dir(write_folder(dir.path(), &files)).unwrap();
+    let mut conn = open(&dir);
+    let error = set.upgrade(&mut conn, "head").unwrap_err();
+    let RunError::TransactionEnded {
+        revision,
+        unrecorded,
+        heads_now,
+        ..
+    } = &error
+    else {
+        panic!("{error:?}")
+    };
+    assert_eq!(revision, "b");
+    assert_eq!(unrecorded, &["a", "b"]);
+    assert_eq!(heads_now.as_deref(), Some(&[][..]));
+    let text = error.to_string();
+    assert!(
+        text.contains("alembic_version now holds no row (base)"),
+        "{text}"
+    );
+    // Exactly what the message says: a, b and b2 are there, c never ran,
+    // and the ledger records nothing.
+    assert!(conn.is_autocommit());
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name IN ('a', 'b', 'b2', 'c') ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(tables, ["a", "b", "b2"]);
+    assert!(version_rows(&conn).is_empty());
+}
+
+#[test]
+fn transaction_control_in_a_transactional_migration_is_refused_when_the_folder_loads() {
+    let dir = TempDir::new().unwrap();
+    let files = [(
+        "a.sql",
+        migration("a", "none", "CREATE TABLE a (x);\nCOMMIT;", None),
+    )];
+    let error = Migrations::from_dir(write_folder(dir.path(), &files)).unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains("versions/a.sql:7: `COMMIT` would commit the run halfway"),
+        "{text}"
+    );
+}
