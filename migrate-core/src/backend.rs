@@ -337,24 +337,32 @@ pub trait Dialect {
     /// `CREATE TABLE alembic_version ...;`.
     fn create_version_table(&self) -> String;
 
+    /// The version table as the script names it: `alembic_version`, or
+    /// qualified by the configured schema.
+    fn version_table(&self) -> String {
+        "alembic_version".to_owned()
+    }
+
     /// What an insert's `RETURNING` names: Alembic writes
-    /// `alembic_version.version_num` on PostgreSQL, `version_num` on SQLite.
-    fn returning(&self) -> &'static str;
+    /// `alembic_version.version_num` (qualified like the table) on
+    /// PostgreSQL, `version_num` on SQLite.
+    fn returning(&self) -> String;
 
     /// One [`RowOp`] as a statement, with its `;`, in Alembic's text.
     fn row_op(&self, op: &RowOp) -> String {
+        let table = self.version_table();
         match op {
             RowOp::Insert(rev) => format!(
-                "INSERT INTO alembic_version (version_num) VALUES ({}) RETURNING {};",
+                "INSERT INTO {table} (version_num) VALUES ({}) RETURNING {};",
                 string_literal(rev),
                 self.returning()
             ),
             RowOp::Delete(rev) => format!(
-                "DELETE FROM alembic_version WHERE alembic_version.version_num = {};",
+                "DELETE FROM {table} WHERE {table}.version_num = {};",
                 string_literal(rev)
             ),
             RowOp::Update { from, to } => format!(
-                "UPDATE alembic_version SET version_num={} WHERE alembic_version.version_num = {};",
+                "UPDATE {table} SET version_num={} WHERE {table}.version_num = {};",
                 string_literal(to),
                 string_literal(from)
             ),

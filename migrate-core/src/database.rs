@@ -127,21 +127,18 @@ impl Database {
 
     /// The offline-SQL text of the backend `location` names: what
     /// `upgrade --sql` writes without connecting (as Alembic picks its
-    /// dialect from the URL).
-    pub fn dialect_of(location: &Location) -> &'static dyn Dialect {
+    /// dialect from the URL). `version_table_schema` qualifies the version
+    /// table on a server.
+    pub fn dialect_of(location: &Location, version_table_schema: Option<&str>) -> Box<dyn Dialect> {
         match location {
             #[cfg(feature = "postgres")]
-            Location::Postgres { .. } => &crate::postgres::PostgresDialect,
-            _ => &sqlite::SqliteDialect,
-        }
-    }
-
-    /// The offline-SQL text of this database's backend.
-    pub fn dialect(&self) -> &'static dyn Dialect {
-        match self {
-            Database::Sqlite(_) => &sqlite::SqliteDialect,
-            #[cfg(feature = "postgres")]
-            Database::Postgres(_) => &crate::postgres::PostgresDialect,
+            Location::Postgres { .. } => Box::new(crate::postgres::PostgresDialect {
+                schema: version_table_schema.map(str::to_owned),
+            }),
+            _ => {
+                let _ = version_table_schema;
+                Box::new(sqlite::SqliteDialect)
+            }
         }
     }
 

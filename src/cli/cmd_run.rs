@@ -264,7 +264,10 @@ fn offline(ctx: &Context<'_>, spec: &str, direction: Direction) -> Result<(), Cl
             from,
             &to.parse()?,
             direction,
-            Database::dialect_of(&ctx.config().database)
+            &*Database::dialect_of(
+                &ctx.config().database,
+                ctx.config().version_table_schema.as_deref()
+            )
         )?
     );
     Ok(())

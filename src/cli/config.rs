@@ -30,6 +30,9 @@ pub struct Config {
     pub backup_before_migrating: bool,
     /// How long to wait for another process's lock.
     pub busy_timeout: Duration,
+    /// The schema of the version table on a server (`version_table_schema`),
+    /// which offline SQL names without connecting.
+    pub version_table_schema: Option<String>,
     /// How runs behave on a PostgreSQL server.
     #[cfg(feature = "postgres")]
     pub postgres: migrate_core::postgres::Settings,
@@ -122,6 +125,7 @@ impl Config {
             backup_dir,
             backup_before_migrating: file.backup_before_migrating.unwrap_or(false),
             busy_timeout: Duration::from_millis(file.busy_timeout_ms.unwrap_or(30_000)),
+            version_table_schema: file.version_table_schema.clone(),
             #[cfg(feature = "postgres")]
             postgres,
         })

@@ -543,3 +543,49 @@ fn dev_url_names_where_scratch_databases_go_when_the_live_user_may_not_create_th
         .batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"))
         .unwrap();
 }
+
+#[test]
+fn offline_sql_puts_the_ledger_in_version_table_schema_where_online_commands_find_it() {
+    let Some(db) = TestDb::create("offline_schema") else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join("migrate.toml"),
+        "version_table_schema = \"ledger\"\n",
+    )
+    .unwrap();
+    let (code, script, err) = run(migrate(dir.path(), &db).args(["upgrade", "003", "--sql"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        script.contains("CREATE SCHEMA IF NOT EXISTS ledger;\n\nCREATE TABLE ledger.alembic_version ("),
+        "{script}"
+    );
+    assert!(
+        script.contains("INSERT INTO ledger.alembic_version (version_num) VALUES ('001') RETURNING ledger.alembic_version.version_num;"),
+        "{script}"
+    );
+    let script_file = dir.path().join("upgrade.sql");
+    std::fs::write(&script_file, &script).unwrap();
+    let psql = Command::new("psql")
+        .args(["-q", "-v", "ON_ERROR_STOP=1", "-d", db.url(), "-f"])
+        .arg(&script_file)
+        .output()
+        .expect("psql runs");
+    assert!(psql.status.success(), "{}", String::from_utf8_lossy(&psql.stderr));
+    assert_eq!(
+        db.column("SELECT version_num FROM ledger.alembic_version"),
+        ["003"]
+    );
+    assert!(db
+        .column("SELECT to_regclass('public.alembic_version')::text")
+        .iter()
+        .all(|t| t.is_empty() || t == "NULL"));
+    let (_, out, _) = run(migrate(dir.path(), &db).arg("current"));
+    assert_eq!(out, "003\n");
+    // The next online run continues from 003 instead of re-running 001.
+    let (code, out, err) = run(migrate(dir.path(), &db).args(["upgrade", "head"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("003 -> 004"), "{out}");
+    assert!(!out.contains("-> 001"), "{out}");
+}

@@ -639,8 +639,12 @@ impl Ops for Postgres {
 }
 
 /// Alembic's PostgreSQL text for offline SQL.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PostgresDialect;
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PostgresDialect {
+    /// The schema of the version table (`version_table_schema`); `None`:
+    /// the first schema of the `search_path` the script runs with.
+    pub schema: Option<String>,
+}
 
 impl Dialect for PostgresDialect {
     /// Alembic leaves a blank line after the final `COMMIT;` here.
@@ -648,11 +652,43 @@ impl Dialect for PostgresDialect {
         format!("{}\n\n", self.commit())
     }
 
+    /// Alembic's DDL, qualified by the schema as Alembic qualifies it.
+    /// Alembic's script assumes the schema exists; this one creates it when
+    /// missing, as an online run does, so that `psql -f` on a new database
+    /// puts the ledger where `current` and `upgrade` look for it.
     fn create_version_table(&self) -> String {
-        format!("{ALEMBIC_VERSION_DDL};")
+        match &self.schema {
+            None => format!("{ALEMBIC_VERSION_DDL};"),
+            Some(schema) => format!(
+                "CREATE SCHEMA IF NOT EXISTS {};\n\n{};",
+                offline_identifier(schema),
+                ALEMBIC_VERSION_DDL.replacen("alembic_version", &self.version_table(), 1)
+            ),
+        }
     }
 
-    fn returning(&self) -> &'static str {
-        "alembic_version.version_num"
+    fn version_table(&self) -> String {
+        match &self.schema {
+            None => "alembic_version".to_owned(),
+            Some(schema) => format!("{}.alembic_version", offline_identifier(schema)),
+        }
+    }
+
+    fn returning(&self) -> String {
+        format!("{}.version_num", self.version_table())
+    }
+}
+
+/// A name as SQLAlchemy writes it in Alembic's scripts: bare when it is a
+/// lower-case identifier, quoted otherwise.
+fn offline_identifier(name: &str) -> String {
+    let plain = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        name.to_owned()
+    } else {
+        identifier(name)
     }
 }

@@ -343,8 +343,8 @@ impl Dialect for SqliteDialect {
         format!("{ALEMBIC_VERSION_DDL};")
     }
 
-    fn returning(&self) -> &'static str {
-        "version_num"
+    fn returning(&self) -> String {
+        "version_num".to_owned()
     }
 }
 
