@@ -3,9 +3,10 @@
 pub use migrate_core::{
     current, data, ledger, schema, sqlite, Backend, Checksum, Commands, Database, Dialect,
     Direction, DriftError, DriftReport, Graph, GraphError, Header, Imported, LoadError,
-    LoadProblem, Location, LocationError, Migration, Migrations, Modified, OpenMode, ParseError,
-    ParseErrorKind, Plan, PreparedImport, RowOp, RunError, RunOptions, RunReport, Section,
-    StartError, Startup, StatementError, Step, StepReport, Target, TargetError, Unknown, Violation,
+    LoadProblem, Location, LocationError, LockWait, Migration, Migrations, Modified, OpenMode,
+    ParseError, ParseErrorKind, Plan, PreparedImport, RowOp, RunError, RunOptions, RunReport,
+    Section, StartError, Startup, StatementError, Step, StepReport, Target, TargetError, Unknown,
+    Violation,
 };
 pub use migrate_macros::embed_migrations;
 

@@ -36,8 +36,22 @@ pub trait Backend: sealed::Ops {}
 
 impl<T: sealed::Ops + ?Sized> Backend for T {}
 
+pub(crate) use sealed::RunScope;
+
 pub(crate) mod sealed {
     use super::*;
+
+    /// Whether a run stays in one transaction, or commits partway (a
+    /// `transactional: false` migration, a transaction per migration, stored
+    /// downgrade SQL run outside a transaction) and so needs a lock that
+    /// outlives its transactions.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum RunScope {
+        /// Everything in one transaction.
+        OneTransaction,
+        /// Commits before its end.
+        CommitsPartway,
+    }
 
     /// The ledger writes of one migration step (see `Ops::record_step`).
     #[derive(Debug)]
@@ -60,17 +74,26 @@ pub(crate) mod sealed {
         type Session;
 
         /// Prepares the connection for a run that writes: refuses a read-only
-        /// database, applies `options` (waits and timeouts) and takes whatever
-        /// lock the database keeps outside transactions.
-        fn acquire(&mut self, options: &RunOptions<'_>) -> Result<Self::Session, RunError>;
+        /// database, applies `options` (waits and timeouts) and, when the run
+        /// commits partway (`scope`), takes whatever lock the database keeps
+        /// outside transactions.
+        fn acquire(
+            &mut self,
+            options: &RunOptions<'_>,
+            scope: RunScope,
+        ) -> Result<Self::Session, RunError>;
 
         /// Undoes [`Ops::acquire`]. Called on every path, after the last
         /// transaction ended.
         fn release(&mut self, session: Self::Session) -> Result<(), RunError>;
 
-        /// Opens a write transaction, waiting for other writers as the run's
-        /// options say.
-        fn begin(&mut self, options: &RunOptions<'_>) -> Result<(), RunError>;
+        /// Opens a write transaction of the run `session` belongs to,
+        /// waiting for other writers as the run's options say.
+        fn begin(
+            &mut self,
+            options: &RunOptions<'_>,
+            session: &Self::Session,
+        ) -> Result<(), RunError>;
 
         /// Commits the open transaction.
         fn commit(&mut self) -> Result<(), RunError>;
@@ -82,7 +105,7 @@ pub(crate) mod sealed {
 
         /// Whether a run may commit before its end (a `transactional: false`
         /// migration, a transaction per migration) and keep its lock.
-        fn allows_commits_within_a_run(&mut self) -> bool {
+        fn allows_commits_within_a_run(&mut self, _session: &Self::Session) -> bool {
             true
         }
 
@@ -173,17 +196,29 @@ pub(crate) mod sealed {
 /// leaves the database as it was.
 pub(crate) struct Transaction<'c, B: Backend + ?Sized> {
     backend: &'c mut B,
+    session: &'c B::Session,
     open: bool,
 }
 
 impl<'c, B: Backend + ?Sized> Transaction<'c, B> {
-    /// Opens a write transaction on `backend`.
-    pub(crate) fn begin(backend: &'c mut B, options: &RunOptions<'_>) -> Result<Self, RunError> {
-        backend.begin(options)?;
+    /// Opens a write transaction on `backend`, in the run `session`
+    /// belongs to.
+    pub(crate) fn begin(
+        backend: &'c mut B,
+        session: &'c B::Session,
+        options: &RunOptions<'_>,
+    ) -> Result<Self, RunError> {
+        backend.begin(options, session)?;
         Ok(Transaction {
             backend,
+            session,
             open: true,
         })
+    }
+
+    /// Whether the run may commit before its end and keep its lock.
+    pub(crate) fn allows_commits_within_a_run(&mut self) -> bool {
+        self.backend.allows_commits_within_a_run(self.session)
     }
 
     /// Commits.
@@ -217,7 +252,7 @@ impl<'c, B: Backend + ?Sized> Transaction<'c, B> {
         self.open = false;
         self.backend.commit()?;
         let value = work(self.backend)?;
-        self.backend.begin(options)?;
+        self.backend.begin(options, self.session)?;
         self.open = true;
         Ok(value)
     }
@@ -251,10 +286,11 @@ impl<B: Backend + ?Sized> Drop for Transaction<'_, B> {
 pub(crate) fn with_session<B: Backend + ?Sized, T>(
     backend: &mut B,
     options: &RunOptions<'_>,
-    work: impl FnOnce(&mut B) -> Result<T, RunError>,
+    scope: RunScope,
+    work: impl FnOnce(&mut B, &B::Session) -> Result<T, RunError>,
 ) -> Result<T, RunError> {
-    let session = backend.acquire(options)?;
-    let result = work(backend);
+    let session = backend.acquire(options, scope)?;
+    let result = work(backend, &session);
     let released = backend.release(session);
     match result {
         Ok(value) => released.map(|()| value),

@@ -4,7 +4,7 @@
 //! cannot do says so.
 
 use crate::backend::sealed::{Ops, StepRecord};
-use crate::backend::{Dialect, Origin};
+use crate::backend::{with_session, Dialect, Origin, RunScope, Transaction};
 use crate::data::{Export, ImportError, SchemaObject, TableData};
 use crate::error::RunError;
 use crate::foreign_keys::Violation;
@@ -250,17 +250,19 @@ impl Database {
         if state.has_version_table && state.has_applied_table {
             let from = [source.display().to_string()];
             let options = RunOptions::default();
-            let mut tx = crate::backend::Transaction::begin(self, &options)?;
-            tx.ensure_ledger()?;
-            tx.log(&LogEntry {
-                operation: "restore",
-                heads_before: &state.heads,
-                heads_after: &state.heads,
-                revisions: &from,
-                outcome: "ok",
-                error: None,
+            with_session(self, &options, RunScope::OneTransaction, |db, session| {
+                let mut tx = Transaction::begin(db, session, &options)?;
+                tx.ensure_ledger()?;
+                tx.log(&LogEntry {
+                    operation: "restore",
+                    heads_before: &state.heads,
+                    heads_after: &state.heads,
+                    revisions: &from,
+                    outcome: "ok",
+                    error: None,
+                })?;
+                tx.commit()
             })?;
-            tx.commit()?;
         }
         Ok(state.heads)
     }
@@ -295,11 +297,15 @@ pub enum DatabaseSession {
 impl Ops for Database {
     type Session = DatabaseSession;
 
-    fn acquire(&mut self, options: &RunOptions<'_>) -> Result<DatabaseSession, RunError> {
+    fn acquire(
+        &mut self,
+        options: &RunOptions<'_>,
+        scope: RunScope,
+    ) -> Result<DatabaseSession, RunError> {
         match self {
-            Database::Sqlite(conn) => conn.acquire(options).map(DatabaseSession::Sqlite),
+            Database::Sqlite(conn) => conn.acquire(options, scope).map(DatabaseSession::Sqlite),
             #[cfg(feature = "postgres")]
-            Database::Postgres(conn) => conn.acquire(options).map(DatabaseSession::Postgres),
+            Database::Postgres(conn) => conn.acquire(options, scope).map(DatabaseSession::Postgres),
         }
     }
 
@@ -313,8 +319,22 @@ impl Ops for Database {
         }
     }
 
-    fn begin(&mut self, options: &RunOptions<'_>) -> Result<(), RunError> {
-        dispatch!(self, conn => conn.begin(options))
+    fn begin(
+        &mut self,
+        options: &RunOptions<'_>,
+        session: &DatabaseSession,
+    ) -> Result<(), RunError> {
+        match (self, session) {
+            (Database::Sqlite(conn), DatabaseSession::Sqlite(session)) => {
+                conn.begin(options, session)
+            }
+            #[cfg(feature = "postgres")]
+            (Database::Postgres(conn), DatabaseSession::Postgres(session)) => {
+                conn.begin(options, session)
+            }
+            #[cfg(feature = "postgres")]
+            _ => unreachable!("a session belongs to the database that acquired it"),
+        }
     }
 
     fn commit(&mut self) -> Result<(), RunError> {
@@ -329,8 +349,18 @@ impl Ops for Database {
         dispatch!(self, conn => conn.rollback())
     }
 
-    fn allows_commits_within_a_run(&mut self) -> bool {
-        dispatch!(self, conn => conn.allows_commits_within_a_run())
+    fn allows_commits_within_a_run(&mut self, session: &DatabaseSession) -> bool {
+        match (self, session) {
+            (Database::Sqlite(conn), DatabaseSession::Sqlite(session)) => {
+                conn.allows_commits_within_a_run(session)
+            }
+            #[cfg(feature = "postgres")]
+            (Database::Postgres(conn), DatabaseSession::Postgres(session)) => {
+                conn.allows_commits_within_a_run(session)
+            }
+            #[cfg(feature = "postgres")]
+            _ => false,
+        }
     }
 
     fn run_script(

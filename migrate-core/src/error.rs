@@ -233,6 +233,16 @@ pub enum RunError {
         /// The `alembic_version` rows now, when they could be read.
         heads_now: Option<Vec<String>>,
     },
+    /// A transaction of a run that holds a session lock ran on another
+    /// server connection than the one holding the lock: a transaction-mode
+    /// pooler is in between. The transaction was rolled back.
+    #[error("the run's transaction reached another server connection (pid {transaction_pid}) than the one holding its migration lock (pid {lock_pid}): a transaction-mode pooler (such as PgBouncer with pool_mode = transaction) sits between, and a lock held outside a transaction cannot protect a run through it, so the transaction was rolled back. This run commits partway (a `transactional: false` migration, or a transaction per migration), which needs a direct connection to the server: run it with a DATABASE_URL that bypasses the pooler. Runs that stay in one transaction work through the pooler in either lock_mode (`lock_mode = \"transaction\"` makes that explicit)")]
+    LockOnAnotherConnection {
+        /// The server process holding the session lock.
+        lock_pid: String,
+        /// The server process the transaction ran on.
+        transaction_pid: String,
+    },
     /// `repair --clear-dirty` named a revision that has no started mark.
     #[error(
         "revision `{revision}` has no started mark to clear; `migrate verify` lists the dirty ones"
@@ -547,6 +557,10 @@ mod tests {
                 revision: "004".into(),
                 reason: "is `transactional: false`",
             },
+            RunError::LockOnAnotherConnection {
+                lock_pid: "4242".into(),
+                transaction_pid: "4377".into(),
+            },
             RunError::TransactionEnded {
                 revision: "002".into(),
                 path: "versions/002_add_phone.sql".into(),
@@ -587,6 +601,7 @@ mod tests {
                 | RunError::Connect { .. }
                 | RunError::NeedsSessionLock { .. }
                 | RunError::TransactionEnded { .. }
+                | RunError::LockOnAnotherConnection { .. }
                 | RunError::NotStarted { .. } => {}
             }
         }

@@ -53,6 +53,6 @@ pub use load::{LoadError, LoadProblem};
 pub use location::{Location, LocationError, OpenMode};
 pub use migration::{Header, Migration, Section};
 pub use parse::{ParseError, ParseErrorKind};
-pub use runner::{current, RunOptions, RunReport, StepReport, QUIET_WAIT};
+pub use runner::{current, LockWait, RunOptions, RunReport, StepReport, QUIET_WAIT};
 pub use set::Migrations;
 pub use startup::{StartError, Startup};

@@ -2,7 +2,7 @@
 //! edited file, and clearing an interrupted non-transactional migration.
 //! Every change is logged in `migrate_log`.
 
-use crate::backend::{record_migration, with_session, Backend, Transaction};
+use crate::backend::{record_migration, with_session, Backend, RunScope, Transaction};
 use crate::error::RunError;
 use crate::ledger::{LedgerState, LogEntry, Status};
 use crate::runner::{known_heads, read_ledger, RunOptions};
@@ -15,8 +15,8 @@ fn repair_transaction<B: Backend + ?Sized, T>(
     body: impl FnOnce(&mut B, &LedgerState) -> Result<(T, Option<(String, Vec<String>)>), RunError>,
 ) -> Result<T, RunError> {
     let options = RunOptions::default();
-    with_session(db, &options, |db| {
-        let mut tx = Transaction::begin(db, &options)?;
+    with_session(db, &options, RunScope::OneTransaction, |db, session| {
+        let mut tx = Transaction::begin(db, session, &options)?;
         let state = read_ledger(&mut *tx)?;
         let (value, logged) = body(&mut tx, &state)?;
         if let Some((what, revisions)) = logged {

@@ -4,7 +4,8 @@
 use crate::ahead;
 use crate::backend::sealed::StepRecord;
 use crate::backend::{
-    apply_row_op_checked, new_row, record_migration, with_session, Backend, Origin, Transaction,
+    apply_row_op_checked, new_row, record_migration, with_session, Backend, Origin, RunScope,
+    Transaction,
 };
 use crate::error::RunError;
 use crate::foreign_keys::{self, Violation};
@@ -28,9 +29,9 @@ pub struct RunOptions<'a> {
     pub busy_timeout: Duration,
     /// Called after each migration completes.
     pub on_step: Option<&'a dyn Fn(&StepReport)>,
-    /// Called once when another connection has held the write lock for a
-    /// second, with how long the run will wait in all.
-    pub on_wait: Option<&'a dyn Fn(Duration)>,
+    /// Called once when another connection has held the lock for a
+    /// second, with how long the run will wait in all and who holds it.
+    pub on_wait: Option<&'a dyn Fn(&LockWait)>,
     /// Let a downgrade first revert applied revisions this set does not
     /// contain (the database is ahead of the binary), newest first, with
     /// the downgrade SQL stored when they were applied.
@@ -47,6 +48,17 @@ impl Default for RunOptions<'_> {
             roll_back_unknown: false,
         }
     }
+}
+
+/// A run waiting for another one's lock, as [`RunOptions::on_wait`] hears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockWait {
+    /// How long the run waits in all before giving up.
+    pub limit: Duration,
+    /// Who holds the lock, when the database says (PostgreSQL names the
+    /// server process, application, client and since when; SQLite does
+    /// not say).
+    pub holder: Option<String>,
 }
 
 /// One migration that ran.
@@ -315,55 +327,67 @@ impl Migrations {
         options: &RunOptions<'_>,
     ) -> Result<RunReport, RunError> {
         let graph = self.graph()?;
-        with_session(db, options, |db| {
-            let mut committed = Committed::default();
-            let mut planned = None;
-            let outcome =
-                self.run_locked(db, graph, operation, options, &mut committed, &mut planned);
-            let error = match outcome {
-                Ok(report) => return Ok(report),
-                Err(error) => error,
-            };
-            let Some(plan) = planned.filter(|_| committed.any) else {
-                return Err(error);
-            };
-            // Part of the run is committed: the error and the log must say so.
-            let state = read_ledger(db).ok();
-            let heads_after = state.as_ref().map(|s| s.heads.clone()).unwrap_or_default();
-            let started = state.as_ref().and_then(|s| {
-                s.applied
+        with_session(
+            db,
+            options,
+            self.scope(operation, options),
+            |db, session| {
+                let mut committed = Committed::default();
+                let mut planned = None;
+                let outcome = self.run_locked(
+                    db,
+                    session,
+                    graph,
+                    operation,
+                    options,
+                    &mut committed,
+                    &mut planned,
+                );
+                let error = match outcome {
+                    Ok(report) => return Ok(report),
+                    Err(error) => error,
+                };
+                let Some(plan) = planned.filter(|_| committed.any) else {
+                    return Err(error);
+                };
+                // Part of the run is committed: the error and the log must say so.
+                let state = read_ledger(db).ok();
+                let heads_after = state.as_ref().map(|s| s.heads.clone()).unwrap_or_default();
+                let started = state.as_ref().and_then(|s| {
+                    s.applied
+                        .iter()
+                        .find(|r| r.status == Status::Started)
+                        .map(|r| r.revision.clone())
+                });
+                let revisions: Vec<String> = plan
+                    .steps
                     .iter()
-                    .find(|r| r.status == Status::Started)
-                    .map(|r| r.revision.clone())
-            });
-            let revisions: Vec<String> = plan
-                .steps
-                .iter()
-                .map(|s| graph.id(s.revision).to_owned())
-                .collect();
-            let text = error.to_string();
-            let entry = LogEntry {
-                operation: operation.name(),
-                heads_before: &plan.heads_before,
-                heads_after: &heads_after,
-                revisions: &revisions,
-                outcome: "failed",
-                error: Some(&text),
-            };
-            // The failure is logged when the database lets it be; the error
-            // that stopped the run is what the caller must see.
-            if let Ok(mut tx) = Transaction::begin(db, options) {
-                if tx.log(&entry).is_ok() {
-                    let _ = tx.commit();
+                    .map(|s| graph.id(s.revision).to_owned())
+                    .collect();
+                let text = error.to_string();
+                let entry = LogEntry {
+                    operation: operation.name(),
+                    heads_before: &plan.heads_before,
+                    heads_after: &heads_after,
+                    revisions: &revisions,
+                    outcome: "failed",
+                    error: Some(&text),
+                };
+                // The failure is logged when the database lets it be; the error
+                // that stopped the run is what the caller must see.
+                if let Ok(mut tx) = Transaction::begin(db, session, options) {
+                    if tx.log(&entry).is_ok() {
+                        let _ = tx.commit();
+                    }
                 }
-            }
-            Err(RunError::PartlyCommitted {
-                cause: Box::new(error),
-                committed: committed.revisions,
-                started,
-                heads_now: heads_after,
-            })
-        })
+                Err(RunError::PartlyCommitted {
+                    cause: Box::new(error),
+                    committed: committed.revisions,
+                    started,
+                    heads_now: heads_after,
+                })
+            },
+        )
     }
 
     /// The report of an upgrade with nothing to run, read without the
@@ -392,16 +416,18 @@ impl Migrations {
 
     /// The body of a run, inside the session. `planned` receives the plan
     /// so that a partly committed run can be logged.
+    #[allow(clippy::too_many_arguments)]
     fn run_locked<B: Backend + ?Sized>(
         &self,
         db: &mut B,
+        session: &B::Session,
         graph: &Graph,
         operation: Operation<'_>,
         options: &RunOptions<'_>,
         committed: &mut Committed,
         planned: &mut Option<Plan>,
     ) -> Result<RunReport, RunError> {
-        let mut tx = Transaction::begin(db, options)?;
+        let mut tx = Transaction::begin(db, session, options)?;
         let state = read_ledger(&mut *tx)?;
         if !state.has_version_table && !state.user_tables.is_empty() {
             return Err(RunError::CreatedByHand {
@@ -508,6 +534,20 @@ impl Migrations {
             already_past: Vec::new(),
             preexisting_violations: baseline,
         })
+    }
+
+    /// Whether a run of `operation` may commit before its end, judged from
+    /// the files and options before the ledger is read: the lock it takes
+    /// must then outlive a transaction.
+    fn scope(&self, operation: Operation<'_>, options: &RunOptions<'_>) -> RunScope {
+        let partway = options.transaction_per_migration
+            || self.as_slice().iter().any(|m| !m.is_transactional())
+            || (matches!(operation, Operation::Downgrade(_)) && options.roll_back_unknown);
+        if partway {
+            RunScope::CommitsPartway
+        } else {
+            RunScope::OneTransaction
+        }
     }
 
     /// Why `plan` would commit before its end, if it would.
@@ -701,8 +741,8 @@ impl Migrations {
     ) -> Result<RunReport, RunError> {
         let graph = self.graph()?;
         let options = RunOptions::default();
-        with_session(db, &options, |db| {
-            let mut tx = Transaction::begin(db, &options)?;
+        with_session(db, &options, RunScope::OneTransaction, |db, session| {
+            let mut tx = Transaction::begin(db, session, &options)?;
             let state = read_ledger(&mut *tx)?;
             let current = if purge {
                 Vec::new()

@@ -3,7 +3,7 @@
 use super::args::{DowngradeArgs, UpgradeArgs};
 use super::output::{print_json, tell};
 use super::{cmd_data, cmd_schema, CliError, Context};
-use migrate_core::{Database, Direction, RunOptions, RunReport, StepReport, Target};
+use migrate_core::{Database, Direction, LockWait, RunOptions, RunReport, StepReport, Target};
 use serde_json::json;
 use std::io::IsTerminal;
 
@@ -72,11 +72,20 @@ fn migrate(
             step.elapsed.as_millis()
         );
     };
-    let waiting = |limit: std::time::Duration| {
+    let waiting = |wait: &LockWait| {
+        let who = match &wait.holder {
+            Some(holder) => format!(
+                "the migration lock of {}, held by {holder}",
+                ctx.config().database
+            ),
+            None => format!(
+                "another process that is writing to {} (the database does not say which)",
+                ctx.config().database
+            ),
+        };
         eprintln!(
-            "waiting for another process that is writing to {} (SQLite does not say which); giving up after {} s",
-            ctx.config().database,
-            limit.as_secs()
+            "waiting for {who}; giving up after {} s",
+            wait.limit.as_secs()
         );
     };
     let show_steps = verbose || (std::io::stderr().is_terminal() && !ctx.json());

@@ -31,6 +31,8 @@ mod json_output;
 #[cfg(feature = "cli")]
 mod locations;
 #[cfg(all(feature = "cli", feature = "postgres"))]
+mod pgbouncer;
+#[cfg(all(feature = "cli", feature = "postgres"))]
 mod postgres_cli;
 #[cfg(feature = "cli")]
 mod real_databases;

@@ -558,7 +558,9 @@ fn offline_sql_puts_the_ledger_in_version_table_schema_where_online_commands_fin
     let (code, script, err) = run(migrate(dir.path(), &db).args(["upgrade", "003", "--sql"]));
     assert_eq!(code, 0, "{err}");
     assert!(
-        script.contains("CREATE SCHEMA IF NOT EXISTS ledger;\n\nCREATE TABLE ledger.alembic_version ("),
+        script.contains(
+            "CREATE SCHEMA IF NOT EXISTS ledger;\n\nCREATE TABLE ledger.alembic_version ("
+        ),
         "{script}"
     );
     assert!(
@@ -572,7 +574,11 @@ fn offline_sql_puts_the_ledger_in_version_table_schema_where_online_commands_fin
         .arg(&script_file)
         .output()
         .expect("psql runs");
-    assert!(psql.status.success(), "{}", String::from_utf8_lossy(&psql.stderr));
+    assert!(
+        psql.status.success(),
+        "{}",
+        String::from_utf8_lossy(&psql.stderr)
+    );
     assert_eq!(
         db.column("SELECT version_num FROM ledger.alembic_version"),
         ["003"]
@@ -588,4 +594,114 @@ fn offline_sql_puts_the_ledger_in_version_table_schema_where_online_commands_fin
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("003 -> 004"), "{out}");
     assert!(!out.contains("-> 001"), "{out}");
+}
+
+#[test]
+fn a_run_waiting_for_the_lock_names_the_holder() {
+    let Some(db) = TestDb::create("lock_wait") else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    std::fs::write(dir.path().join("migrate.toml"), "busy_timeout_ms = 1500\n").unwrap();
+    let mut holder = db.connect();
+    holder
+        .batch_execute(&format!(
+            "SET application_name = 'repair_bot'; SELECT pg_advisory_lock({})",
+            migrate::postgres::lock_key("public.alembic_version")
+        ))
+        .unwrap();
+    let (code, _, err) = run(migrate(dir.path(), &db).args(["upgrade", "head"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("waiting for the migration lock of postgresql://"),
+        "{err}"
+    );
+    assert!(err.contains("held by pid"), "{err}");
+    assert!(err.contains("repair_bot"), "{err}");
+    assert!(!err.contains("SQLite"), "{err}");
+}
+
+#[test]
+fn lock_and_statement_timeouts_bound_non_transactional_migrations_too() {
+    let Some(db) = TestDb::create("limits") else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let folder = dir.path().join("migrations");
+    write_folder(
+        &folder,
+        &[
+            (
+                "a.sql",
+                migration(
+                    "a",
+                    "none",
+                    "CREATE TABLE repair_requests (id int);",
+                    Some("DROP TABLE repair_requests;"),
+                ),
+            ),
+            (
+                "b.sql",
+                migration(
+                    "b",
+                    "a",
+                    "ALTER TABLE repair_requests ADD COLUMN status text;",
+                    None,
+                )
+                .replace("-- message:", "-- transactional: false\n-- message:"),
+            ),
+        ],
+    );
+    std::fs::write(
+        dir.path().join("migrate.toml"),
+        "lock_timeout_ms = 800\nstatement_timeout_ms = 1500\n",
+    )
+    .unwrap();
+    let cli = || {
+        let mut cmd = migrate_in(dir.path());
+        cmd.env("DATABASE_URL", db.url()).env_remove("MIGRATE_DIR");
+        cmd
+    };
+    let (code, _, err) = run(cli().args(["upgrade", "a"]));
+    assert_eq!(code, 0, "{err}");
+    // The live bot holds a lock on the table for as long as the test runs.
+    let mut bot = db.connect();
+    bot.batch_execute("BEGIN; LOCK TABLE repair_requests IN ACCESS SHARE MODE")
+        .unwrap();
+    let started = Instant::now();
+    let (code, _, err) = run(cli().args(["upgrade", "head"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(err.contains("55P03"), "{err}");
+    bot.batch_execute("ROLLBACK").unwrap();
+    // The run stopped at b, which stays marked as started until repaired.
+    assert_eq!(
+        db.column(
+            "SELECT count(*) FROM migrate_applied WHERE revision = 'b' AND status = 'started'"
+        ),
+        ["1"]
+    );
+    let (code, _, err) = run(cli().args(["repair", "--clear-dirty", "b", "--yes"]));
+    assert_eq!(code, 0, "{err}");
+
+    // A statement that runs past statement_timeout_ms outside a transaction.
+    std::fs::write(
+        folder.join("versions/b.sql"),
+        migration("b", "a", "SELECT pg_sleep(3);", None)
+            .replace("-- message:", "-- transactional: false\n-- message:"),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let (code, _, err) = run(cli().args(["upgrade", "head"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("57014"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_millis(2900),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -10,7 +10,7 @@ use super::text::{
     simple_row, simple_rows, simple_value, TextRow,
 };
 use crate::backend::sealed::{Ops, StepRecord};
-use crate::backend::{Dialect, Origin};
+use crate::backend::{Dialect, Origin, RunScope};
 use crate::error::RunError;
 use crate::foreign_keys::Violation;
 use crate::graph::plan::RowOp;
@@ -104,11 +104,26 @@ impl std::fmt::Debug for Postgres {
     }
 }
 
-/// What a run's session holds: the lock key, when a session lock was taken.
+/// What a run's session holds: the lock key, and the session lock when
+/// the run commits partway.
 #[derive(Debug)]
 pub struct PostgresSession {
-    /// The key of the session lock taken, if one was.
-    session_lock: Option<i64>,
+    /// The advisory lock key of the version table.
+    key: i64,
+    /// When the run holds a session lock: the server process holding it,
+    /// and the statement that restores the session's timeouts.
+    session_lock: Option<SessionLock>,
+}
+
+/// A session lock taken for a run that commits partway.
+#[derive(Debug)]
+struct SessionLock {
+    /// `pg_backend_pid()` of the connection that took it: every
+    /// transaction of the run must run there.
+    backend_pid: String,
+    /// `SET ...;` statements that put `lock_timeout` and
+    /// `statement_timeout` back as they were before the run.
+    restore: String,
 }
 
 /// The ledger tables, qualified as the settings say: in the configured
@@ -371,63 +386,134 @@ struct Conn<'c> {
 }
 
 impl Conn<'_> {
-    fn acquire(&mut self, options: &RunOptions<'_>) -> Result<PostgresSession, RunError> {
+    fn acquire(
+        &mut self,
+        options: &RunOptions<'_>,
+        scope: RunScope,
+    ) -> Result<PostgresSession, RunError> {
         let (key, read_only) = Tables::of(self.settings).lock_key_and_read_only(self.client)?;
         if read_only {
             return Err(RunError::ReadOnly {
                 path: "the PostgreSQL connection (transaction_read_only is on)".to_owned(),
             });
         }
-        if self.settings.lock_mode == LockMode::Transaction {
-            return Ok(PostgresSession { session_lock: None });
+        if self.settings.lock_mode == LockMode::Transaction || scope == RunScope::OneTransaction {
+            // Each transaction takes the lock (see `begin`).
+            return Ok(PostgresSession {
+                key,
+                session_lock: None,
+            });
         }
-        lock::take(
-            self.client,
-            "pg_try_advisory_lock",
-            key,
-            options,
-            &mut |_| Ok(()),
-        )?;
+        let mut backend_pid = String::new();
+        lock::take(self.client, key, options, &mut |client| {
+            let row = simple_row(
+                client,
+                &format!("SELECT pg_try_advisory_lock({key}), pg_backend_pid()"),
+                "taking the migration lock",
+            )?;
+            backend_pid = row.get(1).cloned().flatten().unwrap_or_default();
+            Ok(row.first().cloned().flatten().as_deref() == Some("t"))
+        })?;
+        // Statements outside the run's transactions (`transactional: false`
+        // migrations, stored downgrades) are bounded as its transactions are.
+        let restore = match self.session_limits() {
+            Ok(restore) => restore,
+            Err(error) => {
+                let _ = lock::release(self.client, "", key);
+                return Err(error);
+            }
+        };
         Ok(PostgresSession {
-            session_lock: Some(key),
+            key,
+            session_lock: Some(SessionLock {
+                backend_pid,
+                restore,
+            }),
         })
     }
 
-    fn begin(&mut self, options: &RunOptions<'_>) -> Result<(), RunError> {
-        // `migrate.run_open` marks the run's transaction: it is gone once a
-        // migration ends the transaction (see `transaction_is_open`).
+    /// `SET lock_timeout` (and `statement_timeout`, when configured) for
+    /// the session, returning the statements that restore what was there.
+    fn session_limits(&mut self) -> Result<String, RunError> {
+        let mut read =
+            "SELECT current_setting('lock_timeout'), current_setting('statement_timeout')"
+                .to_owned();
+        read += &format!("; {}", self.limits("SET"));
+        let results = simple_results(self.client, &read, "setting the run's timeouts")?;
+        let old = results
+            .first()
+            .and_then(|rows| rows.first())
+            .cloned()
+            .unwrap_or_default();
+        let value = |i: usize| literal(old.get(i).cloned().flatten().as_deref().unwrap_or("0"));
+        Ok(format!(
+            "SET lock_timeout = {}; SET statement_timeout = {}; ",
+            value(0),
+            value(1)
+        ))
+    }
+
+    /// The `SET` (or `SET LOCAL`) statements of the configured timeouts,
+    /// `;`-separated.
+    fn limits(&self, set: &str) -> String {
         let mut sql = format!(
-            "BEGIN; SET LOCAL migrate.run_open = 'on'; SET LOCAL lock_timeout = {}",
+            "{set} lock_timeout = {}",
             literal(&format!("{}ms", self.settings.lock_timeout.as_millis()))
         );
         if let Some(timeout) = self.settings.statement_timeout {
             sql += &format!(
-                "; SET LOCAL statement_timeout = {}",
+                "; {set} statement_timeout = {}",
                 literal(&format!("{}ms", timeout.as_millis()))
             );
         }
-        run(self.client, &sql, "opening a transaction")?;
-        if self.settings.lock_mode == LockMode::Transaction {
-            let (key, _) = Tables::of(self.settings).lock_key_and_read_only(self.client)?;
-            let retry_sql = sql.clone();
-            let taken = lock::take(
-                self.client,
-                "pg_try_advisory_xact_lock",
-                key,
-                options,
+        sql
+    }
+
+    /// Opens a transaction of the run and makes sure the run holds the
+    /// lock in it: a transaction lock, waited for, or (for a run holding a
+    /// session lock) the session lock on this very server connection.
+    fn begin(
+        &mut self,
+        options: &RunOptions<'_>,
+        session: &PostgresSession,
+    ) -> Result<(), RunError> {
+        // `migrate.run_open` marks the run's transaction: it is gone once a
+        // migration ends the transaction (see `transaction_is_open`). The
+        // transaction lock is re-entrant for the connection that holds the
+        // session lock, and refused anywhere else.
+        let key = session.key;
+        let sql = format!(
+            "BEGIN; SET LOCAL migrate.run_open = 'on'; {}; SELECT pg_try_advisory_xact_lock({key}), pg_backend_pid()",
+            self.limits("SET LOCAL")
+        );
+        let mut here = String::new();
+        let mut attempt = |client: &mut Client| -> Result<bool, RunError> {
+            let row = simple_row(client, &sql, "opening a transaction")?;
+            here = row.get(1).cloned().flatten().unwrap_or_default();
+            let taken = row.first().cloned().flatten().as_deref() == Some("t");
+            if !taken {
                 // A new transaction for every attempt: a long one would
-                // hold back vacuum and pin the pooler's connection.
-                &mut |client| {
-                    run(client, "ROLLBACK", "waiting for the migration lock")?;
-                    run(client, &retry_sql, "opening a transaction")
-                },
-            );
-            if taken.is_err() {
-                let _ = self.client.batch_execute("ROLLBACK");
+                // hold back vacuum and pin a pooler's connection.
+                run(client, "ROLLBACK", "waiting for the migration lock")?;
             }
-            taken?;
+            Ok(taken)
+        };
+        match &session.session_lock {
+            None => lock::take(self.client, key, options, &mut attempt),
+            Some(lock) => {
+                let taken = attempt(self.client)?;
+                if taken && here == lock.backend_pid {
+                    return Ok(());
+                }
+                if taken {
+                    let _ = self.client.batch_execute("ROLLBACK");
+                }
+                Err(RunError::LockOnAnotherConnection {
+                    lock_pid: lock.backend_pid.clone(),
+                    transaction_pid: here,
+                })
+            }
         }
-        Ok(())
     }
 }
 
@@ -435,19 +521,27 @@ macro_rules! ops_through_conn {
     () => {
         type Session = PostgresSession;
 
-        fn acquire(&mut self, options: &RunOptions<'_>) -> Result<PostgresSession, RunError> {
-            AsConn::conn(self).acquire(options)
+        fn acquire(
+            &mut self,
+            options: &RunOptions<'_>,
+            scope: RunScope,
+        ) -> Result<PostgresSession, RunError> {
+            AsConn::conn(self).acquire(options, scope)
         }
 
         fn release(&mut self, session: PostgresSession) -> Result<(), RunError> {
             match session.session_lock {
-                Some(key) => lock::release(AsConn::conn(self).client, key),
+                Some(lock) => lock::release(AsConn::conn(self).client, &lock.restore, session.key),
                 None => Ok(()),
             }
         }
 
-        fn begin(&mut self, options: &RunOptions<'_>) -> Result<(), RunError> {
-            AsConn::conn(self).begin(options)
+        fn begin(
+            &mut self,
+            options: &RunOptions<'_>,
+            session: &PostgresSession,
+        ) -> Result<(), RunError> {
+            AsConn::conn(self).begin(options, session)
         }
 
         fn commit(&mut self) -> Result<(), RunError> {
@@ -468,8 +562,8 @@ macro_rules! ops_through_conn {
             let _ = AsConn::conn(self).client.batch_execute("ROLLBACK");
         }
 
-        fn allows_commits_within_a_run(&mut self) -> bool {
-            AsConn::conn(self).settings.lock_mode == LockMode::Session
+        fn allows_commits_within_a_run(&mut self, session: &PostgresSession) -> bool {
+            session.session_lock.is_some()
         }
 
         fn run_script(

@@ -14,8 +14,14 @@ use std::time::{Duration, Instant};
 /// How the lock is held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LockMode {
-    /// A session lock for the whole run, released (and the release checked)
-    /// on every path. The default.
+    /// The default. A run that stays in one transaction takes a
+    /// transaction lock (`pg_try_advisory_xact_lock`), which works through
+    /// a transaction-mode pooler as well. A run that commits partway
+    /// (`transactional: false`, a transaction per migration) takes a
+    /// session lock for the whole run, released (and the release checked)
+    /// on every path; each of its transactions checks that it runs on the
+    /// server connection holding that lock, so a pooler between is refused
+    /// instead of leaving the run unprotected.
     #[default]
     Session,
     /// A transaction lock (`pg_try_advisory_xact_lock`), released by
@@ -41,29 +47,22 @@ pub fn lock_key(qualified: &str) -> i64 {
 const FIRST_POLL: Duration = Duration::from_millis(5);
 const MAX_POLL: Duration = Duration::from_millis(200);
 
-/// Takes the lock `key` with `function` (`pg_try_advisory_lock` or
-/// `pg_try_advisory_xact_lock`), polling until `options.busy_timeout`. On
-/// timeout the error names the holder.
+/// Takes the lock `key`: calls `attempt` (which tries once and says
+/// whether it got the lock) until it succeeds or `options.busy_timeout`
+/// has passed, pausing with backoff. On timeout the error names the holder.
 pub(crate) fn take(
     client: &mut Client,
-    function: &str,
     key: i64,
     options: &RunOptions<'_>,
-    before_retry: &mut dyn FnMut(&mut Client) -> Result<(), RunError>,
+    attempt: &mut dyn FnMut(&mut Client) -> Result<bool, RunError>,
 ) -> Result<(), RunError> {
     let started = Instant::now();
     let mut pause = FIRST_POLL;
     let mut told = false;
     loop {
-        let taken = simple_value(
-            client,
-            &format!("SELECT {function}({key})"),
-            "taking the migration lock",
-        )?;
-        if taken.as_deref() == Some("t") {
+        if attempt(client)? {
             return Ok(());
         }
-        before_retry(client)?;
         let waited = started.elapsed();
         if waited >= options.busy_timeout {
             return Err(RunError::LockTimeout {
@@ -76,19 +75,23 @@ pub(crate) fn take(
             .filter(|_| !told && waited >= crate::runner::QUIET_WAIT)
         {
             told = true;
-            on_wait(options.busy_timeout);
+            on_wait(&crate::runner::LockWait {
+                limit: options.busy_timeout,
+                holder: holder(client, key),
+            });
         }
         std::thread::sleep(pause.min(options.busy_timeout.saturating_sub(waited)));
         pause = (pause * 2).min(MAX_POLL);
     }
 }
 
-/// Releases the session lock `key`; an error when it was not held (the
-/// connection was reset under the run, or someone unlocked it).
-pub(crate) fn release(client: &mut Client, key: i64) -> Result<(), RunError> {
+/// Releases the session lock `key` after running `before` (which restores
+/// session settings) in the same round trip; an error when the lock was not
+/// held (the connection was reset under the run, or someone unlocked it).
+pub(crate) fn release(client: &mut Client, before: &str, key: i64) -> Result<(), RunError> {
     let released = simple_value(
         client,
-        &format!("SELECT pg_advisory_unlock({key})"),
+        &format!("{before}SELECT pg_advisory_unlock({key})"),
         "releasing the migration lock",
     )?;
     if released.as_deref() == Some("t") {

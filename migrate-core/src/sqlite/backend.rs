@@ -6,7 +6,7 @@ use super::error::Doing;
 use super::exec::run_sql;
 use super::lock::begin_immediate_waiting;
 use crate::backend::sealed::Ops;
-use crate::backend::{Dialect, Origin};
+use crate::backend::{Dialect, Origin, RunScope};
 use crate::error::RunError;
 use crate::foreign_keys::Violation;
 use crate::graph::plan::RowOp;
@@ -127,7 +127,11 @@ impl Ops for Connection {
     /// Sets the busy timeout, refuses a read-only database and switches
     /// foreign keys off for the run (the pragma is a no-op inside a
     /// transaction; a table rebuild needs them off).
-    fn acquire(&mut self, options: &RunOptions<'_>) -> Result<SqliteSession, RunError> {
+    fn acquire(
+        &mut self,
+        options: &RunOptions<'_>,
+        _scope: RunScope,
+    ) -> Result<SqliteSession, RunError> {
         self.busy_timeout(options.busy_timeout)
             .doing("setting the busy timeout")?;
         if self
@@ -165,7 +169,11 @@ impl Ops for Connection {
     /// Switches foreign keys off again before every transaction of a run:
     /// a `transactional: false` migration (or stored downgrade SQL) that
     /// switched them on must not make a later table rebuild cascade.
-    fn begin(&mut self, options: &RunOptions<'_>) -> Result<(), RunError> {
+    fn begin(
+        &mut self,
+        options: &RunOptions<'_>,
+        _session: &SqliteSession,
+    ) -> Result<(), RunError> {
         self.execute_batch("PRAGMA foreign_keys = OFF")
             .doing("switching foreign keys off")?;
         begin_immediate_waiting(self, options.on_wait).doing("taking the write lock")
@@ -362,22 +370,22 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
         let options = RunOptions::default();
-        let session = conn.acquire(&options).unwrap();
+        let session = conn.acquire(&options, RunScope::CommitsPartway).unwrap();
         assert!(!foreign_keys(&conn));
         // What a `transactional: false` migration might do between two
         // transactions of the run.
         conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-        conn.begin(&options).unwrap();
+        conn.begin(&options, &session).unwrap();
         assert!(!foreign_keys(&conn));
         conn.commit().unwrap();
         conn.release(session).unwrap();
         assert!(foreign_keys(&conn));
 
         // A connection that had them off gets them off back.
-        let session = conn.acquire(&options).unwrap();
+        let session = conn.acquire(&options, RunScope::OneTransaction).unwrap();
         conn.release(session).unwrap();
         conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
-        let session = conn.acquire(&options).unwrap();
+        let session = conn.acquire(&options, RunScope::OneTransaction).unwrap();
         conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
         conn.release(session).unwrap();
         assert!(!foreign_keys(&conn));

@@ -7,7 +7,7 @@
 //! the bot's transactions. Polling a few thousand times a second finds
 //! those gaps; the deadline is still the connection's busy timeout.
 
-use crate::runner::QUIET_WAIT;
+use crate::runner::{LockWait, QUIET_WAIT};
 use rusqlite::{Connection, ErrorCode};
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,7 @@ const POLL_INTERVAL: Duration = Duration::from_micros(250);
 /// inside the transaction wait as configured.
 pub(crate) fn begin_immediate_waiting(
     conn: &Connection,
-    on_wait: Option<&dyn Fn(Duration)>,
+    on_wait: Option<&dyn Fn(&LockWait)>,
 ) -> rusqlite::Result<()> {
     let timeout_ms: u32 = conn.query_row("PRAGMA busy_timeout", [], |row| row.get(0))?;
     let timeout = Duration::from_millis(u64::from(timeout_ms));
@@ -38,7 +38,10 @@ pub(crate) fn begin_immediate_waiting(
                 if let Some(on_wait) = on_wait.filter(|_| !told && started.elapsed() >= QUIET_WAIT)
                 {
                     told = true;
-                    on_wait(timeout);
+                    on_wait(&LockWait {
+                        limit: timeout,
+                        holder: None,
+                    });
                 }
                 std::thread::sleep(POLL_INTERVAL);
             }

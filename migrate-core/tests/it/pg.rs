@@ -65,6 +65,29 @@ impl TestDb {
         &self.url
     }
 
+    /// Its URL through PgBouncer in transaction pooling mode
+    /// (`MIGRATE_TEST_PGBOUNCER_URL`, default `127.0.0.1:6432`, which
+    /// `.ci/start-pgbouncer` starts), or `None` (after saying so) when no
+    /// pooler answers outside CI.
+    pub fn pooled_url(&self) -> Option<String> {
+        let pooler = std::env::var("MIGRATE_TEST_PGBOUNCER_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "postgresql://postgres@127.0.0.1:6432/postgres".to_owned());
+        let url = match pooler.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{}", self.name),
+            None => format!("{pooler}/{}", self.name),
+        };
+        match Client::connect(&url, NoTls) {
+            Ok(_) => Some(url),
+            Err(error) if std::env::var_os("CI").is_none() => {
+                eprintln!("skipped: no PgBouncer at {pooler} ({error}); run .ci/start-pgbouncer or set MIGRATE_TEST_PGBOUNCER_URL");
+                None
+            }
+            Err(error) => panic!("CI is set but PgBouncer at {pooler} is unreachable: {error}"),
+        }
+    }
+
     /// A new connection to it.
     pub fn connect(&self) -> Client {
         Client::connect(&self.url, NoTls).unwrap()
