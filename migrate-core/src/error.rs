@@ -253,6 +253,17 @@ pub enum RunError {
     },
 }
 
+impl RunError {
+    /// Whether the database keeps anything of the failed operation: part of
+    /// a run was committed, or a migration ended the run's transaction.
+    pub fn committed_anything(&self) -> bool {
+        matches!(
+            self,
+            RunError::PartlyCommitted { .. } | RunError::TransactionEnded { .. }
+        )
+    }
+}
+
 /// The cause under a driver's error, which says what went wrong on the way
 /// (`error connecting to server: connection refused`).
 fn source_detail(error: &(dyn std::error::Error + Send + Sync)) -> String {

@@ -13,8 +13,14 @@
 //! | `...?mode=ro` / `rw` / `rwc` | read-only / must exist / created when missing (the default) |
 //! | `sqlite://`, `sqlite:///:memory:`, `:memory:`, `mode=memory` | in memory: nothing persists |
 //! | `postgres://...`, `postgresql+asyncpg://...` | PostgreSQL |
+//! | `host=db user=bot password=... dbname=shop` | PostgreSQL (libpq's key/value form, as psql takes it) |
+//! | `"sqlite:///data/bot.db"`, `'...'` | one pair of matching quotes is removed, as dotenv does |
 //!
-//! Any other scheme is refused: it is never taken as a file name.
+//! Any other scheme is refused, and so is text that looks like a URL
+//! without being one (`sqlite+aiosqlite//data/bot.db`): neither is ever
+//! taken as a file name. Printed, a location hides its password wherever
+//! it is written: in the user part, as a `password=` parameter, or in a
+//! key/value string (see [`redact`]).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -72,6 +78,14 @@ pub enum LocationError {
         /// The parameter.
         name: String,
     },
+    /// Text that looks like a URL but is not one, or a quote left open.
+    #[error("`{location}` {problem}; give an SQLite file path such as data/bot_database.db, a sqlite:///data/bot_database.db URL (sqlite+aiosqlite:/// is read the same), a postgresql://user@host/dbname URL, or libpq's `host=... dbname=...` form")]
+    Malformed {
+        /// The location, its password hidden.
+        location: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
     /// `mode=` with a value SQLite does not have.
     #[error("`{location}`: `mode={value}` is not an SQLite mode; use ro, rw, rwc or memory")]
     BadMode {
@@ -85,12 +99,23 @@ pub enum LocationError {
 impl Location {
     /// Parses a path or URL (see the module documentation for the forms).
     pub fn parse(text: &str) -> Result<Location, LocationError> {
-        let text = text.trim();
+        let text = unquote(text.trim())?.trim();
         if text.is_empty() {
             return Err(LocationError::Empty);
         }
+        if let Some(url) = conninfo::to_url(text) {
+            return Ok(Location::Postgres { url });
+        }
         match scheme_of(text) {
-            None => sqlite(text, text),
+            None => {
+                if let Some(problem) = url_lookalike(text) {
+                    return Err(LocationError::Malformed {
+                        location: redact(text),
+                        problem,
+                    });
+                }
+                sqlite(text, text)
+            }
             Some((scheme, rest)) => {
                 let base = scheme
                     .split('+')
@@ -163,6 +188,48 @@ fn scheme_of(text: &str) -> Option<(&str, &str)> {
     valid.then_some((scheme, rest))
 }
 
+/// `text` without one pair of matching quotes around it (a `.env` value
+/// that kept them); a quote on one side only is refused.
+fn unquote(text: &str) -> Result<&str, LocationError> {
+    let quote = |c: Option<char>| matches!(c, Some('"' | '\''));
+    let (first, last) = (text.chars().next(), text.chars().last());
+    if text.len() >= 2 && quote(first) && first == last {
+        return Ok(&text[1..text.len() - 1]);
+    }
+    if quote(first) || quote(last) {
+        return Err(LocationError::Malformed {
+            location: redact(text),
+            problem: "has a quote on one side only",
+        });
+    }
+    Ok(text)
+}
+
+/// Why `text`, which has no `scheme:`, still reads as a URL rather than a
+/// file path: `scheme//...` (the colon left out), or a first folder named
+/// like a database URL scheme with a driver (`sqlite+aiosqlite/...`).
+fn url_lookalike(text: &str) -> Option<&'static str> {
+    let first = text.split('/').next().unwrap_or_default();
+    let scheme_like = !first.is_empty()
+        && first.starts_with(|c: char| c.is_ascii_alphabetic())
+        && first
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    let base = first
+        .split('+')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let known = matches!(base.as_str(), "sqlite" | "postgres" | "postgresql" | "file");
+    if scheme_like && text[first.len()..].starts_with("//") {
+        Some("looks like a URL whose scheme lost its `:` (write `sqlite:///` or `postgresql://`)")
+    } else if scheme_like && known && first.contains('+') {
+        Some("starts like a database URL but has no `:` after the scheme")
+    } else {
+        None
+    }
+}
+
 /// An SQLite location from its path part, with `?key=value` parameters.
 fn sqlite(whole: &str, path_and_query: &str) -> Result<Location, LocationError> {
     let (path, query) = match path_and_query.split_once('?') {
@@ -211,18 +278,231 @@ fn sqlite(whole: &str, path_and_query: &str) -> Result<Location, LocationError> 
     })
 }
 
-/// `text` with the password of `user:password@` replaced by `***`.
-fn redact(text: &str) -> String {
+/// `text` with every password it holds replaced by `***`: the password
+/// of a URL's `user:password@` (even with an unencoded `/` in it), the
+/// value of a `password=` or `sslpassword=` query parameter, and the same
+/// keys in libpq's key/value form. Every printed location goes through it.
+pub fn redact(text: &str) -> String {
     let Some((scheme, rest)) = text.split_once("://") else {
-        return text.to_owned();
+        return redact_parameters(text, ' ');
     };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => match rest[..at].split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
-            None => text.to_owned(),
+    let (before_query, query) = match rest.split_once('?') {
+        Some((head, query)) => (head, Some(query)),
+        None => (rest, None),
+    };
+    let mut out = format!("{scheme}://");
+    match before_query.rfind('@') {
+        Some(at) => match before_query[..at].split_once(':') {
+            Some((user, _)) => out += &format!("{user}:***{}", &before_query[at..]),
+            None => out += before_query,
         },
-        None => text.to_owned(),
+        None => out += before_query,
+    }
+    if let Some(query) = query {
+        out += "?";
+        out += &redact_parameters(query, '&');
+    }
+    out
+}
+
+/// `key=value` pairs separated by `separator` with the value of each
+/// password key hidden; a value in quotes (libpq's `password='a b'`) is
+/// hidden whole.
+fn redact_parameters(text: &str, separator: char) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let Some(eq) = rest.find('=') else {
+            out += rest;
+            break;
+        };
+        let key = rest[..eq]
+            .rsplit(|c: char| c == separator || c.is_whitespace())
+            .next()
+            .unwrap_or_default();
+        out += &rest[..=eq];
+        rest = &rest[eq + 1..];
+        let value_end = value_end(rest, separator);
+        if conninfo::is_password_key(key) {
+            out += "***";
+        } else {
+            out += &rest[..value_end];
+        }
+        rest = &rest[value_end..];
+    }
+    out
+}
+
+/// Where the value at the start of `text` ends: after its closing quote
+/// when quoted (libpq's `'...'` with `\'` escapes), else at `separator`.
+fn value_end(text: &str, separator: char) -> usize {
+    let trimmed = text.trim_start();
+    let lead = text.len() - trimmed.len();
+    if separator == ' ' && trimmed.starts_with('\'') {
+        let mut escaped = false;
+        for (i, c) in trimmed.char_indices().skip(1) {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '\'' => return lead + i + 1,
+                _ => {}
+            }
+        }
+        return text.len();
+    }
+    text.find(|c: char| c == separator || (separator == ' ' && c.is_whitespace()))
+        .unwrap_or(text.len())
+}
+
+mod conninfo {
+    //! libpq's key/value connection strings (`host=db port=5432 user=bot
+    //! password='a b' dbname=shop sslmode=require`), turned into the URL
+    //! the rest of the tool reads.
+
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+    /// What a URL component keeps unencoded.
+    const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+
+    /// The keys libpq knows (PostgreSQL 15), so that only a real
+    /// connection string, never a file name with `=` in it, reads as one.
+    const KEYS: &[&str] = &[
+        "host",
+        "hostaddr",
+        "port",
+        "dbname",
+        "user",
+        "password",
+        "passfile",
+        "channel_binding",
+        "connect_timeout",
+        "client_encoding",
+        "options",
+        "application_name",
+        "fallback_application_name",
+        "keepalives",
+        "keepalives_idle",
+        "keepalives_interval",
+        "keepalives_count",
+        "tcp_user_timeout",
+        "replication",
+        "gssencmode",
+        "sslmode",
+        "requiressl",
+        "sslcompression",
+        "sslcert",
+        "sslkey",
+        "sslpassword",
+        "sslrootcert",
+        "sslcrl",
+        "sslcrldir",
+        "sslsni",
+        "requirepeer",
+        "ssl_min_protocol_version",
+        "ssl_max_protocol_version",
+        "krbsrvname",
+        "gsslib",
+        "service",
+        "target_session_attrs",
+    ];
+
+    /// Whether `key` holds a secret.
+    pub(super) fn is_password_key(key: &str) -> bool {
+        matches!(key, "password" | "sslpassword")
+    }
+
+    /// The pairs of a key/value string, or `None` when `text` is not one
+    /// (a key libpq does not know, or a word without `=`).
+    fn pairs(text: &str) -> Option<Vec<(String, String)>> {
+        let mut pairs = Vec::new();
+        let mut rest = text.trim_start();
+        while !rest.is_empty() {
+            let eq = rest.find('=')?;
+            let key = rest[..eq].trim();
+            if !KEYS.contains(&key) {
+                return None;
+            }
+            rest = rest[eq + 1..].trim_start();
+            let mut value = String::new();
+            if let Some(quoted) = rest.strip_prefix('\'') {
+                let mut chars = quoted.char_indices();
+                let mut end = None;
+                while let Some((i, c)) = chars.next() {
+                    match c {
+                        '\\' => value.extend(chars.next().map(|(_, c)| c)),
+                        '\'' => {
+                            end = Some(i + 1);
+                            break;
+                        }
+                        c => value.push(c),
+                    }
+                }
+                rest = &quoted[end?..];
+            } else {
+                let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                value = rest[..end].to_owned();
+                rest = &rest[end..];
+            }
+            pairs.push((key.to_owned(), value));
+            rest = rest.trim_start();
+        }
+        (!pairs.is_empty()).then_some(pairs)
+    }
+
+    /// The `postgresql://` URL a key/value string stands for.
+    pub(super) fn to_url(text: &str) -> Option<String> {
+        let pairs = pairs(text)?;
+        let get = |key: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        let enc = |v: &str| utf8_percent_encode(v, COMPONENT).to_string();
+        let mut url = "postgresql://".to_owned();
+        if let Some(user) = get("user") {
+            url += &enc(user);
+            if let Some(password) = get("password") {
+                url += &format!(":{}", enc(password));
+            }
+            url += "@";
+        }
+        let host = get("host").or_else(|| get("hostaddr"));
+        // A socket folder or an IPv6 address is no URL host: it goes in the
+        // query, which the client library reads the same.
+        let host_in_query = host.filter(|h| h.starts_with('/') || h.contains(':'));
+        if let Some(host) = host.filter(|_| host_in_query.is_none()) {
+            url += &enc(host);
+        }
+        if let Some(port) = get("port") {
+            url += &format!(":{}", enc(port));
+        }
+        url += "/";
+        if let Some(dbname) = get("dbname") {
+            url += &enc(dbname);
+        }
+        let query: Vec<String> = host_in_query
+            .map(|h| format!("host={}", enc(h)))
+            .into_iter()
+            .chain(
+                pairs
+                    .iter()
+                    .filter(|(k, _)| {
+                        !matches!(k.as_str(), "user" | "host" | "hostaddr" | "port" | "dbname")
+                            && (k != "password" || get("user").is_none())
+                    })
+                    .map(|(k, v)| format!("{k}={}", enc(v))),
+            )
+            .collect();
+        if !query.is_empty() {
+            url += "?";
+            url += &query.join("&");
+        }
+        Some(url)
     }
 }
 
@@ -313,5 +593,103 @@ mod tests {
             "`mysql://u:***@h/db`: `mysql` is not a database this tool can open; give an SQLite file path, a sqlite:/// URL (sqlite+aiosqlite:/// and sqlite+pysqlite:/// are read the same), or a postgresql:// URL"
         );
         assert_eq!(Location::parse("  "), Err(LocationError::Empty));
+    }
+
+    #[test]
+    fn quotes_from_a_dotenv_file_are_removed_once() {
+        assert_eq!(
+            Location::parse("'sqlite:///data/y.db'"),
+            Ok(file("data/y.db"))
+        );
+        assert_eq!(Location::parse("\"data/y.db\""), Ok(file("data/y.db")));
+        let server = Location::parse("\"postgresql+asyncpg://bot:pw@h/db\"").unwrap();
+        assert_eq!(
+            server.postgres_url().as_deref(),
+            Some("postgresql://bot:pw@h/db")
+        );
+        assert!(matches!(
+            Location::parse("\"data/y.db"),
+            Err(LocationError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn what_looks_like_a_url_is_never_a_file_name() {
+        for text in [
+            "sqlite+aiosqlite//data/x.db",
+            "sqlite//data/x.db",
+            "postgresql//bot@db/shop",
+            "sqlite+aiosqlite/data/x.db",
+        ] {
+            assert!(
+                matches!(Location::parse(text), Err(LocationError::Malformed { .. })),
+                "{text}"
+            );
+        }
+        assert_eq!(Location::parse("sqlite/x.db"), Ok(file("sqlite/x.db")));
+        assert_eq!(Location::parse("./a=b.db"), Ok(file("./a=b.db")));
+    }
+
+    #[test]
+    fn libpq_key_value_strings_are_postgresql() {
+        let server = Location::parse(
+            "host=db.example port=5433 user=bot password='s3cr/t p@ss' dbname=shop sslmode=require",
+        )
+        .unwrap();
+        assert_eq!(
+            server.postgres_url().as_deref(),
+            Some("postgresql://bot:s3cr%2Ft%20p%40ss@db.example:5433/shop?sslmode=require")
+        );
+        assert_eq!(
+            server.to_string(),
+            "postgresql://bot:***@db.example:5433/shop?sslmode=require"
+        );
+        let socket = Location::parse("host=/var/run/postgresql dbname=shop").unwrap();
+        assert_eq!(
+            socket.postgres_url().as_deref(),
+            Some("postgresql:///shop?host=%2Fvar%2Frun%2Fpostgresql")
+        );
+        assert!(socket
+            .postgres_url()
+            .unwrap()
+            .parse::<postgres::Config>()
+            .is_ok());
+        // Without a user the password travels as a parameter.
+        let no_user = Location::parse("host=h password=pw dbname=d").unwrap();
+        assert_eq!(
+            no_user.postgres_url().as_deref(),
+            Some("postgresql://h/d?password=pw")
+        );
+        assert_eq!(no_user.to_string(), "postgresql://h/d?password=***");
+        // A file name with `=` in it is no connection string.
+        assert_eq!(Location::parse("backup=1.db"), Ok(file("backup=1.db")));
+    }
+
+    #[test]
+    fn every_form_of_password_is_hidden() {
+        for (text, shown) in [
+            ("postgresql://u:secret@h/db", "postgresql://u:***@h/db"),
+            ("postgresql://u:se/cr/et@h/db", "postgresql://u:***@h/db"),
+            (
+                "postgresql://u@h/db?password=secret&sslmode=require",
+                "postgresql://u@h/db?password=***&sslmode=require",
+            ),
+            (
+                "postgresql://u@h/db?sslpassword=secret",
+                "postgresql://u@h/db?sslpassword=***",
+            ),
+            (
+                "host=h password=secret dbname=db",
+                "host=h password=*** dbname=db",
+            ),
+            (
+                "host=h password='sec ret\\' x' dbname=db",
+                "host=h password=*** dbname=db",
+            ),
+        ] {
+            assert_eq!(redact(text), shown, "{text}");
+        }
+        let with_query = Location::parse("postgresql://u@h/db?password=secret").unwrap();
+        assert!(!with_query.to_string().contains("secret"));
     }
 }

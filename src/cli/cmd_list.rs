@@ -34,9 +34,15 @@ pub fn current(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
             .iter()
             .map(|&i| revision_json(set, graph, i, Some(true)))
             .collect();
-        print_json(&json!({ "database": ctx.config().database.to_string(), "heads": list }));
+        print_json(&json!({
+            "database": ctx.config().database.to_string(),
+            "database_source": ctx.config().database_source,
+            "heads": list
+        }));
         return Ok(());
     }
+    // As Alembic's context line: on stderr, so the revision stays alone on stdout.
+    eprintln!("{}", ctx.database_line());
     for &i in &heads {
         if verbose {
             println!(

@@ -52,9 +52,13 @@ fn migrate(
 ) -> Result<(), CliError> {
     let target: Target = target.parse()?;
     let set = ctx.migrations()?;
+    if verbose {
+        eprintln!("{}", ctx.database_line());
+    }
     if (backup || ctx.config().backup_before_migrating) && ctx.database_exists()? {
         cmd_data::backup_file(ctx, None)?;
     }
+    let created = NewFile::about_to_create(ctx);
     let mut conn = ctx.open()?;
     let progress = |step: &StepReport| {
         let verb = if step.direction == Direction::Up {
@@ -98,9 +102,18 @@ fn migrate(
         // with the SQL stored when they ran.
         roll_back_unknown: direction == Direction::Down,
     };
-    let report = match direction {
-        Direction::Up => set.upgrade_with(&mut conn, &target, &options)?,
-        Direction::Down => set.downgrade_with(&mut conn, &target, &options)?,
+    let outcome = match direction {
+        Direction::Up => set.upgrade_with(&mut conn, &target, &options),
+        Direction::Down => set.downgrade_with(&mut conn, &target, &options),
+    };
+    let report = match (outcome, created) {
+        (Ok(report), _) => report,
+        (Err(error), Some(created)) if !error.committed_anything() => {
+            drop(conn);
+            created.remove();
+            return Err(error.into());
+        }
+        (Err(error), _) => return Err(error.into()),
     };
     print_run(ctx, &report, direction);
     // An applied file edited afterwards is drift whether or not anything
@@ -114,6 +127,58 @@ fn migrate(
         }
     }
     Ok(())
+}
+
+/// An SQLite file (and the folders above it) that a run is about to
+/// create: a first run that fails with nothing committed removes them, so
+/// no empty database is left to be mistaken for a migrated one.
+struct NewFile {
+    path: std::path::PathBuf,
+    /// The folders that did not exist, deepest first.
+    folders: Vec<std::path::PathBuf>,
+}
+
+impl NewFile {
+    /// The file the configured location would create, if it is missing.
+    fn about_to_create(ctx: &Context<'_>) -> Option<NewFile> {
+        let migrate_core::Location::Sqlite {
+            path,
+            mode: migrate_core::OpenMode::ReadWriteCreate,
+        } = &ctx.config().database
+        else {
+            return None;
+        };
+        if path.exists() {
+            return None;
+        }
+        let folders = path
+            .ancestors()
+            .skip(1)
+            .take_while(|p| !p.as_os_str().is_empty() && !p.exists())
+            .map(std::path::Path::to_owned)
+            .collect();
+        Some(NewFile {
+            path: path.clone(),
+            folders,
+        })
+    }
+
+    /// Removes the file, its journal files and the folders made for it.
+    fn remove(self) {
+        let name = self.path.as_os_str().to_owned();
+        for suffix in ["", "-journal", "-wal", "-shm"] {
+            let mut file = name.clone();
+            file.push(suffix);
+            let _ = std::fs::remove_file(file);
+        }
+        for folder in &self.folders {
+            let _ = std::fs::remove_dir(folder);
+        }
+        eprintln!(
+            "removed {}, which this run created: nothing was committed to it",
+            self.path.display()
+        );
+    }
 }
 
 fn heads_text(heads: &[String]) -> String {

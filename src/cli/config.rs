@@ -2,6 +2,7 @@
 //! (`DATABASE_URL`, `MIGRATE_DIR`, read by clap with the flags), then
 //! `migrate.toml`, then defaults.
 
+use super::dotenv::DotEnv;
 use super::error::CliError;
 use migrate_core::Location;
 use serde::Deserialize;
@@ -24,6 +25,9 @@ pub struct Config {
     pub dir: PathBuf,
     /// The database.
     pub database: Location,
+    /// Where the database's location came from (`--database`,
+    /// `DATABASE_URL`, `DATABASE_URL in .env`, `migrate.toml`, `the default`).
+    pub database_source: &'static str,
     /// Where backups go: `backup_dir`, or `backups/` beside the database.
     pub backup_dir: PathBuf,
     /// Whether `upgrade` and `downgrade` back up first without `--backup`.
@@ -84,24 +88,43 @@ impl Config {
         dir_flag: Option<&Path>,
         database_flag: Option<&str>,
         dev_url_flag: Option<&str>,
+        dotenv: &DotEnv,
     ) -> Result<Config, CliError> {
         let file = match config_file {
             Some(path) => read_file(path)?,
             None if Path::new(DEFAULT_CONFIG).exists() => read_file(Path::new(DEFAULT_CONFIG))?,
             None => FileConfig::default(),
         };
+        // An empty variable (`DATABASE_URL=` in a .env file) counts as unset;
+        // `.env` fills what the flags and the environment leave unset.
+        let dev_url_flag = dev_url_flag
+            .filter(|u| !u.is_empty())
+            .or_else(|| dotenv.get("MIGRATE_DEV_URL"));
         #[cfg(feature = "postgres")]
         let mut postgres = postgres_settings(&file);
         #[cfg(feature = "postgres")]
-        if let Some(url) = dev_url_flag.filter(|u| !u.is_empty()) {
+        if let Some(url) = dev_url_flag {
             postgres.scratch_server =
                 Some(Location::parse(url).map_err(|e| CliError::Refused(e.to_string()))?);
         }
         #[cfg(not(feature = "postgres"))]
         let _ = dev_url_flag;
-        // An empty variable (`DATABASE_URL=` in a .env file) counts as unset.
-        let dir_flag = dir_flag.filter(|d| !d.as_os_str().is_empty());
-        let database = match database_flag.filter(|d| !d.is_empty()) {
+        let dir_flag = dir_flag
+            .filter(|d| !d.as_os_str().is_empty())
+            .or_else(|| dotenv.get("MIGRATE_DIR").map(Path::new));
+        let database_flag = database_flag.filter(|d| !d.is_empty());
+        let (database_text, database_source) = match database_flag {
+            Some(text) if std::env::var("DATABASE_URL").is_ok_and(|v| v == text) => {
+                (Some(text), "DATABASE_URL")
+            }
+            Some(text) => (Some(text), "--database"),
+            None => match dotenv.get("DATABASE_URL") {
+                Some(text) => (Some(text), "DATABASE_URL in .env"),
+                None if file.database.is_some() => (None, "migrate.toml"),
+                None => (None, "the default"),
+            },
+        };
+        let database = match database_text {
             Some(text) => Location::parse(text).map_err(|e| CliError::Refused(e.to_string()))?,
             None => file.database.unwrap_or_else(|| Location::Sqlite {
                 path: DEFAULT_DATABASE.into(),
@@ -122,6 +145,7 @@ impl Config {
                 .or(file.dir)
                 .unwrap_or_else(|| DEFAULT_DIR.into()),
             database,
+            database_source,
             backup_dir,
             backup_before_migrating: file.backup_before_migrating.unwrap_or(false),
             busy_timeout: Duration::from_millis(file.busy_timeout_ms.unwrap_or(30_000)),
@@ -157,16 +181,24 @@ fn read_file(path: &Path) -> Result<FileConfig, CliError> {
         reason,
     };
     let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-    let mut table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| bad(e.to_string()))?;
+    // toml's own rendering quotes the line, which may hold a password: say
+    // where and what, not the text.
+    let unreadable = |e: toml::de::Error| {
+        let line = e
+            .span()
+            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+        bad(match line {
+            Some(line) => format!("line {line}: {}", e.message().trim_end()),
+            None => e.message().trim_end().to_owned(),
+        })
+    };
+    let mut table: toml::Table = text.parse().map_err(unreadable)?;
     let section = match table.remove("migrate") {
         Some(toml::Value::Table(section)) => section,
         Some(_) => return Err(bad("`migrate` must be a table: write `[migrate]`".into())),
         None => table,
     };
-    let mut config =
-        FileConfig::deserialize(section).map_err(|e: toml::de::Error| bad(e.to_string()))?;
+    let mut config = FileConfig::deserialize(section).map_err(unreadable)?;
     // Relative paths in the file mean relative to the file, wherever the
     // command runs from.
     let folder = path.parent().map(Path::to_owned).unwrap_or_default();

@@ -13,6 +13,7 @@ mod cmd_schema;
 mod cmd_squash;
 mod cmd_verify;
 mod config;
+mod dotenv;
 mod error;
 mod output;
 
@@ -92,6 +93,15 @@ impl<'a> Context<'a> {
                 self.config.database
             ))),
         }
+    }
+
+    /// `Database: LOCATION (from SOURCE)`, which says which setting chose
+    /// the database (`current`, and runs with `--verbose`).
+    pub fn database_line(&self) -> String {
+        format!(
+            "Database: {} (from {})",
+            self.config.database, self.config.database_source
+        )
     }
 
     /// Whether the configured database exists: an SQLite file on disk; a
@@ -235,6 +245,7 @@ pub fn run(cli: Cli, embedded: Option<&Migrations>, commands: &Commands) -> Resu
         cli.dir.as_deref(),
         cli.database.as_deref(),
         cli.dev_url.as_deref(),
+        &dotenv::DotEnv::read()?,
     )?;
     let ctx = Context {
         config,

@@ -33,7 +33,8 @@ pub fn migrate_in(dir: &Path) -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("migrate").unwrap();
     cmd.current_dir(dir)
         .env_remove("DATABASE_URL")
-        .env_remove("MIGRATE_DIR");
+        .env_remove("MIGRATE_DIR")
+        .env_remove("MIGRATE_DEV_URL");
     cmd
 }
 

@@ -78,6 +78,15 @@ fn other_schemes_and_memory_are_refused_without_creating_anything() {
         ("sqlite://", "`:memory:`, which keeps nothing between runs"),
         ("h.db?mode=wat", "`mode=wat` is not an SQLite mode"),
         ("h.db?journal=wal", "unknown parameter `journal`"),
+        (
+            "sqlite+aiosqlite//data/x.db",
+            "looks like a URL whose scheme lost its `:`",
+        ),
+        (
+            "sqlite+aiosqlite/data/x.db",
+            "starts like a database URL but has no `:`",
+        ),
+        ("\"data/x.db", "has a quote on one side only"),
     ] {
         let dir = TempDir::new().unwrap();
         let (code, _, err) =
@@ -226,4 +235,99 @@ fn help_names_the_database_variable_but_never_shows_its_password() {
     assert_eq!(code, 0);
     assert!(out.contains("[env: DATABASE_URL]"), "{out}");
     assert!(!out.contains("s3cret"), "{out}");
+}
+
+#[test]
+fn quotes_a_dotenv_value_kept_are_removed_and_the_file_is_the_one_named() {
+    for url in ["'sqlite:///data/y.db'", "\"sqlite+aiosqlite:///data/y.db\""] {
+        let dir = TempDir::new().unwrap();
+        let (code, _, err) = run(migrate(dir.path())
+            .env("DATABASE_URL", url)
+            .args(["upgrade", "head"]));
+        assert_eq!(code, 0, "{url}: {err}");
+        assert_eq!(
+            tree(dir.path()),
+            ["data", "data/y.db"],
+            "{url}: no folder named like the URL"
+        );
+    }
+}
+
+#[test]
+fn dotenv_gives_the_location_the_environment_leaves_unset_and_current_says_which() {
+    let dir = TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "BOT_TOKEN=123:abc\nDATABASE_URL=\"sqlite+aiosqlite:///data/from_env_file.db\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(migrate(dir.path()).args(["upgrade", "head"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("data/from_env_file.db: base -> 003"), "{out}");
+    let (_, out, err) = run(migrate(dir.path()).arg("current"));
+    assert_eq!(out, "003 (head)\n");
+    assert!(
+        err.contains("Database: data/from_env_file.db (from DATABASE_URL in .env)"),
+        "{err}"
+    );
+    // The process environment wins over the file, and says so.
+    let (_, _, err) = run(migrate(dir.path())
+        .env("DATABASE_URL", "data/other.db")
+        .arg("current"));
+    assert!(
+        err.contains("Database: data/other.db (from DATABASE_URL)"),
+        "{err}"
+    );
+    let (_, _, err) =
+        run(migrate(dir.path()).args(["--database", "data/third.db", "upgrade", "head", "-v"]));
+    assert!(
+        err.contains("Database: data/third.db (from --database)"),
+        "{err}"
+    );
+    let (_, out, _) = run(migrate(dir.path()).args(["current", "--format", "json"]));
+    assert!(
+        out.contains("\"database_source\": \"DATABASE_URL in .env\""),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_failed_first_run_leaves_no_file_behind() {
+    let dir = TempDir::new().unwrap();
+    let folder = dir.path().join("migrations");
+    crate::common::write_folder(
+        &folder,
+        &[(
+            "001.sql",
+            crate::common::migration("001", "none", "CREATE TABLE users (id INTEGER PRIMARY KEY);\nINSERT INTO no_such_table VALUES (1);", None),
+        )],
+    );
+    let (code, _, err) = run(crate::common::migrate_in(dir.path())
+        .env("DATABASE_URL", "data/new/bot.db")
+        .args(["upgrade", "head"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("removed data/new/bot.db, which this run created"),
+        "{err}"
+    );
+    assert_eq!(tree(dir.path()), tree_of_migrations(dir.path()));
+    // An existing database is never removed.
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    Connection::open(dir.path().join("data/kept.db"))
+        .unwrap()
+        .execute_batch("CREATE TABLE notes (x)")
+        .unwrap();
+    let (code, _, _) = run(crate::common::migrate_in(dir.path())
+        .env("DATABASE_URL", "data/kept.db")
+        .args(["upgrade", "head"]));
+    assert_eq!(code, 1);
+    assert!(dir.path().join("data/kept.db").exists());
+}
+
+/// The entries of `tree` under `migrations/` only.
+fn tree_of_migrations(dir: &Path) -> Vec<String> {
+    tree(dir)
+        .into_iter()
+        .filter(|p| p.starts_with("migrations"))
+        .collect()
 }

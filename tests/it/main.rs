@@ -42,3 +42,5 @@ mod repair_bot;
 mod round_trip;
 #[cfg(feature = "cli")]
 mod schema_cli;
+#[cfg(all(feature = "cli", feature = "postgres"))]
+mod secrets;
