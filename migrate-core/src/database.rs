@@ -232,9 +232,34 @@ impl Database {
     }
 
     /// Writes a consistent, checked copy to `target` while other processes
-    /// may keep writing.
+    /// may keep writing: SQLite's online backup and integrity check, or on
+    /// a server `pg_dump --format=custom` read back by `pg_restore --list`.
     pub fn backup_to(&self, target: &Path, patience: Duration) -> Result<(), RunError> {
-        sqlite_only!(self, "backup", "run `pg_dump --format=custom --file=backup.dump` against the same URL (and `pg_restore` to restore)", conn => sqlite::backup::backup_to(conn, target, patience))
+        match self {
+            Database::Sqlite(conn) => sqlite::backup::backup_to(conn, target, patience),
+            #[cfg(feature = "postgres")]
+            Database::Postgres(pg) => crate::postgres::dump::dump(server_location(pg)?, target),
+        }
+    }
+
+    /// What a backup of this database is called: the SQLite file's stem or
+    /// the server database's name, and the extension of its backups (`db`,
+    /// or `dump` for `pg_dump`'s custom format).
+    pub fn backup_name(&mut self) -> Result<(String, &'static str), RunError> {
+        match self {
+            Database::Sqlite(conn) => Ok((
+                conn.path()
+                    .map(Path::new)
+                    .and_then(Path::file_stem)
+                    .map_or("database".into(), |s| s.to_string_lossy().into_owned()),
+                "db",
+            )),
+            #[cfg(feature = "postgres")]
+            Database::Postgres(pg) => Ok((
+                crate::postgres::dump::database_name(&mut pg.client)?,
+                "dump",
+            )),
+        }
     }
 
     /// Replaces the contents with the backup at `source`, atomically, after
@@ -245,7 +270,14 @@ impl Database {
         source: &Path,
         patience: Duration,
     ) -> Result<Vec<String>, RunError> {
-        sqlite_only!(self, "restore", "run `pg_restore --clean --dbname=...` with a `pg_dump --format=custom` file", conn => sqlite::backup::restore_from(conn, source, patience))?;
+        match self {
+            Database::Sqlite(conn) => sqlite::backup::restore_from(conn, source, patience)?,
+            #[cfg(feature = "postgres")]
+            Database::Postgres(pg) => {
+                let location = server_location(pg)?.clone();
+                crate::postgres::dump::restore(&mut pg.client, &location, source)?;
+            }
+        }
         let state = self.ledger()?;
         if state.has_version_table && state.has_applied_table {
             let from = [source.display().to_string()];
@@ -418,4 +450,11 @@ impl Ops for Database {
     fn foreign_key_violations(&mut self) -> Result<Vec<Violation>, RunError> {
         dispatch!(self, conn => conn.foreign_key_violations())
     }
+}
+
+/// Where a server connection was opened, for the client tools that open
+/// their own.
+#[cfg(feature = "postgres")]
+fn server_location(pg: &crate::postgres::Postgres) -> Result<&Location, RunError> {
+    pg.location().ok_or(RunError::NoServerLocation)
 }

@@ -243,6 +243,30 @@ pub enum RunError {
         /// The server process the transaction ran on.
         transaction_pid: String,
     },
+    /// A PostgreSQL client tool this needs is not installed.
+    #[error("`{tool}` is not installed, and backups of a PostgreSQL database are made with it; install PostgreSQL's client tools (Debian and Ubuntu: `apt install postgresql-client`, macOS: `brew install libpq`) in a version at least the server's")]
+    ToolMissing {
+        /// The tool (`pg_dump`, `pg_restore`).
+        tool: &'static str,
+    },
+    /// A PostgreSQL client tool failed.
+    #[error("{tool} failed on {file}: {message}")]
+    ToolFailed {
+        /// The tool and its mode.
+        tool: &'static str,
+        /// The dump file.
+        file: String,
+        /// What it printed, passwords hidden.
+        message: String,
+    },
+    /// A restore into a server database that holds tables.
+    #[error("{location} holds tables ({tables}); a backup is restored only into an empty database, so that it never mixes with live data. Create an empty one (`createdb NAME`, or `CREATE DATABASE`), point DATABASE_URL at it and run the restore again; nothing was changed")]
+    RestoreIntoData {
+        /// The database, its password hidden.
+        location: String,
+        /// Its tables.
+        tables: String,
+    },
     /// `repair --clear-dirty` named a revision that has no started mark.
     #[error(
         "revision `{revision}` has no started mark to clear; `migrate verify` lists the dirty ones"
@@ -568,6 +592,16 @@ mod tests {
                 revision: "004".into(),
                 reason: "is `transactional: false`",
             },
+            RunError::ToolMissing { tool: "pg_dump" },
+            RunError::ToolFailed {
+                tool: "pg_dump",
+                file: "backups/shop-20261202T101500Z-003.dump".into(),
+                message: "pg_dump: error: server version: 16.4; pg_dump version: 15.19\npg_dump: error: aborting because of server version mismatch".into(),
+            },
+            RunError::RestoreIntoData {
+                location: "postgresql://bot:***@db/shop".into(),
+                tables: "public.alembic_version, public.users".into(),
+            },
             RunError::LockOnAnotherConnection {
                 lock_pid: "4242".into(),
                 transaction_pid: "4377".into(),
@@ -613,6 +647,9 @@ mod tests {
                 | RunError::NeedsSessionLock { .. }
                 | RunError::TransactionEnded { .. }
                 | RunError::LockOnAnotherConnection { .. }
+                | RunError::ToolMissing { .. }
+                | RunError::ToolFailed { .. }
+                | RunError::RestoreIntoData { .. }
                 | RunError::NotStarted { .. } => {}
             }
         }

@@ -38,6 +38,17 @@ pub fn compact() -> String {
     format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
 }
 
+/// Whether `text` starts with a time as [`compact`] writes it, then `-`.
+pub fn is_compact_prefix(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() > 17
+        && bytes[..8].iter().all(u8::is_ascii_digit)
+        && bytes[8] == b'T'
+        && bytes[9..15].iter().all(u8::is_ascii_digit)
+        && bytes[15] == b'Z'
+        && bytes[16] == b'-'
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -45,5 +56,10 @@ mod tests {
         assert_eq!(super::readable().len(), 19);
         assert_eq!(super::compact().len(), 16);
         assert!(super::compact().ends_with('Z'));
+        assert!(super::is_compact_prefix(&format!(
+            "{}-003",
+            super::compact()
+        )));
+        assert!(!super::is_compact_prefix("copy-003"));
     }
 }

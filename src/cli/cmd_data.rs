@@ -33,18 +33,14 @@ pub fn backup_file(
     ctx: &Context<'_>,
     out: Option<&Path>,
 ) -> Result<(PathBuf, Vec<String>), CliError> {
-    // Only a file is copied: refuse a server before creating any folder.
-    let file = ctx.database_file()?.to_owned();
     let mut db = require_database(ctx)?;
     let heads = db.ledger()?.heads;
+    let (stem, extension) = db.backup_name()?;
     let target = match out {
         Some(path) => path.to_owned(),
         None => {
             let dir = &ctx.config().backup_dir;
             std::fs::create_dir_all(dir).map_err(CliError::io(dir))?;
-            let stem = file
-                .file_stem()
-                .map_or("database".into(), |s| s.to_string_lossy());
             let revision = if heads.is_empty() {
                 "base".to_owned()
             } else {
@@ -54,13 +50,13 @@ pub fn backup_file(
             (1..)
                 .map(|n| {
                     if n == 1 {
-                        dir.join(format!("{base}.db"))
+                        dir.join(format!("{base}.{extension}"))
                     } else {
-                        dir.join(format!("{base}-{n}.db"))
+                        dir.join(format!("{base}-{n}.{extension}"))
                     }
                 })
                 .find(|candidate| !candidate.exists())
-                .unwrap_or_else(|| dir.join(format!("{base}.db")))
+                .unwrap_or_else(|| dir.join(format!("{base}.{extension}")))
         }
     };
     if target.exists() {
@@ -70,11 +66,46 @@ pub fn backup_file(
         )));
     }
     db.backup_to(&target, ctx.config().busy_timeout)?;
-    eprintln!(
-        "backup written to {} (integrity check ok)",
-        target.display()
-    );
+    eprintln!("backup written to {} (read back whole)", target.display());
+    if out.is_none() {
+        if let Some(keep) = ctx.config().backup_keep {
+            prune_backups(&ctx.config().backup_dir, &stem, extension, keep);
+        }
+    }
     Ok((target, heads))
+}
+
+/// Removes the oldest backups of the database `stem` in `dir` beyond the
+/// newest `keep` (`backup_keep`). Only files named as `backup` names them
+/// (`STEM-<UTC time>-<revision>.EXT`) count; their names sort by time.
+fn prune_backups(dir: &Path, stem: &str, extension: &str, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!("{stem}-");
+    let suffix = format!(".{extension}");
+    let mut ours: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            name.strip_prefix(&prefix)
+                .and_then(|rest| rest.strip_suffix(&suffix))
+                .is_some_and(clock::is_compact_prefix)
+        })
+        .collect();
+    ours.sort();
+    let excess = ours.len().saturating_sub(keep.max(1));
+    for old in &ours[..excess] {
+        if std::fs::remove_file(old).is_ok() {
+            eprintln!(
+                "removed the old backup {} (backup_keep = {keep})",
+                old.display()
+            );
+        }
+    }
 }
 
 /// `restore FILE`: backs up the current database, then replaces it.

@@ -55,8 +55,16 @@ fn migrate(
     if verbose {
         eprintln!("{}", ctx.database_line());
     }
-    if (backup || ctx.config().backup_before_migrating) && ctx.database_exists()? {
-        cmd_data::backup_file(ctx, None)?;
+    if (backup || ctx.config().backup_before_migrating) && has_work(ctx, set, &target, direction)? {
+        cmd_data::backup_file(ctx, None).map_err(|error| {
+            if backup {
+                error
+            } else {
+                CliError::Refused(format!(
+                    "{error}\nthe backup runs because backup_before_migrating = true in migrate.toml; nothing was migrated. Fix the backup, or set backup_before_migrating = false and back the database up yourself"
+                ))
+            }
+        })?;
     }
     let created = NewFile::about_to_create(ctx);
     let mut conn = ctx.open()?;
@@ -127,6 +135,23 @@ fn migrate(
         }
     }
     Ok(())
+}
+
+/// Whether a run to `target` would run anything on the existing database
+/// (read without the lock; a run that cannot be planned here, such as one
+/// that first rolls back revisions these files lack, counts as work).
+fn has_work(
+    ctx: &Context<'_>,
+    set: &migrate_core::Migrations,
+    target: &Target,
+    direction: Direction,
+) -> Result<bool, CliError> {
+    let Some(mut db) = ctx.open_existing()? else {
+        return Ok(false);
+    };
+    Ok(set
+        .plan(&mut db, target, direction)
+        .map_or(true, |plan| !plan.steps.is_empty()))
 }
 
 /// An SQLite file (and the folders above it) that a run is about to

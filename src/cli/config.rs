@@ -32,6 +32,9 @@ pub struct Config {
     pub backup_dir: PathBuf,
     /// Whether `upgrade` and `downgrade` back up first without `--backup`.
     pub backup_before_migrating: bool,
+    /// How many backups of one database `backup` keeps (`backup_keep`);
+    /// `None`: all.
+    pub backup_keep: Option<usize>,
     /// How long to wait for another process's lock.
     pub busy_timeout: Duration,
     /// The schema of the version table on a server (`version_table_schema`),
@@ -52,6 +55,7 @@ struct FileConfig {
     database: Option<Location>,
     backup_dir: Option<PathBuf>,
     backup_before_migrating: Option<bool>,
+    backup_keep: Option<usize>,
     busy_timeout_ms: Option<u64>,
     version_table_schema: Option<String>,
     lock_mode: Option<LockModeName>,
@@ -148,6 +152,7 @@ impl Config {
             database_source,
             backup_dir,
             backup_before_migrating: file.backup_before_migrating.unwrap_or(false),
+            backup_keep: file.backup_keep,
             busy_timeout: Duration::from_millis(file.busy_timeout_ms.unwrap_or(30_000)),
             version_table_schema: file.version_table_schema.clone(),
             #[cfg(feature = "postgres")]
@@ -220,8 +225,11 @@ dir = "migrations"
 database = "data/bot_database.db"
 # Where `migrate backup` and `upgrade --backup` write copies.
 backup_dir = "backups"
-# Set to true on production servers: every upgrade and downgrade backs up first.
+# Set to true on production servers: every upgrade and downgrade that has
+# something to run backs up first (on PostgreSQL with pg_dump --format=custom).
 backup_before_migrating = false
+# How many backups of one database to keep (the oldest go); default: all.
+# backup_keep = 10
 # How long to wait for another process holding the database (on
 # PostgreSQL: another migrator holding the migration lock).
 busy_timeout_ms = 30000

@@ -79,14 +79,11 @@ fn the_everyday_commands_work_on_a_server() {
         out.contains("INSERT INTO alembic_version (version_num) VALUES ('001') RETURNING alembic_version.version_num;"),
         "{out}"
     );
-    // A file backup is SQLite's; the message says what to run instead.
-    let (code, _, err) = run(migrate(dir.path(), &db).arg("backup"));
-    assert_eq!(code, 1);
-    assert!(err.contains("pg_dump"), "{err}");
-    assert!(
-        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
-        "nothing was written"
-    );
+    // A backup of a server is a pg_dump file, named like SQLite's.
+    let (code, out, err) = run(migrate(dir.path(), &db).arg("backup"));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.trim().ends_with("-004.dump"), "{out}");
+    assert_eq!(backups(dir.path()).len(), 1);
 }
 
 fn copy_folder(from: &Path, to: &Path) {
@@ -703,5 +700,101 @@ fn lock_and_statement_timeouts_bound_non_transactional_migrations_too() {
         started.elapsed() < Duration::from_millis(2900),
         "{:?}",
         started.elapsed()
+    );
+}
+
+/// The backups in `dir/backups`, by name.
+fn backups(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("backups"))
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn backups_on_a_server_are_pg_dump_files_restored_only_into_an_empty_database() {
+    let Some(db) = TestDb::create("backup") else {
+        return;
+    };
+    let Some(empty) = TestDb::create("restore") else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join("migrate.toml"),
+        "backup_before_migrating = true\nbackup_keep = 2\n",
+    )
+    .unwrap();
+    // The setting backs up only when there is something to run.
+    let (code, _, err) = run(migrate(dir.path(), &db).args(["upgrade", "002"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(backups(dir.path()).len(), 1, "{err}");
+    let (code, _, err) = run(migrate(dir.path(), &db).args(["upgrade", "002"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        backups(dir.path()).len(),
+        1,
+        "nothing to run, nothing written"
+    );
+    let (code, _, err) = run(migrate(dir.path(), &db).args(["upgrade", "head"]));
+    assert_eq!(code, 0, "{err}");
+    db.connect()
+        .batch_execute("INSERT INTO users (telegram_id, full_name) VALUES (42, 'Ann')")
+        .unwrap();
+    let (code, out, err) = run(migrate(dir.path(), &db).arg("backup"));
+    assert_eq!(code, 0, "{err}");
+    // backup_keep = 2: the oldest of three went.
+    let names = backups(dir.path());
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names.iter().all(|n| n.ends_with(".dump")), "{names:?}");
+    assert!(names[1].ends_with("-004.dump"), "{names:?}");
+    assert!(err.contains("removed the old backup"), "{err}");
+    let dump = out.trim().to_owned();
+
+    // Into a database with tables: refused, nothing changed.
+    let (code, _, err) = run(migrate(dir.path(), &db).args(["restore", &dump]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("restored only into an empty database"),
+        "{err}"
+    );
+    // Into an empty one: the schema, the rows and the ledger come back.
+    let (code, out, err) = run(migrate(dir.path(), &empty).args(["restore", &dump]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("now at 004"), "{out}");
+    assert_eq!(empty.column("SELECT full_name FROM users"), ["Ann"]);
+    let (code, out, _) = run(migrate(dir.path(), &empty).arg("verify"));
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn without_pg_dump_the_backup_setting_is_named_and_nothing_is_migrated() {
+    let Some(db) = TestDb::create("no_pg_dump") else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join("migrate.toml"),
+        "backup_before_migrating = true\n",
+    )
+    .unwrap();
+    let bare_path = TempDir::new().unwrap();
+    let (code, _, err) = run(migrate(dir.path(), &db)
+        .env("PATH", bare_path.path())
+        .args(["upgrade", "head"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("`pg_dump` is not installed"), "{err}");
+    assert!(
+        err.contains("backup_before_migrating = true in migrate.toml"),
+        "{err}"
+    );
+    assert_eq!(
+        db.column("SELECT count(*) FROM pg_tables WHERE tablename = 'alembic_version'"),
+        ["0"]
     );
 }

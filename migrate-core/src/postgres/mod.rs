@@ -11,6 +11,7 @@
 mod backend;
 pub(crate) mod data;
 pub mod diff;
+pub(crate) mod dump;
 mod exec;
 pub mod introspect;
 mod libpq_env;
