@@ -5,7 +5,9 @@
 
 use crate::backend::sealed::{Ops, StepRecord};
 use crate::backend::{with_session, Dialect, Origin, RunScope, Transaction};
-use crate::data::{Export, ImportError, SchemaObject, TableData};
+use crate::data::{
+    Export, ImportError, ImportOptions, ImportTarget, Loaded, SchemaObject, TableData,
+};
 use crate::error::RunError;
 use crate::foreign_keys::Violation;
 use crate::graph::plan::RowOp;
@@ -60,8 +62,9 @@ macro_rules! sqlite_only {
 /// An export checked against a database by [`Database::prepare_import`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreparedImport {
-    tables: Vec<TableData>,
+    tables: Vec<(TableData, ImportTarget)>,
     by_column_name: bool,
+    options: ImportOptions,
 }
 
 impl PreparedImport {
@@ -75,8 +78,9 @@ impl PreparedImport {
 /// What [`Database::import`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Imported {
-    /// Rows written.
-    pub rows: usize,
+    /// Rows written, tables written, rows kept as they were and rows with
+    /// a missing parent.
+    pub loaded: Loaded,
     /// Tables written.
     pub tables: usize,
     /// Whether the export had no revision (a database made by hand) and
@@ -186,7 +190,11 @@ impl Database {
     /// export taken at another revision is refused; one without a revision
     /// (a database made by hand) is placed by column name, every misfit
     /// listed at once.
-    pub fn prepare_import(&mut self, export: Export) -> Result<PreparedImport, RunError> {
+    pub fn prepare_import(
+        &mut self,
+        export: Export,
+        options: &ImportOptions,
+    ) -> Result<PreparedImport, RunError> {
         let mut heads = self.ledger()?.heads;
         let mut expected = export.heads.clone();
         heads.sort();
@@ -199,33 +207,42 @@ impl Database {
             }
             .into());
         }
-        let existing = match self {
-            Database::Sqlite(conn) => sqlite::data::tables_and_columns(conn)?,
+        let targets = match self {
+            Database::Sqlite(conn) => sqlite::data::import_targets(conn)?,
             #[cfg(feature = "postgres")]
-            Database::Postgres(pg) => crate::postgres::data::tables_and_columns(&mut pg.client)?,
+            Database::Postgres(pg) => {
+                if options.orphans != crate::data::Orphans::Refuse {
+                    return Err(ImportError::OrphansOnServer.into());
+                }
+                crate::postgres::data::import_targets(&mut pg.client)?
+            }
         };
-        let tables = crate::data::fit(export.tables, &existing)?;
+        let tables = crate::data::fit(export.tables, &targets, options)?;
         Ok(PreparedImport {
             tables,
             by_column_name,
+            options: options.clone(),
         })
     }
 
-    /// Replaces the rows of every table of `prepared` in one transaction
-    /// and checks the row counts and foreign keys; any problem rolls the
-    /// whole import back.
+    /// Fills every table of `prepared` in one transaction, as its options
+    /// say, and checks the row counts and foreign keys; any problem rolls
+    /// the whole import back.
     pub fn import(&mut self, prepared: PreparedImport) -> Result<Imported, RunError> {
         let PreparedImport {
             tables,
             by_column_name,
+            options,
         } = prepared;
-        match self {
-            Database::Sqlite(conn) => sqlite::data::import(conn, &tables)?,
+        let loaded = match self {
+            Database::Sqlite(conn) => sqlite::data::import(conn, &tables, &options)?,
             #[cfg(feature = "postgres")]
-            Database::Postgres(pg) => crate::postgres::data::import(&mut pg.client, &tables)?,
-        }
+            Database::Postgres(pg) => {
+                crate::postgres::data::import(&mut pg.client, &tables, &options)?
+            }
+        };
         Ok(Imported {
-            rows: tables.iter().map(|t| t.rows.len()).sum(),
+            loaded,
             tables: tables.len(),
             by_column_name,
         })

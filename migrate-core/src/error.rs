@@ -483,7 +483,18 @@ mod tests {
                 },
             ])),
             RunError::Target(TargetError::Unknown("zzz".into())),
-            RunError::Import(ImportError::ForeignKeys { count: 2 }),
+            RunError::Import(ImportError::Orphans {
+                orphans: vec!["`repair_requests` row id=7: user_id = 42 names no `users` row".into()],
+            }),
+            RunError::Import(ImportError::HoldsRows {
+                tables: vec!["`users` (3 rows)".into()],
+            }),
+            RunError::Import(ImportError::AmbiguousDate {
+                table: "repair_requests".into(),
+                row: 4,
+                column: "created_at".into(),
+                value: "02.12.2026 10:00".into(),
+            }),
             RunError::Database {
                 doing: "taking the write lock",
                 source: "database is locked".into(),

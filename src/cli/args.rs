@@ -214,11 +214,10 @@ pub enum Command {
         out: Option<PathBuf>,
     },
     /// Load an export into a database migrated to the same revision.
-    #[command(after_help = "Example:\n  migrate import db_export_20251013T120000Z.json")]
-    Import {
-        /// The export file.
-        file: PathBuf,
-    },
+    #[command(
+        after_help = "Examples:\n  migrate import db_export_20251013T120000Z.json            into empty tables\n  migrate import db_export_20251013T120000Z.json --merge    add what is missing, keep the rest\n  migrate import db_export_20251013T120000Z.json --replace  the tables become the export\n\nTables that already hold rows are refused unless --replace or --merge says\nwhat happens to them. Nothing is imported unless everything is."
+    )]
+    Import(ImportArgs),
     /// Print the tables and their SQL.
     #[command(after_help = "Examples:\n  migrate schema\n  migrate schema users")]
     Schema {
@@ -233,6 +232,50 @@ pub struct Verbose {
     /// Show full details.
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+/// Arguments of `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The export file.
+    pub file: PathBuf,
+    /// Make the tables hold exactly the export's rows (rows added since
+    /// the export are lost; the backup keeps them).
+    #[arg(long, conflicts_with = "merge")]
+    pub replace: bool,
+    /// Add the export's rows whose primary key is not there yet; every row
+    /// that is there stays as it is.
+    #[arg(long)]
+    pub merge: bool,
+    /// Rows whose foreign key names a missing row (SQLite): keep them as
+    /// they are, or drop them; either way each is listed.
+    #[arg(long, value_enum, value_name = "keep|drop")]
+    pub orphans: Option<OrphansArg>,
+    /// Leave this table's rows out (repeatable).
+    #[arg(long, value_name = "TABLE")]
+    pub drop_table: Vec<String>,
+    /// How non-ISO date text orders day and month, for a server's date
+    /// columns: dmy (02.12.2026 is 2 December) or mdy.
+    #[arg(long, value_enum, value_name = "dmy|mdy")]
+    pub date_order: Option<DateOrderArg>,
+}
+
+/// `--orphans`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OrphansArg {
+    /// Load them as they are.
+    Keep,
+    /// Leave them out.
+    Drop,
+}
+
+/// `--date-order`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DateOrderArg {
+    /// Day, month, year.
+    Dmy,
+    /// Month, day, year.
+    Mdy,
 }
 
 /// Arguments of `revision`.

@@ -1,9 +1,12 @@
 //! `backup`, `restore`, `export`, `import` and `schema`.
 
+use super::args::{DateOrderArg, ImportArgs, OrphansArg};
 use super::output::{print_json, tell};
 use super::{clock, CliError, Context};
-use migrate_core::data::{Export, TableData, Value};
-use migrate_core::{Database, Imported};
+use migrate_core::data::{
+    DateOrder, Export, ImportError, ImportMode, ImportOptions, Orphans, TableData, Value,
+};
+use migrate_core::{Database, Imported, RunError};
 use serde_json::{json, Map, Value as Json};
 use std::path::{Path, PathBuf};
 
@@ -277,36 +280,87 @@ fn parse_export(path: &Path) -> Result<Export, CliError> {
     })
 }
 
-/// `import FILE`: replaces the rows of every exported table in one
-/// transaction, after a backup, and checks the row counts.
-pub fn import(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
+/// `import FILE`: fills every exported table in one transaction, after a
+/// backup, and checks the row counts. Tables that hold rows are refused
+/// unless `--replace` or `--merge` says what becomes of them; a refused or
+/// failed import leaves no backup behind (the database did not change).
+pub fn import(ctx: &Context<'_>, args: &ImportArgs) -> Result<(), CliError> {
+    let file = args.file.as_path();
     let export = parse_export(file)?;
     let mut db = require_database(ctx)?;
+    let options = ImportOptions {
+        mode: match (args.replace, args.merge) {
+            (true, _) => ImportMode::Replace,
+            (_, true) => ImportMode::Merge,
+            _ => ImportMode::IntoEmpty,
+        },
+        orphans: match args.orphans {
+            None => Orphans::Refuse,
+            Some(OrphansArg::Keep) => Orphans::Keep,
+            Some(OrphansArg::Drop) => Orphans::Drop,
+        },
+        drop_tables: args.drop_table.clone(),
+        date_order: args.date_order.map(|order| match order {
+            DateOrderArg::Dmy => DateOrder::DayMonthYear,
+            DateOrderArg::Mdy => DateOrder::MonthDayYear,
+        }),
+    };
     // What does not fit is refused before a backup is taken.
-    let prepared = db.prepare_import(export)?;
+    let prepared = db.prepare_import(export, &options).map_err(|error| {
+        if let RunError::Import(ImportError::HoldsRows { .. }) = &error {
+            let file = file.display();
+            CliError::Refused(format!(
+                "{error}:\n  `migrate import {file} --replace`\n  `migrate import {file} --merge`"
+            ))
+        } else {
+            error.into()
+        }
+    })?;
     if prepared.by_column_name() {
         eprintln!(
             "the export has no revision (a database made by hand); importing its rows by column name into {}",
             ctx.config().database
         );
     }
-    if ctx.database_file().is_ok() {
-        backup_file(ctx, None)?;
-    } else {
-        tell!(
-            ctx,
-            "note: {} is a server, so no file backup is taken; the import is one transaction (all rows or none), and `pg_dump --format=custom` keeps a copy of what it replaces",
-            ctx.config().database
-        );
+    let (backup, _) = backup_file(ctx, None)?;
+    let Imported { loaded, tables, .. } = match db.import(prepared) {
+        Ok(imported) => imported,
+        Err(error) => {
+            // Nothing changed: the backup of this attempt is not kept.
+            if std::fs::remove_file(&backup).is_ok() {
+                eprintln!("removed {}: the database did not change", backup.display());
+            }
+            return Err(error.into());
+        }
+    };
+    for orphan in &loaded.orphans {
+        let what = if args.orphans.is_some_and(|o| matches!(o, OrphansArg::Drop)) {
+            "left out"
+        } else {
+            "kept with a missing parent"
+        };
+        tell!(ctx, "{what}: {orphan}");
     }
-    let Imported { rows, tables, .. } = db.import(prepared)?;
     if ctx.json() {
-        print_json(
-            &json!({ "imported_rows": rows, "tables": tables, "database": ctx.config().database.to_string() }),
-        );
+        print_json(&json!({
+            "imported_rows": loaded.rows,
+            "kept_rows": loaded.kept,
+            "orphans": loaded.orphans,
+            "tables": tables,
+            "database": ctx.config().database.to_string()
+        }));
     } else {
+        let kept = if loaded.kept > 0 {
+            format!(
+                "; {} rows of the export were there already and stay as they were",
+                loaded.kept
+            )
+        } else {
+            String::new()
+        };
         println!(
-            "imported {rows} rows into {tables} tables of {} (row counts verified)",
+            "imported {} rows into {tables} tables of {} (row counts verified){kept}",
+            loaded.rows,
             ctx.config().database
         );
     }

@@ -281,7 +281,7 @@ pub fn run(cli: Cli, embedded: Option<&Migrations>, commands: &Commands) -> Resu
         Command::Backup { out } => cmd_data::backup(&ctx, out.as_deref()),
         Command::Restore { file } => cmd_data::restore(&ctx, &file),
         Command::Export { out } => cmd_data::export(&ctx, out.as_deref()),
-        Command::Import { file } => cmd_data::import(&ctx, &file),
+        Command::Import(args) => cmd_data::import(&ctx, &args),
         Command::Schema { table } => cmd_data::schema(&ctx, table.as_deref()),
     }
 }

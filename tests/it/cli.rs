@@ -446,7 +446,21 @@ fn export_and_import_round_trip_every_value() {
         "DELETE FROM odd; DELETE FROM users; UPDATE settings SET value = 'changed';",
     )
     .unwrap();
-    let out = stdout_of(migrate(dir.path()).args(["import", "dump.json"]));
+    // `settings` holds its seed rows: nothing is replaced unasked, and the
+    // refusal leaves no backup behind.
+    let backups_before =
+        std::fs::read_dir(dir.path().join("data/backups")).map_or(0, |d| d.count());
+    let err = failure(migrate(dir.path()).args(["import", "dump.json"]), 1);
+    assert!(err.contains("`settings` (2 rows)"), "{err}");
+    assert!(
+        err.contains("`migrate import dump.json --replace`"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("data/backups")).map_or(0, |d| d.count()),
+        backups_before
+    );
+    let out = stdout_of(migrate(dir.path()).args(["import", "dump.json", "--replace"]));
     assert!(out.contains("row counts verified"), "{out}");
     assert_eq!(snapshot(&conn), before);
     let negative_zero: f64 = conn
@@ -457,7 +471,10 @@ fn export_and_import_round_trip_every_value() {
     assert!(negative_zero == 0.0 && negative_zero.is_sign_negative());
     // An export taken at another revision is refused.
     stdout_of(migrate(dir.path()).args(["downgrade", "-1"]));
-    let err = failure(migrate(dir.path()).args(["import", "dump.json"]), 1);
+    let err = failure(
+        migrate(dir.path()).args(["import", "dump.json", "--replace"]),
+        1,
+    );
     assert!(
         err.contains("export was taken at revision 003") && err.contains("migrate upgrade 003"),
         "{err}"

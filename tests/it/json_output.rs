@@ -60,7 +60,7 @@ fn every_command_prints_one_json_object() {
     let file = backup["backup"].as_str().unwrap().to_owned();
     let export = json(p, &["export", "--out", "e.json"]);
     assert_eq!(export["export"], "e.json");
-    assert!(json(p, &["import", "e.json"])["imported_rows"].is_number());
+    assert!(json(p, &["import", "e.json", "--replace"])["imported_rows"].is_number());
     json(p, &["restore", &file]);
     json(p, &["repair"]);
     assert_eq!(json(p, &["downgrade", "-1"])["heads_after"][0], "002");

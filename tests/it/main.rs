@@ -27,6 +27,8 @@ mod failures;
 mod hostile_env;
 mod hostile_files;
 #[cfg(feature = "cli")]
+mod import;
+#[cfg(feature = "cli")]
 mod json_output;
 #[cfg(feature = "cli")]
 mod locations;

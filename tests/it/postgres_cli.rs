@@ -279,10 +279,22 @@ fn the_bot_moves_from_sqlite_to_postgresql_with_its_data() {
     // The server database at the same revision, then the rows.
     let (code, _, err) = run(migrate(dir.path(), &db).args(["upgrade", "003"]));
     assert_eq!(code, 0, "{err}");
-    let (code, out, err) = run(migrate(dir.path(), &db).arg("import").arg(&export));
+    // The server's seeded settings rows are there already: --merge keeps
+    // them and adds the rest.
+    let (code, _, err) = run(migrate(dir.path(), &db).arg("import").arg(&export));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("`settings` (2 rows)"), "{err}");
+    let (code, out, err) = run(migrate(dir.path(), &db)
+        .arg("import")
+        .arg(&export)
+        .arg("--merge"));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("imported"), "{out}");
-    assert!(err.contains("pg_dump"), "{err}");
+    assert!(
+        out.contains("2 rows of the export were there already"),
+        "{out}"
+    );
+    assert!(err.contains("backup written to"), "{err}");
     assert_eq!(
         db.rows("SELECT full_name, is_admin::text, created_at = '2025-10-02T10:00:00Z'::timestamptz FROM users"),
         [["Иван Петров", "true", "t"]]
@@ -797,4 +809,75 @@ fn without_pg_dump_the_backup_setting_is_named_and_nothing_is_migrated() {
         db.column("SELECT count(*) FROM pg_tables WHERE tablename = 'alembic_version'"),
         ["0"]
     );
+}
+
+#[test]
+fn date_text_crosses_to_the_server_exactly_or_is_refused_and_imports_repeat_exactly() {
+    let Some(db) = TestDb::create("dates") else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let sqlite = dir.path().join("bot.db");
+    let sqlite_migrate = || {
+        let mut cmd = migrate_in(dir.path());
+        cmd.env("DATABASE_URL", &sqlite)
+            .env("MIGRATE_DIR", crate::common::REFERENCE);
+        cmd
+    };
+    assert_eq!(run(sqlite_migrate().args(["upgrade", "head"])).0, 0);
+    rusqlite::Connection::open(&sqlite)
+        .unwrap()
+        .execute_batch(
+            "INSERT INTO users (id, telegram_id, full_name, created_at) VALUES
+                 (1, 11, 'Anna', '02.12.2026 10:00'),
+                 (2, 22, 'Boris', '2026-11-30T08:00:00Z'),
+                 (3, 33, 'Vera', '2026-11-30 09:15:00');",
+        )
+        .unwrap();
+    let export = dir.path().join("export.json");
+    assert_eq!(
+        run(sqlite_migrate().args(["export", "--out"]).arg(&export)).0,
+        0
+    );
+    let (code, _, err) = run(migrate(dir.path(), &db).args(["upgrade", "003"]));
+    assert_eq!(code, 0, "{err}");
+    // Day and month could be read either way: refused with table, row and
+    // value, nothing imported.
+    let (code, _, err) = run(migrate(dir.path(), &db)
+        .arg("import")
+        .arg(&export)
+        .arg("--merge"));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(
+            "`users` row 1, column `created_at`: `02.12.2026 10:00` is not an ISO 8601 date"
+        ),
+        "{err}"
+    );
+    assert_eq!(db.column("SELECT count(*) FROM users"), ["0"]);
+    // With the order given, the 2nd of December, whatever the server's DateStyle.
+    db.connect()
+        .batch_execute(&format!(
+            "ALTER DATABASE \"{}\" SET DateStyle = 'ISO, MDY'",
+            db.url().rsplit('/').next().unwrap()
+        ))
+        .unwrap();
+    let (code, _, err) = run(migrate(dir.path(), &db).arg("import").arg(&export).args([
+        "--merge",
+        "--date-order",
+        "dmy",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        db.column("SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM users ORDER BY id"),
+        ["2026-12-02 10:00", "2026-11-30 08:00", "2026-11-30 09:15"]
+    );
+    // A second import replaces exactly: three rows stay three.
+    let (code, _, err) = run(migrate(dir.path(), &db).arg("import").arg(&export).args([
+        "--replace",
+        "--date-order",
+        "dmy",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(db.column("SELECT count(*) FROM users"), ["3"]);
 }

@@ -5,7 +5,9 @@
 //! text to `timestamptz`); blobs travel as `bytea` hex.
 
 use super::text::{identifier, literal, run, simple_rows, simple_value};
-use crate::data::{ImportError, TableData, Value};
+use crate::data::{
+    DateOrder, ImportError, ImportMode, ImportOptions, ImportTarget, Loaded, TableData, Value,
+};
 use crate::error::RunError;
 use crate::ledger::LEDGER_TABLES;
 use postgres::Client;
@@ -42,13 +44,46 @@ fn schema_of(client: &mut Client) -> Result<String, RunError> {
         .ok_or(RunError::NoSchema)
 }
 
-/// The tables of the connection's schema and their insertable columns,
-/// what an import fits to.
-pub(crate) fn tables_and_columns(
-    client: &mut Client,
-) -> Result<Vec<(String, Vec<String>)>, RunError> {
+/// The tables of the connection's schema as an import fits to them:
+/// insertable columns, primary key, row count and date and time columns.
+pub(crate) fn import_targets(client: &mut Client) -> Result<Vec<ImportTarget>, RunError> {
     let schema = schema_of(client)?;
-    columns(client, &schema)
+    let mut targets = Vec::new();
+    for (name, columns) in columns(client, &schema)? {
+        let table = format!("{}.{}", identifier(&schema), identifier(&name));
+        let row = simple_rows(
+            client,
+            &format!(
+                "SELECT (SELECT count(*) FROM {table}), \
+                 (SELECT string_agg(a.attname, ',' ORDER BY array_position(i.indkey, a.attnum)) FROM pg_index i \
+                  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
+                  WHERE i.indrelid = {rel}::regclass AND i.indisprimary), \
+                 (SELECT string_agg(attname, ',') FROM pg_attribute WHERE attrelid = {rel}::regclass AND attnum > 0 \
+                  AND NOT attisdropped AND atttypid IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype, 'time'::regtype, 'timetz'::regtype))",
+                rel = literal(&table)
+            ),
+            "reading a table's shape",
+        )?;
+        let field = |i: usize| -> Vec<String> {
+            row.first()
+                .and_then(|r| r.get(i).cloned().flatten())
+                .map(|list| list.split(',').map(str::to_owned).collect())
+                .unwrap_or_default()
+        };
+        let rows = row
+            .first()
+            .and_then(|r| r.first().cloned().flatten())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        targets.push(ImportTarget {
+            key: field(1),
+            temporal: field(2),
+            name,
+            columns,
+            rows,
+        });
+    }
+    Ok(targets)
 }
 
 /// A value as an untyped literal, for the server to convert.
@@ -64,7 +99,10 @@ fn untyped(value: &Value) -> String {
 
 /// `tables` ordered so that every table comes after those its foreign keys
 /// reference (cycles keep their export order; the server then refuses).
-fn parents_first(client: &mut Client, tables: Vec<TableData>) -> Result<Vec<TableData>, RunError> {
+fn parents_first(
+    client: &mut Client,
+    tables: Vec<(TableData, ImportTarget)>,
+) -> Result<Vec<(TableData, ImportTarget)>, RunError> {
     let sql =
         "SELECT c.conrelid::regclass::text, c.confrelid::regclass::text FROM pg_constraint c \
                WHERE c.contype = 'f' AND c.conrelid <> c.confrelid";
@@ -80,14 +118,14 @@ fn parents_first(client: &mut Client, tables: Vec<TableData>) -> Result<Vec<Tabl
             .to_owned()
     };
     let mut pending = tables;
-    let mut ordered: Vec<TableData> = Vec::with_capacity(pending.len());
+    let mut ordered: Vec<(TableData, ImportTarget)> = Vec::with_capacity(pending.len());
     while !pending.is_empty() {
-        let ready = pending.iter().position(|t| {
+        let ready = pending.iter().position(|(t, _)| {
             !edges.iter().any(|(child, parent)| {
                 bare(child) == t.name
                     && pending
                         .iter()
-                        .any(|p| p.name == bare(parent) && p.name != t.name)
+                        .any(|(p, _)| p.name == bare(parent) && p.name != t.name)
             })
         });
         ordered.push(pending.remove(ready.unwrap_or(0)));
@@ -95,22 +133,48 @@ fn parents_first(client: &mut Client, tables: Vec<TableData>) -> Result<Vec<Tabl
     Ok(ordered)
 }
 
-/// Replaces the rows of each table in one transaction, moves identity and
-/// serial sequences past the imported keys, and checks every row count.
-pub(crate) fn import(client: &mut Client, tables: &[TableData]) -> Result<(), RunError> {
+/// Fills each table as `options.mode` says in one transaction, with the
+/// session's DateStyle and TimeZone set so that date text means the same
+/// on every server; moves identity and serial sequences past the imported
+/// keys and checks every row count. A row the server refuses (a missing
+/// parent, a CHECK) is named with its table and what the server says.
+pub(crate) fn import(
+    client: &mut Client,
+    tables: &[(TableData, ImportTarget)],
+    options: &ImportOptions,
+) -> Result<Loaded, RunError> {
     let ordered = parents_first(client, tables.to_vec())?;
-    run(client, "BEGIN", "opening the import's transaction")?;
+    let order = match options.date_order {
+        Some(DateOrder::DayMonthYear) => "DMY",
+        Some(DateOrder::MonthDayYear) => "MDY",
+        None => "YMD",
+    };
+    run(
+        client,
+        &format!("BEGIN; SET LOCAL DateStyle = 'ISO, {order}'; SET LOCAL TimeZone = 'UTC'"),
+        "opening the import's transaction",
+    )?;
     let result = (|| {
-        // Children first when clearing, parents first when filling.
-        for table in ordered.iter().rev() {
-            run(
-                client,
-                &format!("DELETE FROM {}", identifier(&table.name)),
-                "clearing a table",
-            )?;
+        if options.mode == ImportMode::Replace {
+            // Children first when clearing, parents first when filling.
+            for (table, _) in ordered.iter().rev() {
+                run(
+                    client,
+                    &format!("DELETE FROM {}", identifier(&table.name)),
+                    "clearing a table",
+                )?;
+            }
         }
-        for table in &ordered {
+        let mut loaded = Loaded::default();
+        for (table, target) in &ordered {
             let list: Vec<String> = table.columns.iter().map(|c| identifier(c)).collect();
+            let on_conflict = if options.mode == ImportMode::Merge && !target.key.is_empty() {
+                let key: Vec<String> = target.key.iter().map(|c| identifier(c)).collect();
+                format!(" ON CONFLICT ({}) DO NOTHING", key.join(", "))
+            } else {
+                String::new()
+            };
+            let mut added = 0;
             for chunk in table.rows.chunks(500) {
                 let values: Vec<String> = chunk
                     .iter()
@@ -121,16 +185,24 @@ pub(crate) fn import(client: &mut Client, tables: &[TableData]) -> Result<(), Ru
                         )
                     })
                     .collect();
-                run(
-                    client,
-                    &format!(
-                        "INSERT INTO {} ({}) OVERRIDING SYSTEM VALUE VALUES {}",
-                        identifier(&table.name),
-                        list.join(", "),
-                        values.join(", ")
-                    ),
-                    "importing rows",
-                )?;
+                let sql = format!(
+                    "INSERT INTO {} ({}) OVERRIDING SYSTEM VALUE VALUES {}{on_conflict}",
+                    identifier(&table.name),
+                    list.join(", "),
+                    values.join(", ")
+                );
+                added += client
+                    .simple_query(&sql)
+                    .map(|messages| {
+                        messages
+                            .iter()
+                            .map(|m| match m {
+                                postgres::SimpleQueryMessage::CommandComplete(n) => *n,
+                                _ => 0,
+                            })
+                            .sum::<u64>()
+                    })
+                    .map_err(|error| refused_row(&table.name, error))?;
             }
             for column in &table.columns {
                 let sequence = simple_value(
@@ -162,19 +234,49 @@ pub(crate) fn import(client: &mut Client, tables: &[TableData]) -> Result<(), Ru
             )?
             .and_then(|n| n.parse().ok())
             .unwrap_or(0);
-            if found != table.rows.len() as u64 {
+            let expected = match options.mode {
+                ImportMode::Replace => added,
+                ImportMode::IntoEmpty | ImportMode::Merge => target.rows + added,
+            };
+            if found != expected {
                 return Err(ImportError::RowCount {
                     table: table.name.clone(),
                     found,
-                    expected: table.rows.len() as u64,
+                    expected,
                 }
                 .into());
             }
+            let added = usize::try_from(added).unwrap_or(usize::MAX);
+            loaded.rows += added;
+            loaded.kept += table.rows.len().saturating_sub(added);
         }
-        run(client, "COMMIT", "committing the import")
+        run(client, "COMMIT", "committing the import")?;
+        Ok(loaded)
     })();
     if result.is_err() {
         let _ = client.batch_execute("ROLLBACK");
     }
     result
+}
+
+/// The error of a batch of rows the server refused: a missing parent
+/// (23503) as an orphan, a constraint (CHECK, NOT NULL, UNIQUE) or a value
+/// that does not convert as the row it names.
+fn refused_row(table: &str, error: postgres::Error) -> RunError {
+    let Some(db) = error.as_db_error() else {
+        return super::text::database_error("importing rows", error);
+    };
+    let detail = db.detail().map(|d| format!(" ({d})")).unwrap_or_default();
+    if db.code().code() == "23503" {
+        return ImportError::Orphans {
+            orphans: vec![format!("`{table}`: {}{detail}", db.message())],
+        }
+        .into();
+    }
+    ImportError::Row {
+        table: table.to_owned(),
+        row: db.detail().unwrap_or("the server names no row").to_owned(),
+        message: format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+    }
+    .into()
 }

@@ -2,7 +2,10 @@
 //! `export`, `import`, the schema listing and a squash's baseline.
 
 use super::error::Doing;
-use crate::data::{Export, ImportError, SchemaObject, TableData, Value};
+use crate::data::{
+    Export, ImportError, ImportMode, ImportOptions, ImportTarget, Loaded, Orphans, SchemaObject,
+    TableData, Value,
+};
 use crate::error::RunError;
 use crate::ledger::LEDGER_TABLES;
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -114,23 +117,102 @@ fn count_rows(conn: &Connection, table: &str) -> Result<u64, RunError> {
     .map(|n| n.unsigned_abs())
 }
 
-/// The user tables and their insertable columns, what an import fits to.
-pub(crate) fn tables_and_columns(
-    conn: &Connection,
-) -> Result<Vec<(String, Vec<String>)>, RunError> {
+/// The user tables as an import fits to them: insertable columns, primary
+/// key and row count.
+pub(crate) fn import_targets(conn: &Connection) -> Result<Vec<ImportTarget>, RunError> {
     user_tables(conn)?
         .into_iter()
         .map(|table| {
-            let columns = columns(conn, &table)?;
-            Ok((table, columns))
+            let mut stmt = conn
+                .prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")
+                .doing("reading primary keys")?;
+            let key: Vec<String> = stmt
+                .query_map([&table], |r| r.get(0))
+                .and_then(|r| r.collect())
+                .doing("reading primary keys")?;
+            Ok(ImportTarget {
+                columns: columns(conn, &table)?,
+                rows: count_rows(conn, &table)?,
+                name: table,
+                key,
+                temporal: Vec::new(),
+            })
         })
         .collect()
 }
 
-/// Replaces the rows of each table in `tables`, in one write transaction
-/// with foreign keys off, then checks every row count and that no foreign
-/// key is broken; any problem rolls the whole import back.
-pub(crate) fn import(conn: &Connection, tables: &[TableData]) -> Result<(), RunError> {
+/// A row whose foreign key names a missing row: `pragma_foreign_key_check`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Orphan {
+    table: String,
+    rowid: i64,
+    parent: String,
+    fkid: i64,
+}
+
+fn orphans(conn: &Connection) -> Result<Vec<Orphan>, RunError> {
+    let mut stmt = conn
+        .prepare("SELECT \"table\", rowid, parent, fkid FROM pragma_foreign_key_check")
+        .doing("checking foreign keys")?;
+    stmt.query_map([], |r| {
+        Ok(Orphan {
+            table: r.get(0)?,
+            rowid: r.get::<_, Option<i64>>(1)?.unwrap_or(0),
+            parent: r.get(2)?,
+            fkid: r.get(3)?,
+        })
+    })
+    .and_then(|rows| rows.collect())
+    .doing("checking foreign keys")
+}
+
+/// `repair_requests` row id=7: user_id = 42 names no `users` row.
+fn describe(conn: &Connection, orphan: &Orphan) -> Result<String, RunError> {
+    let column: String = conn
+        .query_row(
+            "SELECT \"from\" FROM pragma_foreign_key_list(?1) WHERE id = ?2",
+            rusqlite::params![orphan.table, orphan.fkid],
+            |r| r.get(0),
+        )
+        .doing("reading foreign keys")?;
+    let key_column = columns(conn, &orphan.table)?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let (key, value): (Value, Value) = conn
+        .query_row(
+            &format!(
+                "SELECT {}, {} FROM {} WHERE rowid = ?1",
+                quote(&key_column),
+                quote(&column),
+                quote(&orphan.table)
+            ),
+            [orphan.rowid],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .doing("reading a row")?;
+    let shown = |v: &Value| match v {
+        Value::Text(t) => format!("'{t}'"),
+        other => other.to_sql_literal(),
+    };
+    Ok(format!(
+        "`{}` row {key_column}={}: {column} = {} names no `{}` row",
+        orphan.table,
+        shown(&key),
+        shown(&value),
+        orphan.parent
+    ))
+}
+
+/// Fills each table as `options.mode` says, in one write transaction with
+/// foreign keys off, then checks every row count and the foreign keys the
+/// load broke (refused, kept or dropped as `options.orphans` says); any
+/// problem rolls the whole import back.
+pub(crate) fn import(
+    conn: &Connection,
+    tables: &[(TableData, ImportTarget)],
+    options: &ImportOptions,
+) -> Result<Loaded, RunError> {
     let enforced: bool = conn
         .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
         .doing("reading PRAGMA foreign_keys")?;
@@ -139,10 +221,17 @@ pub(crate) fn import(conn: &Connection, tables: &[TableData]) -> Result<(), RunE
     let result = (|| {
         let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
             .doing("taking the write lock")?;
-        replace_all(&tx, tables)?;
-        for table in tables {
+        let before = orphans(&tx)?;
+        let mut loaded = Loaded::default();
+        for (table, target) in tables {
+            let added = fill(&tx, table, target, options.mode)?;
+            loaded.rows += added;
+            loaded.kept += table.rows.len() - added;
+            let expected = match options.mode {
+                ImportMode::Replace => added as u64,
+                ImportMode::IntoEmpty | ImportMode::Merge => target.rows + added as u64,
+            };
             let found = count_rows(&tx, &table.name)?;
-            let expected = table.rows.len() as u64;
             if found != expected {
                 return Err(ImportError::RowCount {
                     table: table.name.clone(),
@@ -152,16 +241,40 @@ pub(crate) fn import(conn: &Connection, tables: &[TableData]) -> Result<(), RunE
                 .into());
             }
         }
-        let count = tx
-            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .doing("checking foreign keys")?
-            .unsigned_abs();
-        if count > 0 {
-            return Err(ImportError::ForeignKeys { count }.into());
+        // The orphans the load made; leaving one out may orphan its children.
+        for _ in 0..16 {
+            let new: Vec<Orphan> = orphans(&tx)?
+                .into_iter()
+                .filter(|o| !before.contains(o))
+                .collect();
+            if new.is_empty() {
+                break;
+            }
+            let lines = new
+                .iter()
+                .map(|o| describe(&tx, o))
+                .collect::<Result<Vec<_>, _>>()?;
+            match options.orphans {
+                Orphans::Refuse => return Err(ImportError::Orphans { orphans: lines }.into()),
+                Orphans::Keep => {
+                    loaded.orphans = lines;
+                    break;
+                }
+                Orphans::Drop => {
+                    for orphan in &new {
+                        tx.execute(
+                            &format!("DELETE FROM {} WHERE rowid = ?1", quote(&orphan.table)),
+                            [orphan.rowid],
+                        )
+                        .doing("leaving out a row with a missing parent")?;
+                        loaded.rows = loaded.rows.saturating_sub(1);
+                    }
+                    loaded.orphans.extend(lines);
+                }
+            }
         }
-        tx.commit().doing("committing the import")
+        tx.commit().doing("committing the import")?;
+        Ok(loaded)
     })();
     if enforced {
         let restored = conn
@@ -174,31 +287,51 @@ pub(crate) fn import(conn: &Connection, tables: &[TableData]) -> Result<(), RunE
     result
 }
 
-/// Replaces the rows of each table in `tables` with the given ones, inside
-/// the caller's transaction.
-fn replace_all(conn: &Connection, tables: &[TableData]) -> Result<(), RunError> {
-    for table in tables {
+/// Writes the rows of `table` as `mode` says; returns how many were added
+/// (with `Merge`, a row whose key is there already is not).
+fn fill(
+    conn: &Connection,
+    table: &TableData,
+    target: &ImportTarget,
+    mode: ImportMode,
+) -> Result<usize, RunError> {
+    if mode == ImportMode::Replace {
         conn.execute(&format!("DELETE FROM {}", quote(&table.name)), [])
             .doing("clearing a table")?;
-        let list = table
-            .columns
-            .iter()
-            .map(|c| quote(c))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let marks = vec!["?"; table.columns.len()].join(", ");
-        let mut stmt = conn
-            .prepare(&format!(
-                "INSERT INTO {} ({list}) VALUES ({marks})",
-                quote(&table.name)
-            ))
-            .doing("preparing the import")?;
-        for row in &table.rows {
-            stmt.execute(rusqlite::params_from_iter(row.iter()))
-                .doing("importing rows")?;
-        }
     }
-    Ok(())
+    let list = table
+        .columns
+        .iter()
+        .map(|c| quote(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let marks = vec!["?"; table.columns.len()].join(", ");
+    let on_conflict = if mode == ImportMode::Merge && !target.key.is_empty() {
+        let key: Vec<String> = target.key.iter().map(|c| quote(c)).collect();
+        format!(" ON CONFLICT ({}) DO NOTHING", key.join(", "))
+    } else {
+        String::new()
+    };
+    let mut stmt = conn
+        .prepare(&format!(
+            "INSERT INTO {} ({list}) VALUES ({marks}){on_conflict}",
+            quote(&table.name)
+        ))
+        .doing("preparing the import")?;
+    let mut added = 0;
+    for row in &table.rows {
+        added += stmt
+            .execute(rusqlite::params_from_iter(row.iter()))
+            .map_err(|error| ImportError::Row {
+                table: table.name.clone(),
+                row: table.row_key(row),
+                message: match &error {
+                    rusqlite::Error::SqliteFailure(_, Some(message)) => message.clone(),
+                    other => other.to_string(),
+                },
+            })?;
+    }
+    Ok(added)
 }
 
 /// Every schema object (the ledger's included), tables first, in the order

@@ -41,17 +41,9 @@ pub struct Rebuild {
     pub warnings: Vec<String>,
 }
 
-/// A row named by its first column, which is the key in a Python bot's tables.
+/// A row named with its table.
 fn row_name(table: &TableData, row: &[Value]) -> String {
-    let value = match row.first() {
-        Some(Value::Integer(i)) => i.to_string(),
-        Some(Value::Text(t)) => format!("'{t}'"),
-        Some(Value::Real(r)) => r.to_string(),
-        Some(Value::Null) | None => "NULL".to_owned(),
-        Some(Value::Blob(_)) => "(blob)".to_owned(),
-    };
-    let column = table.columns.first().map_or("row", String::as_str);
-    format!("{} row {column}={value}", table.name)
+    format!("{} row {}", table.name, table.row_key(row))
 }
 
 fn plural(n: usize, word: &str) -> String {
