@@ -1,7 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub use migrate_core::{
-    current, data, ledger, schema, sqlite, Backend, Checksum, Commands, Database, Dialect,
+    current, data, ledger, schema, sqlite, Backend, Cause, Checksum, Commands, Database, Dialect,
     Direction, DriftError, DriftReport, Graph, GraphError, Header, Imported, LoadError,
     LoadProblem, Location, LocationError, LockWait, Migration, Migrations, Modified, OpenMode,
     ParseError, ParseErrorKind, Plan, PreparedImport, RowOp, RunError, RunOptions, RunReport,

@@ -137,7 +137,7 @@ pub enum RunError {
     },
     /// A run failed after part of it was committed (`transaction_per_migration`,
     /// or a `transactional: false` migration): what was committed stays.
-    #[error("{}\n{}", cause_text(.cause), partial_text(.committed, .started.as_deref(), .heads_now))]
+    #[error("{}\n{}", cause_text(.cause), partial_text(.committed, .started.as_deref(), .heads_now.as_deref()))]
     PartlyCommitted {
         /// Why the run stopped.
         cause: Box<RunError>,
@@ -147,7 +147,9 @@ pub enum RunError {
         /// (its "started" mark is in the ledger).
         started: Option<String>,
         /// The `alembic_version` rows now.
-        heads_now: Vec<String>,
+        /// The `alembic_version` rows now; `None` when they could not be
+        /// read (the connection was lost).
+        heads_now: Option<Vec<String>>,
     },
     /// A change to `alembic_version` did not touch exactly one row: the
     /// table was edited while the run held the lock, or by hand before it.
@@ -278,6 +280,16 @@ pub enum RunError {
 }
 
 impl RunError {
+    /// The failed statement behind this error, also when part of the run
+    /// was committed before it.
+    pub fn statement_mut(&mut self) -> Option<&mut StatementError> {
+        match self {
+            RunError::Statement(statement) => Some(statement),
+            RunError::PartlyCommitted { cause, .. } => cause.statement_mut(),
+            _ => None,
+        }
+    }
+
     /// Whether the database keeps anything of the failed operation: part of
     /// a run was committed, or a migration ended the run's transaction.
     pub fn committed_anything(&self) -> bool {
@@ -336,6 +348,126 @@ pub struct StatementError {
     pub message: String,
     /// The SQLSTATE, when the database gives one.
     pub code: Option<String>,
+    /// What a comparison of the live schema with the migrations found, when
+    /// the message names a table or column that is missing or already
+    /// there (see [`StatementError::named_object`]); `None` until a face
+    /// made that comparison.
+    pub schema_matches: Option<bool>,
+}
+
+/// Why a statement failed, as far as its message and code say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The placeholder `migrate revision` writes.
+    Placeholder,
+    /// A table or column is missing or already there.
+    Mismatch,
+    /// A lock held elsewhere outlasted `lock_timeout` (55P03).
+    LockTimeout,
+    /// The statement outlasted `statement_timeout` (57014).
+    StatementTimeout,
+    /// The server ended the connection (57P01 and kin, 08xxx).
+    ConnectionLost,
+    /// Another process held an SQLite database past the busy timeout.
+    Busy,
+    /// No room left on the disk (SQLite's `SQLITE_FULL`, 53100).
+    DiskFull,
+    /// The database or its folder cannot be written (25006 on a server).
+    ReadOnly,
+    /// Anything else: the migration itself.
+    Migration,
+}
+
+impl StatementError {
+    /// Why the statement failed, from the database's message and SQLSTATE.
+    pub fn cause(&self) -> Cause {
+        let message = self.message.as_str();
+        let code = self.code.as_deref().unwrap_or("");
+        let says = |words: &[&str]| words.iter().any(|w| message.contains(w));
+        if message.contains(crate::template::PLACEHOLDER_MARK) {
+            Cause::Placeholder
+        } else if code == "55P03" || says(&["lock timeout"]) {
+            Cause::LockTimeout
+        } else if code == "57014" {
+            Cause::StatementTimeout
+        } else if code.starts_with("08") || code.starts_with("57P") {
+            Cause::ConnectionLost
+        } else if code == "53100" || says(&["database or disk is full", "disk I/O error"]) {
+            Cause::DiskFull
+        } else if code == "25006"
+            || says(&[
+                "readonly database",
+                "read-only",
+                "unable to open database file",
+            ])
+        {
+            Cause::ReadOnly
+        } else if says(&["database is locked"]) {
+            Cause::Busy
+        } else if self.named_object().is_some() {
+            Cause::Mismatch
+        } else {
+            Cause::Migration
+        }
+    }
+
+    /// The table or column a "missing" or "already there" message names:
+    /// SQLite's `no such table: x`, `table x already exists`, `duplicate
+    /// column name: x`, `has no column named x`; PostgreSQL's quoted name
+    /// with SQLSTATE 42P01, 42703, 42P07 or 42701.
+    pub fn named_object(&self) -> Option<&str> {
+        let message = self.message.as_str();
+        for prefix in [
+            "no such table: ",
+            "no such column: ",
+            "duplicate column name: ",
+            "has no column named ",
+        ] {
+            if let Some(at) = message.find(prefix) {
+                let rest = &message[at + prefix.len()..];
+                return rest.split_whitespace().next();
+            }
+        }
+        if let Some(rest) = message
+            .strip_prefix("table ")
+            .or_else(|| message.strip_prefix("index "))
+        {
+            if let Some(name) = rest.strip_suffix(" already exists") {
+                return Some(name.trim_matches(['"', '`']));
+            }
+        }
+        let server_mismatch = self
+            .code
+            .as_deref()
+            .is_some_and(|c| ["42P01", "42703", "42P07", "42701"].contains(&c));
+        if server_mismatch {
+            return message.split('"').nth(1);
+        }
+        None
+    }
+
+    /// What to do, by cause.
+    fn advice(&self) -> String {
+        let StatementError { path, line, .. } = self;
+        match self.cause() {
+            Cause::Placeholder => "write the upgrade SQL in the file, in place of the placeholder statement".to_owned(),
+            Cause::LockTimeout => "another session held a lock on a table this statement needs for longer than lock_timeout_ms allows (a long transaction of the running bot?); retry when it is done, or raise lock_timeout_ms in migrate.toml".to_owned(),
+            Cause::StatementTimeout => "the statement ran longer than statement_timeout_ms allows; raise statement_timeout_ms in migrate.toml, or make the migration do less per statement (batches)".to_owned(),
+            Cause::ConnectionLost => "the server ended the connection (a restart, or pg_terminate_backend); check the server, then run the same command again".to_owned(),
+            Cause::Busy => "another process held the database for the whole busy timeout; retry when it is done, or raise busy_timeout_ms in migrate.toml".to_owned(),
+            Cause::DiskFull => "the disk is full; free space (a run also needs room for its journal), then run the same command again".to_owned(),
+            Cause::ReadOnly => "the database or its folder cannot be written by this user (SQLite also writes a journal file beside the database); fix the permissions, then run the same command again".to_owned(),
+            Cause::Migration => "fix the migration and run it again".to_owned(),
+            Cause::Mismatch => {
+                let object = self.named_object().unwrap_or("it");
+                match self.schema_matches {
+                    Some(true) => format!("the database has exactly the schema its recorded revision implies, so the mistake is in this migration: it names `{object}` as no earlier migration leaves it (a typo?); fix {path}:{line} and run it again"),
+                    Some(false) => format!("the database does not have the schema its recorded revision implies (a wrong `stamp`, or a hand edit?), which is why `{object}` is not as this migration expects; `migrate check` shows the difference"),
+                    None => format!("either this migration names `{object}` wrongly, or the database does not have the schema its recorded revision implies; `migrate check` compares the live schema with the migrations"),
+                }
+            }
+        }
+    }
 }
 
 impl fmt::Display for StatementError {
@@ -350,31 +482,8 @@ impl fmt::Display for StatementError {
             statement,
             message,
             code,
+            schema_matches: _,
         } = self;
-        // These say the tables are not what the revision expects: the
-        // database is not where its ledger claims, not a broken migration.
-        // SQLite says so in words; PostgreSQL with a SQLSTATE (undefined or
-        // duplicate table or column).
-        let mismatch = [
-            "already exists",
-            "duplicate column name",
-            "no such table",
-            "no such column",
-            "has no column named",
-        ]
-        .iter()
-        .any(|m| message.contains(m))
-            || code
-                .as_deref()
-                .is_some_and(|c| ["42P01", "42703", "42P07", "42701"].contains(&c));
-        // `migrate revision` writes a placeholder that fails with this text.
-        let advice = if message.contains(crate::template::PLACEHOLDER_MARK) {
-            "write the upgrade SQL in the file, in place of the placeholder statement"
-        } else if mismatch {
-            "the database does not have the schema its recorded revision implies (a wrong `stamp`, or a hand edit?); `migrate verify` shows the difference"
-        } else {
-            "fix the migration and run it again"
-        };
         write!(
             f,
             "{direction} of revision `{revision}` failed at {path}:{line}"
@@ -386,7 +495,7 @@ impl fmt::Display for StatementError {
         if let Some(code) = code {
             write!(f, " (SQLSTATE {code})")?;
         }
-        write!(f, "\n  statement: {statement}\n{advice}")
+        write!(f, "\n  statement: {statement}\n{}", self.advice())
     }
 }
 
@@ -398,7 +507,11 @@ fn cause_text(cause: &RunError) -> String {
     }
 }
 
-fn partial_text(committed: &[String], started: Option<&str>, heads_now: &[String]) -> String {
+fn partial_text(
+    committed: &[String],
+    started: Option<&str>,
+    heads_now: Option<&[String]>,
+) -> String {
     let mut text = if committed.is_empty() {
         "nothing of this run was committed before the failure".to_owned()
     } else {
@@ -409,14 +522,14 @@ fn partial_text(committed: &[String], started: Option<&str>, heads_now: &[String
             if committed.len() == 1 { "s" } else { "" }
         )
     };
-    text += &format!(
-        "; the rest was rolled back. The database is now at {}.",
-        if heads_now.is_empty() {
-            "base".to_owned()
-        } else {
-            heads_now.join(", ")
-        }
-    );
+    text += &match heads_now {
+        Some([]) => "; the rest was rolled back. The database is now at base.".to_owned(),
+        Some(heads) => format!("; the rest was rolled back. The database is now at {}.", heads.join(", ")),
+        None => format!(
+            "; the rest was rolled back. Where the database stands could not be read back (the connection is gone): it should be at {}; once the server answers, `migrate current` shows it.",
+            committed.last().map_or("base", String::as_str)
+        ),
+    };
     if let Some(started) = started {
         text += &format!(" {started} is non-transactional and did not finish: its statements before the failure are applied, and it is marked as started; check the database by hand, then run `migrate repair --clear-dirty {started}`.");
     }
@@ -461,6 +574,7 @@ mod tests {
                 statement: "ALTER TABLE users ADD COLUMN phone TEXT".into(),
                 message: "duplicate column name: phone".into(),
                 code: None,
+                schema_matches: None,
             }))
         };
         let on_postgres = RunError::Statement(Box::new(StatementError {
@@ -472,6 +586,7 @@ mod tests {
             statement: "ALTER TABLE user_settings ADD COLUMN lang text".into(),
             message: "relation \"user_settings\" does not exist".into(),
             code: Some("42P01".into()),
+            schema_matches: None,
         }));
         let all = vec![
             RunError::Load(crate::LoadError::from(vec![
@@ -544,7 +659,17 @@ mod tests {
                 cause: Box::new(statement()),
                 committed: vec!["001".into()],
                 started: Some("002".into()),
-                heads_now: vec!["001".into()],
+                heads_now: Some(vec!["001".into()]),
+            },
+            RunError::PartlyCommitted {
+                cause: Box::new(RunError::Database {
+                    doing: "running a migration",
+                    source: "connection closed".into(),
+                    hint: Some("the connection to the server was lost; check the server and retry"),
+                }),
+                committed: vec!["001".into()],
+                started: Some("002".into()),
+                heads_now: None,
             },
             RunError::VersionRows {
                 operation: RowOp::Update {

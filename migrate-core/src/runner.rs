@@ -203,6 +203,9 @@ struct Committed {
     any: bool,
     /// The migrations whose changes are committed, in order.
     revisions: Vec<String>,
+    /// The `transactional: false` migration running outside a transaction
+    /// after its started mark was committed, while it runs.
+    in_flight: Option<String>,
 }
 
 impl Committed {
@@ -352,13 +355,17 @@ impl Migrations {
                 };
                 // Part of the run is committed: the error and the log must say so.
                 let state = read_ledger(db).ok();
-                let heads_after = state.as_ref().map(|s| s.heads.clone()).unwrap_or_default();
-                let started = state.as_ref().and_then(|s| {
-                    s.applied
+                let heads_after = state.as_ref().map(|s| s.heads.clone());
+                // The ledger says which migration is marked started; when it
+                // cannot be read, the run knows which one it left in flight.
+                let started = match &state {
+                    Some(state) => state
+                        .applied
                         .iter()
                         .find(|r| r.status == Status::Started)
-                        .map(|r| r.revision.clone())
-                });
+                        .map(|r| r.revision.clone()),
+                    None => committed.in_flight.clone(),
+                };
                 let revisions: Vec<String> = plan
                     .steps
                     .iter()
@@ -368,7 +375,7 @@ impl Migrations {
                 let entry = LogEntry {
                     operation: operation.name(),
                     heads_before: &plan.heads_before,
-                    heads_after: &heads_after,
+                    heads_after: heads_after.as_deref().unwrap_or_default(),
                     revisions: &revisions,
                     outcome: "failed",
                     error: Some(&text),
@@ -652,6 +659,9 @@ impl Migrations {
             .inspect_err(|_| {
                 if marked {
                     committed.through(done);
+                    if step.direction == Direction::Up {
+                        committed.in_flight = Some(m.revision().to_owned());
+                    }
                 }
             })?;
             committed.through(done);

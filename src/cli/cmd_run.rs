@@ -114,6 +114,10 @@ fn migrate(
         Direction::Up => set.upgrade_with(&mut conn, &target, &options),
         Direction::Down => set.downgrade_with(&mut conn, &target, &options),
     };
+    let outcome = outcome.map_err(|mut error| {
+        diagnose(set, &mut conn, &mut error);
+        error
+    });
     let report = match (outcome, created) {
         (Ok(report), _) => report,
         (Err(error), Some(created)) if !error.committed_anything() => {
@@ -135,6 +139,25 @@ fn migrate(
         }
     }
     Ok(())
+}
+
+/// When a statement failed on a table or column that is missing or already
+/// there, compares the live schema with what the migrations build at the
+/// revision the database is at, so the message blames the migration (a
+/// typo) or the database (drift), not a guess.
+fn diagnose(set: &migrate_core::Migrations, db: &mut Database, error: &mut migrate_core::RunError) {
+    let Some(statement) = error.statement_mut() else {
+        return;
+    };
+    if statement.cause() != migrate_core::Cause::Mismatch {
+        return;
+    }
+    let Ok(state) = db.ledger() else {
+        return;
+    };
+    if let Ok(diff) = migrate_core::schema::tools::drift(set, db, &state.heads) {
+        statement.schema_matches = Some(diff.is_empty());
+    }
 }
 
 /// Whether a run to `target` would run anything on the existing database

@@ -97,6 +97,8 @@ fn a_full_disk_during_an_upgrade_changes_nothing() {
         .unwrap();
     let error = set.upgrade(&mut conn, "head").unwrap_err().to_string();
     assert!(error.contains("full"), "{error}");
+    assert!(error.contains("the disk is full; free space"), "{error}");
+    assert!(!error.contains("fix the migration"), "{error}");
     assert_eq!(snapshot(&conn), before);
 }
 
@@ -153,4 +155,82 @@ fn a_database_with_a_schema_this_sqlite_cannot_read_is_a_clear_error() {
     let mut conn = Connection::open(&path).unwrap();
     let error = set.upgrade(&mut conn, "head").unwrap_err().to_string();
     assert!(error.contains("malformed database schema"), "{error}");
+}
+
+#[test]
+fn a_typo_is_blamed_on_the_migration_and_drift_on_the_database() {
+    let dir = TempDir::new().unwrap();
+    let folder = dir.path().join("migrations");
+    write_folder(
+        &folder,
+        &[
+            (
+                "a.sql",
+                migration(
+                    "a1",
+                    "none",
+                    "CREATE TABLE repair_requests (id INTEGER PRIMARY KEY, status TEXT);",
+                    None,
+                ),
+            ),
+            (
+                "b.sql",
+                migration(
+                    "b1",
+                    "a1",
+                    "UPDATE repair_request SET status = 'new';",
+                    None,
+                ),
+            ),
+        ],
+    );
+    let cli = || {
+        let mut cmd = crate::common::migrate_in(dir.path());
+        cmd.env("DATABASE_URL", "bot.db");
+        cmd
+    };
+    assert_eq!(crate::common::run(cli().args(["upgrade", "a1"])).0, 0);
+    // The database is exactly what a1 builds: the migration is wrong.
+    let (code, _, err) = crate::common::run(cli().args(["upgrade", "head"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no such table: repair_request"), "{err}");
+    assert!(
+        err.contains("the mistake is in this migration: it names `repair_request`"),
+        "{err}"
+    );
+    assert!(err.contains("fix versions/b.sql:6"), "{err}");
+    assert!(!err.contains("does not have the schema"), "{err}");
+
+    // The table a1 made was dropped by hand: that is drift, and the hint's
+    // command shows it.
+    std::fs::write(
+        folder.join("versions/b.sql"),
+        migration(
+            "b1",
+            "a1",
+            "UPDATE repair_requests SET status = 'new';",
+            None,
+        ),
+    )
+    .unwrap();
+    Connection::open(dir.path().join("bot.db"))
+        .unwrap()
+        .execute_batch("DROP TABLE repair_requests")
+        .unwrap();
+    let (code, _, err) = crate::common::run(cli().args(["upgrade", "head"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("does not have the schema its recorded revision implies"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`migrate check` shows the difference"),
+        "{err}"
+    );
+    let (code, out, err) = crate::common::run(cli().arg("check"));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        format!("{out}{err}").contains("repair_requests"),
+        "{out}{err}"
+    );
 }

@@ -686,6 +686,11 @@ fn lock_and_statement_timeouts_bound_non_transactional_migrations_too() {
         started.elapsed()
     );
     assert!(err.contains("55P03"), "{err}");
+    assert!(
+        err.contains("raise lock_timeout_ms in migrate.toml"),
+        "{err}"
+    );
+    assert!(!err.contains("fix the migration"), "{err}");
     bot.batch_execute("ROLLBACK").unwrap();
     // The run stopped at b, which stays marked as started until repaired.
     assert_eq!(
@@ -708,6 +713,10 @@ fn lock_and_statement_timeouts_bound_non_transactional_migrations_too() {
     let (code, _, err) = run(cli().args(["upgrade", "head"]));
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("57014"), "{err}");
+    assert!(
+        err.contains("raise statement_timeout_ms in migrate.toml"),
+        "{err}"
+    );
     assert!(
         started.elapsed() < Duration::from_millis(2900),
         "{:?}",
@@ -880,4 +889,69 @@ fn date_text_crosses_to_the_server_exactly_or_is_refused_and_imports_repeat_exac
     ]));
     assert_eq!(code, 0, "{err}");
     assert_eq!(db.column("SELECT count(*) FROM users"), ["3"]);
+}
+
+#[test]
+fn a_connection_lost_in_a_non_transactional_migration_says_where_the_database_stands() {
+    let Some(db) = TestDb::create("terminated") else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let folder = dir.path().join("migrations");
+    write_folder(
+        &folder,
+        &[
+            (
+                "a.sql",
+                migration("a", "none", "CREATE TABLE t (id int);", None),
+            ),
+            (
+                "b.sql",
+                migration("b", "a", "SELECT pg_sleep(30);", None)
+                    .replace("-- message:", "-- transactional: false\n-- message:"),
+            ),
+        ],
+    );
+    let binary = assert_cmd::cargo::cargo_bin("migrate");
+    let child = Command::new(&binary)
+        .current_dir(dir.path())
+        .env("DATABASE_URL", db.url())
+        .env_remove("MIGRATE_DIR")
+        .args(["upgrade", "head"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // An administrator ends the migrator's backend while b sleeps.
+    let started = Instant::now();
+    loop {
+        let ended = db.column(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%' AND pid <> pg_backend_pid()",
+        );
+        if ended != ["0"] {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "b never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(!err.contains("now at base"), "{err}");
+    assert!(err.contains("a was committed before the failure"), "{err}");
+    assert!(err.contains("it should be at a"), "{err}");
+    assert!(err.contains("`migrate repair --clear-dirty b`"), "{err}");
+    // Which is where it stands, and the hints run as printed.
+    let cli = || {
+        let mut cmd = migrate_in(dir.path());
+        cmd.env("DATABASE_URL", db.url());
+        cmd
+    };
+    let (_, out, _) = run(cli().arg("current"));
+    assert_eq!(out, "a\n");
+    let (code, _, err) = run(cli().args(["repair", "--clear-dirty", "b", "--yes"]));
+    assert_eq!(code, 0, "{err}");
 }

@@ -49,6 +49,7 @@ pub(crate) fn run_sql(
             statement: abridge(statement.text),
             message: db.message().to_owned(),
             code: Some(db.code().code().to_owned()),
+            schema_matches: None,
         })));
     }
     Ok(())

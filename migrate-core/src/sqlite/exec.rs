@@ -29,6 +29,7 @@ pub(crate) fn run_sql(
                 statement: abridge(statement),
                 message,
                 code: None,
+                schema_matches: None,
             }))
         };
         let mut stmt = match batch.next() {
