@@ -112,6 +112,7 @@ impl Migrations {
             return Err(RunError::UnknownRevisions {
                 revisions: missing,
                 rollback,
+                known_heads: graph.names(&heads_after_unknown(graph, state)),
             });
         }
         let mut steps = Vec::with_capacity(stored.len());

@@ -84,8 +84,8 @@ impl fmt::Display for DriftReport {
         for m in &self.modified {
             writeln!(
                 f,
-                "modified: {} ({}) was edited after it was applied: recorded {}, file now {}; restore the file, or accept it with `migrate repair`",
-                m.revision, m.path, m.recorded, m.current
+                "modified: {} ({}) was edited after it was applied: recorded {}, file now {}; restore the file, or accept it with `migrate repair --accept {}`",
+                m.revision, m.path, m.recorded, m.current, m.revision
             )?;
         }
         for u in &self.unknown {
@@ -100,12 +100,12 @@ impl fmt::Display for DriftReport {
             writeln!(f, "inconsistent: {i}")?;
         }
         for d in &self.dirty {
-            writeln!(f, "dirty: {d} started without finishing (non-transactional); check the database, then run `migrate repair`")?;
+            writeln!(f, "dirty: {d} started without finishing (non-transactional); check the database, then run `migrate repair --clear-dirty {d}`")?;
         }
         if !self.untracked_tables.is_empty() {
             writeln!(
                 f,
-                "created by hand: tables {} exist but there is no migration ledger; run `migrate adopt` to find and stamp the revision it matches (or `migrate stamp <revision>`)",
+                "created by hand: tables {} exist but there is no migration ledger; run `migrate adopt` to find and stamp the revision it matches",
                 self.untracked_tables.join(", ")
             )?;
         }

@@ -36,12 +36,15 @@ pub enum RunError {
     #[error("{0}\nthe run was rolled back: the database is as it was")]
     Statement(Box<StatementError>),
     /// The database names revisions this set does not contain.
-    #[error("Can't locate revision identified by '{}': the database is at a revision these migration files do not contain (the database is ahead of this binary, or files are missing). {}", .revisions.join("', '"), rollback_text(.rollback))]
+    #[error("Can't locate revision identified by '{}': the database is at a revision these migration files do not contain (the database is ahead of this binary, or files are missing). {}", .revisions.join("', '"), rollback_text(.rollback, .known_heads))]
     UnknownRevisions {
         /// The unknown revisions.
         revisions: Vec<String>,
         /// Those whose downgrade SQL is stored in `migrate_applied`.
         rollback: Vec<String>,
+        /// Where the database is once they are rolled back: the newest
+        /// revisions of these files it has applied.
+        known_heads: Vec<String>,
     },
     /// The database is at a revision a squashed baseline replaced.
     #[error("the database is at `{revision}`, which the squashed baseline `{baseline}` replaced; upgrade it to `{baseline}` or later with a binary from before the squash, then use this one")]
@@ -52,7 +55,7 @@ pub enum RunError {
         baseline: String,
     },
     /// Tables but no ledger: a database created by hand.
-    #[error("the database has tables ({}) but no migration ledger: it was created by hand, not through migrations; `migrate adopt` finds the revision its schema matches and stamps it (or mark it yourself with `migrate stamp <revision>`); when none matches, `migrate rebuild` moves its data into a database built by the migrations", .tables.join(", "))]
+    #[error("the database has tables ({}) but no migration ledger: it was created by hand, not through migrations; `migrate adopt` finds the revision its schema matches and stamps it; when none matches, `migrate rebuild` moves its data into a database built by the migrations", .tables.join(", "))]
     CreatedByHand {
         /// The user tables found.
         tables: Vec<String>,
@@ -544,12 +547,17 @@ fn heads_text(heads: Option<&[String]>) -> String {
     }
 }
 
-fn rollback_text(rollback: &[String]) -> String {
+fn rollback_text(rollback: &[String], known_heads: &[String]) -> String {
     if rollback.is_empty() {
-        "No downgrade SQL is stored for them (ids from before this tool, or files applied by Alembic): deploy the migration files that contain them; if they are gone for good, check the schema (`migrate adopt` finds the revision it matches) and mark the database with `migrate stamp <revision> --purge`.".to_owned()
+        "No downgrade SQL is stored for them (ids from before this tool, or files applied by Alembic): deploy the migration files that contain them; if they are gone for good, `migrate adopt` finds the revision the schema matches and stamps it in their place.".to_owned()
     } else {
+        let target = match known_heads {
+            [] => "base".to_owned(),
+            [one] => one.clone(),
+            _ => "heads".to_owned(),
+        };
         format!(
-            "Stored downgrade SQL can roll back {}: a downgrade to a revision these files hold reverts them first, in the same run (`migrate downgrade <revision>`; embedded: `RunOptions::roll_back_unknown`).",
+            "Stored downgrade SQL can roll back {}: a downgrade to a revision these files hold reverts them first, in the same run (`migrate downgrade {target}`; embedded: `RunOptions::roll_back_unknown`).",
             rollback.join(", ")
         )
     }
@@ -620,10 +628,12 @@ mod tests {
             RunError::UnknownRevisions {
                 revisions: vec!["004".into()],
                 rollback: vec!["004".into()],
+                known_heads: vec!["003".into()],
             },
             RunError::UnknownRevisions {
                 revisions: vec!["004".into()],
                 rollback: Vec::new(),
+                known_heads: vec!["003".into()],
             },
             RunError::Squashed {
                 revision: "001".into(),

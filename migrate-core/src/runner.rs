@@ -164,6 +164,7 @@ pub(crate) fn known_heads(
         return Err(RunError::UnknownRevisions {
             revisions: unknown,
             rollback,
+            known_heads: graph.names(&crate::ahead::heads_after_unknown(graph, state)),
         });
     }
     Ok(state.heads.iter().filter_map(|h| graph.find(h)).collect())

@@ -41,7 +41,8 @@ impl Migrations {
     /// database that drifted (an applied file edited, a database ahead of
     /// the binary, a dirty mark, a ledger that disagrees with itself, tables
     /// made by hand), then upgrades to `head` (as [`Migrations::upgrade_with`]) when
-    /// anything is pending. When nothing is, the ledger was read once and
+    /// anything is pending; a set of independent labelled branches is
+    /// upgraded to `heads`. When nothing is, the ledger was read once and
     /// no lock was taken.
     pub fn start_with<B: Backend + ?Sized>(
         &self,
@@ -53,12 +54,19 @@ impl Migrations {
         let graph = self.graph().map_err(RunError::from)?;
         // A clean report names only revisions of this set.
         let current: Vec<usize> = drift.heads.iter().filter_map(|h| graph.find(h)).collect();
-        let plan = self.plan_from(&current, &Target::Head, Direction::Up)?;
+        // Independent branches, each with its branch label, are a legal
+        // graph with several heads: the bot runs them all, as `heads` does.
+        let target = if graph.heads().len() > 1 {
+            Target::Heads
+        } else {
+            Target::Head
+        };
+        let plan = self.plan_from(&current, &target, Direction::Up)?;
         let run = if plan.steps.is_empty() {
             RunReport::nothing_to_run(plan)
         } else {
             // The ledger was just read: straight to the locked run.
-            self.upgrade_locked(db, &Target::Head, options)?
+            self.upgrade_locked(db, &target, options)?
         };
         Ok(Startup { drift, run })
     }

@@ -80,7 +80,8 @@ pub fn backup_file(
 
 /// Removes the oldest backups of the database `stem` in `dir` beyond the
 /// newest `keep` (`backup_keep`). Only files named as `backup` names them
-/// (`STEM-<UTC time>-<revision>.EXT`) count; their names sort by time.
+/// (`STEM-<UTC time>-<revision>.EXT`) count, oldest first by the time in
+/// the name, then (within a second) by when the file was written.
 fn prune_backups(dir: &Path, stem: &str, extension: &str, keep: usize) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -99,7 +100,15 @@ fn prune_backups(dir: &Path, stem: &str, extension: &str, keep: usize) {
                 .is_some_and(clock::is_compact_prefix)
         })
         .collect();
-    ours.sort();
+    ours.sort_by_key(|p| {
+        let written = std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let time = name.get(prefix.len()..prefix.len() + 16).map(str::to_owned);
+        (time, written)
+    });
     let excess = ours.len().saturating_sub(keep.max(1));
     for old in &ours[..excess] {
         if std::fs::remove_file(old).is_ok() {

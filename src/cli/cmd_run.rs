@@ -330,8 +330,21 @@ pub fn stamp(ctx: &Context<'_>, target: &str, purge: bool, force: bool) -> Resul
                 &d,
                 cmd_schema::Fix::BackToMigrations,
             );
+            // A database whose ledger is true to its schema only needs the
+            // migrations run; any other is adopted or rebuilt.
+            let state = conn.ledger()?;
+            let true_to_ledger = !state.heads.is_empty()
+                && migrate_core::schema::tools::drift(set, &mut conn, &state.heads)?.is_empty();
+            let fix = if true_to_ledger {
+                format!(
+                    "it is at {} with exactly that revision's schema: `migrate upgrade {target}` runs the migrations up to {target}",
+                    heads_text(&state.heads)
+                )
+            } else {
+                "`migrate adopt` finds the revision it matches and stamps it, `migrate rebuild` moves its rows into a database the migrations build".to_owned()
+            };
             return Err(CliError::Refused(format!(
-                "not stamped: the database is not at {target}, so later migrations would fail on it; `migrate adopt` finds the revision it matches, `migrate rebuild` moves its rows into a database the migrations build, and `--force` stamps anyway"
+                "not stamped: the database is not at {target}, so later migrations would fail on it; {fix}, and `--force` stamps anyway"
             )));
         }
     }

@@ -349,12 +349,20 @@ pub fn adopt(ctx: &Context<'_>, yes: bool) -> Result<(), CliError> {
     let Some(mut live_conn) = ctx.open_existing()? else {
         return Err(ctx.missing());
     };
+    // A database with a ledger is adopted again only when its schema is not
+    // what the migrations build at its recorded revision (a wrong stamp,
+    // or revisions no file declares): the stamp then replaces the rows.
     let state = live_conn.ledger()?;
-    if !state.heads.is_empty() {
-        return Err(CliError::Refused(format!(
-            "the database is already at {}; adopt is for databases created without migrations",
-            state.heads.join(", ")
-        )));
+    let restamp = !state.heads.is_empty();
+    if restamp {
+        let graph = set.graph()?;
+        let known = state.heads.iter().all(|h| graph.find(h).is_some());
+        if known && tools::drift(set, &mut live_conn, &state.heads)?.is_empty() {
+            return Err(CliError::Refused(format!(
+                "the database is at {}, and its schema is exactly what the migrations build there: there is nothing to adopt",
+                state.heads.join(", ")
+            )));
+        }
     }
     #[cfg(feature = "postgres")]
     let found = match live_conn.as_postgres() {
@@ -382,7 +390,7 @@ pub fn adopt(ctx: &Context<'_>, yes: bool) -> Result<(), CliError> {
                     "not stamped; nothing was changed (pass --yes to confirm)".to_owned(),
                 ));
             }
-            return super::cmd_run::stamp(ctx, m.revision(), false, false);
+            return super::cmd_run::stamp(ctx, m.revision(), restamp, false);
         }
         Match::Closest { revision, diff } => {
             let rev = set.as_slice()[revision].revision();

@@ -282,7 +282,7 @@ fn stamp_verify_and_repair_handle_a_database_made_by_hand() {
     }
     let err = failure(migrate(dir.path()).args(["upgrade", "head"]), 1);
     assert!(
-        err.contains("created by hand, not through migrations") && err.contains("migrate stamp"),
+        err.contains("created by hand, not through migrations") && err.contains("`migrate adopt`"),
         "{err}"
     );
     let report = failure(migrate(dir.path()).arg("verify"), 1);

@@ -24,6 +24,8 @@ mod embed;
 #[cfg(feature = "cli")]
 mod failures;
 #[cfg(feature = "cli")]
+mod hints;
+#[cfg(feature = "cli")]
 mod hostile_env;
 mod hostile_files;
 #[cfg(feature = "cli")]

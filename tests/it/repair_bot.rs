@@ -101,13 +101,17 @@ fn an_edited_migration_stops_the_bot() {
     let conn = Connection::open(&db).unwrap();
     conn.execute("UPDATE migrate_applied SET checksum = 'sha256:' || hex(zeroblob(32)) WHERE revision = '002'", []).unwrap();
     // The hint names the command as the operator types it on this server.
-    refused(&db, &["modified: 002", "`repair_bot migrate repair"]);
+    refused(
+        &db,
+        &["modified: 002", "`repair_bot migrate repair --accept 002`"],
+    );
     let mut verify = bot(&db);
     verify.args(["migrate", "verify"]);
     let out =
         String::from_utf8_lossy(&verify.assert().code(1).get_output().stdout.clone()).into_owned();
     assert!(
-        out.contains("`repair_bot migrate repair`") && !out.contains("`migrate repair"),
+        out.contains("`repair_bot migrate repair --accept 002`")
+            && !out.contains("`migrate repair"),
         "{out}"
     );
 }
@@ -149,7 +153,7 @@ fn a_database_created_by_hand_stops_the_bot() {
         .unwrap()
         .execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY);")
         .unwrap();
-    refused(&db, &["created by hand", "`repair_bot migrate stamp"]);
+    refused(&db, &["created by hand", "`repair_bot migrate adopt`"]);
 }
 
 #[test]

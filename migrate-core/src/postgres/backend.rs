@@ -121,6 +121,10 @@ struct SessionLock {
     /// `pg_backend_pid()` of the connection that took it: every
     /// transaction of the run must run there.
     backend_pid: String,
+    /// What this run wrote in the server session's `migrate.lock_owner`:
+    /// through a pooler, another client can reach the same server session
+    /// and take the (re-entrant) lock again; the token tells them apart.
+    token: String,
     /// `SET ...;` statements that put `lock_timeout` and
     /// `statement_timeout` back as they were before the run.
     restore: String,
@@ -404,15 +408,19 @@ impl Conn<'_> {
                 session_lock: None,
             });
         }
+        let token = lock_token();
+        // A server session that another client's run marked as its owner
+        // is not taken again, although the lock itself would let it.
+        let sql = format!(
+            "SELECT CASE WHEN coalesce(current_setting('migrate.lock_owner', true), '') NOT IN ('', {token}) THEN 'owned' \
+             WHEN pg_try_advisory_lock({key}) THEN set_config('migrate.lock_owner', {token}, false) ELSE 'busy' END, pg_backend_pid()",
+            token = literal(&token)
+        );
         let mut backend_pid = String::new();
         lock::take(self.client, key, options, &mut |client| {
-            let row = simple_row(
-                client,
-                &format!("SELECT pg_try_advisory_lock({key}), pg_backend_pid()"),
-                "taking the migration lock",
-            )?;
+            let row = simple_row(client, &sql, "taking the migration lock")?;
             backend_pid = row.get(1).cloned().flatten().unwrap_or_default();
-            Ok(row.first().cloned().flatten().as_deref() == Some("t"))
+            Ok(row.first().cloned().flatten().as_deref() == Some(token.as_str()))
         })?;
         // Statements outside the run's transactions (`transactional: false`
         // migrations, stored downgrades) are bounded as its transactions are.
@@ -427,7 +435,8 @@ impl Conn<'_> {
             key,
             session_lock: Some(SessionLock {
                 backend_pid,
-                restore,
+                token,
+                restore: format!("{restore}SELECT set_config('migrate.lock_owner', '', false); "),
             }),
         })
     }
@@ -483,13 +492,15 @@ impl Conn<'_> {
         // session lock, and refused anywhere else.
         let key = session.key;
         let sql = format!(
-            "BEGIN; SET LOCAL migrate.run_open = 'on'; {}; SELECT pg_try_advisory_xact_lock({key}), pg_backend_pid()",
+            "BEGIN; SET LOCAL migrate.run_open = 'on'; {}; SELECT pg_try_advisory_xact_lock({key}), pg_backend_pid(), coalesce(current_setting('migrate.lock_owner', true), '')",
             self.limits("SET LOCAL")
         );
         let mut here = String::new();
+        let mut owner = String::new();
         let mut attempt = |client: &mut Client| -> Result<bool, RunError> {
             let row = simple_row(client, &sql, "opening a transaction")?;
             here = row.get(1).cloned().flatten().unwrap_or_default();
+            owner = row.get(2).cloned().flatten().unwrap_or_default();
             let taken = row.first().cloned().flatten().as_deref() == Some("t");
             if !taken {
                 // A new transaction for every attempt: a long one would
@@ -502,7 +513,7 @@ impl Conn<'_> {
             None => lock::take(self.client, key, options, &mut attempt),
             Some(lock) => {
                 let taken = attempt(self.client)?;
-                if taken && here == lock.backend_pid {
+                if taken && here == lock.backend_pid && owner == lock.token {
                     return Ok(());
                 }
                 if taken {
@@ -515,6 +526,19 @@ impl Conn<'_> {
             }
         }
     }
+}
+
+/// A value no other run holds: this process, the time and a counter.
+fn lock_token() -> String {
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{}-{nanos}-{}",
+        std::process::id(),
+        RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
 }
 
 macro_rules! ops_through_conn {
