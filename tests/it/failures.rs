@@ -234,3 +234,51 @@ fn a_typo_is_blamed_on_the_migration_and_drift_on_the_database() {
         "{out}{err}"
     );
 }
+
+#[test]
+fn a_migration_switching_foreign_keys_on_is_refused_before_it_can_cascade() {
+    // The case: 002 turns foreign keys on outside the run's
+    // transaction, 003 rebuilds the parent table, which would cascade.
+    let dir = TempDir::new().unwrap();
+    let folder = dir.path().join("migrations");
+    write_folder(
+        &folder,
+        &[
+            ("001.sql", migration("001", "none", "CREATE TABLE p (id INTEGER PRIMARY KEY);\nCREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id) ON DELETE CASCADE);\nINSERT INTO p VALUES (1);\nINSERT INTO c VALUES (1, 1), (2, 1);", None)),
+            (
+                "002.sql",
+                migration("002", "001", "PRAGMA foreign_keys = ON;", None)
+                    .replace("-- message:", "-- transactional: false\n-- message:"),
+            ),
+            ("003.sql", migration("003", "002", "CREATE TABLE p_new (id INTEGER PRIMARY KEY, name TEXT);\nINSERT INTO p_new (id) SELECT id FROM p;\nDROP TABLE p;\nALTER TABLE p_new RENAME TO p;", None)),
+        ],
+    );
+    let cli = || {
+        let mut cmd = crate::common::migrate_in(dir.path());
+        cmd.env("DATABASE_URL", "bot.db");
+        cmd
+    };
+    let (code, _, err) = crate::common::run(cli().args(["upgrade", "head"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("versions/002.sql:7: `PRAGMA foreign_keys` cannot change"),
+        "{err}"
+    );
+    assert!(!dir.path().join("bot.db").exists(), "nothing ran");
+    // Without 002 the rebuild keeps every child row.
+    std::fs::remove_file(folder.join("versions/002.sql")).unwrap();
+    std::fs::write(
+        folder.join("versions/003.sql"),
+        std::fs::read_to_string(folder.join("versions/003.sql"))
+            .unwrap()
+            .replace("down_revision: 002", "down_revision: 001"),
+    )
+    .unwrap();
+    let (code, _, err) = crate::common::run(cli().args(["upgrade", "head"]));
+    assert_eq!(code, 0, "{err}");
+    let children: i64 = Connection::open(dir.path().join("bot.db"))
+        .unwrap()
+        .query_row("SELECT count(*) FROM c", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(children, 2);
+}

@@ -200,3 +200,26 @@ fn start_upgrades_a_clean_database_and_refuses_a_drifted_one_untouched() {
     assert!(error.to_string().contains("modified: 002"), "{error}");
     assert_eq!(crate::support::snapshot(&conn), before);
 }
+
+#[test]
+fn start_upgrades_independent_labelled_branches_to_every_head() {
+    let dir = TempDir::new().unwrap();
+    let branch = |rev: &str, label: &str| {
+        format!("-- revision: {rev}\n-- down_revision: none\n-- branch_labels: {label}\n-- message: {label}\n\n-- migrate:upgrade\nCREATE TABLE {label} (x);\n")
+    };
+    let set = migrate_core::Migrations::from_dir(crate::support::write_folder(
+        dir.path(),
+        &[
+            ("a.sql", branch("a1", "shop")),
+            ("b.sql", branch("b1", "audit")),
+        ],
+    ))
+    .unwrap();
+    let mut conn = Connection::open(dir.path().join("bot.db")).unwrap();
+    let started = set.start(&mut conn).unwrap();
+    assert_eq!(started.run.steps.len(), 2);
+    let mut rows = version_rows(&conn);
+    rows.sort();
+    assert_eq!(rows, ["a1", "b1"]);
+    assert!(set.start(&mut conn).unwrap().run.steps.is_empty());
+}

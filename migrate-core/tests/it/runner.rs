@@ -383,7 +383,7 @@ fn a_database_created_by_hand_is_refused_with_the_fix() {
     assert!(matches!(error, RunError::CreatedByHand { .. }));
     let text = error.to_string();
     assert!(
-        text.contains("created by hand") && text.contains("migrate stamp"),
+        text.contains("created by hand") && text.contains("`migrate adopt`"),
         "{text}"
     );
     let report = reference().verify(&mut conn).unwrap();
