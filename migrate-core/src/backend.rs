@@ -150,15 +150,7 @@ pub(crate) mod sealed {
         /// written or the rows removed.
         fn record_step(&mut self, step: &StepRecord<'_>) -> Result<(), RunError> {
             for op in step.row_ops {
-                match self.apply_row_op(op)? {
-                    1 => {}
-                    changed => {
-                        return Err(RunError::VersionRows {
-                            operation: op.clone(),
-                            changed,
-                        })
-                    }
-                }
+                apply_row_op_checked(self, op)?;
             }
             if let Some(row) = &step.applied {
                 self.record(row)?;

@@ -285,7 +285,7 @@ fn is_unambiguous_date(text: &str) -> bool {
 #[non_exhaustive]
 pub enum ImportError {
     /// The export was taken at another revision.
-    #[error("the export was taken at revision {} but the database is at {}; move the database to that revision first (`migrate upgrade {0}` or `migrate downgrade {0}`), or import into a database at {0}", heads_text(.export), heads_text(.database))]
+    #[error("the export was taken at revision {} but the database is at {}; move the database to that revision first (`migrate upgrade {0}` or `migrate downgrade {0}`), or import into a database at {0}", crate::ledger::heads_text(.export), crate::ledger::heads_text(.database))]
     Revision {
         /// The export's heads.
         export: Vec<String>,
@@ -351,14 +351,6 @@ pub enum ImportError {
     /// `--orphans keep` or `drop` on a server.
     #[error("--orphans keep and --orphans drop work on SQLite, which can load a row before checking it; a PostgreSQL server checks every foreign key as the row arrives, so fix the export or leave a table out with --drop-table TABLE")]
     OrphansOnServer,
-}
-
-fn heads_text(heads: &[String]) -> String {
-    if heads.is_empty() {
-        "base".to_owned()
-    } else {
-        heads.join(", ")
-    }
 }
 
 /// One schema object as the database stores it, for `migrate schema`.

@@ -526,8 +526,10 @@ fn partial_text(
         )
     };
     text += &match heads_now {
-        Some([]) => "; the rest was rolled back. The database is now at base.".to_owned(),
-        Some(heads) => format!("; the rest was rolled back. The database is now at {}.", heads.join(", ")),
+        Some(heads) => format!(
+            "; the rest was rolled back. The database is now at {}.",
+            crate::ledger::heads_text(heads)
+        ),
         None => format!(
             "; the rest was rolled back. Where the database stands could not be read back (the connection is gone): it should be at {}; once the server answers, `migrate current` shows it.",
             committed.last().map_or("base", String::as_str)
@@ -543,7 +545,7 @@ fn heads_text(heads: Option<&[String]>) -> String {
     match heads {
         None => "rows that could not be read".to_owned(),
         Some([]) => "no row (base)".to_owned(),
-        Some(heads) => heads.join(", "),
+        Some(heads) => crate::ledger::heads_text(heads),
     }
 }
 

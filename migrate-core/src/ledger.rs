@@ -143,3 +143,12 @@ pub struct LogEntry<'a> {
     /// The error, when failed (or what a repair did).
     pub error: Option<&'a str>,
 }
+
+/// Heads as messages print them: `base` for none, else comma-separated.
+pub fn heads_text(heads: &[String]) -> String {
+    if heads.is_empty() {
+        "base".to_owned()
+    } else {
+        heads.join(", ")
+    }
+}

@@ -88,6 +88,14 @@ impl From<Vec<LoadProblem>> for LoadError {
     }
 }
 
+impl From<Vec<GraphError>> for LoadError {
+    fn from(errors: Vec<GraphError>) -> Self {
+        LoadError {
+            problems: errors.into_iter().map(LoadProblem::Graph).collect(),
+        }
+    }
+}
+
 /// A file of `versions/` as read from disk.
 #[derive(Debug, Clone)]
 pub struct SourceFile {

@@ -46,14 +46,7 @@ impl Migrations {
 
     /// Validates and sorts migrations built in code.
     pub fn from_migrations(migrations: Vec<Migration>) -> Result<Self, LoadError> {
-        let loaded = load::order_migrations(migrations).map_err(|errors| {
-            LoadError::from(
-                errors
-                    .into_iter()
-                    .map(LoadProblem::Graph)
-                    .collect::<Vec<_>>(),
-            )
-        })?;
+        let loaded = load::order_migrations(migrations).map_err(LoadError::from)?;
         Ok(Self::from_loaded(loaded))
     }
 
@@ -135,14 +128,7 @@ impl Migrations {
         if let Some(graph) = self.graph.get() {
             return Ok(graph);
         }
-        let graph = Graph::build(&self.migrations).map_err(|errors| {
-            LoadError::from(
-                errors
-                    .into_iter()
-                    .map(LoadProblem::Graph)
-                    .collect::<Vec<_>>(),
-            )
-        })?;
+        let graph = Graph::build(&self.migrations).map_err(LoadError::from)?;
         Ok(self.graph.get_or_init(|| graph))
     }
 }

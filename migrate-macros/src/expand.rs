@@ -44,13 +44,16 @@ impl syn::parse::Parse for Input {
 /// of the right type when the folder has problems.
 pub fn expand(input: &Input) -> Expansion {
     let literal = &input.path;
-    let dir = resolve(&literal.value());
     let fail = |message: String| {
         let error = syn::Error::new(literal.span(), message).into_compile_error();
         Expansion::Error(quote! {{
             #error
             ::migrate::__private::Migrations::embedded(&[])
         }})
+    };
+    let dir = match resolve(&literal.value()) {
+        Ok(dir) => dir,
+        Err(message) => return fail(message),
     };
     match load_strict(&dir) {
         Ok((loaded, files)) => {
@@ -95,12 +98,30 @@ fn replay(_: &Loaded) -> Result<(), String> {
 
 /// The folder as an absolute path: `include_str!` resolves a relative path
 /// against the source file, not against the directory the macro reads from.
-fn resolve(relative: &str) -> PathBuf {
+/// A leading `$NAME` or `${NAME}` is the build environment's variable
+/// (`$OUT_DIR/migrations` for a folder a build script writes); anything
+/// else is relative to `CARGO_MANIFEST_DIR`.
+fn resolve(written: &str) -> Result<PathBuf, String> {
     let root = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
         .unwrap_or_default();
-    let dir = root.join(relative);
-    std::path::absolute(&dir).unwrap_or(dir)
+    let expanded = match written.strip_prefix('$') {
+        Some(rest) => {
+            let (name, tail) = match rest.strip_prefix('{') {
+                Some(braced) => braced
+                    .split_once('}')
+                    .ok_or_else(|| format!("`{written}`: `${{` without its `}}`"))?,
+                None => rest.split_at(rest.find('/').unwrap_or(rest.len())),
+            };
+            let value = std::env::var(name).map_err(|_| {
+                format!("`{written}`: the environment variable `{name}` is not set while this crate builds")
+            })?;
+            format!("{value}{tail}")
+        }
+        None => written.to_owned(),
+    };
+    let dir = root.join(expanded);
+    Ok(std::path::absolute(&dir).unwrap_or(dir))
 }
 
 /// Loads with the runtime's code, plus the build-time rule of one head.
@@ -299,5 +320,23 @@ mod tests {
             text.contains("static ITEMS : & [M] = & [M0 , M1 , M2 ,]"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_leading_variable_names_a_folder_outside_the_crate() {
+        let plain = resolve("../migrations").unwrap();
+        assert_eq!(resolve("$CARGO_MANIFEST_DIR/../migrations").unwrap(), plain);
+        assert_eq!(
+            resolve("${CARGO_MANIFEST_DIR}/../migrations").unwrap(),
+            plain
+        );
+        let error = resolve("$MIGRATE_SURELY_UNSET_VARIABLE/migrations").unwrap_err();
+        assert!(
+            error.contains("`MIGRATE_SURELY_UNSET_VARIABLE` is not set"),
+            "{error}"
+        );
+        assert!(resolve("${CARGO_MANIFEST_DIR/x")
+            .unwrap_err()
+            .contains("without its"));
     }
 }

@@ -5,7 +5,8 @@ use proc_macro::TokenStream;
 
 mod expand;
 
-/// Embeds a migrations folder (relative to the crate's `CARGO_MANIFEST_DIR`)
+/// Embeds a migrations folder (relative to the crate's `CARGO_MANIFEST_DIR`,
+/// or under a build environment variable written first: `"$OUT_DIR/migrations"`)
 /// as a `migrate::Migrations` value.
 ///
 /// Every problem in the folder (malformed files, a broken graph, two

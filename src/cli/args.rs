@@ -354,7 +354,14 @@ pub struct UpgradeArgs {
     /// Print the SQL instead of running it (no database needed).
     #[arg(long)]
     pub sql: bool,
-    /// Back up the database first.
+    #[command(flatten)]
+    pub run: RunFlags,
+}
+
+/// The flags `upgrade` and `downgrade` share.
+#[derive(Debug, Args)]
+pub struct RunFlags {
+    /// Back up the database first, when there is something to run.
     #[arg(long)]
     pub backup: bool,
     /// Commit after each migration instead of once for the run.
@@ -374,15 +381,8 @@ pub struct DowngradeArgs {
     /// Print the SQL instead of running it (needs FROM:TO).
     #[arg(long)]
     pub sql: bool,
-    /// Back up the database first.
-    #[arg(long)]
-    pub backup: bool,
-    /// Commit after each migration instead of once for the run.
-    #[arg(long)]
-    pub transaction_per_migration: bool,
-    /// One line per migration on stderr, also outside a terminal (CI logs).
-    #[arg(short, long)]
-    pub verbose: bool,
+    #[command(flatten)]
+    pub run: RunFlags,
 }
 
 /// Arguments of `history`.

@@ -141,11 +141,7 @@ pub fn restore(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
             "restored {} from {} (now at {})",
             ctx.config().database,
             file.display(),
-            if heads.is_empty() {
-                "base".to_owned()
-            } else {
-                heads.join(", ")
-            }
+            migrate_core::ledger::heads_text(&heads)
         );
     }
     Ok(())

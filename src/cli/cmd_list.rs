@@ -2,7 +2,9 @@
 //! Alembic's shapes, or JSON.
 
 use super::args::HistoryArgs;
-use super::output::{print_json, revision_json, revision_line, tell, verbose_entry, Line};
+use super::output::{
+    listing_entry, print_json, revision_json, revision_line, tell, verbose_entry, Line,
+};
 use super::{CliError, Context};
 use migrate_core::graph::target::Destination;
 use migrate_core::{Graph, Target};
@@ -43,26 +45,13 @@ pub fn current(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
     }
     // As Alembic's context line: on stderr, so the revision stays alone on stdout.
     eprintln!("{}", ctx.database_line());
+    let dir = ctx.config().dir.to_string_lossy().into_owned();
+    let line = Line {
+        tree: true,
+        ..Line::default()
+    };
     for &i in &heads {
-        if verbose {
-            println!(
-                "{}",
-                verbose_entry(set, graph, i, false, &ctx.config().dir.to_string_lossy())
-            );
-        } else {
-            println!(
-                "{}",
-                revision_line(
-                    set,
-                    graph,
-                    i,
-                    Line {
-                        tree: true,
-                        ..Line::default()
-                    }
-                )
-            );
-        }
+        println!("{}", listing_entry(set, graph, i, verbose, &dir, line));
     }
     Ok(())
 }
@@ -124,19 +113,14 @@ pub fn history(ctx: &Context<'_>, args: &HistoryArgs) -> Result<(), CliError> {
     }
     let dir = ctx.config().dir.to_string_lossy().into_owned();
     for i in order {
-        let current = args.indicate_current && db.contains(&i);
-        if args.verbose {
-            println!("{}", verbose_entry(set, graph, i, current, &dir));
-        } else {
-            let line = Line {
-                parents: true,
-                branches: true,
-                doc: true,
-                tree: true,
-                current,
-            };
-            println!("{}", revision_line(set, graph, i, line));
-        }
+        let line = Line {
+            parents: true,
+            branches: true,
+            doc: true,
+            tree: true,
+            current: args.indicate_current && db.contains(&i),
+        };
+        println!("{}", listing_entry(set, graph, i, args.verbose, &dir, line));
     }
     Ok(())
 }
@@ -155,23 +139,12 @@ pub fn heads(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
         return Ok(());
     }
     let dir = ctx.config().dir.to_string_lossy().into_owned();
+    let line = Line {
+        branches: true,
+        ..Line::default()
+    };
     for &i in graph.heads() {
-        if verbose {
-            println!("{}", verbose_entry(set, graph, i, false, &dir));
-        } else {
-            println!(
-                "{}",
-                revision_line(
-                    set,
-                    graph,
-                    i,
-                    Line {
-                        branches: true,
-                        ..Line::default()
-                    }
-                )
-            );
-        }
+        println!("{}", listing_entry(set, graph, i, verbose, &dir, line));
     }
     if graph.heads().len() > 1 && !ctx.json() {
         tell!(

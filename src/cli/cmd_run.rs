@@ -1,6 +1,6 @@
 //! `upgrade`, `downgrade` and `stamp`: online runs and offline SQL.
 
-use super::args::{DowngradeArgs, UpgradeArgs};
+use super::args::{DowngradeArgs, RunFlags, UpgradeArgs};
 use super::output::{print_json, tell};
 use super::{cmd_data, cmd_schema, CliError, Context};
 use migrate_core::{Database, Direction, LockWait, RunOptions, RunReport, StepReport, Target};
@@ -12,14 +12,7 @@ pub fn upgrade(ctx: &Context<'_>, args: &UpgradeArgs) -> Result<(), CliError> {
     if args.sql {
         return offline(ctx, &args.target, Direction::Up);
     }
-    migrate(
-        ctx,
-        &args.target,
-        Direction::Up,
-        args.backup,
-        args.transaction_per_migration,
-        args.verbose,
-    )
+    migrate(ctx, &args.target, Direction::Up, &args.run)
 }
 
 /// `downgrade TARGET`.
@@ -32,24 +25,20 @@ pub fn downgrade(ctx: &Context<'_>, args: &DowngradeArgs) -> Result<(), CliError
             "FROM:TO is only for --sql; give a single target".to_owned(),
         ));
     }
-    migrate(
-        ctx,
-        &args.target,
-        Direction::Down,
-        args.backup,
-        args.transaction_per_migration,
-        args.verbose,
-    )
+    migrate(ctx, &args.target, Direction::Down, &args.run)
 }
 
 fn migrate(
     ctx: &Context<'_>,
     target: &str,
     direction: Direction,
-    backup: bool,
-    per_migration: bool,
-    verbose: bool,
+    flags: &RunFlags,
 ) -> Result<(), CliError> {
+    let RunFlags {
+        backup,
+        transaction_per_migration: per_migration,
+        verbose,
+    } = *flags;
     let target: Target = target.parse()?;
     let set = ctx.migrations()?;
     if verbose {
@@ -229,13 +218,7 @@ impl NewFile {
     }
 }
 
-fn heads_text(heads: &[String]) -> String {
-    if heads.is_empty() {
-        "base".to_owned()
-    } else {
-        heads.join(", ")
-    }
-}
+use migrate_core::ledger::heads_text;
 
 /// Says how many foreign key violations the database had before a run.
 pub(super) fn warn_preexisting(ctx: &Context<'_>, violations: &[impl std::fmt::Display]) {

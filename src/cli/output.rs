@@ -65,6 +65,23 @@ pub fn revision_line(set: &Migrations, graph: &Graph, i: usize, line: Line) -> S
     text
 }
 
+/// One revision of a listing: Alembic's verbose entry with `verbose`,
+/// else its one-line form as `line` says.
+pub fn listing_entry(
+    set: &Migrations,
+    graph: &Graph,
+    i: usize,
+    verbose: bool,
+    dir: &str,
+    line: Line,
+) -> String {
+    if verbose {
+        verbose_entry(set, graph, i, line.current, dir)
+    } else {
+        revision_line(set, graph, i, line)
+    }
+}
+
 /// Alembic's verbose entry (`history --verbose`, `show`).
 pub fn verbose_entry(
     set: &Migrations,

@@ -1,5 +1,5 @@
 static MIGRATIONS: migrate::Migrations =
-    migrate::embed_migrations!("../../../../tests/fixtures/foreign_keys_pragma");
+    migrate::embed_migrations!("$MIGRATE_UI_FIXTURES/foreign_keys_pragma");
 
 fn main() {
     let _ = MIGRATIONS.len();

@@ -1,4 +1,4 @@
-static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/fixtures/missing_down_revision");
+static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("$MIGRATE_UI_FIXTURES/missing_down_revision");
 
 fn main() {
     let _ = MIGRATIONS.len();

@@ -1,4 +1,4 @@
-static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/fixtures/revision_id_head");
+static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("$MIGRATE_UI_FIXTURES/revision_id_head");
 
 fn main() {
     let _ = MIGRATIONS.len();

@@ -1,4 +1,4 @@
-static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/fixtures/upgrade_only_comments");
+static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("$MIGRATE_UI_FIXTURES/upgrade_only_comments");
 
 fn main() {
     let _ = MIGRATIONS.len();

@@ -188,6 +188,8 @@ pub struct TableSqlError {
     pub reason: String,
 }
 
+/// The words that start a column constraint: where a column's type, or a
+/// `REFERENCES` clause, ends.
 const COLUMN_CONSTRAINT_WORDS: [&str; 11] = [
     "constraint",
     "primary",
@@ -355,19 +357,7 @@ fn parse_column(sql: &str, item: &[Token], pk_order: &dyn Fn(&str) -> u32) -> Co
                 i += 1;
                 while i < item.len()
                     && !(item[i].kind == Kind::Word
-                        && [
-                            "constraint",
-                            "primary",
-                            "not",
-                            "null",
-                            "unique",
-                            "check",
-                            "default",
-                            "collate",
-                            "generated",
-                            "as",
-                        ]
-                        .contains(&item[i].text.as_str()))
+                        && COLUMN_CONSTRAINT_WORDS.contains(&item[i].text.as_str()))
                 {
                     if item[i].is_punct("(") {
                         i = closing_paren(item, i).map_or(item.len(), |c| c + 1);

@@ -334,13 +334,13 @@ fn fill(
     Ok(added)
 }
 
-/// Every schema object (the ledger's included), tables first, in the order
-/// `migrate schema` prints them.
-pub(crate) fn schema_objects(conn: &Connection) -> Result<Vec<SchemaObject>, RunError> {
+/// Every schema object with SQL (SQLite's own left out, the ledger's
+/// included), in the order they were created.
+pub(crate) fn schema_rows(conn: &Connection) -> Result<Vec<SchemaObject>, RunError> {
     let mut stmt = conn
         .prepare(
-            "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
-             ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 WHEN 'trigger' THEN 2 ELSE 3 END, tbl_name, name",
+            "SELECT type, name, tbl_name, sql FROM sqlite_schema
+             WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid",
         )
         .doing("reading the schema")?;
     stmt.query_map([], |r| {
@@ -355,26 +355,32 @@ pub(crate) fn schema_objects(conn: &Connection) -> Result<Vec<SchemaObject>, Run
     .doing("reading the schema")
 }
 
+/// Every schema object (the ledger's included), tables first, in the order
+/// `migrate schema` prints them.
+pub(crate) fn schema_objects(conn: &Connection) -> Result<Vec<SchemaObject>, RunError> {
+    let mut objects = schema_rows(conn)?;
+    let rank = |kind: &str| match kind {
+        "table" => 0,
+        "index" => 1,
+        "trigger" => 2,
+        _ => 3,
+    };
+    objects.sort_by(|a, b| {
+        (rank(&a.kind), &a.table, &a.name).cmp(&(rank(&b.kind), &b.table, &b.name))
+    });
+    Ok(objects)
+}
+
 /// The schema and rows of a database as SQL, and the SQL that drops it
 /// again: what a squash's baseline runs.
 pub(crate) fn dump(conn: &Connection) -> Result<(String, String), RunError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT type, name, tbl_name, sql FROM sqlite_schema
-             WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid",
-        )
-        .doing("reading the schema")?;
-    let objects: Vec<(String, String, String, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .and_then(|rows| rows.collect())
-        .doing("reading the schema")?;
-    let objects: Vec<_> = objects
+    let objects: Vec<SchemaObject> = schema_rows(conn)?
         .into_iter()
-        .filter(|(_, _, table, _)| !LEDGER_TABLES.contains(&table.as_str()))
+        .filter(|o| !LEDGER_TABLES.contains(&o.table.as_str()))
         .collect();
     let mut upgrade = String::new();
-    for (_, _, _, sql) in &objects {
-        upgrade += &format!("{sql};\n\n");
+    for object in &objects {
+        upgrade += &format!("{};\n\n", object.sql);
     }
     for table in read_all(conn)? {
         let columns = table
@@ -397,8 +403,12 @@ pub(crate) fn dump(conn: &Connection) -> Result<(String, String), RunError> {
     }
     let mut downgrade = String::new();
     for kind in ["trigger", "view", "table"] {
-        for (k, name, _, _) in objects.iter().rev().filter(|(k, ..)| k == kind) {
-            downgrade += &format!("DROP {} {};\n", k.to_uppercase(), quote(name));
+        for object in objects.iter().rev().filter(|o| o.kind == kind) {
+            downgrade += &format!(
+                "DROP {} {};\n",
+                object.kind.to_uppercase(),
+                quote(&object.name)
+            );
         }
     }
     Ok((upgrade, downgrade))

@@ -3,6 +3,7 @@
 //! declared `schema.sql`.
 
 use super::error::Doing;
+use crate::data::SchemaObject;
 use crate::error::RunError;
 use crate::graph::target::Target;
 use crate::ledger::LEDGER_TABLES;
@@ -14,18 +15,16 @@ use std::path::Path;
 
 /// Reads every table, index, view and trigger (the ledger excluded).
 pub fn read_schema(conn: &Connection) -> Result<Schema, RunError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT type, name, tbl_name, sql FROM sqlite_schema
-             WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
-        )
-        .doing("reading the schema")?;
-    let rows: Vec<(String, String, String, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .and_then(|rows| rows.collect())
-        .doing("reading the schema")?;
+    let mut rows = super::data::schema_rows(conn)?;
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
     let mut schema = Schema::default();
-    for (kind, name, table, sql) in rows {
+    for SchemaObject {
+        kind,
+        name,
+        table,
+        sql,
+    } in rows
+    {
         if LEDGER_TABLES.contains(&table.as_str()) {
             continue;
         }
