@@ -364,17 +364,7 @@ pub fn adopt(ctx: &Context<'_>, yes: bool) -> Result<(), CliError> {
             )));
         }
     }
-    #[cfg(feature = "postgres")]
-    let found = match live_conn.as_postgres() {
-        Some(live) => {
-            let lab = migrate_core::postgres::tools::ServerLab::for_live(live)?;
-            let schema = migrate_core::postgres::tools::schema_of(live)?;
-            tools::matching_revision(&lab, set, &schema)?
-        }
-        None => tools::matching_revision(&tools::SqliteLab, set, &live_conn.schema()?)?,
-    };
-    #[cfg(not(feature = "postgres"))]
-    let found = tools::matching_revision(&tools::SqliteLab, set, &live_conn.schema()?)?;
+    let found = tools::matching_revision_of(set, &mut live_conn)?;
     drop(live_conn);
     match found {
         Match::Revision(i) => {

@@ -257,6 +257,18 @@ pub fn drift(set: &Migrations, db: &mut Database, heads: &[String]) -> Result<Di
     Ok(SqliteLab.compare(&expected, &db.schema()?))
 }
 
+/// The revision whose schema `db` has, or the closest one, found by
+/// replaying the migrations in the lab of its backend (what `adopt` stamps).
+pub fn matching_revision_of(set: &Migrations, db: &mut Database) -> Result<Match, RunError> {
+    #[cfg(feature = "postgres")]
+    if let Some(live) = db.as_postgres() {
+        let lab = crate::postgres::tools::ServerLab::for_live(live)?;
+        let schema = crate::postgres::tools::schema_of(live)?;
+        return matching_revision(&lab, set, &schema);
+    }
+    matching_revision(&SqliteLab, set, &db.schema()?)
+}
+
 /// The difference from what the migrations produce at `parents` to the
 /// schema declared in `declared` (a `schema.sql`): what `revision
 /// --autogenerate` writes. `set` is `None` when the folder has no valid
