@@ -248,6 +248,15 @@ pub enum RunError {
         /// The server process the transaction ran on.
         transaction_pid: String,
     },
+    /// A run that commits partway was about to start through a
+    /// transaction-mode pooler; nothing was changed.
+    #[error("this connection goes through a transaction-mode pooler (such as PgBouncer with pool_mode = transaction): a setting made in this session was gone by its next statement (server connection pid {first_pid}, then pid {then_pid}). This run commits partway (a `transactional: false` migration, or a transaction per migration), and no lock can protect that through such a pooler; nothing was changed. Run it with a DATABASE_URL that reaches the server directly. Runs that stay in one transaction work through the pooler")]
+    TransactionPooler {
+        /// The server process of the first statement.
+        first_pid: String,
+        /// The server process of the next one.
+        then_pid: String,
+    },
     /// A PostgreSQL client tool this needs is not installed.
     #[error("`{tool}` is not installed, and backups of a PostgreSQL database are made with it; install PostgreSQL's client tools (Debian and Ubuntu: `apt install postgresql-client`, macOS: `brew install libpq`) in a version at least the server's")]
     ToolMissing {
@@ -740,6 +749,10 @@ mod tests {
                 revision: "004".into(),
                 reason: "is `transactional: false`",
             },
+            RunError::TransactionPooler {
+                first_pid: "4242".into(),
+                then_pid: "4377".into(),
+            },
             RunError::ToolMissing { tool: "pg_dump" },
             RunError::ToolFailed {
                 tool: "pg_dump",
@@ -795,6 +808,7 @@ mod tests {
                 | RunError::NeedsSessionLock { .. }
                 | RunError::TransactionEnded { .. }
                 | RunError::LockOnAnotherConnection { .. }
+                | RunError::TransactionPooler { .. }
                 | RunError::ToolMissing { .. }
                 | RunError::ToolFailed { .. }
                 | RunError::RestoreIntoData { .. }

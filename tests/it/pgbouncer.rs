@@ -143,10 +143,21 @@ fn a_run_that_commits_partway_through_pgbouncer_is_never_left_unprotected() {
         }
     }
     eprintln!("{refused} of 8 refused");
-    // Whatever each process did, no migration ran twice, and what ran is
-    // recorded: applied, or (for the non-transactional r05, when a later
-    // transaction of its run reached another server connection and was
-    // refused) marked started, which `verify` reports and the refusal names.
+    // Mostly every process refuses before changing anything (a session
+    // setting vanished between two statements: the pooler is detected).
+    // When that probe is outrun by the others, the checks of each
+    // transaction refuse later: then no migration ran twice, and what ran
+    // is recorded, applied or (the non-transactional r05) marked started,
+    // with the refusal naming it.
+    if db.column("SELECT coalesce(to_regclass('runs')::text, '')") == [""] {
+        assert_eq!(refused, 8);
+        assert_eq!(
+            db.column("SELECT coalesce(to_regclass('alembic_version')::text, '')"),
+            [""],
+            "nothing was changed"
+        );
+        return;
+    }
     let counts = db.column("SELECT count(*) FROM runs GROUP BY revision HAVING count(*) <> 1");
     assert!(
         counts.is_empty(),

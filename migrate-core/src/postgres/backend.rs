@@ -387,6 +387,9 @@ fn forget_sql(tables: &Tables, revision: &str) -> String {
 struct Conn<'c> {
     client: &'c mut Client,
     settings: &'c Settings,
+    /// Where the client was opened, when known: the pooler probe opens a
+    /// second connection there.
+    location: Option<&'c crate::location::Location>,
 }
 
 impl Conn<'_> {
@@ -409,6 +412,7 @@ impl Conn<'_> {
             });
         }
         let token = lock_token();
+        self.refuse_a_transaction_pooler(&token)?;
         // A server session that another client's run marked as its owner
         // is not taken again, although the lock itself would let it.
         let sql = format!(
@@ -438,6 +442,45 @@ impl Conn<'_> {
                 token,
                 restore: format!("{restore}SELECT set_config('migrate.lock_owner', '', false); "),
             }),
+        })
+    }
+
+    /// Refuses, before the run takes its session lock or changes anything,
+    /// a connection through a transaction-mode pooler: a setting made in
+    /// this session is looked for again while a second connection holds a
+    /// server connection in a transaction. Straight to a server the session
+    /// keeps it; through a pooler (which hands its most recently used
+    /// server connection to the second one) it is gone. Without the
+    /// location (a bare client) the per-transaction check alone guards.
+    fn refuse_a_transaction_pooler(&mut self, token: &str) -> Result<(), RunError> {
+        let Some(location) = self.location else {
+            return Ok(());
+        };
+        let before = simple_row(
+            self.client,
+            &format!(
+                "SELECT set_config('migrate.probe', {}, false), pg_backend_pid()",
+                literal(token)
+            ),
+            "checking for a connection pooler",
+        )?;
+        let Ok(mut other) = super::connect(location) else {
+            return Ok(());
+        };
+        let held = other.batch_execute("BEGIN; SELECT 1");
+        let after = simple_row(
+            self.client,
+            "SELECT coalesce(current_setting('migrate.probe', true), ''), pg_backend_pid()",
+            "checking for a connection pooler",
+        );
+        let _ = other.batch_execute("ROLLBACK");
+        let after = after?;
+        if held.is_err() || after.first().cloned().flatten().as_deref() == Some(token) {
+            return Ok(());
+        }
+        Err(RunError::TransactionPooler {
+            first_pid: before.get(1).cloned().flatten().unwrap_or_default(),
+            then_pid: after.get(1).cloned().flatten().unwrap_or_default(),
         })
     }
 
@@ -735,6 +778,7 @@ impl AsConn for Client {
         Conn {
             client: self,
             settings: &DEFAULT_SETTINGS,
+            location: None,
         }
     }
 }
@@ -744,6 +788,7 @@ impl AsConn for Postgres {
         Conn {
             client: &mut self.client,
             settings: &self.settings,
+            location: self.location.as_ref(),
         }
     }
 }
