@@ -855,3 +855,46 @@ fn offline_identifier(name: &str) -> String {
         identifier(name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The test server (`MIGRATE_TEST_POSTGRES_URL`, default the machine's),
+    /// or `None` outside CI when none answers.
+    fn server() -> Option<Client> {
+        let url = std::env::var("MIGRATE_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "postgresql://postgres@127.0.0.1:5432/postgres".to_owned());
+        match Client::connect(&url, postgres::NoTls) {
+            Ok(client) => Some(client),
+            Err(error) if std::env::var_os("CI").is_none() => {
+                eprintln!("skipped: no PostgreSQL server at {url} ({error})");
+                None
+            }
+            Err(error) => {
+                panic!("CI is set but the PostgreSQL server at {url} is unreachable: {error}")
+            }
+        }
+    }
+
+    #[test]
+    fn a_transaction_a_statement_ended_is_seen_as_closed() {
+        let Some(mut client) = server() else {
+            return;
+        };
+        let options = RunOptions::default();
+        let session = client.acquire(&options, RunScope::OneTransaction).unwrap();
+        client.begin(&options, &session).unwrap();
+        assert!(client.transaction_is_open().unwrap());
+        // What a COMMIT the folder check could not see does.
+        client.batch_execute("COMMIT").unwrap();
+        assert!(!client.transaction_is_open().unwrap());
+        client.begin(&options, &session).unwrap();
+        client.batch_execute("ROLLBACK").unwrap();
+        assert!(!client.transaction_is_open().unwrap());
+        client.rollback();
+        client.release(session).unwrap();
+    }
+}
