@@ -127,6 +127,12 @@ impl Migrations {
             let line_of = |offset| line_at(sql, offset);
             let transactional = !needs_autocommit(sql);
             if !transactional {
+                if !tx.allows_commits_within_a_run() {
+                    return Err(RunError::NeedsSessionLock {
+                        revision: revision.revision.clone(),
+                        reason: "has stored downgrade SQL that runs outside a transaction",
+                    });
+                }
                 // Its file was `transactional: false`: what came before is
                 // committed, and it runs outside the run's transaction.
                 *committed = true;

@@ -331,71 +331,67 @@ impl Migrations {
         options: &RunOptions<'_>,
     ) -> Result<RunReport, RunError> {
         let graph = self.graph()?;
-        with_session(
-            db,
-            options,
-            self.scope(operation, options),
-            |db, session| {
-                let mut committed = Committed::default();
-                let mut planned = None;
-                let outcome = self.run_locked(
-                    db,
-                    session,
-                    graph,
-                    operation,
-                    options,
-                    &mut committed,
-                    &mut planned,
-                );
-                let error = match outcome {
-                    Ok(report) => return Ok(report),
-                    Err(error) => error,
-                };
-                let Some(plan) = planned.filter(|_| committed.any) else {
-                    return Err(error);
-                };
-                // Part of the run is committed: the error and the log must say so.
-                let state = read_ledger(db).ok();
-                let heads_after = state.as_ref().map(|s| s.heads.clone());
-                // The ledger says which migration is marked started; when it
-                // cannot be read, the run knows which one it left in flight.
-                let started = match &state {
-                    Some(state) => state
-                        .applied
-                        .iter()
-                        .find(|r| r.status == Status::Started)
-                        .map(|r| r.revision.clone()),
-                    None => committed.in_flight.clone(),
-                };
-                let revisions: Vec<String> = plan
-                    .steps
+        let scope = self.scope(db, graph, operation, options);
+        with_session(db, options, scope, |db, session| {
+            let mut committed = Committed::default();
+            let mut planned = None;
+            let outcome = self.run_locked(
+                db,
+                session,
+                graph,
+                operation,
+                options,
+                &mut committed,
+                &mut planned,
+            );
+            let error = match outcome {
+                Ok(report) => return Ok(report),
+                Err(error) => error,
+            };
+            let Some(plan) = planned.filter(|_| committed.any) else {
+                return Err(error);
+            };
+            // Part of the run is committed: the error and the log must say so.
+            let state = read_ledger(db).ok();
+            let heads_after = state.as_ref().map(|s| s.heads.clone());
+            // The ledger says which migration is marked started; when it
+            // cannot be read, the run knows which one it left in flight.
+            let started = match &state {
+                Some(state) => state
+                    .applied
                     .iter()
-                    .map(|s| graph.id(s.revision).to_owned())
-                    .collect();
-                let text = error.to_string();
-                let entry = LogEntry {
-                    operation: operation.name(),
-                    heads_before: &plan.heads_before,
-                    heads_after: heads_after.as_deref().unwrap_or_default(),
-                    revisions: &revisions,
-                    outcome: "failed",
-                    error: Some(&text),
-                };
-                // The failure is logged when the database lets it be; the error
-                // that stopped the run is what the caller must see.
-                if let Ok(mut tx) = Transaction::begin(db, session, options) {
-                    if tx.log(&entry).is_ok() {
-                        let _ = tx.commit();
-                    }
+                    .find(|r| r.status == Status::Started)
+                    .map(|r| r.revision.clone()),
+                None => committed.in_flight.clone(),
+            };
+            let revisions: Vec<String> = plan
+                .steps
+                .iter()
+                .map(|s| graph.id(s.revision).to_owned())
+                .collect();
+            let text = error.to_string();
+            let entry = LogEntry {
+                operation: operation.name(),
+                heads_before: &plan.heads_before,
+                heads_after: heads_after.as_deref().unwrap_or_default(),
+                revisions: &revisions,
+                outcome: "failed",
+                error: Some(&text),
+            };
+            // The failure is logged when the database lets it be; the error
+            // that stopped the run is what the caller must see.
+            if let Ok(mut tx) = Transaction::begin(db, session, options) {
+                if tx.log(&entry).is_ok() {
+                    let _ = tx.commit();
                 }
-                Err(RunError::PartlyCommitted {
-                    cause: Box::new(error),
-                    committed: committed.revisions,
-                    started,
-                    heads_now: heads_after,
-                })
-            },
-        )
+            }
+            Err(RunError::PartlyCommitted {
+                cause: Box::new(error),
+                committed: committed.revisions,
+                started,
+                heads_now: heads_after,
+            })
+        })
     }
 
     /// The report of an upgrade with nothing to run, read without the
@@ -544,13 +540,29 @@ impl Migrations {
         })
     }
 
-    /// Whether a run of `operation` may commit before its end, judged from
-    /// the files and options before the ledger is read: the lock it takes
-    /// must then outlive a transaction.
-    fn scope(&self, operation: Operation<'_>, options: &RunOptions<'_>) -> RunScope {
+    /// Whether a run of `operation` may commit before its end, judged before
+    /// the lock from the files, the options and (for a downgrade that may
+    /// roll back revisions these files lack) the committed ledger: the lock
+    /// it takes must then outlive a transaction. Should the ledger change
+    /// before the lock, a stored downgrade that needs its own commits is
+    /// refused rather than run unprotected (see `roll_back_unknown`).
+    fn scope<B: Backend + ?Sized>(
+        &self,
+        db: &mut B,
+        graph: &Graph,
+        operation: Operation<'_>,
+        options: &RunOptions<'_>,
+    ) -> RunScope {
+        let mut ahead = || {
+            read_ledger(db).map_or(true, |state| {
+                !ahead::unknown_revisions(graph, &state).is_empty()
+            })
+        };
         let partway = options.transaction_per_migration
             || self.as_slice().iter().any(|m| !m.is_transactional())
-            || (matches!(operation, Operation::Downgrade(_)) && options.roll_back_unknown);
+            || (matches!(operation, Operation::Downgrade(_))
+                && options.roll_back_unknown
+                && ahead());
         if partway {
             RunScope::CommitsPartway
         } else {
