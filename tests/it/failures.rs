@@ -1,7 +1,7 @@
 //! Failed migrations and hostile environments: whatever fails, the
 //! database (schema, rows, every ledger table) is exactly as before.
 
-use crate::common::{migration, snapshot, write_folder};
+use crate::common::{migration, non_transactional, snapshot, write_folder};
 use migrate::{Migrations, RunError, RunOptions, Target};
 use rusqlite::Connection;
 use std::time::Duration;
@@ -247,8 +247,7 @@ fn a_migration_switching_foreign_keys_on_is_refused_before_it_can_cascade() {
             ("001.sql", migration("001", "none", "CREATE TABLE p (id INTEGER PRIMARY KEY);\nCREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id) ON DELETE CASCADE);\nINSERT INTO p VALUES (1);\nINSERT INTO c VALUES (1, 1), (2, 1);", None)),
             (
                 "002.sql",
-                migration("002", "001", "PRAGMA foreign_keys = ON;", None)
-                    .replace("-- message:", "-- transactional: false\n-- message:"),
+                non_transactional("002", "001", "PRAGMA foreign_keys = ON;", None),
             ),
             ("003.sql", migration("003", "002", "CREATE TABLE p_new (id INTEGER PRIMARY KEY, name TEXT);\nINSERT INTO p_new (id) SELECT id FROM p;\nDROP TABLE p;\nALTER TABLE p_new RENAME TO p;", None)),
         ],

@@ -3,7 +3,7 @@
 //! either lock mode, and a run that commits partway is refused rather than
 //! left unprotected by a session lock the pooler cannot keep.
 
-use crate::common::{migration, write_folder};
+use crate::common::{migration, non_transactional, write_folder};
 use crate::pg::TestDb;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -21,10 +21,12 @@ fn counted_history(dir: &Path, non_transactional_at: Option<usize>) {
                 up += "CREATE TABLE runs (revision text NOT NULL);\n";
             }
             up += &format!("CREATE TABLE t{i} (id int PRIMARY KEY);\nINSERT INTO runs VALUES ('{rev}');\nSELECT pg_sleep(0.02);");
-            let mut text = migration(&rev, &down, &up, Some(&format!("DROP TABLE t{i};")));
-            if non_transactional_at == Some(i) {
-                text = text.replace("-- message:", "-- transactional: false\n-- message:");
-            }
+            let write = if non_transactional_at == Some(i) {
+                non_transactional
+            } else {
+                migration
+            };
+            let text = write(&rev, &down, &up, Some(&format!("DROP TABLE t{i};")));
             (format!("{rev}.sql"), text)
         })
         .collect();

@@ -2,7 +2,7 @@
 //! eight processes migrating one empty database at once, and processes
 //! killed at random moments. Each test in a database of its own.
 
-use crate::common::{migrate_in, migration, run, write_folder};
+use crate::common::{migrate_in, migration, non_transactional, run, write_folder};
 use crate::pg::TestDb;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -248,6 +248,14 @@ fn a_killed_run_leaves_nothing_half_applied_and_the_next_run_proceeds() {
     );
 }
 
+/// `migrate` in `dir` on the SQLite bot's file `db`, with its migrations.
+fn sqlite_bot(dir: &Path, db: &Path) -> assert_cmd::Command {
+    let mut cmd = migrate_in(dir);
+    cmd.env("DATABASE_URL", db)
+        .env("MIGRATE_DIR", crate::common::REFERENCE);
+    cmd
+}
+
 #[test]
 fn the_bot_moves_from_sqlite_to_postgresql_with_its_data() {
     let Some(db) = TestDb::create("move") else {
@@ -256,12 +264,7 @@ fn the_bot_moves_from_sqlite_to_postgresql_with_its_data() {
     let dir = TempDir::new().unwrap();
     // The SQLite bot at 003 with rows, as the Python bot left it.
     let sqlite = dir.path().join("bot.db");
-    let sqlite_migrate = || {
-        let mut cmd = migrate_in(dir.path());
-        cmd.env("DATABASE_URL", &sqlite)
-            .env("MIGRATE_DIR", crate::common::REFERENCE);
-        cmd
-    };
+    let sqlite_migrate = || sqlite_bot(dir.path(), &sqlite);
     assert_eq!(run(sqlite_migrate().args(["upgrade", "head"])).0, 0);
     {
         let conn = rusqlite::Connection::open(&sqlite).unwrap();
@@ -651,13 +654,12 @@ fn lock_and_statement_timeouts_bound_non_transactional_migrations_too() {
             ),
             (
                 "b.sql",
-                migration(
+                non_transactional(
                     "b",
                     "a",
                     "ALTER TABLE repair_requests ADD COLUMN status text;",
                     None,
-                )
-                .replace("-- message:", "-- transactional: false\n-- message:"),
+                ),
             ),
         ],
     );
@@ -705,8 +707,7 @@ fn lock_and_statement_timeouts_bound_non_transactional_migrations_too() {
     // A statement that runs past statement_timeout_ms outside a transaction.
     std::fs::write(
         folder.join("versions/b.sql"),
-        migration("b", "a", "SELECT pg_sleep(3);", None)
-            .replace("-- message:", "-- transactional: false\n-- message:"),
+        non_transactional("b", "a", "SELECT pg_sleep(3);", None),
     )
     .unwrap();
     let started = Instant::now();
@@ -827,12 +828,7 @@ fn date_text_crosses_to_the_server_exactly_or_is_refused_and_imports_repeat_exac
     };
     let dir = TempDir::new().unwrap();
     let sqlite = dir.path().join("bot.db");
-    let sqlite_migrate = || {
-        let mut cmd = migrate_in(dir.path());
-        cmd.env("DATABASE_URL", &sqlite)
-            .env("MIGRATE_DIR", crate::common::REFERENCE);
-        cmd
-    };
+    let sqlite_migrate = || sqlite_bot(dir.path(), &sqlite);
     assert_eq!(run(sqlite_migrate().args(["upgrade", "head"])).0, 0);
     rusqlite::Connection::open(&sqlite)
         .unwrap()
@@ -907,8 +903,7 @@ fn a_connection_lost_in_a_non_transactional_migration_says_where_the_database_st
             ),
             (
                 "b.sql",
-                migration("b", "a", "SELECT pg_sleep(30);", None)
-                    .replace("-- message:", "-- transactional: false\n-- message:"),
+                non_transactional("b", "a", "SELECT pg_sleep(30);", None),
             ),
         ],
     );

@@ -27,6 +27,12 @@ pub fn migration(rev: &str, down: &str, upgrade: &str, downgrade: Option<&str>) 
     text
 }
 
+/// The text of a `transactional: false` migration (see [`migration`]).
+pub fn non_transactional(rev: &str, down: &str, upgrade: &str, downgrade: Option<&str>) -> String {
+    migration(rev, down, upgrade, downgrade)
+        .replace("-- message:", "-- transactional: false\n-- message:")
+}
+
 /// Every object of `sqlite_schema` and every row of every table, in a
 /// deterministic text form: two equal snapshots mean equal databases.
 pub fn snapshot(conn: &Connection) -> String {
