@@ -4,7 +4,7 @@
 //! downgrade can revert them, newest first, in the same atomic run.
 
 use crate::backend::{apply_row_op_checked, Backend, Origin, Transaction};
-use crate::error::RunError;
+use crate::error::{BackendError, LedgerError, RunError};
 use crate::graph::plan::{Direction, RowOp};
 use crate::graph::target::{Target, TargetError};
 use crate::graph::Graph;
@@ -109,11 +109,11 @@ impl Migrations {
                 .filter(|s| s.sql.is_some())
                 .map(|s| s.revision.clone())
                 .collect();
-            return Err(RunError::UnknownRevisions {
+            return Err(RunError::Ledger(LedgerError::UnknownRevisions {
                 revisions: missing,
                 rollback,
                 known_heads: graph.names(&heads_after_unknown(graph, state)),
-            });
+            }));
         }
         let mut steps = Vec::with_capacity(stored.len());
         for revision in &stored {
@@ -128,10 +128,10 @@ impl Migrations {
             let transactional = !needs_autocommit(sql);
             if !transactional {
                 if !tx.allows_commits_within_a_run() {
-                    return Err(RunError::NeedsSessionLock {
+                    return Err(RunError::Backend(BackendError::NeedsSessionLock {
                         revision: revision.revision.clone(),
                         reason: "has stored downgrade SQL that runs outside a transaction",
-                    });
+                    }));
                 }
                 // Its file was `transactional: false`: what came before is
                 // committed, and it runs outside the run's transaction.

@@ -8,7 +8,7 @@
 //! and row operations for offline SQL. SQLite implements both in
 //! [`crate::sqlite`]; nothing outside a backend's module writes SQL.
 
-use crate::error::RunError;
+use crate::error::{LedgerError, RunError};
 use crate::foreign_keys::Violation;
 use crate::graph::plan::RowOp;
 use crate::ledger::{AppliedRowRef, LedgerState, LogEntry, NewRow, StoredDowngrade};
@@ -336,10 +336,10 @@ pub(crate) fn apply_row_op_checked<B: Backend + ?Sized>(
 ) -> Result<(), RunError> {
     match backend.apply_row_op(op)? {
         1 => Ok(()),
-        changed => Err(RunError::VersionRows {
+        changed => Err(RunError::Ledger(LedgerError::VersionRows {
             operation: op.clone(),
             changed,
-        }),
+        })),
     }
 }
 

@@ -8,7 +8,7 @@ use crate::backend::{with_session, Dialect, Origin, RunScope, Transaction};
 use crate::data::{
     Export, ImportError, ImportOptions, ImportTarget, Loaded, SchemaObject, TableData,
 };
-use crate::error::RunError;
+use crate::error::{BackendError, RunError};
 use crate::foreign_keys::Violation;
 use crate::graph::plan::RowOp;
 use crate::ledger::{AppliedRowRef, LedgerState, LogEntry, NewRow, StoredDowngrade};
@@ -50,11 +50,11 @@ macro_rules! sqlite_only {
         match $db {
             Database::Sqlite($conn) => $body,
             #[cfg(feature = "postgres")]
-            Database::Postgres(_) => Err(RunError::Unsupported {
+            Database::Postgres(_) => Err(RunError::Backend(BackendError::Unsupported {
                 operation: $operation,
                 backend: "PostgreSQL",
                 instead: $instead,
-            }),
+            })),
         }
     };
 }
@@ -103,9 +103,9 @@ impl Database {
                 crate::postgres::Postgres::connect(location, crate::postgres::Settings::default())?,
             ))),
             #[cfg(not(feature = "postgres"))]
-            Location::Postgres { .. } => Err(RunError::UnsupportedLocation {
+            Location::Postgres { .. } => Err(RunError::Backend(BackendError::UnsupportedLocation {
                 location: location.to_string(),
-            }),
+            })),
         }
     }
 
@@ -473,5 +473,5 @@ impl Ops for Database {
 /// their own.
 #[cfg(feature = "postgres")]
 fn server_location(pg: &crate::postgres::Postgres) -> Result<&Location, RunError> {
-    pg.location().ok_or(RunError::NoServerLocation)
+    pg.location().ok_or(RunError::Backend(BackendError::NoServerLocation))
 }

@@ -44,7 +44,9 @@ pub use commands::Commands;
 #[cfg(feature = "sqlite")]
 pub use database::{Database, DatabaseSession, Imported, PreparedImport};
 pub use drift::{DriftError, DriftReport, Modified, Unknown};
-pub use error::{Cause, RunError, StatementError};
+pub use error::{
+    BackendError, Cause, DriverCode, LedgerError, RunError, StatementError, ToolError,
+};
 pub use foreign_keys::Violation;
 pub use graph::plan::{Direction, Plan, RowOp, Step};
 pub use graph::target::{Target, TargetError};

@@ -3,7 +3,7 @@
 //! Every change is logged in `migrate_log`.
 
 use crate::backend::{record_migration, with_session, Backend, RunScope, Transaction};
-use crate::error::RunError;
+use crate::error::{LedgerError, RunError};
 use crate::ledger::{LedgerState, LogEntry, Status};
 use crate::runner::{known_heads, read_ledger, RunOptions};
 use crate::set::Migrations;
@@ -86,10 +86,10 @@ impl Migrations {
             .applied
             .iter()
             .find(|r| r.revision == revision)
-            .ok_or_else(|| RunError::NotRecorded {
+            .ok_or_else(|| RunError::Ledger(LedgerError::NotRecorded {
                 revision: revision.to_owned(),
                 action: "accept",
-            })?;
+            }))?;
         Ok((row.checksum.clone(), m.checksum().to_string()))
     }
 
@@ -125,9 +125,9 @@ impl Migrations {
                 .iter()
                 .any(|r| r.revision == revision && r.status == Status::Started);
             if !started {
-                return Err(RunError::NotStarted {
+                return Err(RunError::Ledger(LedgerError::NotStarted {
                     revision: revision.to_owned(),
-                });
+                }));
             }
             db.forget(revision)?;
             let what = "cleared the started mark of an interrupted migration".to_owned();

@@ -7,7 +7,7 @@ use crate::backend::{
     apply_row_op_checked, new_row, record_migration, with_session, Backend, Origin, RunScope,
     Transaction,
 };
-use crate::error::RunError;
+use crate::error::{BackendError, LedgerError, RunError};
 use crate::foreign_keys::{self, Violation};
 use crate::graph::plan::{Direction, Plan, RowOp, Step};
 use crate::graph::target::Target;
@@ -147,10 +147,10 @@ pub(crate) fn known_heads(
         .iter()
         .find_map(|h| set.replaced_by(h).map(|m| (h, m)))
     {
-        return Err(RunError::Squashed {
+        return Err(RunError::Ledger(LedgerError::Squashed {
             revision: revision.clone(),
             baseline: baseline.revision().to_owned(),
-        });
+        }));
     }
     if !unknown.is_empty() {
         // Newest first, the order a rollback reverts them in.
@@ -161,11 +161,11 @@ pub(crate) fn known_heads(
             .filter(|row| graph.find(&row.revision).is_none() && row.has_downgrade_sql)
             .map(|row| row.revision.clone())
             .collect();
-        return Err(RunError::UnknownRevisions {
+        return Err(RunError::Ledger(LedgerError::UnknownRevisions {
             revisions: unknown,
             rollback,
             known_heads: graph.names(&crate::ahead::heads_after_unknown(graph, state)),
-        });
+        }));
     }
     Ok(state.heads.iter().filter_map(|h| graph.find(h)).collect())
 }
@@ -315,10 +315,10 @@ impl Migrations {
                 .find(|s| self.as_slice()[s.revision].downgrade().is_none())
             {
                 let m = &self.as_slice()[step.revision];
-                return Err(RunError::Irreversible {
+                return Err(RunError::Ledger(LedgerError::Irreversible {
                     revision: m.revision().to_owned(),
                     path: m.path().to_owned(),
-                });
+                }));
             }
         }
         Ok(plan)
@@ -434,14 +434,14 @@ impl Migrations {
         let mut tx = Transaction::begin(db, session, options)?;
         let state = read_ledger(&mut *tx)?;
         if !state.has_version_table && !state.user_tables.is_empty() {
-            return Err(RunError::CreatedByHand {
+            return Err(RunError::Ledger(LedgerError::CreatedByHand {
                 tables: state.user_tables,
-            });
+            }));
         }
         if let Some(row) = state.applied.iter().find(|r| r.status == Status::Started) {
-            return Err(RunError::Dirty {
+            return Err(RunError::Ledger(LedgerError::Dirty {
                 revision: row.revision.clone(),
-            });
+            }));
         }
         // A downgrade may first revert revisions this set does not contain.
         let ahead = match operation {
@@ -573,10 +573,10 @@ impl Migrations {
     /// Why `plan` would commit before its end, if it would.
     fn commits_within(&self, plan: &Plan, options: &RunOptions<'_>) -> Option<RunError> {
         let first = plan.steps.first()?;
-        let reason = |step: &Step, reason| RunError::NeedsSessionLock {
+        let reason = |step: &Step, reason| RunError::Backend(BackendError::NeedsSessionLock {
             revision: self.as_slice()[step.revision].revision().to_owned(),
             reason,
-        };
+        });
         if let Some(step) = plan
             .steps
             .iter()
@@ -630,10 +630,10 @@ impl Migrations {
             Direction::Down => match m.downgrade() {
                 Some(section) => (section, "downgrade"),
                 None => {
-                    return Err(RunError::Irreversible {
+                    return Err(RunError::Ledger(LedgerError::Irreversible {
                         revision: m.revision().to_owned(),
                         path: m.path().to_owned(),
-                    })
+                    }))
                 }
             },
         };

@@ -6,7 +6,7 @@ use super::{clock, CliError, Context};
 use migrate_core::data::{
     DateOrder, Export, ImportError, ImportMode, ImportOptions, Orphans, TableData, Value,
 };
-use migrate_core::{Database, Imported, RunError};
+use migrate_core::{Database, Imported, RunError, ToolError};
 use serde_json::{json, Map, Value as Json};
 use std::path::{Path, PathBuf};
 
@@ -312,7 +312,7 @@ pub fn import(ctx: &Context<'_>, args: &ImportArgs) -> Result<(), CliError> {
     };
     // What does not fit is refused before a backup is taken.
     let prepared = db.prepare_import(export, &options).map_err(|error| {
-        if let RunError::Import(ImportError::HoldsRows { .. }) = &error {
+        if let RunError::Tool(ToolError::Import(ImportError::HoldsRows { .. })) = &error {
             let file = file.display();
             CliError::Refused(format!(
                 "{error}:\n  `migrate import {file} --replace`\n  `migrate import {file} --merge`"

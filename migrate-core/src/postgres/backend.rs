@@ -11,7 +11,7 @@ use super::text::{
 };
 use crate::backend::sealed::{Ops, StepRecord};
 use crate::backend::{Dialect, Origin, RunScope};
-use crate::error::RunError;
+use crate::error::{BackendError, LedgerError, RunError};
 use crate::foreign_keys::Violation;
 use crate::graph::plan::RowOp;
 use crate::ledger::{
@@ -171,7 +171,7 @@ impl Tables {
             self.schema
         );
         let mut columns = simple_row(client, &sql, "reading search_path")?.into_iter();
-        let schema = columns.next().flatten().ok_or(RunError::NoSchema)?;
+        let schema = columns.next().flatten().ok_or(RunError::Backend(BackendError::NoSchema))?;
         let read_only = columns.next().flatten().as_deref() == Some("on");
         Ok((lock_key(&format!("{schema}.alembic_version")), read_only))
     }
@@ -400,9 +400,9 @@ impl Conn<'_> {
     ) -> Result<PostgresSession, RunError> {
         let (key, read_only) = Tables::of(self.settings).lock_key_and_read_only(self.client)?;
         if read_only {
-            return Err(RunError::ReadOnly {
+            return Err(RunError::Backend(BackendError::ReadOnly {
                 path: "the PostgreSQL connection (transaction_read_only is on)".to_owned(),
-            });
+            }));
         }
         if self.settings.lock_mode == LockMode::Transaction || scope == RunScope::OneTransaction {
             // Each transaction takes the lock (see `begin`).
@@ -478,10 +478,10 @@ impl Conn<'_> {
         if held.is_err() || after.first().cloned().flatten().as_deref() == Some(token) {
             return Ok(());
         }
-        Err(RunError::TransactionPooler {
+        Err(RunError::Backend(BackendError::TransactionPooler {
             first_pid: before.get(1).cloned().flatten().unwrap_or_default(),
             then_pid: after.get(1).cloned().flatten().unwrap_or_default(),
-        })
+        }))
     }
 
     /// `SET lock_timeout` (and `statement_timeout`, when configured) for
@@ -562,10 +562,10 @@ impl Conn<'_> {
                 if taken {
                     let _ = self.client.batch_execute("ROLLBACK");
                 }
-                Err(RunError::LockOnAnotherConnection {
+                Err(RunError::Backend(BackendError::LockOnAnotherConnection {
                     lock_pid: lock.backend_pid.clone(),
                     transaction_pid: here,
-                })
+                }))
             }
         }
     }
@@ -700,10 +700,10 @@ macro_rules! ops_through_conn {
             for (at, op) in row_ops {
                 let changed = counts.get(at).copied().unwrap_or(0);
                 if changed != 1 {
-                    return Err(RunError::VersionRows {
+                    return Err(RunError::Ledger(LedgerError::VersionRows {
                         operation: op.clone(),
                         changed: usize::try_from(changed).unwrap_or(usize::MAX),
-                    });
+                    }));
                 }
             }
             Ok(())

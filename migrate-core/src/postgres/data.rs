@@ -8,7 +8,7 @@ use super::text::{identifier, literal, run, simple_rows, simple_value};
 use crate::data::{
     DateOrder, ImportError, ImportMode, ImportOptions, ImportTarget, Loaded, TableData, Value,
 };
-use crate::error::RunError;
+use crate::error::{BackendError, RunError};
 use crate::ledger::LEDGER_TABLES;
 use postgres::Client;
 
@@ -41,7 +41,7 @@ fn columns(client: &mut Client, schema: &str) -> Result<Vec<(String, Vec<String>
 
 fn schema_of(client: &mut Client) -> Result<String, RunError> {
     simple_value(client, "SELECT current_schema()", "reading search_path")?
-        .ok_or(RunError::NoSchema)
+        .ok_or(RunError::Backend(BackendError::NoSchema))
 }
 
 /// The tables of the connection's schema as an import fits to them:

@@ -5,7 +5,7 @@
 //! command line (other users can read those): it travels in `PGPASSWORD`.
 
 use super::text::simple_value;
-use crate::error::RunError;
+use crate::error::{BackendError, RunError, ToolError};
 use crate::location::Location;
 use postgres::Client;
 use std::path::Path;
@@ -40,10 +40,10 @@ pub(crate) fn restore(
         "listing the database's tables",
     )?;
     if let Some(tables) = tables.filter(|t| !t.is_empty()) {
-        return Err(RunError::RestoreIntoData {
+        return Err(RunError::Tool(ToolError::RestoreIntoData {
             location: location.to_string(),
             tables,
-        });
+        }));
     }
     let mut pg_restore = tool("pg_restore", location);
     pg_restore
@@ -75,24 +75,24 @@ fn tool(name: &'static str, location: &Location) -> Command {
 fn run(mut command: Command, tool: &'static str, file: &Path) -> Result<(), RunError> {
     let output = command.output().map_err(|error| {
         if error.kind() == std::io::ErrorKind::NotFound {
-            RunError::ToolMissing {
+            RunError::Tool(ToolError::ToolMissing {
                 tool: tool.split(' ').next().unwrap_or(tool),
-            }
+            })
         } else {
-            RunError::Io {
+            RunError::Backend(BackendError::Io {
                 path: tool.to_owned(),
                 source: error,
-            }
+            })
         }
     })?;
     if output.status.success() {
         return Ok(());
     }
-    Err(RunError::ToolFailed {
+    Err(RunError::Tool(ToolError::ToolFailed {
         tool,
         file: file.display().to_string(),
         message: crate::location::redact(String::from_utf8_lossy(&output.stderr).trim()),
-    })
+    }))
 }
 
 /// The URL without a password, and the password (percent-decoded), taken

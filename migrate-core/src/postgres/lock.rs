@@ -5,7 +5,7 @@
 //! transaction to end: the two would wait for each other forever.
 
 use super::text::{simple_rows, simple_value};
-use crate::error::RunError;
+use crate::error::{BackendError, RunError};
 use crate::runner::RunOptions;
 use postgres::Client;
 use sha2::{Digest, Sha256};
@@ -65,10 +65,10 @@ pub(crate) fn take(
         }
         let waited = started.elapsed();
         if waited >= options.busy_timeout {
-            return Err(RunError::LockTimeout {
+            return Err(RunError::Backend(BackendError::LockTimeout {
                 waited,
                 holder: holder(client, key),
-            });
+            }));
         }
         if let Some(on_wait) = options
             .on_wait
@@ -97,7 +97,7 @@ pub(crate) fn release(client: &mut Client, before: &str, key: i64) -> Result<(),
     if released.as_deref() == Some("t") {
         Ok(())
     } else {
-        Err(RunError::LockLost)
+        Err(RunError::Backend(BackendError::LockLost))
     }
 }
 

@@ -25,7 +25,7 @@ pub use lock::{lock_key, LockMode};
 /// The connection type of the PostgreSQL backend.
 pub use postgres::Client;
 
-use crate::error::RunError;
+use crate::error::{BackendError, RunError};
 use crate::location::Location;
 
 /// Connects to the server a `postgres://` or `postgresql://` location names
@@ -34,23 +34,23 @@ use crate::location::Location;
 /// libpq's environment variables and password file supply ([`libpq_env`]).
 pub fn connect(location: &Location) -> Result<Client, RunError> {
     let Some(url) = location.postgres_url() else {
-        return Err(RunError::UnsupportedLocation {
+        return Err(RunError::Backend(BackendError::UnsupportedLocation {
             location: location.to_string(),
-        });
+        }));
     };
     let (url, mut tls) = tls::take_parameters(&url);
     libpq_env::fill_tls(&mut tls, &libpq_env::process_env);
     let tls = tls.resolve(location)?;
-    let mut config: postgres::Config = url.parse().map_err(|source| RunError::Connect {
+    let mut config: postgres::Config = url.parse().map_err(|source| RunError::Backend(BackendError::Connect {
         location: location.to_string(),
         source: Box::new(source),
-    })?;
+    }))?;
     libpq_env::fill_password(&mut config, &libpq_env::process_env);
     config
         .ssl_mode(tls.mode)
         .connect(tls.connector)
-        .map_err(|source| RunError::Connect {
+        .map_err(|source| RunError::Backend(BackendError::Connect {
             location: location.to_string(),
             source: Box::new(source),
-        })
+        }))
 }

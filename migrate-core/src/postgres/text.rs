@@ -2,7 +2,7 @@
 //! travel as text and are quoted here, so no prepared statement is ever
 //! created (a transaction-mode pooler could hand it to another client).
 
-use crate::error::RunError;
+use crate::error::{BackendError, DriverCode, RunError};
 use postgres::{Client, SimpleQueryMessage};
 
 /// One row as text; `None` for `NULL`.
@@ -21,11 +21,15 @@ pub(crate) fn database_error(doing: &'static str, source: postgres::Error) -> Ru
             _ => None,
         }
     };
-    RunError::Database {
+    let code = source
+        .code()
+        .map(|state| DriverCode::SqlState(state.code().to_owned()));
+    RunError::Backend(BackendError::Database {
         doing,
+        code,
         hint,
         source: Box::new(source),
-    }
+    })
 }
 
 /// Runs the statements of `sql` in one round trip and returns the rows of

@@ -15,7 +15,7 @@
 //! libpq), else from `~/.postgresql/root.crt`, where libpq looks. A mode
 //! that needs TLS never falls back to plain text.
 
-use crate::error::RunError;
+use crate::error::{BackendError, RunError};
 use crate::location::Location;
 use postgres::config::SslMode;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -98,10 +98,10 @@ fn decoded(value: &str) -> String {
 impl TlsParameters {
     /// The connection's TLS, as libpq would make it for these parameters.
     pub(crate) fn resolve(&self, location: &Location) -> Result<Tls, RunError> {
-        let problem = |problem: String| RunError::Tls {
+        let problem = |problem: String| RunError::Backend(BackendError::Tls {
             location: location.to_string(),
             problem,
-        };
+        });
         if let Some(name) = &self.client_certificate {
             return Err(problem(format!(
                 "`{name}` asks for a client certificate, which this build does not send; let the server accept this user by password (scram-sha-256) over TLS, or connect through a proxy that holds the certificate"
@@ -343,7 +343,7 @@ mod tests {
                 .err()
                 .unwrap();
             let text = error.to_string();
-            assert!(matches!(error, RunError::Tls { .. }), "{text}");
+            assert!(matches!(error, RunError::Backend(BackendError::Tls { .. })), "{text}");
             assert!(text.contains("/nonexistent/root.crt"), "{text}");
             assert!(text.contains("sslrootcert=system"), "{text}");
             assert!(!text.contains("pw@"), "{text}");

@@ -6,7 +6,7 @@
 use super::backend::{Postgres, Settings};
 use super::introspect::{read_schema, PgSchema};
 use super::text::{identifier, run};
-use crate::error::RunError;
+use crate::error::{BackendError, RunError, ToolError};
 use crate::location::Location;
 use crate::schema::tools::Lab;
 use crate::schema::Diff;
@@ -99,7 +99,7 @@ fn scratch_server(live: &Postgres) -> Result<Location, RunError> {
         .scratch_server
         .clone()
         .or_else(|| live.location().cloned())
-        .ok_or(RunError::NoServerLocation)
+        .ok_or(RunError::Backend(BackendError::NoServerLocation))
 }
 
 /// The schema `declared` (a `schema.sql`) creates in a scratch database.
@@ -109,12 +109,12 @@ fn declared_schema(lab: &ServerLab, declared: &str) -> Result<PgSchema, RunError
         .postgres
         .client
         .batch_execute(declared)
-        .map_err(|e| RunError::DeclaredSchema {
+        .map_err(|e| RunError::Tool(ToolError::DeclaredSchema {
             path: "schema.sql".to_owned(),
             message: e
                 .as_db_error()
                 .map_or_else(|| e.to_string(), |db| db.message().to_owned()),
-        })?;
+        }))?;
     scratch.schema()
 }
 

@@ -7,7 +7,7 @@ use super::exec::run_sql;
 use super::lock::begin_immediate_waiting;
 use crate::backend::sealed::Ops;
 use crate::backend::{Dialect, Origin, RunScope};
-use crate::error::RunError;
+use crate::error::{BackendError, RunError};
 use crate::foreign_keys::Violation;
 use crate::graph::plan::RowOp;
 use crate::ledger::{
@@ -138,9 +138,9 @@ impl Ops for Connection {
             .is_readonly(rusqlite::MAIN_DB)
             .doing("opening the database")?
         {
-            return Err(RunError::ReadOnly {
+            return Err(RunError::Backend(BackendError::ReadOnly {
                 path: self.path().unwrap_or("(in memory)").to_owned(),
-            });
+            }));
         }
         let foreign_keys_were_on: bool = self
             .query_row("PRAGMA foreign_keys", [], |row| row.get(0))

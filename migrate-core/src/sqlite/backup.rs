@@ -1,7 +1,7 @@
 //! Online backups and restores with SQLite's backup API.
 
 use super::error::Doing;
-use crate::error::RunError;
+use crate::error::{BackendError, RunError, ToolError};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
@@ -18,9 +18,9 @@ fn copy(from: &Connection, to: &mut Connection, patience: Duration) -> Result<()
             StepResult::More => {}
             StepResult::Busy | StepResult::Locked => {
                 if started.elapsed() > patience {
-                    return Err(RunError::Busy {
+                    return Err(RunError::Backend(BackendError::Busy {
                         doing: "copying pages",
-                    });
+                    }));
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -41,10 +41,10 @@ pub fn integrity_check(conn: &Connection) -> Result<(), RunError> {
     if result == "ok" {
         Ok(())
     } else {
-        Err(RunError::Integrity {
+        Err(RunError::Tool(ToolError::Integrity {
             path: path.to_owned(),
             result,
-        })
+        }))
     }
 }
 
@@ -60,10 +60,10 @@ pub fn backup_to(source: &Connection, target: &Path, patience: Duration) -> Resu
             .close()
             .map_err(|(_, e)| e)
             .doing("closing the backup file")?;
-        std::fs::rename(&partial, target).map_err(|source| RunError::Io {
+        std::fs::rename(&partial, target).map_err(|source| RunError::Backend(BackendError::Io {
             path: target.display().to_string(),
             source,
-        })
+        }))
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&partial);

@@ -1,7 +1,7 @@
 //! Turning rusqlite's errors into [`RunError`]s that say what was being
 //! done and, for the errors an operator can fix, how.
 
-use crate::error::RunError;
+use crate::error::{BackendError, DriverCode, RunError};
 
 /// What to do about an SQLite error, when the error code says.
 fn hint(error: &rusqlite::Error) -> Option<&'static str> {
@@ -27,11 +27,16 @@ fn hint(error: &rusqlite::Error) -> Option<&'static str> {
 
 /// The [`RunError`] of an SQLite failure while doing `doing`.
 pub(crate) fn database_error(doing: &'static str, source: rusqlite::Error) -> RunError {
-    RunError::Database {
+    let code = match &source {
+        rusqlite::Error::SqliteFailure(failure, _) => Some(DriverCode::Sqlite(failure.extended_code)),
+        _ => None,
+    };
+    RunError::Backend(BackendError::Database {
         doing,
+        code,
         hint: hint(&source),
         source: Box::new(source),
-    }
+    })
 }
 
 /// Adds "while doing X" to a rusqlite error.

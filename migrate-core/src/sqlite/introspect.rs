@@ -4,7 +4,7 @@
 
 use super::error::Doing;
 use crate::data::SchemaObject;
-use crate::error::RunError;
+use crate::error::{BackendError, LedgerError, RunError, ToolError};
 use crate::graph::target::Target;
 use crate::ledger::LEDGER_TABLES;
 use crate::runner::RunOptions;
@@ -38,10 +38,10 @@ pub fn read_schema(conn: &Connection) -> Result<Schema, RunError> {
                         .map_or(0, |(_, p)| *p)
                 };
                 let parsed =
-                    parse_table(&name, &sql, &order).map_err(|e| RunError::TableDefinition {
+                    parse_table(&name, &sql, &order).map_err(|e| RunError::Tool(ToolError::TableDefinition {
                         table: name.clone(),
                         reason: e.to_string(),
-                    })?;
+                    }))?;
                 schema.tables.insert(key, parsed);
             }
             "index" => {
@@ -82,7 +82,7 @@ pub fn replay_up_and_down(set: &Migrations) -> Result<(), RunError> {
     let mut target = Target::Base;
     loop {
         match set.downgrade_with(&mut conn, &target, &options) {
-            Err(RunError::Irreversible { revision, .. })
+            Err(RunError::Ledger(LedgerError::Irreversible { revision, .. }))
                 if target != Target::Revision(revision.clone()) =>
             {
                 // Down to the revision that cannot be reverted, and no further.
@@ -102,15 +102,15 @@ pub fn replay(set: &Migrations, target: &Target) -> Result<Connection, RunError>
 
 /// A scratch in-memory database holding the declared schema of `path`.
 pub fn declared(path: &Path) -> Result<Connection, RunError> {
-    let sql = std::fs::read_to_string(path).map_err(|source| RunError::Io {
+    let sql = std::fs::read_to_string(path).map_err(|source| RunError::Backend(BackendError::Io {
         path: path.display().to_string(),
         source,
-    })?;
+    }))?;
     let conn = Connection::open_in_memory().doing("opening a scratch database")?;
     conn.execute_batch(&sql)
-        .map_err(|e| RunError::DeclaredSchema {
+        .map_err(|e| RunError::Tool(ToolError::DeclaredSchema {
             path: path.display().to_string(),
             message: e.to_string(),
-        })?;
+        }))?;
     Ok(conn)
 }

@@ -3,7 +3,7 @@
 //! for an application that embeds its migrations.
 
 use super::error::Doing;
-use crate::error::RunError;
+use crate::error::{BackendError, RunError};
 use crate::location::{Location, OpenMode};
 use rusqlite::{Connection, OpenFlags};
 
@@ -13,21 +13,21 @@ use rusqlite::{Connection, OpenFlags};
 pub fn open(location: &Location) -> Result<Connection, RunError> {
     match location {
         Location::Memory => Connection::open_in_memory().doing("opening an in-memory database"),
-        Location::Postgres { .. } => Err(RunError::UnsupportedLocation {
+        Location::Postgres { .. } => Err(RunError::Backend(BackendError::UnsupportedLocation {
             location: location.to_string(),
-        }),
+        })),
         Location::Sqlite { path, mode } => {
             if !path.exists() {
                 if *mode != OpenMode::ReadWriteCreate {
-                    return Err(RunError::MissingDatabase {
+                    return Err(RunError::Backend(BackendError::MissingDatabase {
                         path: path.display().to_string(),
-                    });
+                    }));
                 }
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent).map_err(|source| RunError::Io {
+                    std::fs::create_dir_all(parent).map_err(|source| RunError::Backend(BackendError::Io {
                         path: parent.display().to_string(),
                         source,
-                    })?;
+                    }))?;
                 }
             }
             let flags = match mode {

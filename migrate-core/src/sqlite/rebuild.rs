@@ -11,7 +11,7 @@ use super::data::{columns, quote, read_all, user_tables};
 use super::error::Doing;
 use crate::backend::sealed::Ops;
 use crate::data::{TableData, Value};
-use crate::error::RunError;
+use crate::error::{BackendError, RunError};
 use crate::foreign_keys::{self, Violation};
 use crate::graph::target::Target;
 use crate::runner::RunOptions;
@@ -240,7 +240,7 @@ impl Rebuild {
         backup_to(&self.fresh, &fresh_path, patience)?;
         let io = |path: &Path| {
             let path = path.display().to_string();
-            move |source| RunError::Io { path, source }
+            move |source| RunError::Backend(BackendError::Io { path, source })
         };
         std::fs::rename(database, &kept_path).map_err(io(database))?;
         if let Err(error) = std::fs::rename(&fresh_path, database) {

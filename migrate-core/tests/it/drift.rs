@@ -3,7 +3,7 @@
 
 use crate::support::{version_rows, write_folder};
 use migrate_core::sqlite::ALEMBIC_VERSION_DDL;
-use migrate_core::{Migrations, RunError};
+use migrate_core::{LedgerError, Migrations, RunError};
 use rusqlite::Connection;
 use std::path::Path;
 use tempfile::TempDir;
@@ -95,7 +95,7 @@ fn a_database_ahead_of_the_binary_is_unknown_and_refused() {
     assert!(report.unknown[0].has_downgrade_sql);
     assert!(report.ensure_clean().is_err());
     let error = reference().upgrade(&mut conn, "head").unwrap_err();
-    assert!(matches!(error, RunError::UnknownRevisions { .. }));
+    assert!(matches!(error, RunError::Ledger(LedgerError::UnknownRevisions { .. })));
     let text = error.to_string();
     assert!(
         text.contains("Can't locate revision identified by '004'"),

@@ -4,7 +4,7 @@
 use crate::pg::TestDb;
 use crate::support::{migration, write_folder};
 use migrate_core::postgres::{LockMode, Postgres, Settings};
-use migrate_core::{Migrations, RunError, RunOptions, Target};
+use migrate_core::{BackendError, LedgerError, Migrations, RunError, RunOptions, Target};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
@@ -158,7 +158,7 @@ fn a_held_lock_makes_a_run_wait_and_the_timeout_names_the_holder() {
         .unwrap_err();
     assert!(started.elapsed() >= Duration::from_millis(400));
     let text = error.to_string();
-    assert!(matches!(error, RunError::LockTimeout { .. }), "{text}");
+    assert!(matches!(error, RunError::Backend(BackendError::LockTimeout { .. })), "{text}");
     assert!(text.contains("other_deploy"), "{text}");
     assert!(text.contains("pid "), "{text}");
     // Released by its holder, the lock is taken at once.
@@ -293,7 +293,7 @@ fn transaction_lock_mode_serves_a_pooler_and_refuses_what_would_outlive_it() {
     );
     let error = set.upgrade(&mut pooled, "head").unwrap_err();
     assert!(
-        matches!(&error, RunError::NeedsSessionLock { revision, .. } if revision == "004"),
+        matches!(&error, RunError::Backend(BackendError::NeedsSessionLock { revision, .. }) if revision == "004"),
         "{error}"
     );
     assert_eq!(
@@ -373,7 +373,7 @@ fn the_ledger_is_found_where_search_path_resolves_it_as_alembic_finds_it() {
     let error = example()
         .upgrade_with(&mut client, &Target::Heads, &options)
         .unwrap_err();
-    assert!(matches!(error, RunError::LockTimeout { .. }), "{error}");
+    assert!(matches!(error, RunError::Backend(BackendError::LockTimeout { .. })), "{error}");
     drop(holder);
     example().upgrade(&mut client, "head").unwrap();
     assert_eq!(
@@ -406,7 +406,7 @@ fn a_database_ahead_of_the_files_rolls_back_with_stored_sql() {
     let mut client = db.connect();
     let refused = older.upgrade(&mut client, "head").unwrap_err();
     assert!(
-        matches!(refused, RunError::UnknownRevisions { .. }),
+        matches!(refused, RunError::Ledger(LedgerError::UnknownRevisions { .. })),
         "{refused}"
     );
     let report = older
@@ -467,7 +467,7 @@ fn an_interrupted_non_transactional_migration_is_dirty_until_repaired() {
     assert_eq!(report.dirty, ["002"]);
     assert!(matches!(
         set.upgrade(&mut client, "head").unwrap_err(),
-        RunError::Dirty { .. }
+        RunError::Ledger(LedgerError::Dirty { .. })
     ));
     // The operator fixes the file and the database, then clears the mark.
     client.batch_execute("DROP INDEX t_x").unwrap();
@@ -741,7 +741,7 @@ fn the_batched_ledger_writes_still_count_each_version_row_change() {
     let mut client = db.connect();
     set.upgrade(&mut client, "r1").unwrap();
     let error = set.upgrade(&mut client, "head").unwrap_err();
-    assert!(matches!(error, RunError::VersionRows { .. }), "{error}");
+    assert!(matches!(error, RunError::Ledger(LedgerError::VersionRows { .. })), "{error}");
     assert!(error.to_string().contains("`r1` to `r2`"), "{error}");
     assert_eq!(db.column("SELECT version_num FROM alembic_version"), ["r1"]);
     assert_eq!(db.column("SELECT to_regclass('c') IS NULL"), ["t"]);

@@ -3,7 +3,7 @@
 
 use crate::support::{columns, migration, snapshot, version_rows, write_folder};
 use migrate_core::sqlite::ALEMBIC_VERSION_DDL;
-use migrate_core::{Migrations, RunError, RunOptions};
+use migrate_core::{LedgerError, Migrations, RunError, RunOptions};
 use rusqlite::Connection;
 use tempfile::TempDir;
 
@@ -210,7 +210,7 @@ fn a_downgrade_through_an_irreversible_migration_changes_nothing() {
     let before = snapshot(&conn);
     let error = set.downgrade(&mut conn, "base").unwrap_err();
     assert!(
-        matches!(&error, RunError::Irreversible { revision, .. } if revision == "b1"),
+        matches!(&error, RunError::Ledger(LedgerError::Irreversible { revision, .. }) if revision == "b1"),
         "{error}"
     );
     assert_eq!(snapshot(&conn), before);
@@ -268,7 +268,7 @@ fn a_failed_non_transactional_migration_leaves_a_visible_dirty_mark() {
     assert!(report.ensure_clean().is_err());
     let again = set.upgrade(&mut conn, "head").unwrap_err();
     assert!(
-        matches!(&again, RunError::Dirty { revision } if revision == "b1"),
+        matches!(&again, RunError::Ledger(LedgerError::Dirty { revision }) if revision == "b1"),
         "{again}"
     );
 }
@@ -380,7 +380,7 @@ fn a_database_created_by_hand_is_refused_with_the_fix() {
     conn.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY);")
         .unwrap();
     let error = reference().upgrade(&mut conn, "head").unwrap_err();
-    assert!(matches!(error, RunError::CreatedByHand { .. }));
+    assert!(matches!(error, RunError::Ledger(LedgerError::CreatedByHand { .. })));
     let text = error.to_string();
     assert!(
         text.contains("created by hand") && text.contains("`migrate adopt`"),
@@ -459,7 +459,7 @@ fn a_migration_that_edits_alembic_version_fails_the_run_and_rolls_it_back() {
     let error = set.upgrade(&mut conn, "head").unwrap_err();
     // The run's ledger writes go together before its commit: r2's version
     // row change finds no row, and nothing of the run stays.
-    assert!(matches!(error, RunError::VersionRows { .. }), "{error}");
+    assert!(matches!(error, RunError::Ledger(LedgerError::VersionRows { .. })), "{error}");
     assert!(error.to_string().contains("`r1` to `r2`"), "{error}");
     assert!(columns(&conn, "c").is_empty());
     assert_eq!(version_rows(&conn), ["r1"]);
