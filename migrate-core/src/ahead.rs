@@ -136,7 +136,7 @@ impl Migrations {
                 // Its file was `transactional: false`: what came before is
                 // committed, and it runs outside the run's transaction.
                 *committed = true;
-                tx.outside(options, |db| db.run_script(sql, &origin, &line_of))?;
+                tx.outside(&options.wait_policy(), |db| db.run_script(sql, &origin, &line_of))?;
             } else {
                 tx.run_script(sql, &origin, &line_of)?;
             }

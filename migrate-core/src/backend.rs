@@ -13,8 +13,44 @@ use crate::foreign_keys::Violation;
 use crate::graph::plan::RowOp;
 use crate::ledger::{AppliedRowRef, LedgerState, LogEntry, NewRow, StoredDowngrade};
 use crate::migration::Migration;
-use crate::runner::RunOptions;
 use std::ops::{Deref, DerefMut};
+use std::time::Duration;
+
+/// How long a wait for another migrator goes unmentioned before
+/// [`WaitPolicy::on_wait`] is called.
+pub const QUIET_WAIT: Duration = Duration::from_secs(1);
+
+/// How a backend waits for another process's lock (the SQLite write lock,
+/// the PostgreSQL migration lock): the boundary's own options, which the
+/// runner derives from its [`RunOptions`](crate::RunOptions).
+#[derive(Clone, Copy)]
+pub struct WaitPolicy<'a> {
+    /// How long to wait in all before giving up.
+    pub limit: Duration,
+    /// Told once when another connection has held the lock for
+    /// [`QUIET_WAIT`], with the limit and who holds it.
+    pub on_wait: Option<&'a dyn Fn(&LockWait)>,
+}
+
+impl std::fmt::Debug for WaitPolicy<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WaitPolicy")
+            .field("limit", &self.limit)
+            .field("on_wait", &self.on_wait.is_some())
+            .finish()
+    }
+}
+
+/// A run waiting for another one's lock, as [`WaitPolicy::on_wait`] hears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockWait {
+    /// How long the run waits in all before giving up.
+    pub limit: Duration,
+    /// Who holds the lock, when the database says (PostgreSQL names the
+    /// server process, application, client and since when; SQLite does
+    /// not say).
+    pub holder: Option<String>,
+}
 
 /// Where SQL being run comes from, for error messages.
 #[derive(Debug, Clone, Copy)]
@@ -74,12 +110,12 @@ pub(crate) mod sealed {
         type Session;
 
         /// Prepares the connection for a run that writes: refuses a read-only
-        /// database, applies `options` (waits and timeouts) and, when the run
+        /// database, applies `wait` and the backend's timeouts and, when the run
         /// commits partway (`scope`), takes whatever lock the database keeps
         /// outside transactions.
         fn acquire(
             &mut self,
-            options: &RunOptions<'_>,
+            wait: &WaitPolicy<'_>,
             scope: RunScope,
         ) -> Result<Self::Session, RunError>;
 
@@ -88,10 +124,10 @@ pub(crate) mod sealed {
         fn release(&mut self, session: Self::Session) -> Result<(), RunError>;
 
         /// Opens a write transaction of the run `session` belongs to,
-        /// waiting for other writers as the run's options say.
+        /// waiting for other writers as `wait` says.
         fn begin(
             &mut self,
-            options: &RunOptions<'_>,
+            wait: &WaitPolicy<'_>,
             session: &Self::Session,
         ) -> Result<(), RunError>;
 
@@ -198,9 +234,9 @@ impl<'c, B: Backend + ?Sized> Transaction<'c, B> {
     pub(crate) fn begin(
         backend: &'c mut B,
         session: &'c B::Session,
-        options: &RunOptions<'_>,
+        wait: &WaitPolicy<'_>,
     ) -> Result<Self, RunError> {
-        backend.begin(options, session)?;
+        backend.begin(wait, session)?;
         Ok(Transaction {
             backend,
             session,
@@ -225,26 +261,26 @@ impl<'c, B: Backend + ?Sized> Transaction<'c, B> {
     /// does nothing.
     pub(crate) fn outside<T>(
         &mut self,
-        options: &RunOptions<'_>,
+        wait: &WaitPolicy<'_>,
         work: impl FnOnce(&mut B) -> Result<T, RunError>,
     ) -> Result<T, RunError> {
-        self.checkpoint_with(options, work)
+        self.checkpoint_with(wait, work)
     }
 
     /// Commits what was done so far and opens a new transaction.
-    pub(crate) fn checkpoint(&mut self, options: &RunOptions<'_>) -> Result<(), RunError> {
-        self.checkpoint_with(options, |_| Ok(()))
+    pub(crate) fn checkpoint(&mut self, wait: &WaitPolicy<'_>) -> Result<(), RunError> {
+        self.checkpoint_with(wait, |_| Ok(()))
     }
 
     fn checkpoint_with<T>(
         &mut self,
-        options: &RunOptions<'_>,
+        wait: &WaitPolicy<'_>,
         work: impl FnOnce(&mut B) -> Result<T, RunError>,
     ) -> Result<T, RunError> {
         self.open = false;
         self.backend.commit()?;
         let value = work(self.backend)?;
-        self.backend.begin(options, self.session)?;
+        self.backend.begin(wait, self.session)?;
         self.open = true;
         Ok(value)
     }
@@ -277,11 +313,11 @@ impl<B: Backend + ?Sized> Drop for Transaction<'_, B> {
 /// reported only when `work` succeeded.
 pub(crate) fn with_session<B: Backend + ?Sized, T>(
     backend: &mut B,
-    options: &RunOptions<'_>,
+    wait: &WaitPolicy<'_>,
     scope: RunScope,
     work: impl FnOnce(&mut B, &B::Session) -> Result<T, RunError>,
 ) -> Result<T, RunError> {
-    let session = backend.acquire(options, scope)?;
+    let session = backend.acquire(wait, scope)?;
     let result = work(backend, &session);
     let released = backend.release(session);
     match result {

@@ -4,7 +4,7 @@
 //! cannot do says so.
 
 use crate::backend::sealed::{Ops, StepRecord};
-use crate::backend::{with_session, Dialect, Origin, RunScope, Transaction};
+use crate::backend::{with_session, Dialect, Origin, RunScope, Transaction, WaitPolicy};
 use crate::data::{
     Export, ImportError, ImportOptions, ImportTarget, Loaded, SchemaObject, TableData,
 };
@@ -299,8 +299,8 @@ impl Database {
         if state.has_version_table && state.has_applied_table {
             let from = [source.display().to_string()];
             let options = RunOptions::default();
-            with_session(self, &options, RunScope::OneTransaction, |db, session| {
-                let mut tx = Transaction::begin(db, session, &options)?;
+            with_session(self, &options.wait_policy(), RunScope::OneTransaction, |db, session| {
+                let mut tx = Transaction::begin(db, session, &options.wait_policy())?;
                 tx.ensure_ledger()?;
                 tx.log(&LogEntry {
                     operation: "restore",
@@ -348,13 +348,13 @@ impl Ops for Database {
 
     fn acquire(
         &mut self,
-        options: &RunOptions<'_>,
+        wait: &WaitPolicy<'_>,
         scope: RunScope,
     ) -> Result<DatabaseSession, RunError> {
         match self {
-            Database::Sqlite(conn) => conn.acquire(options, scope).map(DatabaseSession::Sqlite),
+            Database::Sqlite(conn) => conn.acquire(wait, scope).map(DatabaseSession::Sqlite),
             #[cfg(feature = "postgres")]
-            Database::Postgres(conn) => conn.acquire(options, scope).map(DatabaseSession::Postgres),
+            Database::Postgres(conn) => conn.acquire(wait, scope).map(DatabaseSession::Postgres),
         }
     }
 
@@ -370,16 +370,16 @@ impl Ops for Database {
 
     fn begin(
         &mut self,
-        options: &RunOptions<'_>,
+        wait: &WaitPolicy<'_>,
         session: &DatabaseSession,
     ) -> Result<(), RunError> {
         match (self, session) {
             (Database::Sqlite(conn), DatabaseSession::Sqlite(session)) => {
-                conn.begin(options, session)
+                conn.begin(wait, session)
             }
             #[cfg(feature = "postgres")]
             (Database::Postgres(conn), DatabaseSession::Postgres(session)) => {
-                conn.begin(options, session)
+                conn.begin(wait, session)
             }
             #[cfg(feature = "postgres")]
             _ => unreachable!("a session belongs to the database that acquired it"),

@@ -228,6 +228,11 @@ impl Migration {
         self.header.allow.iter().map(|t| t.as_ref())
     }
 
+    /// Whether the header acknowledges findings of `code` (`-- allow:`).
+    pub fn acknowledges(&self, code: crate::lint_code::LintCode) -> bool {
+        self.allowed().any(|name| name == code.name())
+    }
+
     /// For a squashed baseline: each revision it replaces, with the checksum
     /// that revision's file had.
     pub fn replaces(&self) -> impl Iterator<Item = (&str, Checksum)> {

@@ -92,7 +92,7 @@ pub enum ParseErrorKind {
         reason: IdProblem,
     },
     /// `allow` names a code that no lint finding has.
-    #[error("unknown lint code `{code}` in `allow`; codes are {}", crate::schema::lint::CODES.join(", "))]
+    #[error("unknown lint code `{code}` in `allow`; codes are {}", crate::lint_code::LintCode::names())]
     UnknownLintCode {
         /// The code as written.
         code: String,
@@ -519,7 +519,7 @@ impl HeaderFields {
             "allow" => {
                 let mut codes: Vec<Text> = Vec::new();
                 for code in value.split(',').map(str::trim).filter(|c| !c.is_empty()) {
-                    if crate::schema::lint::CODES.contains(&code) {
+                    if crate::lint_code::LintCode::from_name(code).is_some() {
                         codes.push(Cow::Owned(code.to_owned()));
                     } else {
                         report(ParseErrorKind::UnknownLintCode {

@@ -15,8 +15,8 @@ fn repair_transaction<B: Backend + ?Sized, T>(
     body: impl FnOnce(&mut B, &LedgerState) -> Result<(T, Option<(String, Vec<String>)>), RunError>,
 ) -> Result<T, RunError> {
     let options = RunOptions::default();
-    with_session(db, &options, RunScope::OneTransaction, |db, session| {
-        let mut tx = Transaction::begin(db, session, &options)?;
+    with_session(db, &options.wait_policy(), RunScope::OneTransaction, |db, session| {
+        let mut tx = Transaction::begin(db, session, &options.wait_policy())?;
         let state = read_ledger(&mut *tx)?;
         let (value, logged) = body(&mut tx, &state)?;
         if let Some((what, revisions)) = logged {

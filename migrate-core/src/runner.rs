@@ -4,8 +4,8 @@
 use crate::ahead;
 use crate::backend::sealed::StepRecord;
 use crate::backend::{
-    apply_row_op_checked, new_row, record_migration, with_session, Backend, Origin, RunScope,
-    Transaction,
+    apply_row_op_checked, new_row, record_migration, with_session, Backend, LockWait, Origin,
+    RunScope, Transaction, WaitPolicy,
 };
 use crate::error::{BackendError, LedgerError, RunError};
 use crate::foreign_keys::{self, Violation};
@@ -15,10 +15,6 @@ use crate::graph::Graph;
 use crate::ledger::{LedgerState, LogEntry, Status};
 use crate::set::Migrations;
 use std::time::{Duration, Instant};
-
-/// How long a wait for another migrator goes unmentioned before
-/// [`RunOptions::on_wait`] is called.
-pub const QUIET_WAIT: Duration = Duration::from_secs(1);
 
 /// How a run behaves.
 pub struct RunOptions<'a> {
@@ -38,6 +34,16 @@ pub struct RunOptions<'a> {
     pub roll_back_unknown: bool,
 }
 
+impl RunOptions<'_> {
+    /// The backend's part of these options: how it waits for a lock.
+    pub(crate) fn wait_policy(&self) -> WaitPolicy<'_> {
+        WaitPolicy {
+            limit: self.busy_timeout,
+            on_wait: self.on_wait,
+        }
+    }
+}
+
 impl Default for RunOptions<'_> {
     fn default() -> Self {
         RunOptions {
@@ -48,17 +54,6 @@ impl Default for RunOptions<'_> {
             roll_back_unknown: false,
         }
     }
-}
-
-/// A run waiting for another one's lock, as [`RunOptions::on_wait`] hears.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LockWait {
-    /// How long the run waits in all before giving up.
-    pub limit: Duration,
-    /// Who holds the lock, when the database says (PostgreSQL names the
-    /// server process, application, client and since when; SQLite does
-    /// not say).
-    pub holder: Option<String>,
 }
 
 /// One migration that ran.
@@ -332,7 +327,7 @@ impl Migrations {
     ) -> Result<RunReport, RunError> {
         let graph = self.graph()?;
         let scope = self.scope(db, graph, operation, options);
-        with_session(db, options, scope, |db, session| {
+        with_session(db, &options.wait_policy(), scope, |db, session| {
             let mut committed = Committed::default();
             let mut planned = None;
             let outcome = self.run_locked(
@@ -380,7 +375,7 @@ impl Migrations {
             };
             // The failure is logged when the database lets it be; the error
             // that stopped the run is what the caller must see.
-            if let Ok(mut tx) = Transaction::begin(db, session, options) {
+            if let Ok(mut tx) = Transaction::begin(db, session, &options.wait_policy()) {
                 if tx.log(&entry).is_ok() {
                     let _ = tx.commit();
                 }
@@ -431,7 +426,7 @@ impl Migrations {
         committed: &mut Committed,
         planned: &mut Option<Plan>,
     ) -> Result<RunReport, RunError> {
-        let mut tx = Transaction::begin(db, session, options)?;
+        let mut tx = Transaction::begin(db, session, &options.wait_policy())?;
         let state = read_ledger(&mut *tx)?;
         if !state.has_version_table && !state.user_tables.is_empty() {
             return Err(RunError::Ledger(LedgerError::CreatedByHand {
@@ -516,7 +511,7 @@ impl Migrations {
             if options.transaction_per_migration && step != plan.steps.last().unwrap_or(step) {
                 self.record(&mut tx, &mut unrecorded)?;
                 ensure_no_new_violations(&mut *tx, &baseline)?;
-                tx.checkpoint(options)?;
+                tx.checkpoint(&options.wait_policy())?;
                 committed.through(&steps);
             }
         }
@@ -665,7 +660,7 @@ impl Migrations {
             }
             ensure_no_new_violations(&mut **tx, baseline)?;
             let mut marked = false;
-            tx.outside(options, |db| {
+            tx.outside(&options.wait_policy(), |db| {
                 marked = true;
                 db.run_script(section.sql(), &origin, &line_of)
             })
@@ -764,8 +759,8 @@ impl Migrations {
     ) -> Result<RunReport, RunError> {
         let graph = self.graph()?;
         let options = RunOptions::default();
-        with_session(db, &options, RunScope::OneTransaction, |db, session| {
-            let mut tx = Transaction::begin(db, session, &options)?;
+        with_session(db, &options.wait_policy(), RunScope::OneTransaction, |db, session| {
+            let mut tx = Transaction::begin(db, session, &options.wait_policy())?;
             let state = read_ledger(&mut *tx)?;
             let current = if purge {
                 Vec::new()

@@ -17,7 +17,7 @@ use crate::graph::plan::RowOp;
 use crate::ledger::{
     AppliedRowRef, LedgerState, LogEntry, NewRow, Status, StoredDowngrade, LEDGER_TABLES,
 };
-use crate::runner::RunOptions;
+use crate::backend::WaitPolicy;
 use postgres::Client;
 use std::time::Duration;
 
@@ -395,7 +395,7 @@ struct Conn<'c> {
 impl Conn<'_> {
     fn acquire(
         &mut self,
-        options: &RunOptions<'_>,
+        wait: &WaitPolicy<'_>,
         scope: RunScope,
     ) -> Result<PostgresSession, RunError> {
         let (key, read_only) = Tables::of(self.settings).lock_key_and_read_only(self.client)?;
@@ -421,7 +421,7 @@ impl Conn<'_> {
             token = literal(&token)
         );
         let mut backend_pid = String::new();
-        lock::take(self.client, key, options, &mut |client| {
+        lock::take(self.client, key, wait, &mut |client| {
             let row = simple_row(client, &sql, "taking the migration lock")?;
             backend_pid = row.get(1).cloned().flatten().unwrap_or_default();
             Ok(row.first().cloned().flatten().as_deref() == Some(token.as_str()))
@@ -526,7 +526,7 @@ impl Conn<'_> {
     /// session lock) the session lock on this very server connection.
     fn begin(
         &mut self,
-        options: &RunOptions<'_>,
+        wait: &WaitPolicy<'_>,
         session: &PostgresSession,
     ) -> Result<(), RunError> {
         // `migrate.run_open` marks the run's transaction: it is gone once a
@@ -553,7 +553,7 @@ impl Conn<'_> {
             Ok(taken)
         };
         match &session.session_lock {
-            None => lock::take(self.client, key, options, &mut attempt),
+            None => lock::take(self.client, key, wait, &mut attempt),
             Some(lock) => {
                 let taken = attempt(self.client)?;
                 if taken && here == lock.backend_pid && owner == lock.token {
@@ -590,10 +590,10 @@ macro_rules! ops_through_conn {
 
         fn acquire(
             &mut self,
-            options: &RunOptions<'_>,
+            wait: &WaitPolicy<'_>,
             scope: RunScope,
         ) -> Result<PostgresSession, RunError> {
-            AsConn::conn(self).acquire(options, scope)
+            AsConn::conn(self).acquire(wait, scope)
         }
 
         fn release(&mut self, session: PostgresSession) -> Result<(), RunError> {
@@ -605,10 +605,10 @@ macro_rules! ops_through_conn {
 
         fn begin(
             &mut self,
-            options: &RunOptions<'_>,
+            wait: &WaitPolicy<'_>,
             session: &PostgresSession,
         ) -> Result<(), RunError> {
-            AsConn::conn(self).begin(options, session)
+            AsConn::conn(self).begin(wait, session)
         }
 
         fn commit(&mut self) -> Result<(), RunError> {
@@ -884,14 +884,14 @@ mod tests {
         let Some(mut client) = server() else {
             return;
         };
-        let options = RunOptions::default();
-        let session = client.acquire(&options, RunScope::OneTransaction).unwrap();
-        client.begin(&options, &session).unwrap();
+        let options = crate::runner::RunOptions::default();
+        let session = client.acquire(&options.wait_policy(), RunScope::OneTransaction).unwrap();
+        client.begin(&options.wait_policy(), &session).unwrap();
         assert!(client.transaction_is_open().unwrap());
         // What a COMMIT the folder check could not see does.
         client.batch_execute("COMMIT").unwrap();
         assert!(!client.transaction_is_open().unwrap());
-        client.begin(&options, &session).unwrap();
+        client.begin(&options.wait_policy(), &session).unwrap();
         client.batch_execute("ROLLBACK").unwrap();
         assert!(!client.transaction_is_open().unwrap());
         client.rollback();

@@ -6,7 +6,7 @@
 
 use super::introspect::{PgColumn, PgSchema};
 use crate::schema::diff::{Diff, Renames};
-use crate::schema::lint::Finding;
+use crate::schema::lint::{Finding, LintCode};
 
 fn ident(name: &str) -> String {
     let plain = name
@@ -92,7 +92,7 @@ pub fn diff(from: &PgSchema, to: &PgSchema, renames: &Renames) -> Diff {
         ));
         d.summary.push(format!("renamed table {old} to {new}"));
         d.findings.push(Finding::new(
-            "rename_table",
+            LintCode::RenameTable,
             old,
             "the running bot still uses the old name",
         ));
@@ -113,7 +113,7 @@ pub fn diff(from: &PgSchema, to: &PgSchema, renames: &Renames) -> Diff {
         d.summary
             .push(format!("renamed column {table}.{old} to {new}"));
         d.findings.push(Finding::new(
-            "rename_column",
+            LintCode::RenameColumn,
             table,
             "the running bot still uses the old name",
         ));
@@ -191,7 +191,7 @@ fn enums(from: &PgSchema, to: &PgSchema, d: &mut Diff, ends: &mut Ends) {
                     rebuild_enum_back(from, name, old, d);
                     d.summary
                         .push(format!("enum {name}: values dropped (the type is rebuilt)"));
-                    d.findings.push(Finding::new("type_rewrite", name, "dropping an enum value rebuilds the type and rewrites every column that uses it"));
+                    d.findings.push(Finding::new(LintCode::TypeRewrite, name, "dropping an enum value rebuilds the type and rewrites every column that uses it"));
                 }
             }
             Some(_) => {}
@@ -319,7 +319,7 @@ fn tables(from: &PgSchema, to: &PgSchema, d: &mut Diff, ends: &mut Ends) {
                         && c.identity.is_none()
                         && c.generated.is_none()
                     {
-                        d.findings.push(Finding::new("not_null_added", &format!("{table}.{}", c.name), "a NOT NULL column without a default cannot be added to a table with rows; give it a default, or add it nullable, backfill, then SET NOT NULL"));
+                        d.findings.push(Finding::new(LintCode::NotNullAdded, &format!("{table}.{}", c.name), "a NOT NULL column without a default cannot be added to a table with rows; give it a default, or add it nullable, backfill, then SET NOT NULL"));
                     }
                     d.upgrade.push(format!(
                         "ALTER TABLE {} ADD COLUMN {} {}",
@@ -356,7 +356,7 @@ fn tables(from: &PgSchema, to: &PgSchema, d: &mut Diff, ends: &mut Ends) {
             d.summary
                 .push(format!("dropped column {table}.{}", old.name));
             d.findings.push(Finding::new(
-                "drop_column",
+                LintCode::DropColumn,
                 &format!("{table}.{}", old.name),
                 "its values are gone",
             ));
@@ -370,7 +370,7 @@ fn tables(from: &PgSchema, to: &PgSchema, d: &mut Diff, ends: &mut Ends) {
             ends.downgrade_first.push(create(table, columns));
             d.summary.push(format!("dropped table {table}"));
             d.findings.push(Finding::new(
-                "drop_table",
+                LintCode::DropTable,
                 table,
                 "the table and its rows are gone",
             ));

@@ -6,7 +6,7 @@
 
 use super::text::{simple_rows, simple_value};
 use crate::error::{BackendError, RunError};
-use crate::runner::RunOptions;
+use crate::backend::{LockWait, WaitPolicy, QUIET_WAIT};
 use postgres::Client;
 use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant};
@@ -48,12 +48,12 @@ const FIRST_POLL: Duration = Duration::from_millis(5);
 const MAX_POLL: Duration = Duration::from_millis(200);
 
 /// Takes the lock `key`: calls `attempt` (which tries once and says
-/// whether it got the lock) until it succeeds or `options.busy_timeout`
+/// whether it got the lock) until it succeeds or `wait.limit`
 /// has passed, pausing with backoff. On timeout the error names the holder.
 pub(crate) fn take(
     client: &mut Client,
     key: i64,
-    options: &RunOptions<'_>,
+    wait: &WaitPolicy<'_>,
     attempt: &mut dyn FnMut(&mut Client) -> Result<bool, RunError>,
 ) -> Result<(), RunError> {
     let started = Instant::now();
@@ -64,23 +64,23 @@ pub(crate) fn take(
             return Ok(());
         }
         let waited = started.elapsed();
-        if waited >= options.busy_timeout {
+        if waited >= wait.limit {
             return Err(RunError::Backend(BackendError::LockTimeout {
                 waited,
                 holder: holder(client, key),
             }));
         }
-        if let Some(on_wait) = options
+        if let Some(on_wait) = wait
             .on_wait
-            .filter(|_| !told && waited >= crate::runner::QUIET_WAIT)
+            .filter(|_| !told && waited >= QUIET_WAIT)
         {
             told = true;
-            on_wait(&crate::runner::LockWait {
-                limit: options.busy_timeout,
+            on_wait(&LockWait {
+                limit: wait.limit,
                 holder: holder(client, key),
             });
         }
-        std::thread::sleep(pause.min(options.busy_timeout.saturating_sub(waited)));
+        std::thread::sleep(pause.min(wait.limit.saturating_sub(waited)));
         pause = (pause * 2).min(MAX_POLL);
     }
 }

@@ -7,7 +7,7 @@
 //! then recreate indexes, triggers and the views that depend on it.
 
 use super::lexer::{quote_ident, tokenize, Kind};
-use super::lint::Finding;
+use super::lint::{Finding, LintCode};
 use super::model::{Object, Schema, Table};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -211,7 +211,7 @@ impl Planner {
                     drop.push(format!("DROP TABLE {}", quote_ident(&t.name)));
                     self.summary.push(format!("drop table {}", t.name));
                     self.findings.push(Finding::new(
-                        "drop_table",
+                        LintCode::DropTable,
                         &t.name,
                         "drops the table and every row in it",
                     ));
@@ -290,7 +290,7 @@ impl Planner {
                     self.summary.push(format!("add index {}", i.name));
                     if i.is_unique_index() && a.tables.contains_key(&key(&i.table)) {
                         self.findings.push(Finding::new(
-                            "unique_added",
+                            LintCode::UniqueAdded,
                             &i.name,
                             "a UNIQUE index fails if existing rows hold duplicates",
                         ));
@@ -389,7 +389,7 @@ impl Planner {
                     self.summary
                         .push(format!("drop column {}.{}", old.name, c.name));
                     self.findings.push(Finding::new(
-                        "drop_column",
+                        LintCode::DropColumn,
                         &format!("{}.{}", old.name, c.name),
                         "drops the column and its data",
                     ));
@@ -412,7 +412,7 @@ impl Planner {
         for c in &old.columns {
             match new.column(&c.name) {
                 None => self.findings.push(Finding::new(
-                    "drop_column",
+                    LintCode::DropColumn,
                     &format!("{}.{}", old.name, c.name),
                     "drops the column and its data (table rebuild)",
                 )),
@@ -420,21 +420,21 @@ impl Planner {
                     let what = format!("{}.{}", new.name, n.name);
                     if n.not_null && !c.not_null {
                         self.findings.push(Finding::new(
-                            "not_null_added",
+                            LintCode::NotNullAdded,
                             &what,
                             "NOT NULL fails if existing rows hold NULL",
                         ));
                     }
                     if n.unique && !c.unique {
                         self.findings.push(Finding::new(
-                            "unique_added",
+                            LintCode::UniqueAdded,
                             &what,
                             "UNIQUE fails if existing rows hold duplicates",
                         ));
                     }
                     if n.decl_type != c.decl_type {
                         self.findings.push(Finding::new(
-                            "type_changed",
+                            LintCode::TypeChanged,
                             &what,
                             &format!(
                                 "type {} -> {} converts or narrows existing values (table rebuild)",
@@ -445,7 +445,7 @@ impl Planner {
                     }
                     if n.checks != c.checks {
                         self.findings.push(Finding::new(
-                            "check_changed",
+                            LintCode::CheckChanged,
                             &what,
                             "a new CHECK fails if existing rows violate it",
                         ));
@@ -460,7 +460,7 @@ impl Planner {
                 && c.generated.is_none()
             {
                 self.findings.push(Finding::new(
-                    "not_null_added",
+                    LintCode::NotNullAdded,
                     &format!("{}.{}", new.name, c.name),
                     "a NOT NULL column without DEFAULT fails if the table holds rows",
                 ));
@@ -471,13 +471,13 @@ impl Planner {
                 && (constraint.starts_with("unique") || constraint.starts_with("primary"))
             {
                 self.findings.push(Finding::new(
-                    "unique_added",
+                    LintCode::UniqueAdded,
                     &new.name,
                     &format!("`{constraint}` fails if existing rows hold duplicates"),
                 ));
             } else if !old.constraints.contains(constraint) && constraint.starts_with("check") {
                 self.findings.push(Finding::new(
-                    "check_changed",
+                    LintCode::CheckChanged,
                     &new.name,
                     &format!("`{constraint}` fails if existing rows violate it"),
                 ));

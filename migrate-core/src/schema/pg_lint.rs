@@ -6,7 +6,7 @@
 //! them), so no server is needed; a table the same migration creates is
 //! empty and exempt from the locking hazards.
 
-use super::lint::Finding;
+use super::lint::{Finding, LintCode};
 use crate::migration::Migration;
 use crate::statements;
 
@@ -28,11 +28,11 @@ const VOLATILE: [&str; 7] = [
 const BINARY_COERCIBLE_TARGETS: [&str; 3] = ["text", "varchar", "numeric"];
 
 /// The unacknowledged findings of `m`'s upgrade, with the hazard codes of
-/// PostgreSQL (see [`super::lint::CODES`]).
+/// PostgreSQL (see [`LintCode`](crate::lint_code::LintCode)).
 pub fn findings(m: &Migration) -> Vec<Finding> {
     sql_findings(m.upgrade().sql(), m.is_transactional())
         .into_iter()
-        .filter(|f| !m.allowed().any(|code| code == f.code))
+        .filter(|f| !m.acknowledges(f.code))
         .collect()
 }
 
@@ -79,7 +79,7 @@ fn statement_findings(
     transactional: bool,
     found: &mut Vec<Finding>,
 ) {
-    let mut push = |code: &'static str, object: &str, message: &str| {
+    let mut push = |code: LintCode, object: &str, message: &str| {
         found.push(Finding::new(code, object, message));
     };
     match w {
@@ -89,16 +89,16 @@ fn statement_findings(
         ["create", "index", ..] | ["create", "unique", "index", ..] => {
             let table = name_after(w, "on");
             if !w.contains(&"concurrently") && !created.contains(&table) {
-                push("index_not_concurrent", &table, "CREATE INDEX without CONCURRENTLY blocks every write to the table for the whole build; write CREATE INDEX CONCURRENTLY in a migration of its own with `-- transactional: false`");
+                push(LintCode::IndexNotConcurrent, &table, "CREATE INDEX without CONCURRENTLY blocks every write to the table for the whole build; write CREATE INDEX CONCURRENTLY in a migration of its own with `-- transactional: false`");
             }
         }
         ["drop", "table", ..] => push(
-            "drop_table",
+            LintCode::DropTable,
             &name_after(w, "table"),
             "the table and its rows are gone; a running bot that still reads it fails",
         ),
         ["drop", "index", ..] if !w.contains(&"concurrently") => {
-            push("index_not_concurrent", &name_after(w, "index"), "DROP INDEX without CONCURRENTLY takes an exclusive lock on the table; write DROP INDEX CONCURRENTLY in a migration with `-- transactional: false`");
+            push(LintCode::IndexNotConcurrent, &name_after(w, "index"), "DROP INDEX without CONCURRENTLY takes an exclusive lock on the table; write DROP INDEX CONCURRENTLY in a migration with `-- transactional: false`");
         }
         ["alter", "table", ..] => {
             let table = name_after(w, "table");
@@ -108,7 +108,7 @@ fn statement_findings(
         _ => {}
     }
     if transactional && w.contains(&"concurrently") {
-        push("concurrent_in_transaction", "", "CONCURRENTLY cannot run inside a transaction; give the migration `-- transactional: false`");
+        push(LintCode::ConcurrentInTransaction, "", "CONCURRENTLY cannot run inside a transaction; give the migration `-- transactional: false`");
     }
 }
 
@@ -116,21 +116,21 @@ fn alter_table_findings(
     w: &[&str],
     table: &str,
     fresh: bool,
-    push: &mut dyn FnMut(&'static str, &str, &str),
+    push: &mut dyn FnMut(LintCode, &str, &str),
 ) {
     if let Some(at) = w.iter().position(|x| *x == "rename") {
         match w.get(at + 1) {
             Some(&"to") => {
-                push("rename_table", table, "the running bot still uses the old name and fails until it is redeployed; add the new table (or a view with the new name) first, move the code, then drop the old name");
+                push(LintCode::RenameTable, table, "the running bot still uses the old name and fails until it is redeployed; add the new table (or a view with the new name) first, move the code, then drop the old name");
                 return;
             }
             Some(&"constraint") => {}
-            _ => push("rename_column", table, "the running bot still uses the old column name and fails until it is redeployed; add the new column, write both from the code, backfill, then drop the old one"),
+            _ => push(LintCode::RenameColumn, table, "the running bot still uses the old column name and fails until it is redeployed; add the new column, write both from the code, backfill, then drop the old one"),
         }
     }
     if contains_seq(w, &["drop", "column"]) {
         push(
-            "drop_column",
+            LintCode::DropColumn,
             table,
             "the column and its values are gone; a running bot that still reads it fails",
         );
@@ -140,16 +140,16 @@ fn alter_table_findings(
     }
     let not_valid = contains_seq(w, &["not", "valid"]);
     if w.contains(&"foreign") && w.contains(&"references") && !not_valid {
-        push("fk_not_valid", table, "adding a foreign key scans the table under a lock that blocks writes; add it with NOT VALID, then VALIDATE CONSTRAINT in a later migration");
+        push(LintCode::FkNotValid, table, "adding a foreign key scans the table under a lock that blocks writes; add it with NOT VALID, then VALIDATE CONSTRAINT in a later migration");
     }
     if w.contains(&"add") && w.contains(&"check") && !not_valid {
-        push("check_not_valid", table, "adding a CHECK scans the table under an exclusive lock; add it with NOT VALID, then VALIDATE CONSTRAINT in a later migration");
+        push(LintCode::CheckNotValid, table, "adding a CHECK scans the table under an exclusive lock; add it with NOT VALID, then VALIDATE CONSTRAINT in a later migration");
     }
     if contains_seq(w, &["set", "not", "null"]) {
-        push("set_not_null", table, "SET NOT NULL scans the whole table under an exclusive lock; add CHECK (column IS NOT NULL) NOT VALID, VALIDATE it, then SET NOT NULL (which then skips the scan) and drop the check");
+        push(LintCode::SetNotNull, table, "SET NOT NULL scans the whole table under an exclusive lock; add CHECK (column IS NOT NULL) NOT VALID, VALIDATE it, then SET NOT NULL (which then skips the scan) and drop the check");
     }
     if w.contains(&"add") && w.contains(&"default") && w.iter().any(|x| VOLATILE.contains(x)) {
-        push("volatile_default", table, "a column added with a volatile default (random(), clock_timestamp(), gen_random_uuid(), nextval()) rewrites the whole table under an exclusive lock; add the column without a default, SET DEFAULT, then backfill in batches");
+        push(LintCode::VolatileDefault, table, "a column added with a volatile default (random(), clock_timestamp(), gen_random_uuid(), nextval()) rewrites the whole table under an exclusive lock; add the column without a default, SET DEFAULT, then backfill in batches");
     }
     if let Some(at) = w
         .windows(2)
@@ -160,17 +160,17 @@ fn alter_table_findings(
             .get(at + 2)
             .is_some_and(|x| x.chars().all(|c| c.is_ascii_digit()));
         if !BINARY_COERCIBLE_TARGETS.contains(&target) || bounded {
-            push("type_rewrite", table, "changing a column's type rewrites the table under an exclusive lock (except to text, an unbounded varchar or an unconstrained numeric); add a new column, backfill it, and switch the code over");
+            push(LintCode::TypeRewrite, table, "changing a column's type rewrites the table under an exclusive lock (except to text, an unbounded varchar or an unconstrained numeric); add a new column, backfill it, and switch the code over");
         }
     }
     let adds = |kind: &[&str]| {
         w.contains(&"add") && contains_seq(w, kind) && !contains_seq(w, &["using", "index"])
     };
     if adds(&["unique"]) {
-        push("unique_constraint_added", table, "adding a UNIQUE constraint builds its index while blocking writes; CREATE UNIQUE INDEX CONCURRENTLY first (non-transactional), then ADD CONSTRAINT ... UNIQUE USING INDEX");
+        push(LintCode::UniqueConstraintAdded, table, "adding a UNIQUE constraint builds its index while blocking writes; CREATE UNIQUE INDEX CONCURRENTLY first (non-transactional), then ADD CONSTRAINT ... UNIQUE USING INDEX");
     }
     if adds(&["primary", "key"]) {
-        push("primary_key_added", table, "adding a PRIMARY KEY builds its index while blocking writes (and sets NOT NULL with a scan); CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT ... PRIMARY KEY USING INDEX");
+        push(LintCode::PrimaryKeyAdded, table, "adding a PRIMARY KEY builds its index while blocking writes (and sets NOT NULL with a scan); CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT ... PRIMARY KEY USING INDEX");
     }
 }
 
@@ -182,7 +182,7 @@ mod tests {
     fn codes(upgrade: &str, header: &str) -> Vec<&'static str> {
         let text = format!("-- revision: 002\n-- down_revision: 001\n-- message: m\n{header}\n-- migrate:upgrade\n{upgrade}\n");
         let m = parse_migration("versions/002.sql", text.as_bytes()).unwrap();
-        findings(&m).iter().map(|f| f.code).collect()
+        findings(&m).iter().map(|f| f.code.name()).collect()
     }
 
     #[test]

@@ -235,7 +235,7 @@ pub fn lint(set: &Migrations) -> Result<Vec<(usize, Finding)>, RunError> {
         )?;
         let after = db.schema()?;
         for finding in diff(&before, &after, &Renames::default()).findings {
-            if !m.allowed().any(|code| code == finding.code) {
+            if !m.acknowledges(finding.code) {
                 unacknowledged.push((i, finding));
             }
         }

@@ -13,7 +13,7 @@ use crate::graph::plan::RowOp;
 use crate::ledger::{
     AppliedRowRef, LedgerState, LogEntry, NewRow, Status, StoredDowngrade, LEDGER_TABLES,
 };
-use crate::runner::RunOptions;
+use crate::backend::WaitPolicy;
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Alembic's own DDL for its version table, byte for byte as SQLAlchemy
@@ -129,10 +129,10 @@ impl Ops for Connection {
     /// transaction; a table rebuild needs them off).
     fn acquire(
         &mut self,
-        options: &RunOptions<'_>,
+        wait: &WaitPolicy<'_>,
         _scope: RunScope,
     ) -> Result<SqliteSession, RunError> {
-        self.busy_timeout(options.busy_timeout)
+        self.busy_timeout(wait.limit)
             .doing("setting the busy timeout")?;
         if self
             .is_readonly(rusqlite::MAIN_DB)
@@ -171,12 +171,12 @@ impl Ops for Connection {
     /// switched them on must not make a later table rebuild cascade.
     fn begin(
         &mut self,
-        options: &RunOptions<'_>,
+        wait: &WaitPolicy<'_>,
         _session: &SqliteSession,
     ) -> Result<(), RunError> {
         self.execute_batch("PRAGMA foreign_keys = OFF")
             .doing("switching foreign keys off")?;
-        begin_immediate_waiting(self, options.on_wait).doing("taking the write lock")
+        begin_immediate_waiting(self, wait.on_wait).doing("taking the write lock")
     }
 
     fn transaction_is_open(&mut self) -> Result<bool, RunError> {
@@ -369,23 +369,23 @@ mod tests {
     fn every_transaction_of_a_run_has_foreign_keys_off_and_release_restores_them() {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-        let options = RunOptions::default();
-        let session = conn.acquire(&options, RunScope::CommitsPartway).unwrap();
+        let options = crate::runner::RunOptions::default();
+        let session = conn.acquire(&options.wait_policy(), RunScope::CommitsPartway).unwrap();
         assert!(!foreign_keys(&conn));
         // What a `transactional: false` migration might do between two
         // transactions of the run.
         conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-        conn.begin(&options, &session).unwrap();
+        conn.begin(&options.wait_policy(), &session).unwrap();
         assert!(!foreign_keys(&conn));
         conn.commit().unwrap();
         conn.release(session).unwrap();
         assert!(foreign_keys(&conn));
 
         // A connection that had them off gets them off back.
-        let session = conn.acquire(&options, RunScope::OneTransaction).unwrap();
+        let session = conn.acquire(&options.wait_policy(), RunScope::OneTransaction).unwrap();
         conn.release(session).unwrap();
         conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
-        let session = conn.acquire(&options, RunScope::OneTransaction).unwrap();
+        let session = conn.acquire(&options.wait_policy(), RunScope::OneTransaction).unwrap();
         conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
         conn.release(session).unwrap();
         assert!(!foreign_keys(&conn));

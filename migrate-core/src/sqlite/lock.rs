@@ -7,7 +7,7 @@
 //! the bot's transactions. Polling a few thousand times a second finds
 //! those gaps; the deadline is still the connection's busy timeout.
 
-use crate::runner::{LockWait, QUIET_WAIT};
+use crate::backend::{LockWait, QUIET_WAIT};
 use rusqlite::{Connection, ErrorCode};
 use std::time::{Duration, Instant};
 

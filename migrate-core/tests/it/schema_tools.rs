@@ -15,7 +15,7 @@ fn codes(sql_a: &str, sql_b: &str) -> Vec<&'static str> {
     diff(&model(sql_a), &model(sql_b), &Renames::default())
         .findings
         .iter()
-        .map(|f| f.code)
+        .map(|f| f.code.name())
         .collect()
 }
 
@@ -65,7 +65,7 @@ fn a_type_change_rebuilds_and_keeps_rows_views_and_triggers() {
     assert!(d
         .upgrade
         .contains(&"INSERT INTO _migrate_new_t (id, v, w) SELECT id, v, w FROM t".to_owned()));
-    let mut found = d.findings.iter().map(|f| f.code).collect::<Vec<_>>();
+    let mut found = d.findings.iter().map(|f| f.code.name()).collect::<Vec<_>>();
     found.sort();
     assert_eq!(found, ["check_changed", "not_null_added", "type_changed"]);
     let conn = Connection::open_in_memory().unwrap();
