@@ -8,43 +8,30 @@
 //! [`load::check_single_head`] at compile time; the runtime calls the same
 //! functions, so a folder is parsed and validated by one piece of code.
 
-mod ahead;
 pub mod backend;
-pub mod checksum;
-mod commands;
-pub mod data;
-#[cfg(feature = "sqlite")]
-mod database;
-mod drift;
 mod error;
-pub mod foreign_keys;
+pub mod files;
 pub mod graph;
-pub mod ledger;
-pub mod lint_code;
-pub mod load;
-pub mod location;
-pub mod migration;
-mod offline;
-pub mod parse;
-#[cfg(feature = "postgres")]
-pub mod postgres;
-mod repair;
-mod runner;
-pub mod schema;
-pub mod set;
-mod sql_text;
-#[cfg(feature = "sqlite")]
-pub mod sqlite;
-mod startup;
-pub mod statements;
-pub mod template;
+pub mod model;
+pub mod run;
+pub mod tools;
 
+#[cfg(feature = "postgres")]
+pub use backend::postgres;
+#[cfg(feature = "sqlite")]
+pub use backend::sqlite;
+pub use backend::{foreign_keys, ledger, location};
+pub use files::{checksum, lint_code, load, migration, parse, statements, template};
+pub use model::data;
+pub use run::set;
+pub use tools::schema;
+
+#[cfg(feature = "sqlite")]
+pub use backend::database::{Database, DatabaseSession};
+pub use backend::settings::{LockMode, OpenOptions, ServerSettings};
+pub use backend::{current, LockWait, QUIET_WAIT};
 pub use backend::{Backend, Dialect};
 pub use checksum::Checksum;
-pub use commands::Commands;
-#[cfg(feature = "sqlite")]
-pub use database::{Database, DatabaseSession, Imported, PreparedImport};
-pub use drift::{DriftError, DriftReport, Modified, Unknown};
 pub use error::{
     BackendError, Cause, DriverCode, LedgerError, RunError, StatementError, ToolError,
 };
@@ -56,7 +43,10 @@ pub use load::{LoadError, LoadProblem};
 pub use location::{Location, LocationError, OpenMode};
 pub use migration::{Header, Migration, Section};
 pub use parse::{ParseError, ParseErrorKind};
-pub use backend::{LockWait, QUIET_WAIT};
-pub use runner::{current, RunOptions, RunReport, StepReport};
-pub use set::Migrations;
-pub use startup::{StartError, Startup};
+pub use run::commands::Commands;
+pub use run::drift::{DriftError, DriftReport, Modified, Unknown};
+pub use run::runner::{RunOptions, RunReport, StepReport};
+pub use run::set::Migrations;
+pub use run::startup::{StartError, Startup};
+#[cfg(feature = "sqlite")]
+pub use tools::{Imported, PreparedImport};

@@ -141,7 +141,7 @@ pub fn restore(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
             "restored {} from {} (now at {})",
             ctx.config().database,
             file.display(),
-            migrate_core::ledger::heads_text(&heads)
+            migrate_core::graph::heads_text(&heads)
         );
     }
     Ok(())

@@ -5,7 +5,7 @@
 use super::args::RebuildArgs;
 use super::output::{print_json, say};
 use super::{clock, cmd_data, CliError, Context};
-use migrate_core::sqlite::rebuild::RebuildOptions;
+use migrate_core::tools::rebuild::RebuildOptions;
 use serde_json::json;
 
 /// `rebuild [--dry-run] [--drop-column TABLE.COLUMN] [--drop-table TABLE]`.

@@ -218,7 +218,7 @@ impl NewFile {
     }
 }
 
-use migrate_core::ledger::heads_text;
+use migrate_core::graph::heads_text;
 
 /// Says how many foreign key violations the database had before a run.
 pub(super) fn warn_preexisting(ctx: &Context<'_>, violations: &[impl std::fmt::Display]) {

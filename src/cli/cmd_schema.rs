@@ -4,9 +4,9 @@
 use super::args::RevisionArgs;
 use super::output::{print_json, say};
 use super::{CliError, Context};
-use migrate_core::schema::tools::{self, Match, StairwayOutcome};
+use migrate_core::schema::tools::{self, Match, StairwayOutcome, Workbench};
 use migrate_core::schema::{Diff, Renames};
-use migrate_core::{Database, Migrations};
+use migrate_core::Migrations;
 use std::path::Path;
 
 /// The declared schema file inside a migrations folder.
@@ -66,8 +66,7 @@ pub fn autogenerate_body(
 }
 
 /// From what the migrations produce at `parents` to the schema `path`
-/// declares, each replayed on the configured backend.
-#[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
+/// declares, each replayed on the configured backend's workbench.
 fn autogenerate_diff(
     ctx: &Context<'_>,
     set: Option<&Migrations>,
@@ -75,22 +74,12 @@ fn autogenerate_diff(
     path: &Path,
     renames: &Renames,
 ) -> Result<Diff, CliError> {
-    #[cfg(feature = "postgres")]
-    if matches!(
-        ctx.config().database,
-        migrate_core::Location::Postgres { .. }
-    ) {
-        let sql = std::fs::read_to_string(path).map_err(CliError::io(path))?;
-        return Ok(migrate_core::postgres::tools::autogenerate(
-            &server_lab(ctx),
-            set,
-            parents,
-            &sql,
-            renames,
-        )?);
-    }
-    let target = Database::declared(path)?.schema()?;
-    Ok(tools::autogenerate(set, parents, &target, renames)?)
+    Ok(workbench(ctx).autogenerate(set, parents, path, renames)?)
+}
+
+/// Where the schema tools replay migrations for the configured database.
+fn workbench(ctx: &Context<'_>) -> Workbench {
+    Workbench::for_location(&ctx.config().database, &ctx.config().server)
 }
 
 /// Which way the SQL under a schema difference goes.
@@ -224,22 +213,7 @@ pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
 /// PostgreSQL by the hazards of its statements); returns the findings its
 /// header does not acknowledge, as printed.
 fn lint_migrations(ctx: &Context<'_>, set: &Migrations) -> Result<Vec<String>, CliError> {
-    let findings = if matches!(
-        ctx.config().database,
-        migrate_core::Location::Postgres { .. }
-    ) {
-        set.as_slice()
-            .iter()
-            .enumerate()
-            .flat_map(|(i, m)| {
-                migrate_core::schema::pg_lint::findings(m)
-                    .into_iter()
-                    .map(move |f| (i, f))
-            })
-            .collect()
-    } else {
-        tools::lint(set)?
-    };
+    let findings = workbench(ctx).lint(set)?;
     let mut unacknowledged = Vec::new();
     for (i, finding) in findings {
         let line = format!(
@@ -259,44 +233,13 @@ fn lint_migrations(ctx: &Context<'_>, set: &Migrations) -> Result<Vec<String>, C
     Ok(unacknowledged)
 }
 
-/// Where the schema tools create scratch databases: `--dev-url`, or the
-/// configured server.
-#[cfg(feature = "postgres")]
-fn server_lab(ctx: &Context<'_>) -> migrate_core::postgres::tools::ServerLab {
-    migrate_core::postgres::tools::ServerLab {
-        server: ctx
-            .config()
-            .postgres
-            .scratch_server
-            .clone()
-            .unwrap_or_else(|| ctx.config().database.clone()),
-        settings: ctx.config().postgres.clone(),
-    }
-}
-
 /// `test`: the stairway test on a scratch database (an in-memory SQLite
 /// database, or databases created and dropped on the configured server).
 pub fn stairway(ctx: &Context<'_>) -> Result<(), CliError> {
     let set = ctx.migrations()?;
-    #[cfg(feature = "postgres")]
-    if matches!(
-        ctx.config().database,
-        migrate_core::Location::Postgres { .. }
-    ) {
-        return stairway_in(ctx, &server_lab(ctx), set);
-    }
-    stairway_in(ctx, &tools::SqliteLab, set)
-}
-
-/// The stairway test on scratch databases of `lab`, printed.
-fn stairway_in<L: tools::Lab>(
-    ctx: &Context<'_>,
-    lab: &L,
-    set: &Migrations,
-) -> Result<(), CliError> {
     let mut irreversible = Vec::new();
     let mut steps = Vec::new();
-    let outcome = tools::stairway(lab, set, &mut |rev, outcome| {
+    let outcome = workbench(ctx).stairway(set, &mut |rev, outcome| {
         let result = match outcome {
             StairwayOutcome::UpDownUp => "up, down, up ok",
             StairwayOutcome::Irreversible => {

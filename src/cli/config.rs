@@ -4,7 +4,7 @@
 
 use super::dotenv::DotEnv;
 use super::error::CliError;
-use migrate_core::Location;
+use migrate_core::{Location, LockMode, ServerSettings};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -40,15 +40,13 @@ pub struct Config {
     /// The schema of the version table on a server (`version_table_schema`),
     /// which offline SQL names without connecting.
     pub version_table_schema: Option<String>,
-    /// How runs behave on a PostgreSQL server.
-    #[cfg(feature = "postgres")]
-    pub postgres: migrate_core::postgres::Settings,
+    /// How runs behave on a server (SQLite ignores it).
+    pub server: ServerSettings,
 }
 
 /// What `migrate.toml` may say, in its `[migrate]` table or at the top.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 struct FileConfig {
     dir: Option<PathBuf>,
     #[serde(default, deserialize_with = "location")]
@@ -68,7 +66,6 @@ struct FileConfig {
 
 /// `lock_mode` in `migrate.toml` (read, and ignored, without PostgreSQL).
 #[derive(Debug, Clone, Copy, Deserialize)]
-#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 #[serde(rename_all = "lowercase")]
 enum LockModeName {
     Session,
@@ -104,15 +101,11 @@ impl Config {
         let dev_url_flag = dev_url_flag
             .filter(|u| !u.is_empty())
             .or_else(|| dotenv.get("MIGRATE_DEV_URL"));
-        #[cfg(feature = "postgres")]
-        let mut postgres = postgres_settings(&file);
-        #[cfg(feature = "postgres")]
+        let mut server = server_settings(&file);
         if let Some(url) = dev_url_flag {
-            postgres.scratch_server =
+            server.scratch_server =
                 Some(Location::parse(url).map_err(|e| CliError::Refused(e.to_string()))?);
         }
-        #[cfg(not(feature = "postgres"))]
-        let _ = dev_url_flag;
         let dir_flag = dir_flag
             .filter(|d| !d.as_os_str().is_empty())
             .or_else(|| dotenv.get("MIGRATE_DIR").map(Path::new));
@@ -155,21 +148,19 @@ impl Config {
             backup_keep: file.backup_keep,
             busy_timeout: Duration::from_millis(file.busy_timeout_ms.unwrap_or(30_000)),
             version_table_schema: file.version_table_schema.clone(),
-            #[cfg(feature = "postgres")]
-            postgres,
+            server,
         })
     }
 }
 
-/// The PostgreSQL settings the file gives, defaults for the rest.
-#[cfg(feature = "postgres")]
-fn postgres_settings(file: &FileConfig) -> migrate_core::postgres::Settings {
-    let defaults = migrate_core::postgres::Settings::default();
-    migrate_core::postgres::Settings {
+/// The server settings the file gives, defaults for the rest.
+fn server_settings(file: &FileConfig) -> ServerSettings {
+    let defaults = ServerSettings::default();
+    ServerSettings {
         schema: file.version_table_schema.clone(),
         lock_mode: match file.lock_mode {
-            Some(LockModeName::Transaction) => migrate_core::postgres::LockMode::Transaction,
-            Some(LockModeName::Session) | None => migrate_core::postgres::LockMode::Session,
+            Some(LockModeName::Transaction) => LockMode::Transaction,
+            Some(LockModeName::Session) | None => LockMode::Session,
         },
         lock_timeout: file
             .lock_timeout_ms

@@ -23,7 +23,7 @@ pub use error::CliError;
 use output::tell;
 
 use clap::Parser;
-use migrate_core::{Commands, Database, Location, Migrations, OpenMode};
+use migrate_core::{Commands, Database, Location, Migrations, OpenMode, OpenOptions};
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::ExitCode;
@@ -132,13 +132,11 @@ impl<'a> Context<'a> {
         if matches!(self.config.database, Location::Memory) {
             self.database_file()?;
         }
-        #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
-        let mut db = Database::open(&self.config.database, self.config.busy_timeout)?;
-        #[cfg(feature = "postgres")]
-        if let Some(settings) = db.postgres_settings() {
-            *settings = self.config.postgres.clone();
-        }
-        Ok(db)
+        let options = OpenOptions {
+            busy_timeout: self.config.busy_timeout,
+            server: self.config.server.clone(),
+        };
+        Ok(Database::open(&self.config.database, &options)?)
     }
 
     /// Opens the database for reading; `None` when the file does not exist

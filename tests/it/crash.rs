@@ -8,8 +8,9 @@
 
 use crate::common::{long_history, qty_updates, seeded_database, Rng, ITEM_ROWS};
 use migrate::schema::{diff, Renames};
-use migrate::sqlite::introspect::{read_schema, replay};
+use migrate::sqlite::introspect::read_schema;
 use migrate::{Migrations, Target};
+use migrate_core::tools::replay::replay;
 use rusqlite::Connection;
 use std::path::Path;
 use std::process::{Command, Stdio};

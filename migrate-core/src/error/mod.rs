@@ -16,9 +16,9 @@ pub use ledger::LedgerError;
 pub use statement::{Cause, StatementError};
 pub use tool::ToolError;
 
-use crate::data::ImportError;
+use crate::files::load::LoadError;
 use crate::graph::target::TargetError;
-use crate::load::LoadError;
+use crate::model::data::ImportError;
 
 /// Why a run (upgrade, downgrade, stamp) or a ledger read failed.
 /// Nothing was changed unless the variant says otherwise.
@@ -136,7 +136,7 @@ fn partial_text(
     text += &match heads_now {
         Some(heads) => format!(
             "; the rest was rolled back. The database is now at {}.",
-            crate::ledger::heads_text(heads)
+            crate::graph::heads_text(heads)
         ),
         None => format!(
             "; the rest was rolled back. Where the database stands could not be read back (the connection is gone): it should be at {}; once the server answers, `migrate current` shows it.",
@@ -153,7 +153,7 @@ fn heads_text(heads: Option<&[String]>) -> String {
     match heads {
         None => "rows that could not be read".to_owned(),
         Some([]) => "no row (base)".to_owned(),
-        Some(heads) => crate::ledger::heads_text(heads),
+        Some(heads) => crate::graph::heads_text(heads),
     }
 }
 

@@ -59,7 +59,7 @@ impl StatementError {
         let message = self.message.as_str();
         let code = self.code.as_deref().unwrap_or("");
         let says = |words: &[&str]| words.iter().any(|w| message.contains(w));
-        if message.contains(crate::template::PLACEHOLDER_MARK) {
+        if message.contains(crate::files::template::PLACEHOLDER_MARK) {
             Cause::Placeholder
         } else if code == "55P03" || says(&["lock timeout"]) {
             Cause::LockTimeout

@@ -1,7 +1,7 @@
 //! Failures of the tools around runs: import, backup and restore (and the
 //! PostgreSQL client programs they use), and reading a schema.
 
-use crate::data::ImportError;
+use crate::model::data::ImportError;
 
 /// Why a tool (import, backup, restore, the schema tools) failed.
 #[derive(Debug, thiserror::Error)]

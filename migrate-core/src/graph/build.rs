@@ -2,7 +2,7 @@
 
 use super::adjacency::Adjacency;
 use super::{Graph, IdMap};
-use crate::migration::Migration;
+use crate::files::migration::Migration;
 
 /// A rule of the revision graph that a migration set breaks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

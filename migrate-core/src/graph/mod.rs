@@ -16,7 +16,7 @@ pub mod target;
 
 pub use build::GraphError;
 
-use crate::migration::{Migration, Text};
+use crate::files::migration::{Migration, Text};
 use adjacency::Adjacency;
 /// Revision ids and labels are short and trusted (they come from the
 /// project's own files), so a fast non-cryptographic hash serves. Keys are
@@ -250,6 +250,15 @@ impl Graph {
         let mut order = self.walk(&vec![true; self.len()], &self.real_heads());
         order.reverse();
         order
+    }
+}
+
+/// Heads as messages print them: `base` for none, else comma-separated.
+pub fn heads_text(heads: &[String]) -> String {
+    if heads.is_empty() {
+        "base".to_owned()
+    } else {
+        heads.join(", ")
     }
 }
 

@@ -1,9 +1,9 @@
 use super::plan::{Plan, RowOp};
 use super::target::{Target, TargetError};
 use super::Graph;
-use crate::load::order_migrations;
-use crate::migration::Migration;
-use crate::parse::parse_migration;
+use crate::files::load::order_migrations;
+use crate::files::migration::Migration;
+use crate::files::parse::parse_migration;
 
 /// A migration from `"rev: parent1 parent2 [label=x] [dep=y]"`.
 fn migration(spec: &str) -> Migration {

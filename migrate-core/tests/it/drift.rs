@@ -95,7 +95,10 @@ fn a_database_ahead_of_the_binary_is_unknown_and_refused() {
     assert!(report.unknown[0].has_downgrade_sql);
     assert!(report.ensure_clean().is_err());
     let error = reference().upgrade(&mut conn, "head").unwrap_err();
-    assert!(matches!(error, RunError::Ledger(LedgerError::UnknownRevisions { .. })));
+    assert!(matches!(
+        error,
+        RunError::Ledger(LedgerError::UnknownRevisions { .. })
+    ));
     let text = error.to_string();
     assert!(
         text.contains("Can't locate revision identified by '004'"),

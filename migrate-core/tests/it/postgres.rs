@@ -3,7 +3,7 @@
 
 use crate::pg::TestDb;
 use crate::support::{migration, write_folder};
-use migrate_core::postgres::{LockMode, Postgres, Settings};
+use migrate_core::postgres::{LockMode, Postgres, ServerSettings};
 use migrate_core::{BackendError, LedgerError, Migrations, RunError, RunOptions, Target};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
@@ -17,7 +17,7 @@ fn example() -> Migrations {
     Migrations::from_dir(EXAMPLE).unwrap()
 }
 
-fn with_settings(db: &TestDb, settings: Settings) -> Postgres {
+fn with_settings(db: &TestDb, settings: ServerSettings) -> Postgres {
     Postgres::new(db.connect(), settings)
 }
 
@@ -158,7 +158,10 @@ fn a_held_lock_makes_a_run_wait_and_the_timeout_names_the_holder() {
         .unwrap_err();
     assert!(started.elapsed() >= Duration::from_millis(400));
     let text = error.to_string();
-    assert!(matches!(error, RunError::Backend(BackendError::LockTimeout { .. })), "{text}");
+    assert!(
+        matches!(error, RunError::Backend(BackendError::LockTimeout { .. })),
+        "{text}"
+    );
     assert!(text.contains("other_deploy"), "{text}");
     assert!(text.contains("pid "), "{text}");
     // Released by its holder, the lock is taken at once.
@@ -190,9 +193,9 @@ fn lock_timeout_against_a_held_table_lock_rolls_the_whole_run_back() {
         .unwrap();
     let mut migrator = with_settings(
         &db,
-        Settings {
+        ServerSettings {
             lock_timeout: Duration::from_millis(200),
-            ..Settings::default()
+            ..ServerSettings::default()
         },
     );
     let started = Instant::now();
@@ -278,9 +281,9 @@ fn transaction_lock_mode_serves_a_pooler_and_refuses_what_would_outlive_it() {
     let Some(db) = TestDb::create("txmode") else {
         return;
     };
-    let settings = Settings {
+    let settings = ServerSettings {
         lock_mode: LockMode::Transaction,
-        ..Settings::default()
+        ..ServerSettings::default()
     };
     let set = example();
     let mut pooled = with_settings(&db, settings.clone());
@@ -326,9 +329,9 @@ fn a_version_table_schema_keeps_the_ledger_apart() {
     };
     let mut pg = with_settings(
         &db,
-        Settings {
+        ServerSettings {
             schema: Some("ledger".into()),
-            ..Settings::default()
+            ..ServerSettings::default()
         },
     );
     example().upgrade(&mut pg, "002").unwrap();
@@ -373,7 +376,10 @@ fn the_ledger_is_found_where_search_path_resolves_it_as_alembic_finds_it() {
     let error = example()
         .upgrade_with(&mut client, &Target::Heads, &options)
         .unwrap_err();
-    assert!(matches!(error, RunError::Backend(BackendError::LockTimeout { .. })), "{error}");
+    assert!(
+        matches!(error, RunError::Backend(BackendError::LockTimeout { .. })),
+        "{error}"
+    );
     drop(holder);
     example().upgrade(&mut client, "head").unwrap();
     assert_eq!(
@@ -406,7 +412,10 @@ fn a_database_ahead_of_the_files_rolls_back_with_stored_sql() {
     let mut client = db.connect();
     let refused = older.upgrade(&mut client, "head").unwrap_err();
     assert!(
-        matches!(refused, RunError::Ledger(LedgerError::UnknownRevisions { .. })),
+        matches!(
+            refused,
+            RunError::Ledger(LedgerError::UnknownRevisions { .. })
+        ),
         "{refused}"
     );
     let report = older
@@ -485,7 +494,7 @@ fn introspection_reports_every_kind_of_object_in_the_servers_rendering() {
     };
     let mut pg = Postgres::connect(
         &migrate_core::Location::parse(db.url()).unwrap(),
-        Settings::default(),
+        ServerSettings::default(),
     )
     .unwrap();
     example().upgrade(&mut pg, "head").unwrap();
@@ -500,7 +509,7 @@ fn introspection_reports_every_kind_of_object_in_the_servers_rendering() {
              CREATE POLICY own_requests ON repair_requests USING (user_id > 0);",
         )
         .unwrap();
-    let schema = migrate_core::postgres::tools::schema_of(&mut pg).unwrap();
+    let schema = migrate_core::schema::server_lab::schema_of(&mut pg).unwrap();
     let get = |key: &str| {
         schema
             .objects
@@ -550,9 +559,9 @@ mod diff_round_trip {
     //! B, its downgrade turns B back into A, and the rows stay.
 
     use crate::pg::TestDb;
-    use migrate_core::postgres::diff::diff;
-    use migrate_core::postgres::tools::schema_of;
-    use migrate_core::postgres::{Postgres, Settings};
+    use migrate_core::postgres::{Postgres, ServerSettings};
+    use migrate_core::schema::pg_diff::diff;
+    use migrate_core::schema::server_lab::schema_of;
     use migrate_core::schema::Renames;
     use proptest::prelude::*;
 
@@ -692,8 +701,8 @@ mod diff_round_trip {
         ) {
             let Some(db) = TestDb::create("diffprop") else { return Ok(()) };
             let Some(other) = TestDb::create("diffprop_b") else { return Ok(()) };
-            let mut live = Postgres::new(db.connect(), Settings::default());
-            let mut target = Postgres::new(other.connect(), Settings::default());
+            let mut live = Postgres::new(db.connect(), ServerSettings::default());
+            let mut target = Postgres::new(other.connect(), ServerSettings::default());
             live.client.batch_execute(&schema_sql(&a, a_moods)).unwrap();
             target.client.batch_execute(&schema_sql(&b, b_moods)).unwrap();
             fill(&mut live, &a);
@@ -741,7 +750,10 @@ fn the_batched_ledger_writes_still_count_each_version_row_change() {
     let mut client = db.connect();
     set.upgrade(&mut client, "r1").unwrap();
     let error = set.upgrade(&mut client, "head").unwrap_err();
-    assert!(matches!(error, RunError::Ledger(LedgerError::VersionRows { .. })), "{error}");
+    assert!(
+        matches!(error, RunError::Ledger(LedgerError::VersionRows { .. })),
+        "{error}"
+    );
     assert!(error.to_string().contains("`r1` to `r2`"), "{error}");
     assert_eq!(db.column("SELECT version_num FROM alembic_version"), ["r1"]);
     assert_eq!(db.column("SELECT to_regclass('c') IS NULL"), ["t"]);

@@ -110,7 +110,10 @@ fn verify_full_checks_the_chain_and_the_host_name_and_never_falls_back() {
     // The same server by address: the chain holds, the name does not.
     let by_address = format!("sslmode=verify-full&sslrootcert={root}");
     let error = connect(&location(&db, None, &by_address)).err().unwrap();
-    assert!(matches!(error, RunError::Backend(BackendError::Connect { .. })), "{error}");
+    assert!(
+        matches!(error, RunError::Backend(BackendError::Connect { .. })),
+        "{error}"
+    );
     assert!(error.to_string().contains("certificate"), "{error}");
     // verify-ca checks the chain only.
     let mut client = connect(&location(
@@ -135,6 +138,9 @@ fn verify_full_checks_the_chain_and_the_host_name_and_never_falls_back() {
     let error = connect(&location(&db, None, "sslrootcert=system"))
         .err()
         .unwrap();
-    assert!(matches!(error, RunError::Backend(BackendError::Connect { .. })), "{error}");
+    assert!(
+        matches!(error, RunError::Backend(BackendError::Connect { .. })),
+        "{error}"
+    );
     assert!(error.to_string().contains("certificate"), "{error}");
 }

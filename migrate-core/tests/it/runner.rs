@@ -380,7 +380,10 @@ fn a_database_created_by_hand_is_refused_with_the_fix() {
     conn.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY);")
         .unwrap();
     let error = reference().upgrade(&mut conn, "head").unwrap_err();
-    assert!(matches!(error, RunError::Ledger(LedgerError::CreatedByHand { .. })));
+    assert!(matches!(
+        error,
+        RunError::Ledger(LedgerError::CreatedByHand { .. })
+    ));
     let text = error.to_string();
     assert!(
         text.contains("created by hand") && text.contains("`migrate adopt`"),
@@ -459,7 +462,10 @@ fn a_migration_that_edits_alembic_version_fails_the_run_and_rolls_it_back() {
     let error = set.upgrade(&mut conn, "head").unwrap_err();
     // The run's ledger writes go together before its commit: r2's version
     // row change finds no row, and nothing of the run stays.
-    assert!(matches!(error, RunError::Ledger(LedgerError::VersionRows { .. })), "{error}");
+    assert!(
+        matches!(error, RunError::Ledger(LedgerError::VersionRows { .. })),
+        "{error}"
+    );
     assert!(error.to_string().contains("`r1` to `r2`"), "{error}");
     assert!(columns(&conn, "c").is_empty());
     assert_eq!(version_rows(&conn), ["r1"]);

@@ -1,0 +1,467 @@
+//! The boundary between the orchestration (plan, run, record, verify,
+//! repair, stamp, offline SQL), written once, and a database
+//! (DESIGN §2).
+//!
+//! A [`Backend`] is a connection that can take the migration lock, open a
+//! write transaction, run one migration section and read and write the
+//! ledger tables of DESIGN §5. A [`Dialect`] renders the version-table DDL
+//! and row operations for offline SQL. SQLite implements both in
+//! [`crate::backend::sqlite`]; nothing outside a backend's module writes SQL.
+
+#[cfg(feature = "sqlite")]
+pub(crate) mod database;
+pub mod foreign_keys;
+pub mod ledger;
+pub mod location;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+pub mod settings;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+use crate::backend::foreign_keys::Violation;
+use crate::backend::ledger::{AppliedRowRef, LedgerState, LogEntry, NewRow, StoredDowngrade};
+use crate::error::{LedgerError, RunError};
+use crate::files::migration::Migration;
+use crate::files::sql_text::string_literal;
+use crate::graph::plan::RowOp;
+use std::ops::{Deref, DerefMut};
+use std::time::Duration;
+
+/// How long a wait for another migrator goes unmentioned before
+/// [`WaitPolicy::on_wait`] is called.
+pub const QUIET_WAIT: Duration = Duration::from_secs(1);
+
+/// How a backend waits for another process's lock (the SQLite write lock,
+/// the PostgreSQL migration lock): the boundary's own options, which the
+/// runner derives from its [`RunOptions`](crate::RunOptions).
+#[derive(Clone, Copy)]
+pub struct WaitPolicy<'a> {
+    /// How long to wait in all before giving up.
+    pub limit: Duration,
+    /// Told once when another connection has held the lock for
+    /// [`QUIET_WAIT`], with the limit and who holds it.
+    pub on_wait: Option<&'a dyn Fn(&LockWait)>,
+}
+
+impl Default for WaitPolicy<'_> {
+    /// Thirty seconds, told to no one.
+    fn default() -> Self {
+        WaitPolicy {
+            limit: Duration::from_secs(30),
+            on_wait: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for WaitPolicy<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WaitPolicy")
+            .field("limit", &self.limit)
+            .field("on_wait", &self.on_wait.is_some())
+            .finish()
+    }
+}
+
+/// A run waiting for another one's lock, as [`WaitPolicy::on_wait`] hears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockWait {
+    /// How long the run waits in all before giving up.
+    pub limit: Duration,
+    /// Who holds the lock, when the database says (PostgreSQL names the
+    /// server process, application, client and since when; SQLite does
+    /// not say).
+    pub holder: Option<String>,
+}
+
+/// Where SQL being run comes from, for error messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    /// The revision.
+    pub revision: &'a str,
+    /// Its file, or where the SQL was stored.
+    pub path: &'a str,
+    /// `upgrade` or `downgrade`.
+    pub direction: &'static str,
+}
+
+/// A database that migrations run against: [`sqlite::Connection`](crate::backend::sqlite::Connection) and
+/// [`Database`](crate::Database). The operations behind it (transactions,
+/// ledger writes) are the crate's own, so that nothing outside it can
+/// desynchronise `alembic_version` from `migrate_applied`; call
+/// [`Migrations`](crate::Migrations)' methods instead.
+pub trait Backend: sealed::Ops {}
+
+impl<T: sealed::Ops + ?Sized> Backend for T {}
+
+pub(crate) use sealed::RunScope;
+
+pub(crate) mod sealed {
+    use super::*;
+
+    /// Whether a run stays in one transaction, or commits partway (a
+    /// `transactional: false` migration, a transaction per migration, stored
+    /// downgrade SQL run outside a transaction) and so needs a lock that
+    /// outlives its transactions.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum RunScope {
+        /// Everything in one transaction.
+        OneTransaction,
+        /// Commits before its end.
+        CommitsPartway,
+    }
+
+    /// The ledger writes of one migration step (see `Ops::record_step`).
+    #[derive(Debug)]
+    pub struct StepRecord<'a> {
+        /// The `alembic_version` changes.
+        pub row_ops: &'a [RowOp],
+        /// The `migrate_applied` row of an upgrade.
+        pub applied: Option<NewRow<'a>>,
+        /// The `migrate_applied` rows a downgrade removes.
+        pub forget: Vec<&'a str>,
+    }
+
+    /// What a [`Backend`] does for the orchestration. For a run it calls
+    /// [`Ops::acquire`], then transactions ([`Transaction::begin`]) holding
+    /// ledger reads and writes and [`Ops::run_script`], then [`Ops::release`]
+    /// on every path. A backend never commits or rolls back on its own.
+    pub trait Ops {
+        /// What [`Ops::acquire`] hands to [`Ops::release`] (for SQLite,
+        /// whether foreign keys were on; for a server, the lock it took).
+        type Session;
+
+        /// Prepares the connection for a run that writes: refuses a read-only
+        /// database, applies `wait` and the backend's timeouts and, when the run
+        /// commits partway (`scope`), takes whatever lock the database keeps
+        /// outside transactions.
+        fn acquire(
+            &mut self,
+            wait: &WaitPolicy<'_>,
+            scope: RunScope,
+        ) -> Result<Self::Session, RunError>;
+
+        /// Undoes [`Ops::acquire`]. Called on every path, after the last
+        /// transaction ended.
+        fn release(&mut self, session: Self::Session) -> Result<(), RunError>;
+
+        /// Opens a write transaction of the run `session` belongs to,
+        /// waiting for other writers as `wait` says.
+        fn begin(&mut self, wait: &WaitPolicy<'_>, session: &Self::Session)
+            -> Result<(), RunError>;
+
+        /// Commits the open transaction.
+        fn commit(&mut self) -> Result<(), RunError>;
+
+        /// Whether the transaction [`Ops::begin`] opened is still open: a
+        /// migration that ended it (a `COMMIT` the folder check missed) is
+        /// caught after it ran.
+        fn transaction_is_open(&mut self) -> Result<bool, RunError>;
+
+        /// Whether a run may commit before its end (a `transactional: false`
+        /// migration, a transaction per migration) and keep its lock.
+        fn allows_commits_within_a_run(&mut self, _session: &Self::Session) -> bool {
+            true
+        }
+
+        /// Rolls back the open transaction, if any. A failure here is not
+        /// reported: the database rolls back on close, and the error that led
+        /// here matters more.
+        fn rollback(&mut self);
+
+        /// Runs every statement of `sql` (a migration section, or stored
+        /// downgrade SQL). On failure the error names `origin`, the line
+        /// (`line_of` maps a byte offset to a line of the file), the statement
+        /// and the database's message.
+        fn run_script(
+            &mut self,
+            sql: &str,
+            origin: &Origin<'_>,
+            line_of: &dyn Fn(usize) -> u32,
+        ) -> Result<(), RunError>;
+
+        /// Reads the ledger in one snapshot, handing each `migrate_applied` row
+        /// to `visit` in the order it was recorded instead of collecting it.
+        /// Missing tables read as empty.
+        fn read_ledger(
+            &mut self,
+            visit: &mut dyn FnMut(AppliedRowRef<'_>),
+        ) -> Result<LedgerState, RunError>;
+
+        /// Creates whichever ledger tables are missing.
+        fn ensure_ledger(&mut self) -> Result<(), RunError>;
+
+        /// Applies one change to `alembic_version`; returns the rows changed.
+        fn apply_row_op(&mut self, op: &RowOp) -> Result<usize, RunError>;
+
+        /// Inserts or replaces the `migrate_applied` row of a revision.
+        fn record(&mut self, row: &NewRow<'_>) -> Result<(), RunError>;
+
+        /// Deletes the `migrate_applied` row of a revision.
+        fn forget(&mut self, revision: &str) -> Result<(), RunError>;
+
+        /// Records one migration step: the `alembic_version` changes (each
+        /// must touch exactly one row), then the `migrate_applied` row
+        /// written or the rows removed.
+        fn record_step(&mut self, step: &StepRecord<'_>) -> Result<(), RunError> {
+            for op in step.row_ops {
+                apply_row_op_checked(self, op)?;
+            }
+            if let Some(row) = &step.applied {
+                self.record(row)?;
+            }
+            for revision in &step.forget {
+                self.forget(revision)?;
+            }
+            Ok(())
+        }
+
+        /// Records steps in order, each as [`Ops::record_step`] does. A
+        /// server backend sends them all as one round trip.
+        fn record_steps(&mut self, steps: &[StepRecord<'_>]) -> Result<(), RunError> {
+            steps.iter().try_for_each(|step| self.record_step(step))
+        }
+
+        /// Sets the recorded checksum of an applied revision.
+        fn set_checksum(&mut self, revision: &str, checksum: &str) -> Result<(), RunError>;
+
+        /// The stored downgrades of every recorded revision, newest first.
+        fn stored_downgrades(&mut self) -> Result<Vec<StoredDowngrade>, RunError>;
+
+        /// Appends a row to `migrate_log`.
+        fn log(&mut self, entry: &LogEntry<'_>) -> Result<(), RunError>;
+
+        /// Rows that reference missing rows, for a database that lets them in
+        /// (SQLite with foreign keys off during a run). A backend that enforces
+        /// foreign keys on every statement returns none.
+        fn foreign_key_violations(&mut self) -> Result<Vec<Violation>, RunError>;
+    }
+}
+
+/// A write transaction that rolls back when dropped without
+/// [`Transaction::commit`]: every early return of the orchestration
+/// leaves the database as it was.
+pub(crate) struct Transaction<'c, B: Backend + ?Sized> {
+    backend: &'c mut B,
+    session: &'c B::Session,
+    open: bool,
+}
+
+impl<'c, B: Backend + ?Sized> Transaction<'c, B> {
+    /// Opens a write transaction on `backend`, in the run `session`
+    /// belongs to.
+    pub(crate) fn begin(
+        backend: &'c mut B,
+        session: &'c B::Session,
+        wait: &WaitPolicy<'_>,
+    ) -> Result<Self, RunError> {
+        backend.begin(wait, session)?;
+        Ok(Transaction {
+            backend,
+            session,
+            open: true,
+        })
+    }
+
+    /// Whether the run may commit before its end and keep its lock.
+    pub(crate) fn allows_commits_within_a_run(&mut self) -> bool {
+        self.backend.allows_commits_within_a_run(self.session)
+    }
+
+    /// Commits.
+    pub(crate) fn commit(mut self) -> Result<(), RunError> {
+        self.open = false;
+        self.backend.commit()
+    }
+
+    /// Commits what was done so far, runs `work` outside any transaction
+    /// (a `transactional: false` migration), then opens a new transaction.
+    /// When `work` fails, no transaction is open and dropping the guard
+    /// does nothing.
+    pub(crate) fn outside<T>(
+        &mut self,
+        wait: &WaitPolicy<'_>,
+        work: impl FnOnce(&mut B) -> Result<T, RunError>,
+    ) -> Result<T, RunError> {
+        self.checkpoint_with(wait, work)
+    }
+
+    /// Commits what was done so far and opens a new transaction.
+    pub(crate) fn checkpoint(&mut self, wait: &WaitPolicy<'_>) -> Result<(), RunError> {
+        self.checkpoint_with(wait, |_| Ok(()))
+    }
+
+    fn checkpoint_with<T>(
+        &mut self,
+        wait: &WaitPolicy<'_>,
+        work: impl FnOnce(&mut B) -> Result<T, RunError>,
+    ) -> Result<T, RunError> {
+        self.open = false;
+        self.backend.commit()?;
+        let value = work(self.backend)?;
+        self.backend.begin(wait, self.session)?;
+        self.open = true;
+        Ok(value)
+    }
+}
+
+impl<B: Backend + ?Sized> Deref for Transaction<'_, B> {
+    type Target = B;
+
+    fn deref(&self) -> &B {
+        self.backend
+    }
+}
+
+impl<B: Backend + ?Sized> DerefMut for Transaction<'_, B> {
+    fn deref_mut(&mut self) -> &mut B {
+        self.backend
+    }
+}
+
+impl<B: Backend + ?Sized> Drop for Transaction<'_, B> {
+    fn drop(&mut self) {
+        if self.open {
+            self.backend.rollback();
+        }
+    }
+}
+
+/// Reads the ledger in one snapshot, collecting the `migrate_applied` rows.
+pub(crate) fn read_ledger<B: Backend + ?Sized>(db: &mut B) -> Result<LedgerState, RunError> {
+    let mut applied = Vec::new();
+    let mut state = db.read_ledger(&mut |row| applied.push(row.to_owned_row()))?;
+    state.applied = applied;
+    Ok(state)
+}
+
+/// Reads the current heads (`alembic_version` rows), without taking a lock.
+pub fn current<B: Backend + ?Sized>(db: &mut B) -> Result<Vec<String>, RunError> {
+    Ok(db.read_ledger(&mut |_| {})?.heads)
+}
+
+/// Runs `work` between [`Ops::acquire`] and [`Ops::release`];
+/// the release happens whatever `work` returns, and its own failure is
+/// reported only when `work` succeeded.
+pub(crate) fn with_session<B: Backend + ?Sized, T>(
+    backend: &mut B,
+    wait: &WaitPolicy<'_>,
+    scope: RunScope,
+    work: impl FnOnce(&mut B, &B::Session) -> Result<T, RunError>,
+) -> Result<T, RunError> {
+    let session = backend.acquire(wait, scope)?;
+    let result = work(backend, &session);
+    let released = backend.release(session);
+    match result {
+        Ok(value) => released.map(|()| value),
+        Err(error) => Err(error),
+    }
+}
+
+/// Records a revision as applied (or stamped, or started) with its
+/// checksum and downgrade SQL.
+pub(crate) fn record_migration<B: Backend + ?Sized>(
+    backend: &mut B,
+    m: &Migration,
+    status: crate::backend::ledger::Status,
+    checksum: Option<String>,
+    execution_ms: Option<i64>,
+) -> Result<(), RunError> {
+    let down = m.down_revisions().collect::<Vec<_>>().join(",");
+    backend.record(&new_row(
+        m,
+        status,
+        checksum.as_deref(),
+        &down,
+        execution_ms,
+    ))
+}
+
+/// The `migrate_applied` row of `m`; `down` is its parents, comma-separated.
+pub(crate) fn new_row<'a>(
+    m: &'a Migration,
+    status: crate::backend::ledger::Status,
+    checksum: Option<&'a str>,
+    down: &'a str,
+    execution_ms: Option<i64>,
+) -> NewRow<'a> {
+    NewRow {
+        revision: m.revision(),
+        checksum,
+        message: m.message(),
+        down_revisions: down,
+        downgrade_sql: m.downgrade().map(|s| s.sql()),
+        execution_ms,
+        status,
+    }
+}
+
+/// Applies a row change that must touch exactly one row of
+/// `alembic_version`.
+pub(crate) fn apply_row_op_checked<B: Backend + ?Sized>(
+    backend: &mut B,
+    op: &RowOp,
+) -> Result<(), RunError> {
+    match backend.apply_row_op(op)? {
+        1 => Ok(()),
+        changed => Err(RunError::Ledger(LedgerError::VersionRows {
+            operation: op.clone(),
+            changed,
+        })),
+    }
+}
+
+/// How offline SQL (`upgrade --sql`) writes the ledger in a database's
+/// own text, as Alembic writes it.
+pub trait Dialect {
+    /// The statement that opens a transaction (`BEGIN;`).
+    fn begin(&self) -> &'static str {
+        "BEGIN;"
+    }
+
+    /// The statement that commits it (`COMMIT;`).
+    fn commit(&self) -> &'static str {
+        "COMMIT;"
+    }
+
+    /// The last line of a script: the final `COMMIT;`, as Alembic ends it
+    /// for this database.
+    fn end(&self) -> String {
+        format!("{}\n", self.commit())
+    }
+
+    /// `CREATE TABLE alembic_version ...;`.
+    fn create_version_table(&self) -> String;
+
+    /// The version table as the script names it: `alembic_version`, or
+    /// qualified by the configured schema.
+    fn version_table(&self) -> String {
+        "alembic_version".to_owned()
+    }
+
+    /// What an insert's `RETURNING` names: Alembic writes
+    /// `alembic_version.version_num` (qualified like the table) on
+    /// PostgreSQL, `version_num` on SQLite.
+    fn returning(&self) -> String;
+
+    /// One [`RowOp`] as a statement, with its `;`, in Alembic's text.
+    fn row_op(&self, op: &RowOp) -> String {
+        let table = self.version_table();
+        match op {
+            RowOp::Insert(rev) => format!(
+                "INSERT INTO {table} (version_num) VALUES ({}) RETURNING {};",
+                string_literal(rev),
+                self.returning()
+            ),
+            RowOp::Delete(rev) => format!(
+                "DELETE FROM {table} WHERE {table}.version_num = {};",
+                string_literal(rev)
+            ),
+            RowOp::Update { from, to } => format!(
+                "UPDATE {table} SET version_num={} WHERE {table}.version_num = {};",
+                string_literal(to),
+                string_literal(from)
+            ),
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Talking to the server through the simple query protocol only: values
+//! travel as text and are quoted here, so no prepared statement is ever
+//! created (a transaction-mode pooler could hand it to another client).
+
+use crate::error::{BackendError, DriverCode, RunError};
+use postgres::{Client, SimpleQueryMessage};
+
+/// One row as text; `None` for `NULL`.
+pub(crate) type TextRow = Vec<Option<String>>;
+
+/// The [`RunError`] of a client failure while doing `doing`.
+pub(crate) fn database_error(doing: &'static str, source: postgres::Error) -> RunError {
+    let hint = if source.is_closed() {
+        Some("the connection to the server was lost; check the server and retry")
+    } else {
+        match source.code().map(postgres::error::SqlState::code) {
+            Some("25006") => Some("the server or the connection is read-only (a standby, or default_transaction_read_only); connect to the primary"),
+            Some("42501") => Some("the database user lacks a privilege this needs; grant it, or connect as the owner"),
+            Some("55P03") => Some("a table lock was held by another session past lock_timeout; retry when the other work is done"),
+            Some("57014") => Some("statement_timeout cancelled the statement"),
+            _ => None,
+        }
+    };
+    let code = source
+        .code()
+        .map(|state| DriverCode::SqlState(state.code().to_owned()));
+    RunError::Backend(BackendError::Database {
+        doing,
+        code,
+        hint,
+        source: Box::new(source),
+    })
+}
+
+/// Runs the statements of `sql` in one round trip and returns the rows of
+/// each, as text, in order.
+pub(crate) fn simple_results(
+    client: &mut Client,
+    sql: &str,
+    doing: &'static str,
+) -> Result<Vec<Vec<TextRow>>, RunError> {
+    let messages = client
+        .simple_query(sql)
+        .map_err(|e| database_error(doing, e))?;
+    let mut results = Vec::new();
+    let mut rows = Vec::new();
+    for message in messages {
+        match message {
+            SimpleQueryMessage::Row(row) => rows.push(
+                (0..row.len())
+                    .map(|i| row.get(i).map(str::to_owned))
+                    .collect(),
+            ),
+            SimpleQueryMessage::CommandComplete(_) => results.push(std::mem::take(&mut rows)),
+            _ => {}
+        }
+    }
+    Ok(results)
+}
+
+/// Runs `sql` and returns the rows of its last result, as text.
+pub(crate) fn simple_rows(
+    client: &mut Client,
+    sql: &str,
+    doing: &'static str,
+) -> Result<Vec<TextRow>, RunError> {
+    Ok(simple_results(client, sql, doing)?
+        .pop()
+        .unwrap_or_default())
+}
+
+/// The first row of `sql`'s last result (empty when there is none).
+pub(crate) fn simple_row(
+    client: &mut Client,
+    sql: &str,
+    doing: &'static str,
+) -> Result<TextRow, RunError> {
+    Ok(simple_rows(client, sql, doing)?
+        .into_iter()
+        .next()
+        .unwrap_or_default())
+}
+
+/// The first column of the first row, if any.
+pub(crate) fn simple_value(
+    client: &mut Client,
+    sql: &str,
+    doing: &'static str,
+) -> Result<Option<String>, RunError> {
+    Ok(simple_row(client, sql, doing)?.into_iter().next().flatten())
+}
+
+/// Runs the statements of `sql` in one round trip and returns how many
+/// rows each changed, in order.
+pub(crate) fn command_counts(
+    client: &mut Client,
+    sql: &str,
+    doing: &'static str,
+) -> Result<Vec<u64>, RunError> {
+    let messages = client
+        .simple_query(sql)
+        .map_err(|e| database_error(doing, e))?;
+    Ok(messages
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::CommandComplete(n) => Some(*n),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Runs `sql` and returns how many rows its last command changed.
+pub(crate) fn changed_rows(
+    client: &mut Client,
+    sql: &str,
+    doing: &'static str,
+) -> Result<u64, RunError> {
+    Ok(command_counts(client, sql, doing)?
+        .last()
+        .copied()
+        .unwrap_or(0))
+}
+
+/// Runs statements whose results do not matter.
+pub(crate) fn run(client: &mut Client, sql: &str, doing: &'static str) -> Result<(), RunError> {
+    client
+        .batch_execute(sql)
+        .map_err(|e| database_error(doing, e))
+}
+
+/// `value` as a string literal (`standard_conforming_strings` is on in
+/// every supported server version, so only quotes are doubled).
+pub(crate) fn literal(value: &str) -> String {
+    crate::files::sql_text::string_literal(value)
+}
+
+/// `NULL` or the literal.
+pub(crate) fn literal_or_null(value: Option<&str>) -> String {
+    value.map_or_else(|| "NULL".to_owned(), literal)
+}
+
+/// `name` as a quoted identifier.
+pub(crate) fn identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}

@@ -1,0 +1,297 @@
+//! Reading a migrations folder (DESIGN §3): listing `versions/`, reading and
+//! parsing every file, validating the graph, and reporting every problem at once.
+
+use crate::files::migration::Migration;
+use crate::files::parse::{parse_migration, ParseError};
+use crate::graph::{Graph, GraphError};
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The folder inside a migrations folder that holds the revision files.
+pub const VERSIONS_DIR: &str = "versions";
+
+/// One problem found while loading a folder.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadProblem {
+    /// The folder or `versions/` is missing or unreadable.
+    #[error("cannot read migrations folder {}: {source}; create it with `migrate init` or pass --dir", path.display())]
+    Folder {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// A file could not be read (it may have vanished after listing).
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// An entry of `versions/` that is not a `.sql` file.
+    #[error("{path}: not a .sql file; migrations must end in .sql (hidden files and README* are ignored)")]
+    NotSql {
+        /// The entry, relative to the migrations folder.
+        path: String,
+    },
+    /// A symbolic link that leads outside the migrations folder.
+    #[error(
+        "{path}: symbolic link points outside the migrations folder; copy the file in instead"
+    )]
+    OutsideLink {
+        /// The link, relative to the migrations folder.
+        path: String,
+    },
+    /// A malformed file.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// A broken revision graph.
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+}
+
+/// Everything wrong with a migrations folder, reported together.
+#[derive(Debug)]
+pub struct LoadError {
+    /// The problems, in file order.
+    pub problems: Vec<LoadProblem>,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let [one] = &self.problems[..] {
+            return write!(f, "{one}");
+        }
+        write!(
+            f,
+            "{} problems in the migrations folder:",
+            self.problems.len()
+        )?;
+        for problem in &self.problems {
+            write!(f, "\n  {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+impl From<Vec<LoadProblem>> for LoadError {
+    fn from(problems: Vec<LoadProblem>) -> Self {
+        LoadError { problems }
+    }
+}
+
+impl From<Vec<GraphError>> for LoadError {
+    fn from(errors: Vec<GraphError>) -> Self {
+        LoadError {
+            problems: errors.into_iter().map(LoadProblem::Graph).collect(),
+        }
+    }
+}
+
+/// A file of `versions/` as read from disk.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path relative to the migrations folder, with `/` separators.
+    pub relative: String,
+    /// The absolute (or caller-relative) path.
+    pub path: PathBuf,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Lists and reads the `.sql` files of `dir/versions`, sorted by name.
+pub fn read_folder(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
+    let versions = dir.join(VERSIONS_DIR);
+    let folder_error = |path: &Path, source| {
+        LoadError::from(vec![LoadProblem::Folder {
+            path: path.to_owned(),
+            source,
+        }])
+    };
+    if let Err(source) = fs::metadata(dir) {
+        return Err(folder_error(dir, source));
+    }
+    let listing = fs::read_dir(&versions).map_err(|source| folder_error(&versions, source))?;
+    let mut entries = Vec::new();
+    let mut problems = Vec::new();
+    for entry in listing {
+        match entry {
+            Ok(entry) => {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !(name.starts_with('.') || name.starts_with("README")) {
+                    entries.push((name, entry.file_type().ok()));
+                }
+            }
+            Err(source) => problems.push(LoadProblem::Folder {
+                path: versions.clone(),
+                source,
+            }),
+        }
+    }
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let root = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned());
+    let read = parallel_map(&entries, |(name, file_type)| {
+        let path = versions.join(name);
+        let relative = format!("{VERSIONS_DIR}/{name}");
+        let is_link = file_type.is_some_and(|t| t.is_symlink());
+        if !name.ends_with(".sql") || file_type.is_some_and(|t| t.is_dir()) {
+            return Err(LoadProblem::NotSql { path: relative });
+        }
+        if is_link {
+            match fs::canonicalize(&path) {
+                Err(source) => return Err(LoadProblem::Read { path, source }),
+                Ok(target) if !target.starts_with(&root) => {
+                    return Err(LoadProblem::OutsideLink { path: relative })
+                }
+                Ok(_) => {}
+            }
+        }
+        match fs::read(&path) {
+            Ok(bytes) => Ok(SourceFile {
+                relative,
+                path,
+                bytes,
+            }),
+            Err(source) if source.kind() == io::ErrorKind::IsADirectory => {
+                Err(LoadProblem::NotSql { path: relative })
+            }
+            Err(source) => Err(LoadProblem::Read { path, source }),
+        }
+    });
+    let mut files = Vec::with_capacity(read.len());
+    for result in read {
+        match result {
+            Ok(file) => files.push(file),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if problems.is_empty() {
+        Ok(files)
+    } else {
+        Err(problems.into())
+    }
+}
+
+/// Maps `items` with `f` on every available core, keeping the order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    const MIN_CHUNK: usize = 256;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || items.len() < 2 * MIN_CHUNK {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
+/// The outcome of loading: migrations in apply order and their graph.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The migrations, topologically sorted.
+    pub migrations: Vec<Migration>,
+    /// Their graph (indices match `migrations`).
+    pub graph: Graph,
+}
+
+/// Parses `files` and validates their graph; on success, returns the
+/// migrations in the canonical apply order that both the macro and the
+/// runtime use.
+pub fn parse_files(files: &[SourceFile]) -> Result<Loaded, LoadError> {
+    let mut problems: Vec<LoadProblem> = Vec::new();
+    let mut migrations = Vec::with_capacity(files.len());
+    let parsed = parallel_map(files, |file| parse_migration(&file.relative, &file.bytes));
+    for result in parsed {
+        match result {
+            Ok(m) => migrations.push(m),
+            Err(errors) => problems.extend(errors.into_iter().map(LoadProblem::Parse)),
+        }
+    }
+    if !problems.is_empty() && migrations.is_empty() {
+        return Err(problems.into());
+    }
+    match order_migrations(migrations) {
+        Ok(loaded) if problems.is_empty() => Ok(loaded),
+        Ok(_) => Err(problems.into()),
+        Err(graph_errors) => {
+            // Parents in files that failed to parse are not "unknown": the
+            // parse error already explains them.
+            if problems.is_empty() {
+                problems.extend(graph_errors.into_iter().map(LoadProblem::Graph));
+            } else {
+                problems.extend(
+                    graph_errors
+                        .into_iter()
+                        .filter(|e| {
+                            matches!(
+                                e,
+                                GraphError::DuplicateRevision { .. } | GraphError::Cycle { .. }
+                            )
+                        })
+                        .map(LoadProblem::Graph),
+                );
+            }
+            Err(problems.into())
+        }
+    }
+}
+
+/// Validates the graph of `migrations` and sorts them into apply order.
+pub fn order_migrations(migrations: Vec<Migration>) -> Result<Loaded, Vec<GraphError>> {
+    let graph = Graph::build(&migrations)?;
+    let order = graph.upgrade_order();
+    let graph = graph.permuted(&order);
+    let mut slots: Vec<Option<Migration>> = migrations.into_iter().map(Some).collect();
+    let migrations: Vec<Migration> = order.iter().filter_map(|&i| slots[i].take()).collect();
+    Ok(Loaded { migrations, graph })
+}
+
+/// Reads, parses and validates a migrations folder.
+pub fn load_folder(dir: &Path) -> Result<Loaded, LoadError> {
+    parse_files(&read_folder(dir)?)
+}
+
+/// The macro's extra rule: exactly one head unless every head carries a
+/// branch label.
+pub fn check_single_head(loaded: &Loaded) -> Result<(), GraphError> {
+    let graph = &loaded.graph;
+    let mut heads = graph.heads().to_vec();
+    heads.sort_by_key(|&h| loaded.migrations[h].path());
+    let unlabelled = heads
+        .iter()
+        .filter(|&&h| graph.labels(h).is_empty())
+        .count();
+    if heads.len() > 1 && unlabelled > 0 {
+        return Err(GraphError::MultipleHeads {
+            heads: heads
+                .iter()
+                .map(|&h| {
+                    (
+                        graph.id(h).to_owned(),
+                        loaded.migrations[h].path().to_owned(),
+                    )
+                })
+                .collect(),
+        });
+    }
+    Ok(())
+}

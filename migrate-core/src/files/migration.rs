@@ -1,0 +1,281 @@
+//! One migration file, parsed: its header, its SQL sections and its checksum.
+
+use crate::files::checksum::Checksum;
+use std::borrow::Cow;
+
+/// Text that is either borrowed from the binary (embedded sets) or owned
+/// (folders read at runtime).
+pub type Text = Cow<'static, str>;
+
+/// A list of ids or labels, borrowed or owned like [`Text`].
+pub type TextList = Cow<'static, [Text]>;
+
+/// One SQL section of a migration file (`-- migrate:upgrade` or
+/// `-- migrate:downgrade`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    sql: Text,
+    first_line: u32,
+}
+
+impl Section {
+    /// Builds a section from its SQL and the file line its first SQL line is on.
+    pub const fn new(sql: Text, first_line: u32) -> Self {
+        Section { sql, first_line }
+    }
+
+    /// The section of an embedded file at `(start, end, first_line)`.
+    const fn embedded(file: &'static str, (start, end, first_line): (usize, usize, u32)) -> Self {
+        let (_, from_start) = file.split_at(start);
+        let (sql, _) = from_start.split_at(end - start);
+        Section::new(Cow::Borrowed(sql), first_line)
+    }
+
+    /// The SQL text, exactly as in the file (between the markers).
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The 1-based line of the file where [`Section::sql`] starts.
+    pub fn first_line(&self) -> u32 {
+        self.first_line
+    }
+
+    /// The file line of a byte offset inside [`Section::sql`].
+    pub fn line_of(&self, offset: usize) -> u32 {
+        let upto = &self.sql.as_bytes()[..offset.min(self.sql.len())];
+        let newlines = upto.iter().filter(|&&b| b == b'\n').count();
+        self.first_line + u32::try_from(newlines).unwrap_or(u32::MAX - self.first_line)
+    }
+}
+
+/// A parsed migration: everything the graph, the runner and drift detection
+/// need, identical whether it was embedded at compile time or read at runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    header: Header,
+    path: Text,
+    upgrade: Section,
+    downgrade: Option<Section>,
+    checksum: Checksum,
+}
+
+/// The header fields of a migration file (DESIGN §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// `revision`: the id.
+    pub revision: Text,
+    /// `down_revision`: no parent for a base, several for a merge.
+    pub down_revisions: TextList,
+    /// `message`: one line shown by `history`.
+    pub message: Text,
+    /// `create_date`: informational.
+    pub create_date: Option<Text>,
+    /// `branch_labels`: names usable as `label@head`.
+    pub branch_labels: TextList,
+    /// `depends_on`: revisions that must be applied first without being parents.
+    pub depends_on: TextList,
+    /// `transactional`: `false` runs the migration outside a transaction.
+    pub transactional: bool,
+    /// Lint codes this migration acknowledges (`-- allow: drop_column`).
+    pub allow: TextList,
+    /// For a squashed baseline: `revision=checksum` of each file it replaces.
+    pub replaces: TextList,
+    /// Where the keys that name other revisions are, for error messages.
+    pub lines: HeaderLines,
+}
+
+/// The lines of the header keys that graph errors point at (0 when absent).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeaderLines {
+    /// The `revision` line.
+    pub revision: u32,
+    /// The `down_revision` line.
+    pub down_revision: u32,
+    /// The `depends_on` line.
+    pub depends_on: u32,
+    /// The `branch_labels` line.
+    pub branch_labels: u32,
+}
+
+impl Migration {
+    /// Assembles a migration. `path` is the file's path relative to the
+    /// migrations folder, such as `versions/001_initial_schema.sql`.
+    pub const fn new(
+        header: Header,
+        path: Text,
+        upgrade: Section,
+        downgrade: Option<Section>,
+        checksum: Checksum,
+    ) -> Self {
+        Migration {
+            header,
+            path,
+            upgrade,
+            downgrade,
+            checksum,
+        }
+    }
+
+    /// What `embed_migrations!` emits for each file, with positional
+    /// arguments so that the expansion stays small: the file's text (from
+    /// `include_str!`, so editing it rebuilds) and its length as the macro
+    /// read it, the relative path, `(revision, down_revisions, message,
+    /// create_date, transactional)`, `[branch_labels, depends_on, allow,
+    /// replaces]`, the [`HeaderLines`] in field order, each section as
+    /// `(start, end, first_line)` byte offsets into the file, and the
+    /// SHA-256 digest. Not meant to be called by hand.
+    ///
+    /// # Panics
+    ///
+    /// At compile time, when the file's length differs from what the macro
+    /// read (it was edited during the build) or a section's offsets do not
+    /// fall on character boundaries.
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    pub const fn embedded(
+        file: &'static str,
+        len: usize,
+        path: &'static str,
+        fields: (
+            &'static str,
+            &'static [Text],
+            &'static str,
+            Option<&'static str>,
+            bool,
+        ),
+        lists: [&'static [Text]; 4],
+        lines: [u32; 4],
+        upgrade: (usize, usize, u32),
+        downgrade: Option<(usize, usize, u32)>,
+        digest: [u8; 32],
+    ) -> Self {
+        assert!(
+            file.len() == len,
+            "a migration file changed while it was being embedded: build again"
+        );
+        let (revision, down_revisions, message, create_date, transactional) = fields;
+        let [branch_labels, depends_on, allow, replaces] = lists;
+        let [revision_line, down_revision_line, depends_on_line, branch_labels_line] = lines;
+        Migration {
+            header: Header {
+                revision: Cow::Borrowed(revision),
+                down_revisions: Cow::Borrowed(down_revisions),
+                message: Cow::Borrowed(message),
+                create_date: match create_date {
+                    Some(date) => Some(Cow::Borrowed(date)),
+                    None => None,
+                },
+                branch_labels: Cow::Borrowed(branch_labels),
+                depends_on: Cow::Borrowed(depends_on),
+                transactional,
+                allow: Cow::Borrowed(allow),
+                replaces: Cow::Borrowed(replaces),
+                lines: HeaderLines {
+                    revision: revision_line,
+                    down_revision: down_revision_line,
+                    depends_on: depends_on_line,
+                    branch_labels: branch_labels_line,
+                },
+            },
+            path: Cow::Borrowed(path),
+            upgrade: Section::embedded(file, upgrade),
+            downgrade: match downgrade {
+                Some(place) => Some(Section::embedded(file, place)),
+                None => None,
+            },
+            checksum: Checksum::from_digest(digest),
+        }
+    }
+
+    /// The header fields.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The revision id.
+    pub fn revision(&self) -> &str {
+        &self.header.revision
+    }
+
+    /// The parents (`down_revision`); empty for a base, several for a merge.
+    pub fn down_revisions(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.header.down_revisions.iter().map(|t| t.as_ref())
+    }
+
+    /// The one-line message.
+    pub fn message(&self) -> &str {
+        &self.header.message
+    }
+
+    /// The informational creation date, if the header has one.
+    pub fn create_date(&self) -> Option<&str> {
+        self.header.create_date.as_deref()
+    }
+
+    /// The branch labels declared by this file.
+    pub fn branch_labels(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.header.branch_labels.iter().map(|t| t.as_ref())
+    }
+
+    /// Revisions that must be applied before this one without being parents.
+    pub fn depends_on(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.header.depends_on.iter().map(|t| t.as_ref())
+    }
+
+    /// Lint codes this migration acknowledges.
+    pub fn allowed(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.header.allow.iter().map(|t| t.as_ref())
+    }
+
+    /// Whether the header acknowledges findings of `code` (`-- allow:`).
+    pub fn acknowledges(&self, code: crate::files::lint_code::LintCode) -> bool {
+        self.allowed().any(|name| name == code.name())
+    }
+
+    /// For a squashed baseline: each revision it replaces, with the checksum
+    /// that revision's file had.
+    pub fn replaces(&self) -> impl Iterator<Item = (&str, Checksum)> {
+        self.header.replaces.iter().filter_map(|entry| {
+            let (id, sum) = entry.split_once('=')?;
+            Some((id, sum.parse().ok()?))
+        })
+    }
+
+    /// Whether this migration replaces `revision` (a squashed baseline).
+    pub fn replaced_checksum(&self, revision: &str) -> Option<Checksum> {
+        self.replaces()
+            .find(|(id, _)| *id == revision)
+            .map(|(_, sum)| sum)
+    }
+
+    /// Whether the migration runs inside the run's transaction.
+    pub fn is_transactional(&self) -> bool {
+        self.header.transactional
+    }
+
+    /// The file's path relative to the migrations folder.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The `-- migrate:upgrade` section.
+    pub fn upgrade(&self) -> &Section {
+        &self.upgrade
+    }
+
+    /// The `-- migrate:downgrade` section; `None` when the migration is irreversible.
+    pub fn downgrade(&self) -> Option<&Section> {
+        self.downgrade.as_ref()
+    }
+
+    /// The file's checksum (DESIGN §4).
+    pub fn checksum(&self) -> Checksum {
+        self.checksum
+    }
+
+    /// Whether this revision has no parent.
+    pub fn is_base(&self) -> bool {
+        self.header.down_revisions.is_empty()
+    }
+}

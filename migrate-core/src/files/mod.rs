@@ -1,0 +1,13 @@
+//! The files layer: a migration file's text, parsed (header, sections,
+//! statements), checksummed and loaded from a folder, with the lint codes
+//! a header may acknowledge. Pure code over text; it imports nothing of
+//! the crate above it.
+
+pub mod checksum;
+pub mod lint_code;
+pub mod load;
+pub mod migration;
+pub mod parse;
+pub mod sql_text;
+pub mod statements;
+pub mod template;

@@ -1,0 +1,15 @@
+//! The tools layer, above runs: the schema tools (compare, lint,
+//! autogenerate, the stairway test, adopt) on scratch databases, the
+//! rebuild of a hand-made SQLite file, and what [`Database`](crate::Database)
+//! offers beyond runs. It may import every layer below.
+
+#[cfg(feature = "sqlite")]
+mod database;
+#[cfg(feature = "sqlite")]
+pub mod rebuild;
+#[cfg(feature = "sqlite")]
+pub mod replay;
+pub mod schema;
+
+#[cfg(feature = "sqlite")]
+pub use database::{Imported, PreparedImport};

@@ -1,0 +1,20 @@
+//! Schema intelligence: the difference between two schemas as upgrade and
+//! downgrade SQL (with SQLite table rebuilds where `ALTER TABLE` cannot
+//! express a change; PostgreSQL's in [`pg_diff`]), lint findings, and
+//! [`tools`], which runs the schema commands on scratch databases of either
+//! backend (PostgreSQL's in [`server_lab`]). The schema model itself is in
+//! `model::schema`; reading a live database is each backend's `introspect`.
+
+pub mod diff;
+pub mod lint;
+#[cfg(feature = "postgres")]
+pub mod pg_diff;
+pub mod pg_lint;
+#[cfg(feature = "postgres")]
+pub mod server_lab;
+#[cfg(feature = "sqlite")]
+pub mod tools;
+
+pub use crate::model::schema::{Column, Object, Schema, Table};
+pub use diff::{diff, Diff, Renames};
+pub use lint::Finding;
