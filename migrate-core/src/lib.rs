@@ -14,6 +14,7 @@ pub mod files;
 pub mod graph;
 pub mod model;
 pub mod run;
+pub mod set;
 pub mod tools;
 
 #[cfg(feature = "postgres")]
@@ -21,9 +22,9 @@ pub use backend::postgres;
 #[cfg(feature = "sqlite")]
 pub use backend::sqlite;
 pub use backend::{foreign_keys, ledger, location};
-pub use files::{checksum, lint_code, load, migration, parse, statements, template};
+pub use files::{checksum, lint_code, migration, parse, statements, template};
 pub use model::data;
-pub use run::set;
+pub use set::load;
 pub use tools::schema;
 
 #[cfg(feature = "sqlite")]
@@ -45,8 +46,8 @@ pub use migration::{Header, Migration, Section};
 pub use parse::{ParseError, ParseErrorKind};
 pub use run::commands::Commands;
 pub use run::drift::{DriftError, DriftReport, Modified, Unknown};
-pub use run::runner::{RunOptions, RunReport, StepReport};
-pub use run::set::Migrations;
+pub use run::options::{RunOptions, RunReport, StepReport};
 pub use run::startup::{StartError, Startup};
+pub use set::Migrations;
 #[cfg(feature = "sqlite")]
 pub use tools::{Imported, PreparedImport};

@@ -1,8 +1,9 @@
 //! `upgrade`, `downgrade` and `stamp`: online runs and offline SQL.
 
 use super::args::{DowngradeArgs, RunFlags, UpgradeArgs};
+use super::diff_view::{show_diff, Fix};
 use super::output::{print_json, tell};
-use super::{cmd_data, cmd_schema, CliError, Context};
+use super::{cmd_data, CliError, Context};
 use migrate_core::{Database, Direction, LockWait, RunOptions, RunReport, StepReport, Target};
 use serde_json::json;
 use std::io::IsTerminal;
@@ -303,7 +304,7 @@ pub fn stamp(ctx: &Context<'_>, target: &str, purge: bool, force: bool) -> Resul
         let rows = set.stamp_rows(&mut conn, &target, purge)?;
         let d = migrate_core::schema::tools::drift(set, &mut conn, &rows)?;
         if !d.is_empty() {
-            cmd_schema::show_diff(
+            show_diff(
                 ctx,
                 &format!(
                     "{} does not have the schema the migrations produce at {}:",
@@ -311,7 +312,7 @@ pub fn stamp(ctx: &Context<'_>, target: &str, purge: bool, force: bool) -> Resul
                     heads_text(&rows)
                 ),
                 &d,
-                cmd_schema::Fix::BackToMigrations,
+                Fix::BackToMigrations,
             );
             // A database whose ledger is true to its schema only needs the
             // migrations run; any other is adopted or rebuilt.

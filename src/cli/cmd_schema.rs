@@ -2,6 +2,7 @@
 //! built on the schema model.
 
 use super::args::RevisionArgs;
+use super::diff_view::{diff_json, show_diff, Fix};
 use super::output::{print_json, say};
 use super::{CliError, Context};
 use migrate_core::schema::tools::{self, Match, StairwayOutcome, Workbench};
@@ -80,58 +81,6 @@ fn autogenerate_diff(
 /// Where the schema tools replay migrations for the configured database.
 fn workbench(ctx: &Context<'_>) -> Workbench {
     Workbench::for_location(&ctx.config().database, &ctx.config().server)
-}
-
-/// Which way the SQL under a schema difference goes.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Fix {
-    /// The migration to write so that the migrations produce the other schema.
-    NewMigration,
-    /// Back from the live database to what the migrations produce.
-    BackToMigrations,
-    /// From the expected schema to the one found (a stairway step).
-    Found,
-}
-
-/// Prints a schema difference under a title, with the SQL that goes the
-/// way `fix` says, each statement indented as a block.
-pub(super) fn show_diff(ctx: &Context<'_>, title: &str, d: &Diff, fix: Fix) {
-    say!(ctx, "{title}");
-    if let Fix::BackToMigrations = fix {
-        say!(
-            ctx,
-            "  the database, compared with what the migrations produce:"
-        );
-    }
-    for line in &d.summary {
-        say!(ctx, "  {line}");
-    }
-    let (label, statements) = match fix {
-        Fix::NewMigration => ("SQL of a migration that would make them agree:", &d.upgrade),
-        Fix::BackToMigrations => (
-            "SQL that would bring the database back to what the migrations produce:",
-            &d.downgrade,
-        ),
-        Fix::Found => ("SQL from the expected schema to the one found:", &d.upgrade),
-    };
-    if statements.is_empty() {
-        return;
-    }
-    say!(ctx, "  {label}");
-    for statement in statements {
-        for line in format!("{statement};").lines() {
-            say!(ctx, "    {line}");
-        }
-    }
-}
-
-/// A schema difference as JSON: the changes and the SQL `fix` names.
-pub(super) fn diff_json(d: &Diff, fix: Fix) -> serde_json::Value {
-    let sql = match fix {
-        Fix::BackToMigrations => &d.downgrade,
-        Fix::NewMigration | Fix::Found => &d.upgrade,
-    };
-    serde_json::json!({ "matches": d.is_empty(), "changes": d.summary, "sql": sql })
 }
 
 /// How the migrations at `heads` differ from `schema.sql`, replayed on the
@@ -318,7 +267,7 @@ pub fn adopt(ctx: &Context<'_>, yes: bool) -> Result<(), CliError> {
                 m.revision(),
                 m.message()
             );
-            if !yes && !super::cmd_verify::confirm(&format!("stamp it as {}?", m.revision())) {
+            if !yes && !super::output::confirm(&format!("stamp it as {}?", m.revision())) {
                 return Err(CliError::Refused(
                     "not stamped; nothing was changed (pass --yes to confirm)".to_owned(),
                 ));

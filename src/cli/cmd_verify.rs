@@ -4,7 +4,6 @@ use super::args::RepairArgs;
 use super::output::{print_json, say};
 use super::{CliError, Context};
 use serde_json::json;
-use std::io::{BufRead, Write};
 
 /// `verify`: the drift report; exit 1 unless clean.
 pub fn verify(ctx: &Context<'_>) -> Result<(), CliError> {
@@ -42,14 +41,14 @@ pub fn verify(ctx: &Context<'_>) -> Result<(), CliError> {
                 "{}",
                 ctx.hint(&report.to_string().replace("ok: no drift\n", ""))
             );
-            super::cmd_schema::show_diff(
+            super::diff_view::show_diff(
                 ctx,
                 &format!(
                     "schema drift: {} is not what the migrations produce at its revision (a wrong stamp, or a hand edit); `migrate adopt` or `migrate rebuild` can repair it:",
                     ctx.config().database
                 ),
                 &schema_drift,
-                super::cmd_schema::Fix::BackToMigrations,
+                super::diff_view::Fix::BackToMigrations,
             );
         }
         if !violations.is_empty() {
@@ -75,15 +74,6 @@ pub fn verify(ctx: &Context<'_>) -> Result<(), CliError> {
     }
 }
 
-/// Asks a yes/no question on the terminal; no answer is no.
-pub(super) fn confirm(question: &str) -> bool {
-    eprint!("{question} [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).is_ok()
-        && matches!(answer.trim(), "y" | "Y" | "yes")
-}
-
 /// `repair`.
 pub fn repair(ctx: &Context<'_>, args: &RepairArgs) -> Result<(), CliError> {
     let set = ctx.migrations()?;
@@ -95,7 +85,7 @@ pub fn repair(ctx: &Context<'_>, args: &RepairArgs) -> Result<(), CliError> {
             "revision {revision}: recorded {}, file now {new}",
             old.as_deref().unwrap_or("(none)")
         );
-        if !args.yes && !confirm("accept the edited file as applied?") {
+        if !args.yes && !super::output::confirm("accept the edited file as applied?") {
             return Err(CliError::Refused(
                 "not accepted; nothing was changed (pass --yes to confirm)".to_owned(),
             ));
@@ -112,7 +102,8 @@ pub fn repair(ctx: &Context<'_>, args: &RepairArgs) -> Result<(), CliError> {
             ctx,
             "revision {revision} started and did not finish; its changes may be partly applied"
         );
-        if !args.yes && !confirm("have you checked and fixed the database by hand?") {
+        if !args.yes && !super::output::confirm("have you checked and fixed the database by hand?")
+        {
             return Err(CliError::Refused(
                 "not cleared; nothing was changed (pass --yes to confirm)".to_owned(),
             ));

@@ -13,6 +13,7 @@ mod cmd_schema;
 mod cmd_squash;
 mod cmd_verify;
 mod config;
+mod diff_view;
 mod dotenv;
 mod error;
 mod output;

@@ -201,3 +201,12 @@ macro_rules! tell {
     };
 }
 pub(crate) use tell;
+
+/// Asks a yes/no question on the terminal; no answer is no.
+pub fn confirm(question: &str) -> bool {
+    eprint!("{question} [y/N] ");
+    let _ = std::io::Write::flush(&mut std::io::stderr());
+    let mut answer = String::new();
+    std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut answer).is_ok()
+        && matches!(answer.trim(), "y" | "Y" | "yes")
+}

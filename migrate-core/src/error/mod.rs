@@ -16,9 +16,9 @@ pub use ledger::LedgerError;
 pub use statement::{Cause, StatementError};
 pub use tool::ToolError;
 
-use crate::files::load::LoadError;
 use crate::graph::target::TargetError;
 use crate::model::data::ImportError;
+use crate::set::load::LoadError;
 
 /// Why a run (upgrade, downgrade, stamp) or a ledger read failed.
 /// Nothing was changed unless the variant says otherwise.

@@ -1,11 +1,10 @@
 //! The files layer: a migration file's text, parsed (header, sections,
-//! statements), checksummed and loaded from a folder, with the lint codes
-//! a header may acknowledge. Pure code over text; it imports nothing of
+//! statements) and checksummed, with the lint codes a header may
+//! acknowledge. Pure code over text; it imports nothing of
 //! the crate above it.
 
 pub mod checksum;
 pub mod lint_code;
-pub mod load;
 pub mod migration;
 pub mod parse;
 pub mod sql_text;

@@ -7,7 +7,7 @@
 //! Alembic").
 
 use super::lineage::Edges;
-use super::target::{TargetError, MIN_PREFIX_LEN};
+use super::target::{relative, TargetError, MIN_PREFIX_LEN};
 use super::Graph;
 
 /// A position of a relative walk.
@@ -27,34 +27,6 @@ enum Number<'t> {
     Revisions(Vec<usize>),
     /// A revision id, a prefix of one, or a branch label.
     Ident(&'t str),
-}
-
-/// A relative target, `[BRANCH@][SYMBOL]+N` or `-N`.
-pub(super) struct Relative<'t> {
-    pub branch: Option<&'t str>,
-    pub symbol: Option<&'t str>,
-    pub steps: i64,
-}
-
-/// Splits a relative target; `None` when `text` is not one.
-pub(super) fn relative(text: &str) -> Option<Relative<'_>> {
-    let word = |s: &str| s.chars().all(|c| c.is_alphanumeric() || c == '_');
-    let (branch, rest) = match text.split_once('@') {
-        Some((b, r)) if !b.is_empty() => (Some(b), r),
-        _ => (None, text),
-    };
-    let sign = rest.rfind(['+', '-'])?;
-    let (symbol, number) = rest.split_at(sign);
-    let digits = &number[1..];
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || !word(symbol) {
-        return None;
-    }
-    let n: i64 = digits.parse().ok()?;
-    Some(Relative {
-        branch,
-        symbol: (!symbol.is_empty()).then_some(symbol),
-        steps: if number.starts_with('-') { -n } else { n },
-    })
 }
 
 fn failed(target: &str, reason: impl Into<String>) -> TargetError {

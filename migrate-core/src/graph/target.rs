@@ -179,7 +179,7 @@ impl FromStr for Target {
             "base" => return Ok(Target::Base),
             _ => {}
         }
-        if let Some(rel) = super::resolve::relative(text) {
+        if let Some(rel) = relative(text) {
             if rel.branch.is_some_and(|b| !word(b)) {
                 return Err(syntax());
             }
@@ -243,4 +243,32 @@ impl Graph {
     pub fn names(&self, revisions: &[usize]) -> Vec<String> {
         revisions.iter().map(|&i| self.ids[i].to_string()).collect()
     }
+}
+
+/// A relative target, `[BRANCH@][SYMBOL]+N` or `-N`.
+pub(super) struct Relative<'t> {
+    pub branch: Option<&'t str>,
+    pub symbol: Option<&'t str>,
+    pub steps: i64,
+}
+
+/// Splits a relative target; `None` when `text` is not one.
+pub(super) fn relative(text: &str) -> Option<Relative<'_>> {
+    let word = |s: &str| s.chars().all(|c| c.is_alphanumeric() || c == '_');
+    let (branch, rest) = match text.split_once('@') {
+        Some((b, r)) if !b.is_empty() => (Some(b), r),
+        _ => (None, text),
+    };
+    let sign = rest.rfind(['+', '-'])?;
+    let (symbol, number) = rest.split_at(sign);
+    let digits = &number[1..];
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || !word(symbol) {
+        return None;
+    }
+    let n: i64 = digits.parse().ok()?;
+    Some(Relative {
+        branch,
+        symbol: (!symbol.is_empty()).then_some(symbol),
+        steps: if number.starts_with('-') { -n } else { n },
+    })
 }

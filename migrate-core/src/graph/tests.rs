@@ -1,9 +1,9 @@
 use super::plan::{Plan, RowOp};
 use super::target::{Target, TargetError};
 use super::Graph;
-use crate::files::load::order_migrations;
 use crate::files::migration::Migration;
 use crate::files::parse::parse_migration;
+use crate::set::load::order_migrations;
 
 /// A migration from `"rev: parent1 parent2 [label=x] [dep=y]"`.
 fn migration(spec: &str) -> Migration {

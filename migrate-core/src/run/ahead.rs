@@ -10,8 +10,8 @@ use crate::files::statements::{self, Unfit};
 use crate::graph::plan::{Direction, RowOp};
 use crate::graph::target::{Target, TargetError};
 use crate::graph::Graph;
-use crate::run::runner::{RunOptions, StepReport};
-use crate::run::set::Migrations;
+use crate::run::options::{RunOptions, StepReport};
+use crate::set::Migrations;
 use std::time::Instant;
 
 /// Where stored downgrade SQL is named in errors.

@@ -4,7 +4,7 @@
 use crate::backend::ledger::{AppliedRowRef, Status};
 use crate::backend::Backend;
 use crate::error::RunError;
-use crate::run::set::Migrations;
+use crate::set::Migrations;
 use std::fmt;
 
 /// An applied revision whose file changed after it ran.

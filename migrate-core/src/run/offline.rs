@@ -6,7 +6,7 @@ use crate::backend::Dialect;
 use crate::error::RunError;
 use crate::graph::plan::{Direction, Plan, RowOp};
 use crate::graph::target::Target;
-use crate::run::set::Migrations;
+use crate::set::Migrations;
 
 impl Migrations {
     /// The script that takes a database from `from` (one revision, as

@@ -6,8 +6,9 @@ use crate::backend::ledger::{LedgerState, LogEntry, Status};
 use crate::backend::read_ledger;
 use crate::backend::{record_migration, with_session, Backend, RunScope, Transaction};
 use crate::error::{LedgerError, RunError};
-use crate::run::runner::{known_heads, RunOptions};
-use crate::run::set::Migrations;
+use crate::run::options::RunOptions;
+use crate::run::runner::known_heads;
+use crate::set::Migrations;
 
 /// Runs `body` in a locked write transaction with the ledger as it stands,
 /// logs what it returns (`Some(what, revisions)`) as a repair, and commits.

@@ -6,8 +6,8 @@ use crate::error::RunError;
 use crate::graph::plan::Direction;
 use crate::graph::target::Target;
 use crate::run::drift::{DriftError, DriftReport};
-use crate::run::runner::{RunOptions, RunReport};
-use crate::run::set::Migrations;
+use crate::run::options::{RunOptions, RunReport};
+use crate::set::Migrations;
 
 /// What [`Migrations::start`] found and did.
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@ use crate::model::data::{
     Export, ImportError, ImportOptions, ImportTarget, Loaded, SchemaObject, TableData,
 };
 use crate::model::schema::Schema;
-use crate::run::set::Migrations;
+use crate::set::Migrations;
 use std::path::Path;
 
 /// Calls `$body` on an SQLite database; on a server, refuses `$operation`

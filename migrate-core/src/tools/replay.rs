@@ -5,8 +5,8 @@
 use crate::backend::sqlite::{Connection, Doing};
 use crate::error::{LedgerError, RunError};
 use crate::graph::target::Target;
-use crate::run::runner::RunOptions;
-use crate::run::set::Migrations;
+use crate::run::options::RunOptions;
+use crate::set::Migrations;
 
 /// Runs every migration of `set` on an empty in-memory database, in order,
 /// then reverts them, newest first, down to base or to the newest

@@ -8,6 +8,7 @@ mod pg;
 mod support;
 
 mod drift;
+mod layers;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "postgres")]

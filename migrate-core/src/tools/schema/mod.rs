@@ -6,6 +6,8 @@
 //! `model::schema`; reading a live database is each backend's `introspect`.
 
 pub mod diff;
+#[cfg(feature = "sqlite")]
+pub mod lab;
 pub mod lint;
 #[cfg(feature = "postgres")]
 pub mod pg_diff;

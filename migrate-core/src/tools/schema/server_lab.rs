@@ -8,8 +8,8 @@ use crate::backend::postgres::introspect::{read_schema, PgSchema};
 use crate::backend::postgres::text::{identifier, run};
 use crate::backend::postgres::{Postgres, ServerSettings};
 use crate::error::{BackendError, RunError, ToolError};
-use crate::run::set::Migrations;
-use crate::tools::schema::tools::Lab;
+use crate::set::Migrations;
+use crate::tools::schema::lab::Lab;
 use crate::tools::schema::Diff;
 use std::sync::atomic::{AtomicU32, Ordering};
 

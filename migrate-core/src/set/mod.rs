@@ -1,9 +1,13 @@
-//! [`Migrations`]: an ordered, validated set of migrations, embedded at
-//! compile time or read from a folder at runtime.
+//! The set layer: [`Migrations`], an ordered, validated set of
+//! migrations, embedded at compile time or read from a folder at runtime
+//! ([`load`]). It imports the files and the graph; the runs on a set are in
+//! `run/`, the tools in `tools/`.
 
-use crate::files::load::{self, LoadError, LoadProblem};
+pub mod load;
+
 use crate::files::migration::Migration;
 use crate::graph::Graph;
+use load::{LoadError, LoadProblem};
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::OnceLock;
