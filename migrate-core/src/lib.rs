@@ -4,6 +4,10 @@
 //! default `sqlite` feature, [`sqlite`] implements it for
 //! [`sqlite::Connection`].
 //!
+//! The folders are layers that import only downwards (docs/DESIGN.md §2):
+//! `files`, `graph`, `set`, `model`, `backend`, `run`, `tools`, with
+//! `error` as the sum of their errors.
+//!
 //! `embed_migrations!` in `migrate-macros` calls [`load::load_folder`] and
 //! [`load::check_single_head`] at compile time; the runtime calls the same
 //! functions, so a folder is parsed and validated by one piece of code.

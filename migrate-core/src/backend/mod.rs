@@ -6,7 +6,11 @@
 //! write transaction, run one migration section and read and write the
 //! ledger tables of DESIGN §5. A [`Dialect`] renders the version-table DDL
 //! and row operations for offline SQL. SQLite implements both in
-//! [`crate::backend::sqlite`]; nothing outside a backend's module writes SQL.
+//! `sqlite/`, PostgreSQL in `postgres/`. The boundary owns its options
+//! ([`WaitPolicy`]) and imports nothing of the runs or tools above it. Run
+//! SQL is written by the backends; the dialect-neutral row operations
+//! (`RowOp`) and the SQLite schema diff (`tools::schema::diff`) write SQL
+//! text too, for offline scripts and generated migrations.
 
 #[cfg(feature = "sqlite")]
 pub(crate) mod database;
