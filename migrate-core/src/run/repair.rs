@@ -4,9 +4,8 @@
 
 use crate::backend::ledger::{LedgerState, LogEntry, Status};
 use crate::backend::read_ledger;
-use crate::backend::{record_migration, with_session, Backend, RunScope, Transaction};
+use crate::backend::{record_migration, with_session, Backend, RunScope, Transaction, WaitPolicy};
 use crate::error::{LedgerError, RunError};
-use crate::run::options::RunOptions;
 use crate::run::runner::known_heads;
 use crate::set::Migrations;
 
@@ -16,29 +15,24 @@ fn repair_transaction<B: Backend + ?Sized, T>(
     db: &mut B,
     body: impl FnOnce(&mut B, &LedgerState) -> Result<(T, Option<(String, Vec<String>)>), RunError>,
 ) -> Result<T, RunError> {
-    let options = RunOptions::default();
-    with_session(
-        db,
-        &options.wait_policy(),
-        RunScope::OneTransaction,
-        |db, session| {
-            let mut tx = Transaction::begin(db, session, &options.wait_policy())?;
-            let state = read_ledger(&mut *tx)?;
-            let (value, logged) = body(&mut tx, &state)?;
-            if let Some((what, revisions)) = logged {
-                tx.log(&LogEntry {
-                    operation: "repair",
-                    heads_before: &state.heads,
-                    heads_after: &state.heads,
-                    revisions: &revisions,
-                    outcome: "ok",
-                    error: Some(&what),
-                })?;
-            }
-            tx.commit()?;
-            Ok(value)
-        },
-    )
+    let wait = WaitPolicy::default();
+    with_session(db, &wait, RunScope::OneTransaction, |db, session| {
+        let mut tx = Transaction::begin(db, session, &wait)?;
+        let state = read_ledger(&mut *tx)?;
+        let (value, logged) = body(&mut tx, &state)?;
+        if let Some((what, revisions)) = logged {
+            tx.log(&LogEntry {
+                operation: "repair",
+                heads_before: &state.heads,
+                heads_after: &state.heads,
+                revisions: &revisions,
+                outcome: "ok",
+                error: Some(&what),
+            })?;
+        }
+        tx.commit()?;
+        Ok(value)
+    })
 }
 
 impl Migrations {

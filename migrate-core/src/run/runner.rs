@@ -6,7 +6,7 @@ use crate::backend::ledger::{LedgerState, LogEntry, Status};
 use crate::backend::sealed::StepRecord;
 use crate::backend::{
     apply_row_op_checked, current, new_row, read_ledger, record_migration, with_session, Backend,
-    Origin, RunScope, Transaction,
+    Origin, RunScope, Transaction, WaitPolicy,
 };
 use crate::error::{BackendError, LedgerError, RunError};
 use crate::graph::plan::{Direction, Plan, RowOp, Step};
@@ -659,69 +659,63 @@ impl Migrations {
         purge: bool,
     ) -> Result<RunReport, RunError> {
         let graph = self.graph()?;
-        let options = RunOptions::default();
-        with_session(
-            db,
-            &options.wait_policy(),
-            RunScope::OneTransaction,
-            |db, session| {
-                let mut tx = Transaction::begin(db, session, &options.wait_policy())?;
-                let state = read_ledger(&mut *tx)?;
-                let current = if purge {
-                    Vec::new()
-                } else {
-                    known_heads(self, graph, &state)?
-                };
-                let (mut ops, rows) = graph.plan_stamp(&current, target, purge)?;
-                if purge {
-                    ops = state
-                        .heads
-                        .iter()
-                        .map(|h| RowOp::Delete(h.clone()))
-                        .chain(ops)
-                        .collect();
+        let wait = WaitPolicy::default();
+        with_session(db, &wait, RunScope::OneTransaction, |db, session| {
+            let mut tx = Transaction::begin(db, session, &wait)?;
+            let state = read_ledger(&mut *tx)?;
+            let current = if purge {
+                Vec::new()
+            } else {
+                known_heads(self, graph, &state)?
+            };
+            let (mut ops, rows) = graph.plan_stamp(&current, target, purge)?;
+            if purge {
+                ops = state
+                    .heads
+                    .iter()
+                    .map(|h| RowOp::Delete(h.clone()))
+                    .chain(ops)
+                    .collect();
+            }
+            self.prepare_ledger(&mut *tx, graph, &state, &current)?;
+            for op in &ops {
+                apply_row_op_checked(&mut *tx, op)?;
+            }
+            // migrate_applied follows: exactly the revisions below the new heads.
+            let applied = graph.ancestors(&rows);
+            let recorded: Vec<&str> = state.applied.iter().map(|r| r.revision.as_str()).collect();
+            let mut touched = Vec::new();
+            for row in &state.applied {
+                if graph.find(&row.revision).is_none_or(|i| !applied[i]) {
+                    tx.forget(&row.revision)?;
+                    touched.push(row.revision.clone());
                 }
-                self.prepare_ledger(&mut *tx, graph, &state, &current)?;
-                for op in &ops {
-                    apply_row_op_checked(&mut *tx, op)?;
+            }
+            for (i, m) in self.as_slice().iter().enumerate() {
+                if applied[i] && !recorded.contains(&m.revision()) {
+                    let checksum = Some(m.checksum().to_string());
+                    record_migration(&mut *tx, m, Status::Stamped, checksum, None)?;
+                    touched.push(m.revision().to_owned());
                 }
-                // migrate_applied follows: exactly the revisions below the new heads.
-                let applied = graph.ancestors(&rows);
-                let recorded: Vec<&str> =
-                    state.applied.iter().map(|r| r.revision.as_str()).collect();
-                let mut touched = Vec::new();
-                for row in &state.applied {
-                    if graph.find(&row.revision).is_none_or(|i| !applied[i]) {
-                        tx.forget(&row.revision)?;
-                        touched.push(row.revision.clone());
-                    }
-                }
-                for (i, m) in self.as_slice().iter().enumerate() {
-                    if applied[i] && !recorded.contains(&m.revision()) {
-                        let checksum = Some(m.checksum().to_string());
-                        record_migration(&mut *tx, m, Status::Stamped, checksum, None)?;
-                        touched.push(m.revision().to_owned());
-                    }
-                }
-                let heads_after = graph.names(&rows);
-                tx.log(&LogEntry {
-                    operation: "stamp",
-                    heads_before: &state.heads,
-                    heads_after: &heads_after,
-                    revisions: &touched,
-                    outcome: "ok",
-                    error: None,
-                })?;
-                tx.commit()?;
-                Ok(RunReport {
-                    heads_before: state.heads,
-                    heads_after,
-                    steps: Vec::new(),
-                    already_past: Vec::new(),
-                    preexisting_violations: Vec::new(),
-                })
-            },
-        )
+            }
+            let heads_after = graph.names(&rows);
+            tx.log(&LogEntry {
+                operation: "stamp",
+                heads_before: &state.heads,
+                heads_after: &heads_after,
+                revisions: &touched,
+                outcome: "ok",
+                error: None,
+            })?;
+            tx.commit()?;
+            Ok(RunReport {
+                heads_before: state.heads,
+                heads_after,
+                steps: Vec::new(),
+                already_past: Vec::new(),
+                preexisting_violations: Vec::new(),
+            })
+        })
     }
 }
 
