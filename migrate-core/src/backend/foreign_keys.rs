@@ -38,7 +38,7 @@ impl fmt::Display for Violation {
 /// The violations of `after` that `before` did not have. A table rebuilt by
 /// a migration may renumber its rows, so a (table, parent) pair counts as
 /// introduced only when it has more violations than before.
-pub fn introduced<'a>(before: &[Violation], after: &'a [Violation]) -> Vec<&'a Violation> {
+pub(crate) fn introduced<'a>(before: &[Violation], after: &'a [Violation]) -> Vec<&'a Violation> {
     let (old, new) = (pair_counts(before), pair_counts(after));
     after
         .iter()

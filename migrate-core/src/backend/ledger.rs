@@ -2,7 +2,7 @@
 //! writes them through a [`Backend`](crate::backend::Backend).
 
 /// The names of the ledger tables.
-pub const LEDGER_TABLES: [&str; 3] = ["alembic_version", "migrate_applied", "migrate_log"];
+pub(crate) const LEDGER_TABLES: [&str; 3] = ["alembic_version", "migrate_applied", "migrate_log"];
 
 /// How a revision came to be recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +17,7 @@ pub enum Status {
 
 impl Status {
     /// The text stored in `migrate_applied.status`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::Applied => "applied",
             Status::Stamped => "stamped",
@@ -67,7 +67,7 @@ pub struct AppliedRowRef<'row> {
 
 impl AppliedRowRef<'_> {
     /// The owned row.
-    pub fn to_owned_row(self) -> AppliedRow {
+    pub(crate) fn to_owned_row(self) -> AppliedRow {
         AppliedRow {
             revision: self.revision.to_owned(),
             checksum: self

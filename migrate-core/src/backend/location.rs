@@ -149,7 +149,8 @@ impl Location {
 
     /// The URL a PostgreSQL client reads (`postgresql://...`, without a
     /// SQLAlchemy driver suffix such as `+psycopg`), if this is a server.
-    pub fn postgres_url(&self) -> Option<String> {
+    #[cfg(any(feature = "postgres", test))]
+    pub(crate) fn postgres_url(&self) -> Option<String> {
         let Location::Postgres { url } = self else {
             return None;
         };
@@ -282,7 +283,7 @@ fn sqlite(whole: &str, path_and_query: &str) -> Result<Location, LocationError> 
 /// of a URL's `user:password@` (even with an unencoded `/` in it), the
 /// value of a `password=` or `sslpassword=` query parameter, and the same
 /// keys in libpq's key/value form. Every printed location goes through it.
-pub fn redact(text: &str) -> String {
+pub(crate) fn redact(text: &str) -> String {
     let Some((scheme, rest)) = text.split_once("://") else {
         return redact_parameters(text, ' ');
     };

@@ -19,7 +19,7 @@ pub mod ledger;
 pub mod location;
 #[cfg(feature = "postgres")]
 pub mod postgres;
-pub mod settings;
+pub(crate) mod settings;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 

@@ -90,7 +90,7 @@ impl StatementError {
     /// SQLite's `no such table: x`, `table x already exists`, `duplicate
     /// column name: x`, `has no column named x`; PostgreSQL's quoted name
     /// with SQLSTATE 42P01, 42703, 42P07 or 42701.
-    pub fn named_object(&self) -> Option<&str> {
+    pub(crate) fn named_object(&self) -> Option<&str> {
         let message = self.message.as_str();
         for prefix in [
             "no such table: ",

@@ -31,7 +31,7 @@ impl Checksum {
     }
 
     /// Builds a checksum from its raw digest (used by `embed_migrations!`).
-    pub const fn from_digest(digest: [u8; 32]) -> Self {
+    pub(crate) const fn from_digest(digest: [u8; 32]) -> Self {
         Checksum(digest)
     }
 
@@ -56,7 +56,7 @@ impl Checksum {
     }
 
     /// Whether `text` is this checksum's text form (as stored in the ledger).
-    pub fn matches(&self, text: impl AsRef<[u8]>) -> bool {
+    pub(crate) fn matches(&self, text: impl AsRef<[u8]>) -> bool {
         text.as_ref() == self.encode()
     }
 }

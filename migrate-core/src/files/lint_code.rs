@@ -49,7 +49,7 @@ pub enum LintCode {
 impl LintCode {
     /// Every code: the schema diff's (both backends), then PostgreSQL's
     /// statement hazards.
-    pub const ALL: [LintCode; 17] = [
+    pub(crate) const ALL: [LintCode; 17] = [
         LintCode::DropTable,
         LintCode::DropColumn,
         LintCode::NotNullAdded,
@@ -93,12 +93,12 @@ impl LintCode {
     }
 
     /// The code a header names; `None` for a name no finding has.
-    pub fn from_name(name: &str) -> Option<LintCode> {
+    pub(crate) fn from_name(name: &str) -> Option<LintCode> {
         LintCode::ALL.into_iter().find(|code| code.name() == name)
     }
 
     /// Every name, for a message listing them.
-    pub(crate) fn names() -> String {
+    pub fn names() -> String {
         LintCode::ALL.map(LintCode::name).join(", ")
     }
 }

@@ -5,10 +5,10 @@ use std::borrow::Cow;
 
 /// Text that is either borrowed from the binary (embedded sets) or owned
 /// (folders read at runtime).
-pub type Text = Cow<'static, str>;
+pub(crate) type Text = Cow<'static, str>;
 
 /// A list of ids or labels, borrowed or owned like [`Text`].
-pub type TextList = Cow<'static, [Text]>;
+pub(crate) type TextList = Cow<'static, [Text]>;
 
 /// One SQL section of a migration file (`-- migrate:upgrade` or
 /// `-- migrate:downgrade`).
@@ -20,7 +20,7 @@ pub struct Section {
 
 impl Section {
     /// Builds a section from its SQL and the file line its first SQL line is on.
-    pub const fn new(sql: Text, first_line: u32) -> Self {
+    pub(crate) const fn new(sql: Text, first_line: u32) -> Self {
         Section { sql, first_line }
     }
 
@@ -42,7 +42,7 @@ impl Section {
     }
 
     /// The file line of a byte offset inside [`Section::sql`].
-    pub fn line_of(&self, offset: usize) -> u32 {
+    pub(crate) fn line_of(&self, offset: usize) -> u32 {
         let upto = &self.sql.as_bytes()[..offset.min(self.sql.len())];
         let newlines = upto.iter().filter(|&&b| b == b'\n').count();
         self.first_line + u32::try_from(newlines).unwrap_or(u32::MAX - self.first_line)
@@ -101,7 +101,7 @@ pub struct HeaderLines {
 impl Migration {
     /// Assembles a migration. `path` is the file's path relative to the
     /// migrations folder, such as `versions/001_initial_schema.sql`.
-    pub const fn new(
+    pub(crate) const fn new(
         header: Header,
         path: Text,
         upgrade: Section,
@@ -229,7 +229,7 @@ impl Migration {
     }
 
     /// Whether the header acknowledges findings of `code` (`-- allow:`).
-    pub fn acknowledges(&self, code: crate::files::lint_code::LintCode) -> bool {
+    pub(crate) fn acknowledges(&self, code: crate::files::lint_code::LintCode) -> bool {
         self.allowed().any(|name| name == code.name())
     }
 
@@ -243,7 +243,7 @@ impl Migration {
     }
 
     /// Whether this migration replaces `revision` (a squashed baseline).
-    pub fn replaced_checksum(&self, revision: &str) -> Option<Checksum> {
+    pub(crate) fn replaced_checksum(&self, revision: &str) -> Option<Checksum> {
         self.replaces()
             .find(|(id, _)| *id == revision)
             .map(|(_, sum)| sum)

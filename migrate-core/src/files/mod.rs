@@ -7,6 +7,6 @@ pub mod checksum;
 pub mod lint_code;
 pub mod migration;
 pub mod parse;
-pub mod sql_text;
+pub(crate) mod sql_text;
 pub mod statements;
 pub mod template;

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// The header keys a migration file may use.
-pub const KNOWN_KEYS: [&str; 9] = [
+pub(crate) const KNOWN_KEYS: [&str; 9] = [
     "revision",
     "down_revision",
     "message",
@@ -25,10 +25,10 @@ pub const KNOWN_KEYS: [&str; 9] = [
 ];
 
 /// Words that name targets and so cannot be revision ids.
-pub const RESERVED_IDS: [&str; 4] = ["head", "heads", "base", "current"];
+pub(crate) const RESERVED_IDS: [&str; 4] = ["head", "heads", "base", "current"];
 
 /// The longest revision id, as `alembic_version.version_num` is `VARCHAR(32)`.
-pub const MAX_ID_LEN: usize = 32;
+pub(crate) const MAX_ID_LEN: usize = 32;
 
 const UPGRADE_MARKER: &str = "-- migrate:upgrade";
 const DOWNGRADE_MARKER: &str = "-- migrate:downgrade";

@@ -3,13 +3,13 @@
 //! found here; SQLite's own parser finds them when a migration runs.
 
 /// Whether `sql` holds anything besides whitespace, comments and `;`.
-pub fn has_sql(sql: &str) -> bool {
+pub(crate) fn has_sql(sql: &str) -> bool {
     skip_trivia(sql) < sql.len()
 }
 
 /// The byte offset of the first character of `sql` that is not whitespace,
 /// a comment or a `;`. Equals `sql.len()` when there is none.
-pub fn skip_trivia(sql: &str) -> usize {
+pub(crate) fn skip_trivia(sql: &str) -> usize {
     let bytes = sql.as_bytes();
     let mut at = 0;
     while at < bytes.len() {
@@ -39,7 +39,7 @@ const QUOTE_LIMIT: usize = 400;
 /// A statement as an error message quotes it: trimmed, and cut after
 /// [`QUOTE_LIMIT`] bytes (on a character boundary).
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub fn abridge(statement: &str) -> String {
+pub(crate) fn abridge(statement: &str) -> String {
     let statement = statement.trim();
     if statement.len() <= QUOTE_LIMIT {
         return statement.to_owned();
@@ -52,7 +52,7 @@ pub fn abridge(statement: &str) -> String {
 }
 
 /// Quotes a value as an SQL string literal (the same in every dialect).
-pub fn string_literal(text: &str) -> String {
+pub(crate) fn string_literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 

@@ -346,7 +346,7 @@ impl Statement<'_> {
 
     /// The first thing in this statement that a migration cannot run, with
     /// no savepoint made before it (see [`problems`] for a whole section).
-    pub fn problem(&self, transactional: bool) -> Option<Unfit> {
+    pub(crate) fn problem(&self, transactional: bool) -> Option<Unfit> {
         self.problem_among(transactional, &[])
     }
 
@@ -399,7 +399,7 @@ fn transaction_control(upper: &[String], savepoints: &[String]) -> Option<&'stat
 /// Every statement of a section that a migration cannot run, with the
 /// reason (see [`Statement::problem`]); savepoints the section makes are
 /// tracked so that `ROLLBACK TO` them is allowed.
-pub fn problems(sql: &str, transactional: bool) -> Vec<(Statement<'_>, Unfit)> {
+pub(crate) fn problems(sql: &str, transactional: bool) -> Vec<(Statement<'_>, Unfit)> {
     let mut savepoints: Vec<String> = Vec::new();
     let mut found = Vec::new();
     for statement in split(sql) {
@@ -424,7 +424,7 @@ pub fn problems(sql: &str, transactional: bool) -> Vec<(Statement<'_>, Unfit)> {
 
 /// The words of `text` outside strings, quoted identifiers, dollar quotes
 /// and comments, in order; a backslash counts as a word of its own.
-pub fn code_words(text: &str) -> Vec<&str> {
+pub(crate) fn code_words(text: &str) -> Vec<&str> {
     let mut lexer = Lexer::new(text);
     let mut words = Vec::new();
     while let Some(event) = lexer.advance() {

@@ -3,7 +3,7 @@
 
 /// What the placeholder's failure message contains; a run that fails on it
 /// advises writing the upgrade SQL instead of a fix to the database.
-pub const PLACEHOLDER_MARK: &str = "has no upgrade SQL yet";
+pub(crate) const PLACEHOLDER_MARK: &str = "has no upgrade SQL yet";
 
 /// The sections of a new revision: an upgrade that fails until its SQL is
 /// written (rather than silently applying nothing), and an empty downgrade.

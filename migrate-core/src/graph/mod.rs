@@ -9,7 +9,7 @@ mod adjacency;
 mod build;
 mod lineage;
 mod order;
-pub mod plan;
+pub(crate) mod plan;
 mod resolve;
 mod stamp;
 pub mod target;
@@ -50,7 +50,7 @@ pub struct Graph {
 
 impl Graph {
     /// Builds and validates the graph of `migrations` (see [`GraphError`]).
-    pub fn build(migrations: &[Migration]) -> Result<Graph, Vec<GraphError>> {
+    pub(crate) fn build(migrations: &[Migration]) -> Result<Graph, Vec<GraphError>> {
         build::build(migrations)
     }
 
@@ -75,7 +75,7 @@ impl Graph {
     }
 
     /// All revision ids, in graph order.
-    pub fn ids(&self) -> impl ExactSizeIterator<Item = &str> {
+    pub(crate) fn ids(&self) -> impl ExactSizeIterator<Item = &str> {
         self.ids.iter().map(|id| id.as_ref())
     }
 
@@ -84,18 +84,13 @@ impl Graph {
         &self.heads
     }
 
-    /// Revisions with no parent.
-    pub fn bases(&self) -> &[usize] {
-        &self.bases
-    }
-
     /// The `down_revision` parents of `i`.
-    pub fn parents(&self, i: usize) -> &[usize] {
+    pub(crate) fn parents(&self, i: usize) -> &[usize] {
         &self.parents[i]
     }
 
     /// The `depends_on` dependencies of `i`.
-    pub fn dependencies(&self, i: usize) -> &[usize] {
+    pub(crate) fn dependencies(&self, i: usize) -> &[usize] {
         &self.dependencies[i]
     }
 
@@ -110,7 +105,7 @@ impl Graph {
     }
 
     /// The revision that declares `label`.
-    pub fn label_owner(&self, label: &str) -> Option<usize> {
+    pub(crate) fn label_owner(&self, label: &str) -> Option<usize> {
         self.label_owner.get(label).copied()
     }
 
@@ -155,7 +150,7 @@ impl Graph {
     }
 
     /// Heads that nothing depends on, in id order (what `heads` resolves to).
-    pub fn real_heads(&self) -> Vec<usize> {
+    pub(crate) fn real_heads(&self) -> Vec<usize> {
         self.heads
             .iter()
             .copied()
@@ -205,7 +200,7 @@ impl Graph {
     }
 
     /// The heads of a set of applied revisions: members that no other member requires.
-    pub fn heads_of(&self, members: &[bool]) -> Vec<usize> {
+    pub(crate) fn heads_of(&self, members: &[bool]) -> Vec<usize> {
         (0..self.len())
             .filter(|&i| members[i] && !self.requirers(i).any(|j| members[j]))
             .collect()
@@ -246,7 +241,7 @@ impl Graph {
     /// All revisions in topological order (every revision after what it
     /// requires), following Alembic's walk from the heads that nothing
     /// depends on (the order `history` prints, reversed).
-    pub fn upgrade_order(&self) -> Vec<usize> {
+    pub(crate) fn upgrade_order(&self) -> Vec<usize> {
         let mut order = self.walk(&vec![true; self.len()], &self.real_heads());
         order.reverse();
         order

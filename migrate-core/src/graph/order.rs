@@ -14,7 +14,7 @@ impl Graph {
     /// The revisions in `todo`, head-first: every revision comes before the
     /// revisions it requires. `heads` are the walk's starting points; they
     /// are taken in id order, as Alembic takes them in file order.
-    pub fn walk(&self, todo: &[bool], heads: &[usize]) -> Vec<usize> {
+    pub(crate) fn walk(&self, todo: &[bool], heads: &[usize]) -> Vec<usize> {
         let mut todo = todo.to_vec();
         let total = todo.iter().filter(|&&t| t).count();
         let mut current: Vec<usize> = Vec::new();

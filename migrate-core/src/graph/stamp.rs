@@ -10,7 +10,7 @@ impl Graph {
     /// The row changes of `stamp` (Alembic's `_stamp_revs` and `StampStep`):
     /// the database is marked as being at `target` without running anything.
     /// With `purge`, every row goes first. Returns the changes and the rows after.
-    pub fn plan_stamp(
+    pub(crate) fn plan_stamp(
         &self,
         current: &[usize],
         target: &Target,

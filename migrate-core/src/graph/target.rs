@@ -6,7 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The shortest revision prefix accepted in place of a full id.
-pub const MIN_PREFIX_LEN: usize = 4;
+pub(crate) const MIN_PREFIX_LEN: usize = 4;
 
 /// A target as the user wrote it (Alembic's grammar).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,7 +20,7 @@ pub enum Value {
 impl Value {
     /// The value as an SQL literal that reads back as the same value
     /// (infinities as `9e999`, blobs as `X'..'`).
-    pub fn to_sql_literal(&self) -> String {
+    pub(crate) fn to_sql_literal(&self) -> String {
         match self {
             Value::Null => "NULL".to_owned(),
             Value::Integer(i) => i.to_string(),
@@ -48,7 +48,7 @@ pub struct TableData {
 impl TableData {
     /// A row named by its first column, which is the key in a Python
     /// bot's tables: `id=7`.
-    pub fn row_key(&self, row: &[Value]) -> String {
+    pub(crate) fn row_key(&self, row: &[Value]) -> String {
         let value = match row.first() {
             Some(Value::Integer(i)) => i.to_string(),
             Some(Value::Text(t)) => format!("'{t}'"),
@@ -124,7 +124,7 @@ pub struct ImportOptions {
 
 /// A table an import can fill, as the database has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImportTarget {
+pub(crate) struct ImportTarget {
     /// Its name.
     pub name: String,
     /// Its insertable columns, in order.
@@ -156,7 +156,7 @@ pub struct Loaded {
 /// the tables `options` drops left out; every misfit is listed at once,
 /// and tables that hold rows are refused unless `options` says what to do
 /// with them. Tables without rows and without a place are left out.
-pub fn fit(
+pub(crate) fn fit(
     tables: Vec<TableData>,
     targets: &[ImportTarget],
     options: &ImportOptions,

@@ -4,7 +4,7 @@
 
 /// One token with its byte range in the source.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Token {
+pub(crate) struct Token {
     /// What it is.
     pub kind: Kind,
     /// Normalized text: words lowercased, identifier quotes removed.
@@ -17,7 +17,7 @@ pub struct Token {
 
 /// Token kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A keyword or identifier (quoted or not).
     Word,
     /// A string literal, kept as written.
@@ -30,18 +30,18 @@ pub enum Kind {
 
 impl Token {
     /// Whether this is the word `w` (lowercase).
-    pub fn is(&self, w: &str) -> bool {
+    pub(crate) fn is(&self, w: &str) -> bool {
         self.kind == Kind::Word && self.text == w
     }
 
     /// Whether this is the punctuation `p`.
-    pub fn is_punct(&self, p: &str) -> bool {
+    pub(crate) fn is_punct(&self, p: &str) -> bool {
         self.kind == Kind::Punct && self.text == p
     }
 }
 
 /// Splits `sql` into tokens, skipping whitespace and comments.
-pub fn tokenize(sql: &str) -> Vec<Token> {
+pub(crate) fn tokenize(sql: &str) -> Vec<Token> {
     let bytes = sql.as_bytes();
     let mut tokens = Vec::new();
     let mut i = 0;
@@ -150,7 +150,7 @@ fn quoted_end(bytes: &[u8], open: usize, quote: u8) -> usize {
 
 /// The normalized text of tokens: comparable across whitespace, comments,
 /// quoting and case.
-pub fn normalize(tokens: &[Token]) -> String {
+pub(crate) fn normalize(tokens: &[Token]) -> String {
     let mut out = String::new();
     for t in tokens {
         if !out.is_empty() {
@@ -162,7 +162,7 @@ pub fn normalize(tokens: &[Token]) -> String {
 }
 
 /// Splits tokens at top-level commas (outside parentheses).
-pub fn split_top_level(tokens: &[Token]) -> Vec<&[Token]> {
+pub(crate) fn split_top_level(tokens: &[Token]) -> Vec<&[Token]> {
     let mut parts = Vec::new();
     let mut depth = 0i32;
     let mut from = 0;
@@ -183,7 +183,7 @@ pub fn split_top_level(tokens: &[Token]) -> Vec<&[Token]> {
 }
 
 /// The index of the `)` that closes the `(` at `open`.
-pub fn closing_paren(tokens: &[Token], open: usize) -> Option<usize> {
+pub(crate) fn closing_paren(tokens: &[Token], open: usize) -> Option<usize> {
     let mut depth = 0i32;
     for (i, t) in tokens.iter().enumerate().skip(open) {
         if t.is_punct("(") {
@@ -199,7 +199,7 @@ pub fn closing_paren(tokens: &[Token], open: usize) -> Option<usize> {
 }
 
 /// Quotes an identifier when it needs quoting.
-pub fn quote_ident(name: &str) -> String {
+pub(crate) fn quote_ident(name: &str) -> String {
     let plain = name
         .chars()
         .next()

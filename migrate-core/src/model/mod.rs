@@ -4,5 +4,5 @@
 //! them; the tools compare and fit them.
 
 pub mod data;
-pub mod lexer;
+pub(crate) mod lexer;
 pub mod schema;

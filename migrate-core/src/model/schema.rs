@@ -33,7 +33,7 @@ pub struct Column {
 
 impl Column {
     /// Whether `ALTER TABLE ADD COLUMN` can add this column to a table.
-    pub fn can_be_added(&self) -> bool {
+    pub(crate) fn can_be_added(&self) -> bool {
         let constant_default = self.default.as_deref().is_none_or(|d| {
             !d.starts_with('(')
                 && !matches!(d, "current_time" | "current_date" | "current_timestamp")
@@ -48,7 +48,7 @@ impl Column {
 
     /// Whether two columns are declared the same way (names compared
     /// case-insensitively, formatting ignored).
-    pub fn same_as(&self, other: &Column) -> bool {
+    pub(crate) fn same_as(&self, other: &Column) -> bool {
         self.name.eq_ignore_ascii_case(&other.name)
             && self.decl_type == other.decl_type
             && self.not_null == other.not_null
@@ -98,14 +98,14 @@ impl PartialEq for Table {
 
 impl Table {
     /// The column named `name` (case-insensitive).
-    pub fn column(&self, name: &str) -> Option<&Column> {
+    pub(crate) fn column(&self, name: &str) -> Option<&Column> {
         self.columns
             .iter()
             .find(|c| c.name.eq_ignore_ascii_case(name))
     }
 
     /// `CREATE TABLE <name> (<body>)<options>`.
-    pub fn create_sql(&self, name: &str) -> String {
+    pub(crate) fn create_sql(&self, name: &str) -> String {
         format!(
             "CREATE TABLE {} ({}){}",
             super::lexer::quote_ident(name),
@@ -154,13 +154,13 @@ impl Object {
     }
 
     /// Whether the SQL mentions `name` as a word.
-    pub fn mentions(&self, name: &str) -> bool {
+    pub(crate) fn mentions(&self, name: &str) -> bool {
         let name = name.to_lowercase();
         self.words.contains(&name)
     }
 
     /// Whether this is a UNIQUE index.
-    pub fn is_unique_index(&self) -> bool {
+    pub(crate) fn is_unique_index(&self) -> bool {
         self.normalized.starts_with("create unique index")
     }
 }
@@ -181,7 +181,7 @@ pub struct Schema {
 /// A `CREATE TABLE` statement that this model cannot read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot read the definition of table `{table}`: {reason}")]
-pub struct TableSqlError {
+pub(crate) struct TableSqlError {
     /// The table.
     pub table: String,
     /// Why.
@@ -206,7 +206,7 @@ const COLUMN_CONSTRAINT_WORDS: [&str; 11] = [
 
 /// Parses a stored `CREATE TABLE` statement. `pk_order` gives each column's
 /// position in the primary key as SQLite reports it.
-pub fn parse_table(
+pub(crate) fn parse_table(
     name: &str,
     sql: &str,
     pk_order: &dyn Fn(&str) -> u32,

@@ -31,7 +31,12 @@ impl Migrations {
     /// The SQL of `plan` in Alembic's offline shape, wrapped in one
     /// transaction; a `transactional: false` migration runs between a
     /// `COMMIT` and the next `BEGIN`.
-    pub fn offline_sql(&self, plan: &Plan, direction: Direction, dialect: &dyn Dialect) -> String {
+    pub(crate) fn offline_sql(
+        &self,
+        plan: &Plan,
+        direction: Direction,
+        dialect: &dyn Dialect,
+    ) -> String {
         let mut out = format!("{}\n\n", dialect.begin());
         // As Alembic's offline mode: the version table is created before any
         // step that starts with no row.

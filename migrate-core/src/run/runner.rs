@@ -191,7 +191,7 @@ impl Migrations {
     }
 
     /// The plan from the given heads (revision indices).
-    pub fn plan_from(
+    pub(crate) fn plan_from(
         &self,
         current: &[usize],
         target: &Target,

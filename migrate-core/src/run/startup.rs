@@ -44,7 +44,7 @@ impl Migrations {
     /// anything is pending; a set of independent labelled branches is
     /// upgraded to `heads`. When nothing is, the ledger was read once and
     /// no lock was taken.
-    pub fn start_with<B: Backend + ?Sized>(
+    pub(crate) fn start_with<B: Backend + ?Sized>(
         &self,
         db: &mut B,
         options: &RunOptions<'_>,

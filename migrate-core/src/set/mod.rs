@@ -121,7 +121,7 @@ impl Migrations {
     }
 
     /// The squashed baseline that replaces `revision`, if any.
-    pub fn replaced_by(&self, revision: &str) -> Option<&Migration> {
+    pub(crate) fn replaced_by(&self, revision: &str) -> Option<&Migration> {
         self.migrations
             .iter()
             .find(|m| m.revision() != revision && m.replaced_checksum(revision).is_some())

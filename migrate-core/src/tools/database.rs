@@ -62,23 +62,18 @@ pub struct Imported {
 
 impl Database {
     /// A scratch database holding the declared schema in the file at `path`.
-    pub fn declared(path: &Path) -> Result<Database, RunError> {
+    pub(crate) fn declared(path: &Path) -> Result<Database, RunError> {
         sqlite::introspect::declared(path).map(Database::Sqlite)
     }
 
     /// The schema (tables, indexes, views, triggers; the ledger excluded).
-    pub fn schema(&self) -> Result<Schema, RunError> {
+    pub(crate) fn schema(&self) -> Result<Schema, RunError> {
         sqlite_only!(self, "reading the schema", "the schema tools on PostgreSQL come with the next release; use `pg_dump --schema-only`", conn => sqlite::introspect::read_schema(conn))
     }
 
     /// Every schema object as the database stores it, tables first.
     pub fn schema_objects(&self) -> Result<Vec<SchemaObject>, RunError> {
         sqlite_only!(self, "listing the schema", "run `pg_dump --schema-only` or psql's `\\d`", conn => sqlite::data::schema_objects(conn))
-    }
-
-    /// Every row of every user table.
-    pub fn tables(&self) -> Result<Vec<TableData>, RunError> {
-        sqlite_only!(self, "reading every table", "use `pg_dump --data-only`", conn => sqlite::data::read_all(conn))
     }
 
     /// The heads and every row, read in one snapshot.

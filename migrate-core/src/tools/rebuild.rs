@@ -61,7 +61,7 @@ impl Rebuild {
     /// Loads every row of `old` into a fresh database built by `set`,
     /// collecting every problem instead of stopping at the first. Changes
     /// nothing on disk.
-    pub fn load(
+    pub(crate) fn load(
         set: &Migrations,
         old: &mut Connection,
         options: &RebuildOptions,

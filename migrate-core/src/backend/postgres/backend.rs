@@ -55,7 +55,7 @@ impl Postgres {
     }
 
     /// The location it was opened from, when known.
-    pub fn location(&self) -> Option<&crate::backend::location::Location> {
+    pub(crate) fn location(&self) -> Option<&crate::backend::location::Location> {
         self.location.as_ref()
     }
 }

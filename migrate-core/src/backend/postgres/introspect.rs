@@ -44,7 +44,7 @@ pub struct PgColumn {
 
 impl PgColumn {
     /// The column's definition after its name, as `ADD COLUMN` takes it.
-    pub fn definition(&self) -> String {
+    pub(crate) fn definition(&self) -> String {
         let mut text = self.data_type.clone();
         if let Some(collation) = &self.collation {
             text += &format!(" COLLATE {collation}");

@@ -9,7 +9,7 @@
 //! transaction-mode pooler hands to someone else.
 
 mod backend;
-pub(crate) mod data;
+pub mod data;
 pub(crate) mod dump;
 mod exec;
 pub mod introspect;

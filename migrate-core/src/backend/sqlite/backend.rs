@@ -21,7 +21,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 pub const ALEMBIC_VERSION_DDL: &str = "CREATE TABLE alembic_version (\n\tversion_num VARCHAR(32) NOT NULL, \n\tCONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n)";
 
 /// One row per applied revision.
-pub const MIGRATE_APPLIED_DDL: &str = "CREATE TABLE migrate_applied (
+pub(crate) const MIGRATE_APPLIED_DDL: &str = "CREATE TABLE migrate_applied (
     revision VARCHAR(32) NOT NULL PRIMARY KEY,
     checksum TEXT,
     message TEXT NOT NULL,
@@ -33,7 +33,7 @@ pub const MIGRATE_APPLIED_DDL: &str = "CREATE TABLE migrate_applied (
 )";
 
 /// One row per operation; never rewritten.
-pub const MIGRATE_LOG_DDL: &str = "CREATE TABLE migrate_log (
+pub(crate) const MIGRATE_LOG_DDL: &str = "CREATE TABLE migrate_log (
     id INTEGER PRIMARY KEY,
     logged_at TEXT NOT NULL,
     operation TEXT NOT NULL,

@@ -30,7 +30,7 @@ fn copy(from: &Connection, to: &mut Connection, patience: Duration) -> Result<()
 }
 
 /// Runs `PRAGMA integrity_check` and fails unless it says `ok`.
-pub fn integrity_check(conn: &Connection) -> Result<(), RunError> {
+pub(crate) fn integrity_check(conn: &Connection) -> Result<(), RunError> {
     let path = conn
         .path()
         .filter(|p| !p.is_empty())
@@ -50,7 +50,11 @@ pub fn integrity_check(conn: &Connection) -> Result<(), RunError> {
 
 /// Writes a consistent copy of `source` to `target` while other processes
 /// may keep writing, checks it, and only then gives it its final name.
-pub fn backup_to(source: &Connection, target: &Path, patience: Duration) -> Result<(), RunError> {
+pub(crate) fn backup_to(
+    source: &Connection,
+    target: &Path,
+    patience: Duration,
+) -> Result<(), RunError> {
     let partial = target.with_extension("db.partial");
     let result = (|| {
         let mut copy_conn = Connection::open(&partial).doing("creating the backup file")?;
@@ -75,7 +79,7 @@ pub fn backup_to(source: &Connection, target: &Path, patience: Duration) -> Resu
 
 /// Replaces the contents of `live` with the backup at `source`, atomically,
 /// after checking the backup's integrity.
-pub fn restore_from(
+pub(crate) fn restore_from(
     live: &mut Connection,
     source: &Path,
     patience: Duration,

@@ -69,7 +69,7 @@ fn primary_key_positions(conn: &Connection, table: &str) -> Result<Vec<(String, 
 }
 
 /// A scratch in-memory database holding the declared schema of `path`.
-pub fn declared(path: &Path) -> Result<Connection, RunError> {
+pub(crate) fn declared(path: &Path) -> Result<Connection, RunError> {
     let sql = std::fs::read_to_string(path).map_err(|source| {
         RunError::Backend(BackendError::Io {
             path: path.display().to_string(),

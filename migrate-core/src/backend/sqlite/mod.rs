@@ -4,7 +4,7 @@
 //! under this module.
 
 mod backend;
-pub mod backup;
+pub(crate) mod backup;
 pub mod data;
 mod error;
 pub(crate) use error::Doing;

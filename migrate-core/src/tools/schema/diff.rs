@@ -23,7 +23,7 @@ pub struct Renames {
 impl Renames {
     /// The renames that undo these. Table renames run first, so a column
     /// rename names its table by the name it has after them.
-    pub fn inverted(&self) -> Renames {
+    pub(crate) fn inverted(&self) -> Renames {
         let old_name = |name: &str| {
             self.tables
                 .iter()
@@ -69,7 +69,8 @@ impl Diff {
 
     /// A difference that is only described: one line per change, no SQL
     /// (a backend whose schema the diff cannot yet write SQL for).
-    pub fn described(summary: Vec<String>) -> Diff {
+    #[cfg(feature = "postgres")]
+    pub(crate) fn described(summary: Vec<String>) -> Diff {
         Diff {
             summary,
             ..Diff::default()

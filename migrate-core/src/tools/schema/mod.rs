@@ -5,13 +5,14 @@
 //! backend (PostgreSQL's in [`server_lab`]). The schema model itself is in
 //! `model::schema`; reading a live database is each backend's `introspect`.
 
-pub mod diff;
+pub(crate) mod diff;
 #[cfg(feature = "sqlite")]
-pub mod lab;
-pub mod lint;
+pub(crate) mod lab;
+pub(crate) mod lint;
 #[cfg(feature = "postgres")]
 pub mod pg_diff;
-pub mod pg_lint;
+#[cfg(feature = "postgres")]
+pub(crate) mod pg_lint;
 #[cfg(feature = "postgres")]
 pub mod server_lab;
 #[cfg(feature = "sqlite")]

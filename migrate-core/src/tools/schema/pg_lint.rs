@@ -29,7 +29,7 @@ const BINARY_COERCIBLE_TARGETS: [&str; 3] = ["text", "varchar", "numeric"];
 
 /// The unacknowledged findings of `m`'s upgrade, with the hazard codes of
 /// PostgreSQL (see [`LintCode`](crate::files::lint_code::LintCode)).
-pub fn findings(m: &Migration) -> Vec<Finding> {
+pub(crate) fn findings(m: &Migration) -> Vec<Finding> {
     sql_findings(m.upgrade().sql(), m.is_transactional())
         .into_iter()
         .filter(|f| !m.acknowledges(f.code))
@@ -38,7 +38,7 @@ pub fn findings(m: &Migration) -> Vec<Finding> {
 
 /// Every finding of the upgrade SQL `sql`, of a migration that is
 /// `transactional` or not.
-pub fn sql_findings(sql: &str, transactional: bool) -> Vec<Finding> {
+pub(crate) fn sql_findings(sql: &str, transactional: bool) -> Vec<Finding> {
     let mut found = Vec::new();
     let mut created: Vec<String> = Vec::new();
     for statement in statements::split(sql) {

@@ -26,7 +26,10 @@ static SCRATCH: AtomicU32 = AtomicU32::new(0);
 
 impl Scratch {
     /// Creates an empty database beside the one `server` names.
-    pub fn create(server: &Location, settings: &ServerSettings) -> Result<Scratch, RunError> {
+    pub(crate) fn create(
+        server: &Location,
+        settings: &ServerSettings,
+    ) -> Result<Scratch, RunError> {
         let name = format!(
             "migrate_scratch_{}_{}",
             std::process::id(),
@@ -48,7 +51,7 @@ impl Scratch {
     }
 
     /// The schema the managed schema of the scratch database holds.
-    pub fn schema(&mut self) -> Result<PgSchema, RunError> {
+    pub(crate) fn schema(&mut self) -> Result<PgSchema, RunError> {
         schema_of(&mut self.postgres)
     }
 }
@@ -124,7 +127,7 @@ fn declared_schema(lab: &ServerLab, declared: &str) -> Result<PgSchema, RunError
 /// schema `declared` (a `schema.sql`) creates, each in a scratch database:
 /// what `revision --autogenerate` writes. `set` is `None` when the folder
 /// has no valid migrations yet.
-pub fn autogenerate(
+pub(crate) fn autogenerate(
     lab: &ServerLab,
     set: Option<&Migrations>,
     parents: &[String],
@@ -163,7 +166,7 @@ pub struct ServerLab {
 
 impl ServerLab {
     /// The lab for a live connection: its `--dev-url`, or its own server.
-    pub fn for_live(live: &Postgres) -> Result<ServerLab, RunError> {
+    pub(crate) fn for_live(live: &Postgres) -> Result<ServerLab, RunError> {
         Ok(ServerLab {
             server: scratch_server(live)?,
             settings: live.settings.clone(),

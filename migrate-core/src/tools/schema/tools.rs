@@ -44,7 +44,7 @@ pub use super::lab::{Lab, SqliteLab};
 /// each step the schema must equal a fresh replay of the same heads.
 /// `on_step` hears of each revision as it passes. Stops at the first
 /// difference.
-pub fn stairway<L: Lab>(
+pub(crate) fn stairway<L: Lab>(
     lab: &L,
     set: &Migrations,
     on_step: &mut dyn FnMut(&str, StairwayOutcome),
@@ -129,7 +129,7 @@ pub enum Match {
 
 /// Finds the revision whose replayed schema equals `live` (a hand-made
 /// database's), replaying the set in order on one scratch database of `lab`.
-pub fn matching_revision<L: Lab>(
+pub(crate) fn matching_revision<L: Lab>(
     lab: &L,
     set: &Migrations,
     live: &L::Snapshot,
@@ -161,7 +161,7 @@ pub fn matching_revision<L: Lab>(
 
 /// Each migration's lint findings that its header does not acknowledge,
 /// with the migration's index: the schema change it makes, replayed.
-pub fn lint(set: &Migrations) -> Result<Vec<(usize, Finding)>, RunError> {
+pub(crate) fn lint(set: &Migrations) -> Result<Vec<(usize, Finding)>, RunError> {
     let mut db = Database::scratch()?;
     let mut before = Schema::default();
     let mut unacknowledged = Vec::new();
@@ -214,7 +214,7 @@ pub fn matching_revision_of(set: &Migrations, db: &mut Database) -> Result<Match
 /// schema declared in `declared` (a `schema.sql`): what `revision
 /// --autogenerate` writes. `set` is `None` when the folder has no valid
 /// migrations yet (the diff then starts from an empty schema).
-pub fn autogenerate(
+pub(crate) fn autogenerate(
     set: Option<&Migrations>,
     parents: &[String],
     declared: &Schema,
