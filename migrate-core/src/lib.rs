@@ -17,6 +17,8 @@
 #![cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 
 pub mod backend;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod error;
 pub mod files;
 pub mod graph;

@@ -4,10 +4,10 @@ use super::args::{MergeArgs, RevisionArgs};
 use super::config::{DEFAULT_CONFIG, TEMPLATE};
 use super::output::{print_json, say};
 use super::{clock, CliError, Context};
-use migrate_core::graph::target::Destination;
-use migrate_core::load::{self, LoadError, LoadProblem, VERSIONS_DIR};
-use migrate_core::parse::check_id;
-use migrate_core::{Graph, GraphError, Migration, Target};
+use crate::graph::target::Destination;
+use crate::load::{self, LoadError, LoadProblem, VERSIONS_DIR};
+use crate::parse::check_id;
+use crate::{Graph, GraphError, Migration, Target};
 use serde_json::json;
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
@@ -194,7 +194,7 @@ pub fn revision(ctx: &Context<'_>, args: &RevisionArgs) -> Result<(), CliError> 
     let parents: Vec<String> = match (&graph, &args.head) {
         (None, None) => Vec::new(),
         (None, Some(head)) if head == "base" => Vec::new(),
-        (None, Some(head)) => return Err(migrate_core::TargetError::Unknown(head.clone()).into()),
+        (None, Some(head)) => return Err(crate::TargetError::Unknown(head.clone()).into()),
         (Some(_), Some(head)) if head == "base" => Vec::new(),
         (Some(graph), Some(head)) => {
             let parent = match graph.resolve(&head.parse::<Target>()?, &[])? {
@@ -233,7 +233,7 @@ pub fn revision(ctx: &Context<'_>, args: &RevisionArgs) -> Result<(), CliError> 
         write_revision(ctx, dir, &id, &parents, &args.message, &body)?;
         return Ok(());
     }
-    let body = migrate_core::template::placeholder_body(&id);
+    let body = crate::template::placeholder_body(&id);
     write_revision(ctx, dir, &id, &parents, &args.message, &body)?;
     Ok(())
 }
@@ -272,7 +272,7 @@ pub fn merge(ctx: &Context<'_>, args: &MergeArgs) -> Result<(), CliError> {
         )));
     }
     let id = choose_id(args.rev_id.as_deref(), &migrations)?;
-    let body = migrate_core::template::MERGE_BODY;
+    let body = crate::template::MERGE_BODY;
     write_revision(ctx, dir, &id, &graph.names(&parents), &args.message, body)?;
     Ok(())
 }

@@ -23,8 +23,8 @@ pub use config::Config;
 pub use error::CliError;
 use output::tell;
 
+use crate::{Commands, Database, Location, Migrations, OpenMode, OpenOptions};
 use clap::Parser;
-use migrate_core::{Commands, Database, Location, Migrations, OpenMode, OpenOptions};
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::ExitCode;

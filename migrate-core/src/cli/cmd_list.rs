@@ -6,8 +6,8 @@ use super::output::{
     listing_entry, print_json, revision_json, revision_line, tell, verbose_entry, Line,
 };
 use super::{CliError, Context};
-use migrate_core::graph::target::Destination;
-use migrate_core::{Graph, Target};
+use crate::graph::target::Destination;
+use crate::{Graph, Target};
 use serde_json::json;
 
 /// The database's heads as indices; a missing database is at base.

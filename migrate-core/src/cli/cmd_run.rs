@@ -4,7 +4,7 @@ use super::args::{DowngradeArgs, RunFlags, UpgradeArgs};
 use super::diff_view::{show_diff, Fix};
 use super::output::{print_json, tell};
 use super::{cmd_data, CliError, Context};
-use migrate_core::{Database, Direction, LockWait, RunOptions, RunReport, StepReport, Target};
+use crate::{Database, Direction, LockWait, RunOptions, RunReport, StepReport, Target};
 use serde_json::json;
 use std::io::IsTerminal;
 
@@ -135,17 +135,17 @@ fn migrate(
 /// there, compares the live schema with what the migrations build at the
 /// revision the database is at, so the message blames the migration (a
 /// typo) or the database (drift), not a guess.
-fn diagnose(set: &migrate_core::Migrations, db: &mut Database, error: &mut migrate_core::RunError) {
+fn diagnose(set: &crate::Migrations, db: &mut Database, error: &mut crate::RunError) {
     let Some(statement) = error.statement_mut() else {
         return;
     };
-    if statement.cause() != migrate_core::Cause::Mismatch {
+    if statement.cause() != crate::Cause::Mismatch {
         return;
     }
     let Ok(state) = db.ledger() else {
         return;
     };
-    if let Ok(diff) = migrate_core::schema::tools::drift(set, db, &state.heads) {
+    if let Ok(diff) = crate::schema::tools::drift(set, db, &state.heads) {
         statement.schema_matches = Some(diff.is_empty());
     }
 }
@@ -155,7 +155,7 @@ fn diagnose(set: &migrate_core::Migrations, db: &mut Database, error: &mut migra
 /// that first rolls back revisions these files lack, counts as work).
 fn has_work(
     ctx: &Context<'_>,
-    set: &migrate_core::Migrations,
+    set: &crate::Migrations,
     target: &Target,
     direction: Direction,
 ) -> Result<bool, CliError> {
@@ -179,9 +179,9 @@ struct NewFile {
 impl NewFile {
     /// The file the configured location would create, if it is missing.
     fn about_to_create(ctx: &Context<'_>) -> Option<NewFile> {
-        let migrate_core::Location::Sqlite {
+        let crate::Location::Sqlite {
             path,
-            mode: migrate_core::OpenMode::ReadWriteCreate,
+            mode: crate::OpenMode::ReadWriteCreate,
         } = &ctx.config().database
         else {
             return None;
@@ -219,7 +219,7 @@ impl NewFile {
     }
 }
 
-use migrate_core::graph::heads_text;
+use crate::graph::heads_text;
 
 /// Says how many foreign key violations the database had before a run.
 pub(super) fn warn_preexisting(ctx: &Context<'_>, violations: &[impl std::fmt::Display]) {
@@ -302,7 +302,7 @@ pub fn stamp(ctx: &Context<'_>, target: &str, purge: bool, force: bool) -> Resul
     if !force {
         // A stamp is a claim about the schema: check it before writing it.
         let rows = set.stamp_rows(&mut conn, &target, purge)?;
-        let d = migrate_core::schema::tools::drift(set, &mut conn, &rows)?;
+        let d = crate::schema::tools::drift(set, &mut conn, &rows)?;
         if !d.is_empty() {
             show_diff(
                 ctx,
@@ -318,7 +318,7 @@ pub fn stamp(ctx: &Context<'_>, target: &str, purge: bool, force: bool) -> Resul
             // migrations run; any other is adopted or rebuilt.
             let state = conn.ledger()?;
             let true_to_ledger = !state.heads.is_empty()
-                && migrate_core::schema::tools::drift(set, &mut conn, &state.heads)?.is_empty();
+                && crate::schema::tools::drift(set, &mut conn, &state.heads)?.is_empty();
             let fix = if true_to_ledger {
                 format!(
                     "it is at {} with exactly that revision's schema: `migrate upgrade {target}` runs the migrations up to {target}",

@@ -1,6 +1,6 @@
 //! Errors of the command line and their exit codes.
 
-use migrate_core::{DriftError, LoadError, RunError, TargetError};
+use crate::{DriftError, LoadError, RunError, TargetError};
 use std::path::PathBuf;
 
 /// Why a command failed. [`CliError::exit_code`] maps it to DESIGN §9's codes.

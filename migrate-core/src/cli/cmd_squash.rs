@@ -15,8 +15,8 @@
 use super::cmd_files::write_revision;
 use super::output::say;
 use super::{CliError, Context};
-use migrate_core::schema::tools::{Lab, SqliteLab};
-use migrate_core::Migrations;
+use crate::schema::tools::{Lab, SqliteLab};
+use crate::Migrations;
 
 /// `squash REV -m MSG`.
 pub fn squash(ctx: &Context<'_>, rev: &str, message: &str) -> Result<(), CliError> {

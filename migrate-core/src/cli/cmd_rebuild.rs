@@ -1,11 +1,11 @@
 //! `rebuild`: moves a hand-made database's rows into one the migrations
-//! build ([`migrate_core::sqlite::rebuild`]), after a backup, keeping the
+//! build ([`crate::sqlite::rebuild`]), after a backup, keeping the
 //! old file.
 
 use super::args::RebuildArgs;
 use super::output::{print_json, say};
 use super::{clock, cmd_data, CliError, Context};
-use migrate_core::tools::rebuild::RebuildOptions;
+use crate::tools::rebuild::RebuildOptions;
 use serde_json::json;
 
 /// `rebuild [--dry-run] [--drop-column TABLE.COLUMN] [--drop-table TABLE]`.

@@ -3,10 +3,10 @@
 use super::args::{DateOrderArg, ImportArgs, OrphansArg};
 use super::output::{print_json, tell};
 use super::{clock, CliError, Context};
-use migrate_core::data::{
+use crate::data::{
     DateOrder, Export, ImportError, ImportMode, ImportOptions, Orphans, TableData, Value,
 };
-use migrate_core::{Database, Imported, RunError, ToolError};
+use crate::{Database, Imported, RunError, ToolError};
 use serde_json::{json, Map, Value as Json};
 use std::path::{Path, PathBuf};
 
@@ -141,7 +141,7 @@ pub fn restore(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
             "restored {} from {} (now at {})",
             ctx.config().database,
             file.display(),
-            migrate_core::graph::heads_text(&heads)
+            crate::graph::heads_text(&heads)
         );
     }
     Ok(())

@@ -5,9 +5,9 @@ use super::args::RevisionArgs;
 use super::diff_view::{diff_json, show_diff, Fix};
 use super::output::{print_json, say};
 use super::{CliError, Context};
-use migrate_core::schema::tools::{self, Match, StairwayOutcome, Workbench};
-use migrate_core::schema::{Diff, Renames};
-use migrate_core::Migrations;
+use crate::schema::tools::{self, Match, StairwayOutcome, Workbench};
+use crate::schema::{Diff, Renames};
+use crate::Migrations;
 use std::path::Path;
 
 /// The declared schema file inside a migrations folder.

@@ -4,7 +4,7 @@
 
 use super::dotenv::DotEnv;
 use super::error::CliError;
-use migrate_core::{Location, LockMode, ServerSettings};
+use crate::{Location, LockMode, ServerSettings};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -125,7 +125,7 @@ impl Config {
             Some(text) => Location::parse(text).map_err(|e| CliError::Refused(e.to_string()))?,
             None => file.database.unwrap_or_else(|| Location::Sqlite {
                 path: DEFAULT_DATABASE.into(),
-                mode: migrate_core::OpenMode::ReadWriteCreate,
+                mode: crate::OpenMode::ReadWriteCreate,
             }),
         };
         let backup_dir = file.backup_dir.unwrap_or_else(|| {

@@ -1,6 +1,6 @@
 //! How revisions are shown, in Alembic's words and shapes, and as JSON.
 
-use migrate_core::{Graph, Migration, Migrations};
+use crate::{Graph, Migration, Migrations};
 use serde_json::{json, Value};
 
 /// Which decorations a revision line carries (Alembic's `cmd_format` flags).

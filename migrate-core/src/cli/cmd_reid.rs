@@ -7,10 +7,10 @@ use super::args::ReidArgs;
 use super::cmd_files::next_id;
 use super::output::{print_json, say};
 use super::{CliError, Context};
-use migrate_core::load::{self, SourceFile};
-use migrate_core::parse::check_id;
-use migrate_core::parse::parse_migration;
-use migrate_core::Migration;
+use crate::load::{self, SourceFile};
+use crate::parse::check_id;
+use crate::parse::parse_migration;
+use crate::Migration;
 use std::path::Path;
 
 /// The header keys whose values name revisions.
