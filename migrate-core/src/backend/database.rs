@@ -73,7 +73,10 @@ impl Database {
     /// `upgrade --sql` writes without connecting (as Alembic picks its
     /// dialect from the URL). `version_table_schema` qualifies the version
     /// table on a server.
-    pub fn dialect_of(location: &Location, version_table_schema: Option<&str>) -> Box<dyn Dialect> {
+    pub(crate) fn dialect_of(
+        location: &Location,
+        version_table_schema: Option<&str>,
+    ) -> Box<dyn Dialect> {
         match location {
             #[cfg(feature = "postgres")]
             Location::Postgres { .. } => Box::new(crate::backend::postgres::PostgresDialect {
@@ -87,13 +90,13 @@ impl Database {
     }
 
     /// The ledger, read in one snapshot.
-    pub fn ledger(&mut self) -> Result<LedgerState, RunError> {
+    pub(crate) fn ledger(&mut self) -> Result<LedgerState, RunError> {
         read_ledger(self)
     }
 
     /// Rows that reference missing rows (foreign keys left off by the
     /// program that wrote them).
-    pub fn foreign_key_violations(&mut self) -> Result<Vec<Violation>, RunError> {
+    pub(crate) fn foreign_key_violations(&mut self) -> Result<Vec<Violation>, RunError> {
         Ops::foreign_key_violations(self)
     }
 
@@ -109,7 +112,7 @@ impl Database {
     /// Writes a consistent, checked copy to `target` while other processes
     /// may keep writing: SQLite's online backup and integrity check, or on
     /// a server `pg_dump --format=custom` read back by `pg_restore --list`.
-    pub fn backup_to(&self, target: &Path, patience: Duration) -> Result<(), RunError> {
+    pub(crate) fn backup_to(&self, target: &Path, patience: Duration) -> Result<(), RunError> {
         match self {
             Database::Sqlite(conn) => sqlite::backup::backup_to(conn, target, patience),
             #[cfg(feature = "postgres")]
@@ -122,7 +125,7 @@ impl Database {
     /// What a backup of this database is called: the SQLite file's stem or
     /// the server database's name, and the extension of its backups (`db`,
     /// or `dump` for `pg_dump`'s custom format).
-    pub fn backup_name(&mut self) -> Result<(String, &'static str), RunError> {
+    pub(crate) fn backup_name(&mut self) -> Result<(String, &'static str), RunError> {
         match self {
             Database::Sqlite(conn) => Ok((
                 conn.path()
@@ -142,7 +145,7 @@ impl Database {
     /// Replaces the contents with the backup at `source`, atomically, after
     /// checking it, and logs the restore when the backup has a ledger.
     /// Returns the heads the database is at now.
-    pub fn restore_from(
+    pub(crate) fn restore_from(
         &mut self,
         source: &Path,
         patience: Duration,
@@ -187,6 +190,8 @@ pub enum DatabaseSession {
     Postgres(crate::backend::postgres::PostgresSession),
 }
 
+// `Ops` is sealed: its ledger types stay crate-private (docs/DESIGN.md §2).
+#[allow(private_interfaces)]
 impl Ops for Database {
     type Session = DatabaseSession;
 

@@ -6,7 +6,7 @@ pub(crate) const LEDGER_TABLES: [&str; 3] = ["alembic_version", "migrate_applied
 
 /// How a revision came to be recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     /// Its upgrade ran.
     Applied,
     /// `stamp` recorded it without running anything.
@@ -26,7 +26,7 @@ impl Status {
     }
 
     /// Reads the stored text; anything unknown counts as applied.
-    pub fn parse(text: &[u8]) -> Status {
+    pub(crate) fn parse(text: &[u8]) -> Status {
         match text {
             b"stamped" => Status::Stamped,
             b"started" => Status::Started,
@@ -39,7 +39,7 @@ impl Status {
 /// times and downgrade text stay in the table for `migrate history` and
 /// for rolling back revisions the files no longer hold).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppliedRow {
+pub(crate) struct AppliedRow {
     /// The revision id.
     pub revision: String,
     /// `sha256:...`, or `None` for revisions taken over from Alembic.
@@ -53,7 +53,7 @@ pub struct AppliedRow {
 /// An [`AppliedRow`] borrowed from the database while its statement steps,
 /// so that checking 1,000 rows at start-up copies none of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AppliedRowRef<'row> {
+pub(crate) struct AppliedRowRef<'row> {
     /// The revision id.
     pub revision: &'row str,
     /// The stored checksum text's bytes, or `None` for revisions taken over
@@ -81,7 +81,7 @@ impl AppliedRowRef<'_> {
 
 /// What the ledger says, read in one snapshot.
 #[derive(Debug, Clone, Default)]
-pub struct LedgerState {
+pub(crate) struct LedgerState {
     /// Whether `alembic_version` exists.
     pub has_version_table: bool,
     /// Whether `migrate_applied` exists.
@@ -89,14 +89,14 @@ pub struct LedgerState {
     /// The rows of `alembic_version`, in the order they were inserted.
     pub heads: Vec<String>,
     /// The rows of `migrate_applied` (empty when a visitor read them).
-    pub applied: Vec<AppliedRow>,
+    pub(crate) applied: Vec<AppliedRow>,
     /// Tables that are neither the ledger nor the database's own.
     pub user_tables: Vec<String>,
 }
 
 /// A row to write to `migrate_applied`.
 #[derive(Debug, Clone, Copy)]
-pub struct NewRow<'a> {
+pub(crate) struct NewRow<'a> {
     /// The revision.
     pub revision: &'a str,
     /// `sha256:...`, or `None` when taken over from Alembic.
@@ -116,7 +116,7 @@ pub struct NewRow<'a> {
 /// What `migrate_applied` keeps of an applied revision for rolling it back
 /// without its file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredDowngrade {
+pub(crate) struct StoredDowngrade {
     /// The revision.
     pub revision: String,
     /// Its message.
@@ -129,7 +129,7 @@ pub struct StoredDowngrade {
 
 /// One row of `migrate_log`.
 #[derive(Debug, Clone)]
-pub struct LogEntry<'a> {
+pub(crate) struct LogEntry<'a> {
     /// `upgrade`, `downgrade`, `stamp`, `repair`, `restore`, `import`.
     pub operation: &'a str,
     /// Heads before.

@@ -159,7 +159,7 @@ impl Location {
     }
 
     /// The SQLite file, if this is one.
-    pub fn sqlite_path(&self) -> Option<&PathBuf> {
+    pub(crate) fn sqlite_path(&self) -> Option<&PathBuf> {
         match self {
             Location::Sqlite { path, .. } => Some(path),
             _ => None,

@@ -40,7 +40,7 @@ pub const QUIET_WAIT: Duration = Duration::from_secs(1);
 /// the PostgreSQL migration lock): the boundary's own options, which the
 /// runner derives from its [`RunOptions`](crate::RunOptions).
 #[derive(Clone, Copy)]
-pub struct WaitPolicy<'a> {
+pub(crate) struct WaitPolicy<'a> {
     /// How long to wait in all before giving up.
     pub limit: Duration,
     /// Told once when another connection has held the lock for
@@ -80,7 +80,7 @@ pub struct LockWait {
 
 /// Where SQL being run comes from, for error messages.
 #[derive(Debug, Clone, Copy)]
-pub struct Origin<'a> {
+pub(crate) struct Origin<'a> {
     /// The revision.
     pub revision: &'a str,
     /// Its file, or where the SQL was stored.
@@ -100,6 +100,9 @@ impl<T: sealed::Ops + ?Sized> Backend for T {}
 
 pub(crate) use sealed::RunScope;
 
+// The trait is sealed: no one outside this crate can name or implement it,
+// so the ledger types of its methods stay crate-private.
+#[allow(private_interfaces)]
 pub(crate) mod sealed {
     use super::*;
 
@@ -108,7 +111,7 @@ pub(crate) mod sealed {
     /// downgrade SQL run outside a transaction) and so needs a lock that
     /// outlives its transactions.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum RunScope {
+    pub(crate) enum RunScope {
         /// Everything in one transaction.
         OneTransaction,
         /// Commits before its end.
@@ -117,7 +120,7 @@ pub(crate) mod sealed {
 
     /// The ledger writes of one migration step (see `Ops::record_step`).
     #[derive(Debug)]
-    pub struct StepRecord<'a> {
+    pub(crate) struct StepRecord<'a> {
         /// The `alembic_version` changes.
         pub row_ops: &'a [RowOp],
         /// The `migrate_applied` row of an upgrade.

@@ -22,7 +22,7 @@ Exit codes: 0 success, 1 refused or failed, 2 usage error.";
 /// Alembic-style migrations for SQLite.
 #[derive(Debug, Parser)]
 #[command(name = "migrate", version, about, after_help = EXAMPLES, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Configuration file (default: ./migrate.toml when it exists).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -69,7 +69,7 @@ pub struct Cli {
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// As Alembic prints them.
     Text,
     /// A stable machine-readable form.
@@ -78,7 +78,7 @@ pub enum Format {
 
 /// Every command.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Write migrate.toml and an empty migrations/versions/ folder.
     #[command(after_help = "Example:\n  migrate init")]
     Init,
@@ -228,7 +228,7 @@ pub enum Command {
 
 /// `--verbose`.
 #[derive(Debug, Args)]
-pub struct Verbose {
+pub(crate) struct Verbose {
     /// Show full details.
     #[arg(short, long)]
     pub verbose: bool,
@@ -236,7 +236,7 @@ pub struct Verbose {
 
 /// Arguments of `import`.
 #[derive(Debug, Args)]
-pub struct ImportArgs {
+pub(crate) struct ImportArgs {
     /// The export file.
     pub file: PathBuf,
     /// Make the tables hold exactly the export's rows (rows added since
@@ -262,7 +262,7 @@ pub struct ImportArgs {
 
 /// `--orphans`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum OrphansArg {
+pub(crate) enum OrphansArg {
     /// Load them as they are.
     Keep,
     /// Leave them out.
@@ -271,7 +271,7 @@ pub enum OrphansArg {
 
 /// `--date-order`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum DateOrderArg {
+pub(crate) enum DateOrderArg {
     /// Day, month, year.
     Dmy,
     /// Month, day, year.
@@ -280,7 +280,7 @@ pub enum DateOrderArg {
 
 /// Arguments of `revision`.
 #[derive(Debug, Args)]
-pub struct RevisionArgs {
+pub(crate) struct RevisionArgs {
     /// One-line message.
     #[arg(short, long)]
     pub message: String,
@@ -306,7 +306,7 @@ pub struct RevisionArgs {
 
 /// Arguments of `merge`.
 #[derive(Debug, Args)]
-pub struct MergeArgs {
+pub(crate) struct MergeArgs {
     /// `heads`, or the revisions to merge.
     #[arg(required = true)]
     pub revisions: Vec<String>,
@@ -321,7 +321,7 @@ pub struct MergeArgs {
 /// Arguments of `upgrade`.
 /// `reid`.
 #[derive(Debug, Args)]
-pub struct ReidArgs {
+pub(crate) struct ReidArgs {
     /// The migration file whose revision gets a new id.
     pub file: String,
     /// The new id (default: the next collision-free id).
@@ -334,7 +334,7 @@ pub struct ReidArgs {
 
 /// `rebuild`.
 #[derive(Debug, Args)]
-pub struct RebuildArgs {
+pub(crate) struct RebuildArgs {
     /// Load the rows into a scratch database and list every problem; change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -347,7 +347,7 @@ pub struct RebuildArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct UpgradeArgs {
+pub(crate) struct UpgradeArgs {
     /// Target: head, heads, a revision, +N, REV+N, LABEL@head; `FROM:TO` with --sql.
     #[arg(allow_hyphen_values = true)]
     pub target: String,
@@ -360,7 +360,7 @@ pub struct UpgradeArgs {
 
 /// The flags `upgrade` and `downgrade` share.
 #[derive(Debug, Args)]
-pub struct RunFlags {
+pub(crate) struct RunFlags {
     /// Back up the database first, when there is something to run.
     #[arg(long)]
     pub backup: bool,
@@ -374,7 +374,7 @@ pub struct RunFlags {
 
 /// Arguments of `downgrade`.
 #[derive(Debug, Args)]
-pub struct DowngradeArgs {
+pub(crate) struct DowngradeArgs {
     /// Target: -N, base, a revision, REV-N, LABEL@base; `FROM:TO` with --sql.
     #[arg(allow_hyphen_values = true)]
     pub target: String,
@@ -387,7 +387,7 @@ pub struct DowngradeArgs {
 
 /// Arguments of `history`.
 #[derive(Debug, Args)]
-pub struct HistoryArgs {
+pub(crate) struct HistoryArgs {
     /// Range `[START]:[END]`, such as `001:head` or `-2:`.
     #[arg(short = 'r', long, allow_hyphen_values = true)]
     pub rev_range: Option<String>,
@@ -401,7 +401,7 @@ pub struct HistoryArgs {
 
 /// Arguments of `repair`.
 #[derive(Debug, Args)]
-pub struct RepairArgs {
+pub(crate) struct RepairArgs {
     /// Accept the current file of an applied revision whose checksum changed.
     #[arg(long, value_name = "REV")]
     pub accept: Option<String>,

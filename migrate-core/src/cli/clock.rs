@@ -27,19 +27,19 @@ fn parts() -> (i64, u32, u32, u64, u64, u64) {
 }
 
 /// `2025-10-13 12:00:00`.
-pub fn readable() -> String {
+pub(crate) fn readable() -> String {
     let (y, mo, d, h, mi, s) = parts();
     format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")
 }
 
 /// `20251013T120000Z`, for file names.
-pub fn compact() -> String {
+pub(crate) fn compact() -> String {
     let (y, mo, d, h, mi, s) = parts();
     format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
 }
 
 /// Whether `text` starts with a time as [`compact`] writes it, then `-`.
-pub fn is_compact_prefix(text: &str) -> bool {
+pub(crate) fn is_compact_prefix(text: &str) -> bool {
     let bytes = text.as_bytes();
     bytes.len() > 17
         && bytes[..8].iter().all(u8::is_ascii_digit)

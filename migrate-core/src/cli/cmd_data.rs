@@ -19,7 +19,7 @@ fn require_database(ctx: &Context<'_>) -> Result<Database, CliError> {
 }
 
 /// `backup [--out FILE]`: prints the file written.
-pub fn backup(ctx: &Context<'_>, out: Option<&Path>) -> Result<(), CliError> {
+pub(crate) fn backup(ctx: &Context<'_>, out: Option<&Path>) -> Result<(), CliError> {
     let (target, heads) = backup_file(ctx, out)?;
     if ctx.json() {
         print_json(&json!({ "backup": target, "heads": heads }));
@@ -32,7 +32,7 @@ pub fn backup(ctx: &Context<'_>, out: Option<&Path>) -> Result<(), CliError> {
 /// A checked copy, named after the database, the time and the revision
 /// unless `out` is given; said on stderr. Returns the file and the
 /// revision(s) it is at. Commands that back up first call this.
-pub fn backup_file(
+pub(crate) fn backup_file(
     ctx: &Context<'_>,
     out: Option<&Path>,
 ) -> Result<(PathBuf, Vec<String>), CliError> {
@@ -121,7 +121,7 @@ fn prune_backups(dir: &Path, stem: &str, extension: &str, keep: usize) {
 }
 
 /// `restore FILE`: backs up the current database, then replaces it.
-pub fn restore(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
+pub(crate) fn restore(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
     if !file.is_file() {
         return Err(CliError::Refused(format!(
             "backup {} does not exist",
@@ -180,7 +180,7 @@ fn value_from_json(value: &Json) -> Option<Value> {
 }
 
 /// `export [--out FILE]`.
-pub fn export(ctx: &Context<'_>, out: Option<&Path>) -> Result<(), CliError> {
+pub(crate) fn export(ctx: &Context<'_>, out: Option<&Path>) -> Result<(), CliError> {
     let Export { heads, tables } = require_database(ctx)?.export()?;
     let table_json: Vec<Json> = tables
         .iter()
@@ -289,7 +289,7 @@ fn parse_export(path: &Path) -> Result<Export, CliError> {
 /// backup, and checks the row counts. Tables that hold rows are refused
 /// unless `--replace` or `--merge` says what becomes of them; a refused or
 /// failed import leaves no backup behind (the database did not change).
-pub fn import(ctx: &Context<'_>, args: &ImportArgs) -> Result<(), CliError> {
+pub(crate) fn import(ctx: &Context<'_>, args: &ImportArgs) -> Result<(), CliError> {
     let file = args.file.as_path();
     let export = parse_export(file)?;
     let mut db = require_database(ctx)?;
@@ -373,7 +373,7 @@ pub fn import(ctx: &Context<'_>, args: &ImportArgs) -> Result<(), CliError> {
 }
 
 /// `schema [TABLE]`.
-pub fn schema(ctx: &Context<'_>, table: Option<&str>) -> Result<(), CliError> {
+pub(crate) fn schema(ctx: &Context<'_>, table: Option<&str>) -> Result<(), CliError> {
     let objects: Vec<_> = require_database(ctx)?
         .schema_objects()?
         .into_iter()

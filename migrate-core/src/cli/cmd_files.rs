@@ -13,7 +13,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 
 /// `init`: `migrate.toml` and an empty `versions/` folder.
-pub fn init(ctx: &Context<'_>) -> Result<(), CliError> {
+pub(crate) fn init(ctx: &Context<'_>) -> Result<(), CliError> {
     let dir = ctx.source_dir("init")?;
     let versions = dir.join(VERSIONS_DIR);
     if Path::new(DEFAULT_CONFIG).exists() {
@@ -185,7 +185,7 @@ pub(super) fn write_revision(
 }
 
 /// `revision -m MSG`.
-pub fn revision(ctx: &Context<'_>, args: &RevisionArgs) -> Result<(), CliError> {
+pub(crate) fn revision(ctx: &Context<'_>, args: &RevisionArgs) -> Result<(), CliError> {
     let dir = ctx.source_dir("revision")?;
     let (migrations, graph) = match existing(dir)? {
         Some((m, g)) => (m, Some(g)),
@@ -239,7 +239,7 @@ pub fn revision(ctx: &Context<'_>, args: &RevisionArgs) -> Result<(), CliError> 
 }
 
 /// `merge heads|REV... -m MSG`.
-pub fn merge(ctx: &Context<'_>, args: &MergeArgs) -> Result<(), CliError> {
+pub(crate) fn merge(ctx: &Context<'_>, args: &MergeArgs) -> Result<(), CliError> {
     let dir = ctx.source_dir("merge")?;
     let Some((migrations, graph)) = existing(dir)? else {
         return Err(CliError::Refused(

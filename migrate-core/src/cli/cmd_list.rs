@@ -69,7 +69,7 @@ fn range_end(graph: &Graph, text: &str, db: &[usize]) -> Result<Option<Vec<usize
 }
 
 /// `history`: every revision, newest first.
-pub fn history(ctx: &Context<'_>, args: &HistoryArgs) -> Result<(), CliError> {
+pub(crate) fn history(ctx: &Context<'_>, args: &HistoryArgs) -> Result<(), CliError> {
     let set = ctx.migrations_for_listing()?;
     let graph = set.graph()?;
     let needs_db = args.indicate_current
@@ -126,7 +126,7 @@ pub fn history(ctx: &Context<'_>, args: &HistoryArgs) -> Result<(), CliError> {
 }
 
 /// `heads`: the heads of the migrations (not of the database).
-pub fn heads(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
+pub(crate) fn heads(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
     let set = ctx.migrations_for_listing()?;
     let graph = set.graph()?;
     if ctx.json() {
@@ -157,7 +157,7 @@ pub fn heads(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
 }
 
 /// `branches`: each branch point and where it leads.
-pub fn branches(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
+pub(crate) fn branches(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
     let set = ctx.migrations_for_listing()?;
     let graph = set.graph()?;
     let points: Vec<usize> = (0..graph.len())
@@ -202,7 +202,7 @@ pub fn branches(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
 }
 
 /// `show REV`: one revision in full.
-pub fn show(ctx: &Context<'_>, rev: &str) -> Result<(), CliError> {
+pub(crate) fn show(ctx: &Context<'_>, rev: &str) -> Result<(), CliError> {
     let set = ctx.migrations_for_listing()?;
     let graph = set.graph()?;
     let db_read = rev == "current";

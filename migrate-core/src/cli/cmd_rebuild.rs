@@ -9,7 +9,7 @@ use crate::tools::rebuild::RebuildOptions;
 use serde_json::json;
 
 /// `rebuild [--dry-run] [--drop-column TABLE.COLUMN] [--drop-table TABLE]`.
-pub fn rebuild(ctx: &Context<'_>, args: &RebuildArgs) -> Result<(), CliError> {
+pub(crate) fn rebuild(ctx: &Context<'_>, args: &RebuildArgs) -> Result<(), CliError> {
     let set = ctx.migrations()?;
     let database = ctx.database_file()?.to_owned();
     let Some(mut old) = ctx.open_existing()? else {

@@ -84,7 +84,7 @@ fn ensure_unapplied(ctx: &Context<'_>, m: &Migration, duplicated: bool) -> Resul
 }
 
 /// `reid FILE [--rev-id NEW] [--with FILE]...`.
-pub fn reid(ctx: &Context<'_>, args: &ReidArgs) -> Result<(), CliError> {
+pub(crate) fn reid(ctx: &Context<'_>, args: &ReidArgs) -> Result<(), CliError> {
     let dir = ctx.source_dir("reid")?;
     let name = Path::new(&args.file)
         .file_name()

@@ -11,7 +11,7 @@ use crate::Migrations;
 use std::path::Path;
 
 /// The declared schema file inside a migrations folder.
-pub const SCHEMA_FILE: &str = "schema.sql";
+pub(crate) const SCHEMA_FILE: &str = "schema.sql";
 
 fn parse_renames(args: &RevisionArgs) -> Result<Renames, CliError> {
     let mut renames = Renames::default();
@@ -38,7 +38,7 @@ fn parse_renames(args: &RevisionArgs) -> Result<Renames, CliError> {
 /// The body of `revision --autogenerate`: the SQL from the schema the
 /// migrations produce at `parents` (the new revision's parents, which
 /// `--head` chooses) to `schema.sql`; `None` when they already agree.
-pub fn autogenerate_body(
+pub(crate) fn autogenerate_body(
     ctx: &Context<'_>,
     dir: &Path,
     args: &RevisionArgs,
@@ -99,7 +99,7 @@ fn declared_drift(
 
 /// `check`: schema.sql vs the migrations, the live database vs the
 /// migrations at its revision, and with `lint`, unacknowledged findings.
-pub fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
+pub(crate) fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
     let set = ctx.migrations()?;
     let graph = set.graph()?;
     let mut problems = 0;
@@ -184,7 +184,7 @@ fn lint_migrations(ctx: &Context<'_>, set: &Migrations) -> Result<Vec<String>, C
 
 /// `test`: the stairway test on a scratch database (an in-memory SQLite
 /// database, or databases created and dropped on the configured server).
-pub fn stairway(ctx: &Context<'_>) -> Result<(), CliError> {
+pub(crate) fn stairway(ctx: &Context<'_>) -> Result<(), CliError> {
     let set = ctx.migrations()?;
     let mut irreversible = Vec::new();
     let mut steps = Vec::new();
@@ -236,7 +236,7 @@ pub fn stairway(ctx: &Context<'_>) -> Result<(), CliError> {
 }
 
 /// `adopt`: find the revision whose schema the live database has.
-pub fn adopt(ctx: &Context<'_>, yes: bool) -> Result<(), CliError> {
+pub(crate) fn adopt(ctx: &Context<'_>, yes: bool) -> Result<(), CliError> {
     let set = ctx.migrations()?;
     let Some(mut live_conn) = ctx.open_existing()? else {
         return Err(ctx.missing());

@@ -19,7 +19,7 @@ use crate::schema::tools::{Lab, SqliteLab};
 use crate::Migrations;
 
 /// `squash REV -m MSG`.
-pub fn squash(ctx: &Context<'_>, rev: &str, message: &str) -> Result<(), CliError> {
+pub(crate) fn squash(ctx: &Context<'_>, rev: &str, message: &str) -> Result<(), CliError> {
     let dir = ctx.source_dir("squash")?;
     let set = Migrations::from_dir(dir)?;
     let graph = set.graph()?;

@@ -6,7 +6,7 @@ use super::{CliError, Context};
 use serde_json::json;
 
 /// `verify`: the drift report; exit 1 unless clean.
-pub fn verify(ctx: &Context<'_>) -> Result<(), CliError> {
+pub(crate) fn verify(ctx: &Context<'_>) -> Result<(), CliError> {
     let set = ctx.migrations()?;
     let mut conn = ctx.open_existing()?.ok_or_else(|| ctx.missing())?;
     let report = set.verify(&mut conn)?;
@@ -75,7 +75,7 @@ pub fn verify(ctx: &Context<'_>) -> Result<(), CliError> {
 }
 
 /// `repair`.
-pub fn repair(ctx: &Context<'_>, args: &RepairArgs) -> Result<(), CliError> {
+pub(crate) fn repair(ctx: &Context<'_>, args: &RepairArgs) -> Result<(), CliError> {
     let set = ctx.migrations()?;
     let mut conn = ctx.open()?;
     if let Some(revision) = &args.accept {

@@ -10,17 +10,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The configuration file read when `--config` is not given.
-pub const DEFAULT_CONFIG: &str = "migrate.toml";
+pub(crate) const DEFAULT_CONFIG: &str = "migrate.toml";
 /// The default migrations folder.
-pub const DEFAULT_DIR: &str = "migrations";
+pub(crate) const DEFAULT_DIR: &str = "migrations";
 /// The default database.
-pub const DEFAULT_DATABASE: &str = "data/bot_database.db";
+pub(crate) const DEFAULT_DATABASE: &str = "data/bot_database.db";
 /// The default folder for backups.
-pub const DEFAULT_BACKUP_DIR: &str = "backups";
+pub(crate) const DEFAULT_BACKUP_DIR: &str = "backups";
 
 /// The resolved configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
+pub(crate) struct Config {
     /// The migrations folder.
     pub dir: PathBuf,
     /// The database.
@@ -84,7 +84,7 @@ impl Config {
     /// Resolves the configuration from flags (with their environment
     /// variables) and the file. Paths in the file are relative to the
     /// file's own folder.
-    pub fn resolve(
+    pub(crate) fn resolve(
         config_file: Option<&Path>,
         dir_flag: Option<&Path>,
         database_flag: Option<&str>,
@@ -207,7 +207,7 @@ fn read_file(path: &Path) -> Result<FileConfig, CliError> {
 }
 
 /// The `migrate.toml` that `init` writes.
-pub const TEMPLATE: &str = r#"# migrate configuration. Flags and the environment (DATABASE_URL,
+pub(crate) const TEMPLATE: &str = r#"# migrate configuration. Flags and the environment (DATABASE_URL,
 # MIGRATE_DIR) override what is written here.
 [migrate]
 # The folder holding versions/ (and schema.sql).

@@ -7,7 +7,7 @@ use crate::schema::Diff;
 
 /// Which way the SQL under a schema difference goes.
 #[derive(Debug, Clone, Copy)]
-pub enum Fix {
+pub(crate) enum Fix {
     /// The migration to write so that the migrations produce the other schema.
     NewMigration,
     /// Back from the live database to what the migrations produce.
@@ -18,7 +18,7 @@ pub enum Fix {
 
 /// Prints a schema difference under a title, with the SQL that goes the
 /// way `fix` says, each statement indented as a block.
-pub fn show_diff(ctx: &Context<'_>, title: &str, d: &Diff, fix: Fix) {
+pub(crate) fn show_diff(ctx: &Context<'_>, title: &str, d: &Diff, fix: Fix) {
     say!(ctx, "{title}");
     if let Fix::BackToMigrations = fix {
         say!(
@@ -49,7 +49,7 @@ pub fn show_diff(ctx: &Context<'_>, title: &str, d: &Diff, fix: Fix) {
 }
 
 /// A schema difference as JSON: the changes and the SQL `fix` names.
-pub fn diff_json(d: &Diff, fix: Fix) -> serde_json::Value {
+pub(crate) fn diff_json(d: &Diff, fix: Fix) -> serde_json::Value {
     let sql = match fix {
         Fix::BackToMigrations => &d.downgrade,
         Fix::NewMigration | Fix::Found => &d.upgrade,

@@ -9,20 +9,20 @@ use super::CliError;
 use std::path::Path;
 
 /// The file's name, in the working directory.
-pub const FILE: &str = ".env";
+pub(crate) const FILE: &str = ".env";
 
 /// The variables this tool takes from `.env`.
 const KEYS: [&str; 3] = ["DATABASE_URL", "MIGRATE_DIR", "MIGRATE_DEV_URL"];
 
 /// What `.env` says about this tool's variables.
 #[derive(Debug, Default)]
-pub struct DotEnv {
+pub(crate) struct DotEnv {
     values: Vec<(String, String)>,
 }
 
 impl DotEnv {
     /// Reads `.env` from the working directory; no file reads as empty.
-    pub fn read() -> Result<DotEnv, CliError> {
+    pub(crate) fn read() -> Result<DotEnv, CliError> {
         DotEnv::read_from(Path::new(FILE))
     }
 

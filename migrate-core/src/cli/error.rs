@@ -6,7 +6,7 @@ use std::path::PathBuf;
 /// Why a command failed. [`CliError::exit_code`] maps it to DESIGN §9's codes.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum CliError {
+pub(crate) enum CliError {
     /// The arguments do not make sense together.
     #[error("{0}")]
     Usage(String),
@@ -49,7 +49,7 @@ pub enum CliError {
 
 impl CliError {
     /// 2 for usage errors, 1 for everything refused or failed.
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) => 2,
             CliError::Exit(code) => *code,
@@ -58,7 +58,7 @@ impl CliError {
     }
 
     /// An I/O error on `path`.
-    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> CliError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> CliError {
         let path = path.into();
         move |source| CliError::Io { path, source }
     }

@@ -18,9 +18,9 @@ mod dotenv;
 mod error;
 mod output;
 
-pub use args::{Cli, Command, Format};
-pub use config::Config;
-pub use error::CliError;
+pub(crate) use args::{Cli, Command, Format};
+pub(crate) use config::Config;
+pub(crate) use error::CliError;
 use output::tell;
 
 use crate::{Commands, Database, Location, Migrations, OpenMode, OpenOptions};
@@ -32,7 +32,7 @@ use std::sync::OnceLock;
 
 /// Everything a command needs: the configuration, the output format and
 /// the migration set (embedded, or read from the folder on first use).
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     config: Config,
     commands: Commands,
     format: Format,
@@ -42,7 +42,7 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     /// The migration set.
-    pub fn migrations(&self) -> Result<&Migrations, CliError> {
+    pub(crate) fn migrations(&self) -> Result<&Migrations, CliError> {
         if let Some(set) = self.embedded {
             return Ok(set);
         }
@@ -57,7 +57,7 @@ impl<'a> Context<'a> {
     /// the same revision id (two branches, merged) still lists, without the
     /// later file of each pair, and each pair is named on stderr with the
     /// command that gives one of them a new id.
-    pub fn migrations_for_listing(&self) -> Result<&Migrations, CliError> {
+    pub(crate) fn migrations_for_listing(&self) -> Result<&Migrations, CliError> {
         if self.embedded.is_some() || self.loaded.get().is_some() {
             return self.migrations();
         }
@@ -72,7 +72,7 @@ impl<'a> Context<'a> {
     }
 
     /// The migrations folder, for commands that write files.
-    pub fn source_dir(&self, command: &str) -> Result<&Path, CliError> {
+    pub(crate) fn source_dir(&self, command: &str) -> Result<&Path, CliError> {
         if self.embedded.is_some() {
             return Err(CliError::Refused(format!(
                 "`{command}` writes migration files, so it needs the source folder; run `migrate {command}` from a checkout of the project, not from the deployed binary"
@@ -83,7 +83,7 @@ impl<'a> Context<'a> {
 
     /// The SQLite file of the configured database; refuses a location
     /// this command cannot use.
-    pub fn database_file(&self) -> Result<&Path, CliError> {
+    pub(crate) fn database_file(&self) -> Result<&Path, CliError> {
         match &self.config.database {
             Location::Sqlite { path, .. } => Ok(path),
             Location::Memory => Err(CliError::Refused(
@@ -98,7 +98,7 @@ impl<'a> Context<'a> {
 
     /// `Database: LOCATION (from SOURCE)`, which says which setting chose
     /// the database (`current`, and runs with `--verbose`).
-    pub fn database_line(&self) -> String {
+    pub(crate) fn database_line(&self) -> String {
         format!(
             "Database: {} (from {})",
             self.config.database, self.config.database_source
@@ -107,7 +107,7 @@ impl<'a> Context<'a> {
 
     /// Whether the configured database exists: an SQLite file on disk; a
     /// server database is taken to exist (connecting says otherwise).
-    pub fn database_exists(&self) -> Result<bool, CliError> {
+    pub(crate) fn database_exists(&self) -> Result<bool, CliError> {
         match &self.config.database {
             Location::Postgres { .. } => Ok(true),
             _ => Ok(self.database_file()?.exists()),
@@ -142,7 +142,7 @@ impl<'a> Context<'a> {
 
     /// Opens the database for reading; `None` when the file does not exist
     /// (nothing is created).
-    pub fn open_existing(&self) -> Result<Option<Database>, CliError> {
+    pub(crate) fn open_existing(&self) -> Result<Option<Database>, CliError> {
         if !self.database_exists()? {
             return Ok(None);
         }
@@ -150,7 +150,7 @@ impl<'a> Context<'a> {
     }
 
     /// The error of a command that needs an existing database.
-    pub fn missing(&self) -> CliError {
+    pub(crate) fn missing(&self) -> CliError {
         CliError::Refused(format!(
             "there is no database at {}; check --database, DATABASE_URL or migrate.toml (`migrate upgrade head` creates it)",
             self.config.database
@@ -159,7 +159,7 @@ impl<'a> Context<'a> {
 
     /// Says on stderr that the database does not exist, for a listing that
     /// then shows it as empty (Alembic shows nothing and exits 0).
-    pub fn note_missing(&self) {
+    pub(crate) fn note_missing(&self) {
         if !self.json() {
             tell!(self,
                 "note: there is no database at {}, so nothing is applied; nothing was created (`migrate upgrade head` creates it)",
@@ -169,17 +169,17 @@ impl<'a> Context<'a> {
     }
 
     /// The resolved configuration.
-    pub fn config(&self) -> &Config {
+    pub(crate) fn config(&self) -> &Config {
         &self.config
     }
 
     /// `text` with its hints naming the commands of this face.
-    pub fn hint<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+    pub(crate) fn hint<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
         self.commands.name_in(text)
     }
 
     /// Whether results are JSON.
-    pub fn json(&self) -> bool {
+    pub(crate) fn json(&self) -> bool {
         self.format == Format::Json
     }
 }
@@ -238,7 +238,11 @@ fn finish(result: Result<(), CliError>, commands: &Commands) -> ExitCode {
 }
 
 /// Runs a parsed command line; `commands` is how hints name commands.
-pub fn run(cli: Cli, embedded: Option<&Migrations>, commands: &Commands) -> Result<(), CliError> {
+pub(crate) fn run(
+    cli: Cli,
+    embedded: Option<&Migrations>,
+    commands: &Commands,
+) -> Result<(), CliError> {
     let config = Config::resolve(
         cli.config.as_deref(),
         cli.dir.as_deref(),

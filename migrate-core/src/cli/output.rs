@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 /// Which decorations a revision line carries (Alembic's `cmd_format` flags).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Line {
+pub(crate) struct Line {
     /// `parents -> rev`.
     pub parents: bool,
     /// `(label)` after the id.
@@ -19,7 +19,7 @@ pub struct Line {
 }
 
 /// `<base>` or the comma-separated parents.
-pub fn parents_text(m: &Migration) -> String {
+pub(crate) fn parents_text(m: &Migration) -> String {
     if m.is_base() {
         "<base>".to_owned()
     } else {
@@ -28,7 +28,7 @@ pub fn parents_text(m: &Migration) -> String {
 }
 
 /// One revision as Alembic's `history`, `heads` and `current` print it.
-pub fn revision_line(set: &Migrations, graph: &Graph, i: usize, line: Line) -> String {
+pub(crate) fn revision_line(set: &Migrations, graph: &Graph, i: usize, line: Line) -> String {
     let m = &set.as_slice()[i];
     let mut text = m.revision().to_owned();
     if line.parents {
@@ -67,7 +67,7 @@ pub fn revision_line(set: &Migrations, graph: &Graph, i: usize, line: Line) -> S
 
 /// One revision of a listing: Alembic's verbose entry with `verbose`,
 /// else its one-line form as `line` says.
-pub fn listing_entry(
+pub(crate) fn listing_entry(
     set: &Migrations,
     graph: &Graph,
     i: usize,
@@ -83,7 +83,7 @@ pub fn listing_entry(
 }
 
 /// Alembic's verbose entry (`history --verbose`, `show`).
-pub fn verbose_entry(
+pub(crate) fn verbose_entry(
     set: &Migrations,
     graph: &Graph,
     i: usize,
@@ -140,7 +140,12 @@ pub fn verbose_entry(
 }
 
 /// A revision as a JSON object; `is_current` only when a database was read.
-pub fn revision_json(set: &Migrations, graph: &Graph, i: usize, current: Option<bool>) -> Value {
+pub(crate) fn revision_json(
+    set: &Migrations,
+    graph: &Graph,
+    i: usize,
+    current: Option<bool>,
+) -> Value {
     let m = &set.as_slice()[i];
     let mut value = json!({
         "revision": m.revision(),
@@ -166,10 +171,10 @@ pub fn revision_json(set: &Migrations, graph: &Graph, i: usize, current: Option<
 
 /// The version of the JSON output's shape; it changes only when a field
 /// changes meaning or goes away.
-pub const JSON_VERSION: u64 = 1;
+pub(crate) const JSON_VERSION: u64 = 1;
 
 /// Prints a command's result on stdout as one JSON object, with `version`.
-pub fn print_json(value: &Value) {
+pub(crate) fn print_json(value: &Value) {
     let mut value = value.clone();
     if let Some(object) = value.as_object_mut() {
         object.insert("version".to_owned(), json!(JSON_VERSION));
@@ -203,7 +208,7 @@ macro_rules! tell {
 pub(crate) use tell;
 
 /// Asks a yes/no question on the terminal; no answer is no.
-pub fn confirm(question: &str) -> bool {
+pub(crate) fn confirm(question: &str) -> bool {
     eprint!("{question} [y/N] ");
     let _ = std::io::Write::flush(&mut std::io::stderr());
     let mut answer = String::new();

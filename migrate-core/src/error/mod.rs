@@ -92,7 +92,7 @@ impl From<ImportError> for RunError {
 impl RunError {
     /// The failed statement behind this error, also when part of the run
     /// was committed before it.
-    pub fn statement_mut(&mut self) -> Option<&mut StatementError> {
+    pub(crate) fn statement_mut(&mut self) -> Option<&mut StatementError> {
         match self {
             RunError::Statement(statement) => Some(statement),
             RunError::PartlyCommitted { cause, .. } => cause.statement_mut(),
@@ -102,7 +102,7 @@ impl RunError {
 
     /// Whether the database keeps anything of the failed operation: part of
     /// a run was committed, or a migration ended the run's transaction.
-    pub fn committed_anything(&self) -> bool {
+    pub(crate) fn committed_anything(&self) -> bool {
         matches!(
             self,
             RunError::PartlyCommitted { .. } | RunError::TransactionEnded { .. }

@@ -55,7 +55,7 @@ pub enum Cause {
 
 impl StatementError {
     /// Why the statement failed, from the database's message and SQLSTATE.
-    pub fn cause(&self) -> Cause {
+    pub(crate) fn cause(&self) -> Cause {
         let message = self.message.as_str();
         let code = self.code.as_deref().unwrap_or("");
         let says = |words: &[&str]| words.iter().any(|w| message.contains(w));

@@ -98,7 +98,7 @@ impl LintCode {
     }
 
     /// Every name, for a message listing them.
-    pub fn names() -> String {
+    pub(crate) fn names() -> String {
         LintCode::ALL.map(LintCode::name).join(", ")
     }
 }

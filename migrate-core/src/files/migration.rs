@@ -275,7 +275,7 @@ impl Migration {
     }
 
     /// Whether this revision has no parent.
-    pub fn is_base(&self) -> bool {
+    pub(crate) fn is_base(&self) -> bool {
         self.header.down_revisions.is_empty()
     }
 }

@@ -204,7 +204,7 @@ impl fmt::Display for IdProblem {
 }
 
 /// Checks a revision id or branch label against the rule of DESIGN §3.
-pub fn check_id(id: &str) -> Result<(), IdProblem> {
+pub(crate) fn check_id(id: &str) -> Result<(), IdProblem> {
     if id.is_empty() {
         return Err(IdProblem::Empty);
     }

@@ -70,7 +70,7 @@ impl Graph {
     }
 
     /// The index of a revision id.
-    pub fn find(&self, id: &str) -> Option<usize> {
+    pub(crate) fn find(&self, id: &str) -> Option<usize> {
         self.index.get(id).copied()
     }
 
@@ -95,12 +95,12 @@ impl Graph {
     }
 
     /// Revisions whose `down_revision` names `i`.
-    pub fn children(&self, i: usize) -> &[usize] {
+    pub(crate) fn children(&self, i: usize) -> &[usize] {
         &self.children[i]
     }
 
     /// Effective branch labels of `i`.
-    pub fn labels(&self, i: usize) -> &[String] {
+    pub(crate) fn labels(&self, i: usize) -> &[String] {
         &self.labels[i]
     }
 
@@ -110,24 +110,24 @@ impl Graph {
     }
 
     /// Whether several revisions build on `i`.
-    pub fn is_branch_point(&self, i: usize) -> bool {
+    pub(crate) fn is_branch_point(&self, i: usize) -> bool {
         self.children[i].len() > 1
     }
 
     /// Whether `i` has several parents.
-    pub fn is_merge_point(&self, i: usize) -> bool {
+    pub(crate) fn is_merge_point(&self, i: usize) -> bool {
         self.parents[i].len() > 1
     }
 
     /// Whether `i` is a head.
-    pub fn is_head(&self, i: usize) -> bool {
+    pub(crate) fn is_head(&self, i: usize) -> bool {
         self.children[i].is_empty()
     }
 
     /// Parents followed by the normalized dependencies that are not also
     /// parents: what must be applied right before `i` (Alembic's
     /// `_normalized_down_revisions`).
-    pub fn requirements(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+    pub(crate) fn requirements(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
         let parents = &self.parents[i];
         parents.iter().copied().chain(
             self.normalized_dependencies[i]
@@ -145,7 +145,7 @@ impl Graph {
     /// Whether nothing builds on `i`, neither as a parent nor through
     /// `depends_on` (Alembic's "real" head). A head that another revision
     /// depends on is an "effective head".
-    pub fn is_real_head(&self, i: usize) -> bool {
+    pub(crate) fn is_real_head(&self, i: usize) -> bool {
         self.children[i].is_empty() && self.dependents[i].is_empty()
     }
 
@@ -171,12 +171,12 @@ impl Graph {
     }
 
     /// `starts` and everything they require, transitively (inclusive).
-    pub fn ancestors(&self, starts: &[usize]) -> Vec<bool> {
+    pub(crate) fn ancestors(&self, starts: &[usize]) -> Vec<bool> {
         self.closure(starts, |g, i, out| out.extend(g.requirements(i)))
     }
 
     /// `starts` and everything that requires them, transitively (inclusive).
-    pub fn descendants(&self, starts: &[usize]) -> Vec<bool> {
+    pub(crate) fn descendants(&self, starts: &[usize]) -> Vec<bool> {
         self.closure(starts, |g, i, out| out.extend(g.requirers(i)))
     }
 
@@ -249,7 +249,7 @@ impl Graph {
 }
 
 /// Heads as messages print them: `base` for none, else comma-separated.
-pub fn heads_text(heads: &[String]) -> String {
+pub(crate) fn heads_text(heads: &[String]) -> String {
     if heads.is_empty() {
         "base".to_owned()
     } else {

@@ -289,7 +289,7 @@ impl Graph {
     /// What `current` lists for the version rows `current` (Alembic's
     /// `_get_all_current`): the applied revisions that no other applied
     /// revision builds on through `down_revision`, in graph order.
-    pub fn all_current(&self, current: &[usize]) -> Vec<usize> {
+    pub(crate) fn all_current(&self, current: &[usize]) -> Vec<usize> {
         // The applied set is closed under parents, so a revision with an
         // applied descendant has an applied child: checking children is enough.
         let applied = self.ancestors(current);

@@ -203,7 +203,7 @@ impl FromStr for Target {
 
 /// Where a resolved target points: before everything, or a set of revisions.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Destination {
+pub(crate) enum Destination {
     /// No revision applied.
     Base,
     /// These revisions (and what they require) applied.
@@ -213,7 +213,7 @@ pub enum Destination {
 impl Graph {
     /// Resolves a revision id, a branch label, or an id prefix of at least
     /// [`MIN_PREFIX_LEN`] characters.
-    pub fn resolve_revision(&self, text: &str) -> Result<usize, TargetError> {
+    pub(crate) fn resolve_revision(&self, text: &str) -> Result<usize, TargetError> {
         self.revision(text)?
             .ok_or_else(|| TargetError::Unknown(text.to_owned()))
     }
@@ -221,7 +221,11 @@ impl Graph {
     /// What `target` names given the database's current heads: for a
     /// relative target, where the walk ends (upwards as an upgrade walks,
     /// downwards as a downgrade does).
-    pub fn resolve(&self, target: &Target, current: &[usize]) -> Result<Destination, TargetError> {
+    pub(crate) fn resolve(
+        &self,
+        target: &Target,
+        current: &[usize],
+    ) -> Result<Destination, TargetError> {
         let text = target.to_string();
         let revisions = match target {
             Target::Relative { steps, .. } if *steps > 0 => self.upgrade_targets(current, &text)?,

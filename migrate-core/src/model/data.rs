@@ -4,7 +4,7 @@
 /// One value of a row, as SQLite types it (a server's values map onto
 /// these five).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub(crate) enum Value {
     /// `NULL`.
     Null,
     /// An integer.
@@ -36,7 +36,7 @@ impl Value {
 
 /// The rows of one table.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TableData {
+pub(crate) struct TableData {
     /// The table name.
     pub name: String,
     /// Its columns, in order.
@@ -63,7 +63,7 @@ impl TableData {
 
 /// What an export holds: the revision the database was at and its rows.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Export {
+pub(crate) struct Export {
     /// `alembic_version` when it was taken (empty: a database made by hand,
     /// or one at base).
     pub heads: Vec<String>,
@@ -73,7 +73,7 @@ pub struct Export {
 
 /// What an import does with tables that already hold rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ImportMode {
+pub(crate) enum ImportMode {
     /// Refuse when any table the export fills holds rows (the default): an
     /// import never replaces rows unasked.
     #[default]
@@ -88,7 +88,7 @@ pub enum ImportMode {
 /// What an import does with rows whose foreign keys name missing rows.
 /// SQLite can load them and say which; a server refuses them row by row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Orphans {
+pub(crate) enum Orphans {
     /// Refuse the import, naming each (the default).
     #[default]
     Refuse,
@@ -102,7 +102,7 @@ pub enum Orphans {
 /// How day and month are ordered in date text that is not ISO 8601, for a
 /// server's date and time columns (`--date-order`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DateOrder {
+pub(crate) enum DateOrder {
     /// `02.12.2026` is the 2nd of December.
     DayMonthYear,
     /// `12/02/2026` is the 2nd of December.
@@ -111,7 +111,7 @@ pub enum DateOrder {
 
 /// How an import treats what the database already holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ImportOptions {
+pub(crate) struct ImportOptions {
     /// Tables that hold rows.
     pub mode: ImportMode,
     /// Rows with a broken foreign key.
@@ -355,7 +355,7 @@ pub enum ImportError {
 
 /// One schema object as the database stores it, for `migrate schema`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SchemaObject {
+pub(crate) struct SchemaObject {
     /// `table`, `index`, `trigger` or `view`.
     pub kind: String,
     /// Its name.

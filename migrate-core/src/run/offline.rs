@@ -12,7 +12,7 @@ impl Migrations {
     /// The script that takes a database from `from` (one revision, as
     /// Alembic's offline mode reads it; `None`, `""` or `"base"` for an
     /// empty database) to `to`.
-    pub fn offline_script(
+    pub(crate) fn offline_script(
         &self,
         from: Option<&str>,
         to: &Target,

@@ -38,7 +38,7 @@ fn repair_transaction<B: Backend + ?Sized, T>(
 impl Migrations {
     /// Records checksums for applied revisions that have none (taken over
     /// from Alembic). Returns the revisions it recorded.
-    pub fn record_checksums<B: Backend + ?Sized>(
+    pub(crate) fn record_checksums<B: Backend + ?Sized>(
         &self,
         db: &mut B,
     ) -> Result<Vec<String>, RunError> {
@@ -74,7 +74,7 @@ impl Migrations {
     }
 
     /// The recorded and current checksum of an applied revision.
-    pub fn checksum_change<B: Backend + ?Sized>(
+    pub(crate) fn checksum_change<B: Backend + ?Sized>(
         &self,
         db: &mut B,
         revision: &str,
@@ -98,7 +98,7 @@ impl Migrations {
 
     /// Accepts the current file of an applied revision: its checksum
     /// replaces the recorded one.
-    pub fn accept_checksum<B: Backend + ?Sized>(
+    pub(crate) fn accept_checksum<B: Backend + ?Sized>(
         &self,
         db: &mut B,
         revision: &str,

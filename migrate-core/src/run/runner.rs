@@ -175,12 +175,15 @@ impl Migrations {
 
     /// The database's version rows as revisions of this set; an error names
     /// rows this set does not contain (and what can roll them back).
-    pub fn database_heads<B: Backend + ?Sized>(&self, db: &mut B) -> Result<Vec<usize>, RunError> {
+    pub(crate) fn database_heads<B: Backend + ?Sized>(
+        &self,
+        db: &mut B,
+    ) -> Result<Vec<usize>, RunError> {
         known_heads(self, self.graph()?, &read_ledger(db)?)
     }
 
     /// The plan a run would follow from the database's current heads, without running it.
-    pub fn plan<B: Backend + ?Sized>(
+    pub(crate) fn plan<B: Backend + ?Sized>(
         &self,
         db: &mut B,
         target: &Target,
@@ -633,7 +636,7 @@ impl Migrations {
 
     /// The version rows [`Migrations::stamp`] would leave, without changing
     /// anything.
-    pub fn stamp_rows<B: Backend + ?Sized>(
+    pub(crate) fn stamp_rows<B: Backend + ?Sized>(
         &self,
         db: &mut B,
         target: &Target,

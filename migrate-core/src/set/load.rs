@@ -10,7 +10,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// The folder inside a migrations folder that holds the revision files.
-pub const VERSIONS_DIR: &str = "versions";
+pub(crate) const VERSIONS_DIR: &str = "versions";
 
 /// One problem found while loading a folder.
 #[derive(Debug, thiserror::Error)]
@@ -266,7 +266,7 @@ pub fn order_migrations(migrations: Vec<Migration>) -> Result<Loaded, Vec<GraphE
 }
 
 /// Reads, parses and validates a migrations folder.
-pub fn load_folder(dir: &Path) -> Result<Loaded, LoadError> {
+pub(crate) fn load_folder(dir: &Path) -> Result<Loaded, LoadError> {
     parse_files(&read_folder(dir)?)
 }
 

@@ -22,7 +22,7 @@ pub struct Migrations {
 
 /// Two files that declare one revision id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Duplicate {
+pub(crate) struct Duplicate {
     /// The id.
     pub revision: String,
     /// The file read (the first by name).
@@ -58,7 +58,7 @@ impl Migrations {
     /// (two people's branches, merged): the later file of each pair is left
     /// out, so that listings still work. Returns the set and each pair;
     /// other problems are errors.
-    pub fn from_dir_despite_duplicates(
+    pub(crate) fn from_dir_despite_duplicates(
         dir: impl AsRef<Path>,
     ) -> Result<(Self, Vec<Duplicate>), LoadError> {
         let files = load::read_folder(dir.as_ref())?;

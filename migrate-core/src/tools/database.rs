@@ -42,7 +42,7 @@ pub struct PreparedImport {
 impl PreparedImport {
     /// Whether the export had no revision (a database made by hand) and
     /// its rows are placed by column name.
-    pub fn by_column_name(&self) -> bool {
+    pub(crate) fn by_column_name(&self) -> bool {
         self.by_column_name
     }
 }
@@ -72,12 +72,12 @@ impl Database {
     }
 
     /// Every schema object as the database stores it, tables first.
-    pub fn schema_objects(&self) -> Result<Vec<SchemaObject>, RunError> {
+    pub(crate) fn schema_objects(&self) -> Result<Vec<SchemaObject>, RunError> {
         sqlite_only!(self, "listing the schema", "run `pg_dump --schema-only` or psql's `\\d`", conn => sqlite::data::schema_objects(conn))
     }
 
     /// The heads and every row, read in one snapshot.
-    pub fn export(&self) -> Result<Export, RunError> {
+    pub(crate) fn export(&self) -> Result<Export, RunError> {
         sqlite_only!(self, "export", "use `pg_dump --data-only --format=custom`, or export from the SQLite database before moving", conn => sqlite::data::export(conn))
     }
 
@@ -85,7 +85,7 @@ impl Database {
     /// export taken at another revision is refused; one without a revision
     /// (a database made by hand) is placed by column name, every misfit
     /// listed at once.
-    pub fn prepare_import(
+    pub(crate) fn prepare_import(
         &mut self,
         export: Export,
         options: &ImportOptions,
@@ -123,7 +123,7 @@ impl Database {
     /// Fills every table of `prepared` in one transaction, as its options
     /// say, and checks the row counts and foreign keys; any problem rolls
     /// the whole import back.
-    pub fn import(&mut self, prepared: PreparedImport) -> Result<Imported, RunError> {
+    pub(crate) fn import(&mut self, prepared: PreparedImport) -> Result<Imported, RunError> {
         let PreparedImport {
             tables,
             by_column_name,
@@ -145,13 +145,13 @@ impl Database {
 
     /// The schema and rows as SQL, and the SQL that drops them: what a
     /// squash's baseline runs.
-    pub fn dump(&self) -> Result<(String, String), RunError> {
+    pub(crate) fn dump(&self) -> Result<(String, String), RunError> {
         sqlite_only!(self, "squash", "squash on an SQLite copy of the schema", conn => sqlite::data::dump(conn))
     }
 
     /// Loads every row into a fresh database built by `set` (see
     /// [`sqlite::rebuild`]), changing nothing.
-    pub fn rebuild(
+    pub(crate) fn rebuild(
         &mut self,
         set: &Migrations,
         options: &crate::tools::rebuild::RebuildOptions,

@@ -6,7 +6,7 @@
 #[cfg(feature = "sqlite")]
 mod database;
 #[cfg(feature = "sqlite")]
-pub mod rebuild;
+pub(crate) mod rebuild;
 #[cfg(feature = "sqlite")]
 pub mod replay;
 pub mod schema;

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 /// What may be left behind.
 #[derive(Debug, Clone, Default)]
-pub struct RebuildOptions {
+pub(crate) struct RebuildOptions {
     /// Tables whose rows are dropped (`--drop-table`).
     pub drop_tables: Vec<String>,
     /// `TABLE.COLUMN`s whose values are dropped (`--drop-column`).
@@ -31,7 +31,7 @@ pub struct RebuildOptions {
 
 /// The old rows loaded into a database the migrations built, and what
 /// happened on the way.
-pub struct Rebuild {
+pub(crate) struct Rebuild {
     fresh: Connection,
     /// One line per table: what was carried over, kept or dropped.
     pub summary: Vec<String>,
@@ -226,7 +226,7 @@ impl Rebuild {
     /// old file is kept as `<stem>.before-rebuild-<stamp>.db`, which is
     /// returned. Refuses when there were problems. If the swap fails, the
     /// old file is put back.
-    pub fn replace(
+    pub(crate) fn replace(
         &self,
         database: &Path,
         stamp: &str,

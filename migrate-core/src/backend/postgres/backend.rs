@@ -756,10 +756,14 @@ impl AsConn for Postgres {
     }
 }
 
+// `Ops` is sealed: its ledger types stay crate-private (docs/DESIGN.md §2).
+#[allow(private_interfaces)]
 impl Ops for Client {
     ops_through_conn!();
 }
 
+// `Ops` is sealed: its ledger types stay crate-private (docs/DESIGN.md §2).
+#[allow(private_interfaces)]
 impl Ops for Postgres {
     ops_through_conn!();
 }

@@ -12,7 +12,7 @@ mod backend;
 pub mod data;
 pub(crate) mod dump;
 mod exec;
-pub mod introspect;
+pub(crate) mod introspect;
 mod libpq_env;
 mod lock;
 pub(crate) mod text;

@@ -97,7 +97,7 @@ fn decoded(value: &str) -> String {
 
 impl TlsParameters {
     /// The connection's TLS, as libpq would make it for these parameters.
-    pub fn resolve(&self, location: &Location) -> Result<Tls, RunError> {
+    pub(crate) fn resolve(&self, location: &Location) -> Result<Tls, RunError> {
         let problem = |problem: String| {
             RunError::Backend(BackendError::Tls {
                 location: location.to_string(),

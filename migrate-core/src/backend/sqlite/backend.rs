@@ -121,6 +121,8 @@ pub struct SqliteSession {
     foreign_keys_were_on: bool,
 }
 
+// `Ops` is sealed: its ledger types stay crate-private (docs/DESIGN.md §2).
+#[allow(private_interfaces)]
 impl Ops for Connection {
     type Session = SqliteSession;
 

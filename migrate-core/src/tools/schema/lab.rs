@@ -16,7 +16,7 @@ use crate::set::Migrations;
 /// created on a PostgreSQL server (`postgres::tools::ServerLab`). The
 /// stairway test and the search for a matching revision are written once
 /// against it.
-pub trait Lab {
+pub(crate) trait Lab {
     /// A scratch database, dropped when the value is.
     type Scratch;
     /// The backend the migrations run through on a scratch database.
@@ -53,7 +53,7 @@ pub trait Lab {
 /// SQLite's lab: in-memory databases, compared through the schema model
 /// (so a difference comes with its SQL).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SqliteLab;
+pub(crate) struct SqliteLab;
 
 impl Lab for SqliteLab {
     type Scratch = Database;

@@ -1,7 +1,7 @@
 //! Lint findings: destructive or data-dependent changes, each with a
 //! stable code that a migration acknowledges with `-- allow: <code>`.
 
-pub(crate) use crate::files::lint_code::LintCode;
+pub use crate::files::lint_code::LintCode;
 use std::fmt;
 
 /// One destructive or data-dependent change.

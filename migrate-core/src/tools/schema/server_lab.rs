@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A database created on the server for one replay, dropped (with its
 /// connections) when this value is dropped.
-pub struct Scratch {
+pub(crate) struct Scratch {
     /// The connection to it.
     pub postgres: Postgres,
     name: String,
@@ -157,7 +157,7 @@ pub(crate) fn autogenerate(
 /// The lab of a server: scratch databases created on it and dropped
 /// afterwards, compared object by object as the server renders them.
 #[derive(Debug, Clone)]
-pub struct ServerLab {
+pub(crate) struct ServerLab {
     /// The server (any database on it) that scratch databases go beside.
     pub server: Location,
     /// The settings they run with (and the schema they read).

@@ -17,7 +17,7 @@ use std::path::Path;
 
 /// What the stairway test did with one revision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StairwayOutcome {
+pub(crate) enum StairwayOutcome {
     /// Upgraded, downgraded and upgraded again, the schema as replayed each time.
     UpDownUp,
     /// Upgraded; it has no downgrade.
@@ -28,7 +28,7 @@ pub enum StairwayOutcome {
 
 /// Where the stairway test found a schema other than the replayed one.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StairwayFailure {
+pub(crate) struct StairwayFailure {
     /// The revision.
     pub revision: String,
     /// `upgrade`, `downgrade` or `upgrade again`.
@@ -37,7 +37,7 @@ pub struct StairwayFailure {
     pub diff: Diff,
 }
 
-pub use super::lab::{Lab, SqliteLab};
+pub(crate) use super::lab::{Lab, SqliteLab};
 
 /// Runs the stairway test on a scratch database of `lab`: each revision in
 /// order is upgraded to, downgraded from and upgraded to again, and after
@@ -112,7 +112,7 @@ pub(crate) fn stairway<L: Lab>(
 
 /// Which revision a schema matches.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Match {
+pub(crate) enum Match {
     /// The schema the migrations produce at this revision (an index of the set).
     Revision(usize),
     /// None matches; this revision comes closest, differing by `diff`
@@ -184,7 +184,11 @@ pub(crate) fn lint(set: &Migrations) -> Result<Vec<(usize, Finding)>, RunError> 
 
 /// How `db` differs from what the migrations produce at `heads` (empty:
 /// it matches), replayed in the lab of its backend.
-pub fn drift(set: &Migrations, db: &mut Database, heads: &[String]) -> Result<Diff, RunError> {
+pub(crate) fn drift(
+    set: &Migrations,
+    db: &mut Database,
+    heads: &[String],
+) -> Result<Diff, RunError> {
     #[cfg(feature = "postgres")]
     if let Some(live) = db.as_postgres() {
         let lab = crate::tools::schema::server_lab::ServerLab::for_live(live)?;
@@ -200,7 +204,7 @@ pub fn drift(set: &Migrations, db: &mut Database, heads: &[String]) -> Result<Di
 
 /// The revision whose schema `db` has, or the closest one, found by
 /// replaying the migrations in the lab of its backend (what `adopt` stamps).
-pub fn matching_revision_of(set: &Migrations, db: &mut Database) -> Result<Match, RunError> {
+pub(crate) fn matching_revision_of(set: &Migrations, db: &mut Database) -> Result<Match, RunError> {
     #[cfg(feature = "postgres")]
     if let Some(live) = db.as_postgres() {
         let lab = crate::tools::schema::server_lab::ServerLab::for_live(live)?;
@@ -233,7 +237,7 @@ pub(crate) fn autogenerate(
 /// branches on the backend.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub enum Workbench {
+pub(crate) enum Workbench {
     /// SQLite's in-memory scratch databases.
     Sqlite,
     /// Scratch databases on a server.
@@ -245,7 +249,7 @@ impl Workbench {
     /// The workbench for a database at `location`: on a server, scratch
     /// databases go to `settings.scratch_server` (`--dev-url`) or beside
     /// the database, and run with `settings`.
-    pub fn for_location(location: &Location, settings: &ServerSettings) -> Workbench {
+    pub(crate) fn for_location(location: &Location, settings: &ServerSettings) -> Workbench {
         match location {
             #[cfg(feature = "postgres")]
             Location::Postgres { .. } => {
@@ -267,7 +271,7 @@ impl Workbench {
     /// From what the migrations produce at `parents` to the schema the file
     /// `declared` (a `schema.sql`) creates: what `revision --autogenerate`
     /// writes. `set` is `None` when the folder has no valid migrations yet.
-    pub fn autogenerate(
+    pub(crate) fn autogenerate(
         &self,
         set: Option<&Migrations>,
         parents: &[String],
@@ -294,7 +298,7 @@ impl Workbench {
 
     /// The stairway test (see [`stairway`]) on this workbench's scratch
     /// databases.
-    pub fn stairway(
+    pub(crate) fn stairway(
         &self,
         set: &Migrations,
         on_step: &mut dyn FnMut(&str, StairwayOutcome),
@@ -309,7 +313,7 @@ impl Workbench {
     /// Each migration's lint findings its header does not acknowledge, with
     /// the migration's index: on SQLite the schema change it makes,
     /// replayed; on a server the hazards of its statements.
-    pub fn lint(&self, set: &Migrations) -> Result<Vec<(usize, Finding)>, RunError> {
+    pub(crate) fn lint(&self, set: &Migrations) -> Result<Vec<(usize, Finding)>, RunError> {
         match self {
             #[cfg(feature = "postgres")]
             Workbench::Server(_) => Ok(set
@@ -332,7 +336,7 @@ impl Diff {
     /// change: `-- transactional: false` when an index is built
     /// concurrently, each lint finding as a comment (with the `allow` that
     /// acknowledges it), the upgrade, and the downgrade.
-    pub fn migration_body(&self) -> String {
+    pub(crate) fn migration_body(&self) -> String {
         let statements = |list: &[String]| {
             list.iter()
                 .map(|s| format!("{s};\n"))
