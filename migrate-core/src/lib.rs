@@ -28,6 +28,9 @@ pub mod run;
 pub mod set;
 pub mod tools;
 
+#[cfg(test)]
+mod tests;
+
 #[cfg(feature = "postgres")]
 pub use backend::postgres;
 #[cfg(feature = "sqlite")]

@@ -65,7 +65,7 @@ impl Database {
     }
 
     /// An empty scratch database in memory, for replaying migrations.
-    pub fn scratch() -> Result<Database, RunError> {
+    pub(crate) fn scratch() -> Result<Database, RunError> {
         sqlite::scratch().map(Database::Sqlite)
     }
 

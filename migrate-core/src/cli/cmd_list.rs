@@ -27,7 +27,7 @@ fn database_heads(ctx: &Context<'_>) -> Result<Vec<usize>, CliError> {
 }
 
 /// `current`: the database's revision(s).
-pub fn current(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
+pub(crate) fn current(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
     let set = ctx.migrations_for_listing()?;
     let graph = set.graph()?;
     let heads = graph.all_current(&database_heads(ctx)?);

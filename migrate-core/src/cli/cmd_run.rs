@@ -9,7 +9,7 @@ use serde_json::json;
 use std::io::IsTerminal;
 
 /// `upgrade TARGET`.
-pub fn upgrade(ctx: &Context<'_>, args: &UpgradeArgs) -> Result<(), CliError> {
+pub(crate) fn upgrade(ctx: &Context<'_>, args: &UpgradeArgs) -> Result<(), CliError> {
     if args.sql {
         return offline(ctx, &args.target, Direction::Up);
     }
@@ -17,7 +17,7 @@ pub fn upgrade(ctx: &Context<'_>, args: &UpgradeArgs) -> Result<(), CliError> {
 }
 
 /// `downgrade TARGET`.
-pub fn downgrade(ctx: &Context<'_>, args: &DowngradeArgs) -> Result<(), CliError> {
+pub(crate) fn downgrade(ctx: &Context<'_>, args: &DowngradeArgs) -> Result<(), CliError> {
     if args.sql {
         return offline(ctx, &args.target, Direction::Down);
     }
@@ -295,7 +295,12 @@ fn print_run(ctx: &Context<'_>, report: &RunReport, direction: Direction) {
 }
 
 /// `stamp TARGET [--purge]`.
-pub fn stamp(ctx: &Context<'_>, target: &str, purge: bool, force: bool) -> Result<(), CliError> {
+pub(crate) fn stamp(
+    ctx: &Context<'_>,
+    target: &str,
+    purge: bool,
+    force: bool,
+) -> Result<(), CliError> {
     let set = ctx.migrations()?;
     let target: Target = target.parse()?;
     let mut conn = ctx.open()?;

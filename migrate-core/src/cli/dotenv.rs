@@ -44,7 +44,7 @@ impl DotEnv {
     }
 
     /// The value `.env` gives `key`, when it gives one.
-    pub fn get(&self, key: &str) -> Option<&str> {
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.values
             .iter()
             .find(|(k, _)| k == key)

@@ -116,7 +116,7 @@ impl<'a> Context<'a> {
 
     /// Opens the database for a command that changes it, creating the file
     /// (and its folder) when missing, and saying so.
-    pub fn open(&self) -> Result<Database, CliError> {
+    pub(crate) fn open(&self) -> Result<Database, CliError> {
         if let Location::Sqlite {
             path,
             mode: OpenMode::ReadWriteCreate,

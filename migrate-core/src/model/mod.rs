@@ -5,4 +5,4 @@
 
 pub mod data;
 pub(crate) mod lexer;
-pub mod schema;
+pub(crate) mod schema;

@@ -138,7 +138,7 @@ impl PartialEq for Object {
 
 impl Object {
     /// Builds an object from stored SQL.
-    pub fn new(name: &str, table: &str, sql: &str) -> Self {
+    pub(crate) fn new(name: &str, table: &str, sql: &str) -> Self {
         let tokens = tokenize(sql);
         Object {
             name: name.to_owned(),

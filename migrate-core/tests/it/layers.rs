@@ -123,14 +123,19 @@ fn layer_of(module: &str) -> Option<&'static str> {
 }
 
 /// Every file of the crate at `root` with the files it imports; the crate
-/// root and the test modules (`graph/tests.rs`) sit outside the layers.
+/// root and the test modules (`graph/tests.rs`, `tests/`) sit outside the
+/// layers.
 fn import_graph(root: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let mut list = Vec::new();
     modules(root, root, &mut list);
     let files: BTreeSet<String> = list.iter().cloned().collect();
     files
         .iter()
-        .filter(|m| !["lib", "main"].contains(&m.as_str()) && !m.ends_with("/tests"))
+        .filter(|m| {
+            !["lib", "main"].contains(&m.as_str())
+                && !m.ends_with("/tests")
+                && !m.starts_with("tests/")
+        })
         .map(|m| (m.clone(), imports(root, m, &files)))
         .collect()
 }

@@ -1,7 +1,7 @@
 //! The integration tests of `migrate-core`, built as one binary: the
-//! runner and drift detection on real SQLite files, the property tests of
-//! the parser and graph, the schema model, and the PostgreSQL backend on a
-//! real server (with the `postgres` feature).
+//! runner and drift detection on real SQLite files, the layers of the
+//! sources, and the PostgreSQL backend on a real server (with the
+//! `postgres` feature). Tests of internals are unit tests (`src/tests/`).
 
 #[cfg(feature = "postgres")]
 mod pg;
@@ -13,7 +13,4 @@ mod layers;
 mod postgres;
 #[cfg(feature = "postgres")]
 mod postgres_tls;
-mod props;
 mod runner;
-mod schema_diff;
-mod schema_tools;

@@ -145,7 +145,7 @@ impl Tables {
 }
 
 /// Alembic's own DDL for its version table on PostgreSQL.
-pub const ALEMBIC_VERSION_DDL: &str = "CREATE TABLE alembic_version (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n)";
+pub(crate) const ALEMBIC_VERSION_DDL: &str = "CREATE TABLE alembic_version (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n)";
 
 fn create_ledger(client: &mut Client, settings: &ServerSettings) -> Result<(), RunError> {
     let tables = Tables::of(settings);

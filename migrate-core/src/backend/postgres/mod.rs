@@ -9,7 +9,7 @@
 //! transaction-mode pooler hands to someone else.
 
 mod backend;
-pub mod data;
+pub(crate) mod data;
 pub(crate) mod dump;
 mod exec;
 pub(crate) mod introspect;

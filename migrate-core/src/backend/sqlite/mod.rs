@@ -5,7 +5,7 @@
 
 mod backend;
 pub(crate) mod backup;
-pub mod data;
+pub(crate) mod data;
 mod error;
 pub(crate) use error::Doing;
 mod exec;

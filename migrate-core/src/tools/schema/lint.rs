@@ -1,7 +1,7 @@
 //! Lint findings: destructive or data-dependent changes, each with a
 //! stable code that a migration acknowledges with `-- allow: <code>`.
 
-pub use crate::files::lint_code::LintCode;
+pub(crate) use crate::files::lint_code::LintCode;
 use std::fmt;
 
 /// One destructive or data-dependent change.
@@ -17,7 +17,7 @@ pub struct Finding {
 
 impl Finding {
     /// A finding.
-    pub fn new(code: LintCode, object: &str, message: &str) -> Self {
+    pub(crate) fn new(code: LintCode, object: &str, message: &str) -> Self {
         Finding {
             code,
             object: object.to_owned(),

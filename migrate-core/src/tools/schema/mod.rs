@@ -16,7 +16,7 @@ pub(crate) mod pg_lint;
 #[cfg(feature = "postgres")]
 pub mod server_lab;
 #[cfg(feature = "sqlite")]
-pub mod tools;
+pub(crate) mod tools;
 
 pub use crate::model::schema::{Column, Object, Schema, Table};
 pub use diff::{diff, Diff, Renames};

@@ -5,8 +5,8 @@
 //! 256 cases by default; `PROPTEST_CASES=5000 cargo test -p migrate-core
 //! --test it schema_diff::` runs more.
 
-use migrate_core::schema::{diff, Renames, Schema};
-use migrate_core::sqlite::introspect::read_schema;
+use crate::schema::{diff, Renames, Schema};
+use crate::sqlite::introspect::read_schema;
 use proptest::prelude::*;
 use rusqlite::types::Value;
 use rusqlite::Connection;

@@ -1,8 +1,8 @@
 //! The schema model and diff on concrete cases: each way a table can
 //! change, with the SQL it produces.
 
-use migrate_core::schema::{diff, Renames, Schema};
-use migrate_core::sqlite::introspect::read_schema;
+use crate::schema::{diff, Renames, Schema};
+use crate::sqlite::introspect::read_schema;
 use rusqlite::Connection;
 
 fn model(sql: &str) -> Schema {

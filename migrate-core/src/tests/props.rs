@@ -3,10 +3,10 @@
 //! never panic, and on random DAGs the heads, the order and the upgrade and
 //! downgrade paths match naive set computations.
 
-use migrate_core::graph::target::Target;
-use migrate_core::load::order_migrations;
-use migrate_core::parse::parse_migration;
-use migrate_core::{Migration, RowOp};
+use crate::graph::target::Target;
+use crate::load::order_migrations;
+use crate::parse::parse_migration;
+use crate::{Migration, RowOp};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 
@@ -261,7 +261,7 @@ proptest! {
             sql += statement;
             sql += separators[i];
         }
-        let found = migrate_core::statements::split(&sql);
+        let found = crate::statements::split(&sql);
         let texts: Vec<&str> = found.iter().map(|s| s.text).collect();
         prop_assert_eq!(&texts, &written.iter().map(|s| s.trim_end()).collect::<Vec<_>>());
         for statement in &found {
@@ -271,7 +271,7 @@ proptest! {
 
     #[test]
     fn the_postgres_splitter_never_panics_and_stays_on_char_boundaries(text in "\\PC{0,200}") {
-        for statement in migrate_core::statements::split(&text) {
+        for statement in crate::statements::split(&text) {
             prop_assert!(text.is_char_boundary(statement.start));
             prop_assert!(text[statement.start..].starts_with(statement.text));
         }
