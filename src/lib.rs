@@ -1,12 +1,12 @@
 #![doc = include_str!("../README.md")]
 
 pub use migrate_core::{
-    current, data, ledger, schema, sqlite, Backend, Cause, Checksum, Commands, Database, Dialect,
-    Direction, DriftError, DriftReport, Graph, GraphError, Header, Imported, LoadError,
-    LoadProblem, Location, LocationError, LockWait, Migration, Migrations, Modified, OpenMode,
-    ParseError, ParseErrorKind, Plan, PreparedImport, RowOp, RunError, RunOptions, RunReport,
-    Section, StartError, Startup, StatementError, Step, StepReport, Target, TargetError, Unknown,
-    Violation,
+    current, sqlite, Backend, BackendError, Cause, Checksum, Commands, Database, Dialect,
+    Direction, DriftError, DriftReport, DriverCode, Graph, GraphError, Header, LedgerError,
+    LoadError, LoadProblem, Location, LocationError, LockWait, Migration, Migrations, Modified,
+    OpenMode, OpenOptions, ParseError, ParseErrorKind, Plan, RowOp, RunError, RunOptions,
+    RunReport, Section, StartError, Startup, StatementError, Step, StepReport, Target, TargetError,
+    ToolError, Unknown, Violation,
 };
 pub use migrate_macros::embed_migrations;
 

@@ -342,7 +342,7 @@ fn repair_records_checksums_of_a_database_alembic_migrated() {
         conn.execute_batch(set.get(rev).unwrap().upgrade().sql())
             .unwrap();
     }
-    conn.execute_batch(migrate::sqlite::ALEMBIC_VERSION_DDL)
+    conn.execute_batch(crate::common::ALEMBIC_VERSION_DDL)
         .unwrap();
     conn.execute("INSERT INTO alembic_version VALUES ('002')", [])
         .unwrap();

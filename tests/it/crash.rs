@@ -7,8 +7,6 @@
 //! --test it crash::` runs 1,000 upgrade trials.
 
 use crate::common::{long_history, qty_updates, seeded_database, Rng, ITEM_ROWS};
-use migrate::schema::{diff, Renames};
-use migrate::sqlite::introspect::read_schema;
 use migrate::{Migrations, Target};
 use migrate_core::tools::replay::replay;
 use rusqlite::Connection;
@@ -18,6 +16,23 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 const HISTORY: usize = 300;
+
+/// Every table, index, view and trigger but the ledger, as SQLite stores
+/// its SQL: equal lists mean the same schema.
+fn schema_sql(conn: &Connection) -> Vec<(String, String, Option<String>)> {
+    let mut statement = conn
+        .prepare(
+            "SELECT type, name, sql FROM sqlite_master \
+             WHERE name NOT LIKE 'sqlite_%' \
+             AND tbl_name NOT IN ('alembic_version', 'migrate_applied', 'migrate_log') \
+             ORDER BY type, name",
+        )
+        .unwrap();
+    let rows = statement
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap();
+    rows.map(Result::unwrap).collect()
+}
 
 fn trials() -> usize {
     std::env::var("MIGRATE_CRASH_TRIALS")
@@ -76,15 +91,13 @@ fn assert_whole(set: &Migrations, db: &Path, trial: usize) {
     );
     let heads = report.heads.clone();
     let expected = match heads.first() {
-        Some(head) => read_schema(&replay(set, &Target::Revision(head.clone())).unwrap()).unwrap(),
-        None => read_schema(&Connection::open_in_memory().unwrap()).unwrap(),
+        Some(head) => schema_sql(&replay(set, &Target::Revision(head.clone())).unwrap()),
+        None => Vec::new(),
     };
-    let live = read_schema(&conn).unwrap();
-    let d = diff(&expected, &live, &Renames::default());
-    assert!(
-        d.is_empty(),
-        "trial {trial}: schema differs from the replay at {heads:?}: {:?}",
-        d.summary
+    assert_eq!(
+        schema_sql(&conn),
+        expected,
+        "trial {trial}: schema differs from the replay at {heads:?}"
     );
     let at = heads.first().map(|h| h[1..].parse::<usize>().unwrap());
     let (count, qty): (i64, i64) = conn

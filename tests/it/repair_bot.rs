@@ -2,9 +2,9 @@
 //! run as a real process on real database files.
 
 use crate::common::stdout_of;
+use crate::common::ALEMBIC_VERSION_DDL;
 use crate::common::{bot_binary, version_rows};
 use assert_cmd::Command;
-use migrate::sqlite::ALEMBIC_VERSION_DDL;
 use migrate::Migrations;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

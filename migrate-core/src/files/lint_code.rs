@@ -70,7 +70,7 @@ impl LintCode {
     ];
 
     /// The name headers write (`drop_column`).
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             LintCode::DropTable => "drop_table",
             LintCode::DropColumn => "drop_column",

@@ -224,7 +224,7 @@ pub(crate) fn check_id(id: &str) -> Result<(), IdProblem> {
 }
 
 /// Parses one migration file. `path` is how errors name the file.
-pub fn parse_migration(path: &str, bytes: &[u8]) -> Result<Migration, Vec<ParseError>> {
+pub(crate) fn parse_migration(path: &str, bytes: &[u8]) -> Result<Migration, Vec<ParseError>> {
     let error = |line: u32, kind| ParseError {
         path: path.to_owned(),
         line,

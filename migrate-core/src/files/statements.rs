@@ -8,7 +8,7 @@
 
 /// One statement of a section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Statement<'a> {
+pub(crate) struct Statement<'a> {
     /// Byte offset of its first character (after leading comments and
     /// blanks) in the text that was split.
     pub start: usize,
@@ -40,7 +40,7 @@ enum State {
 /// Splits `sql` into statements. Text after the last `;` is a statement
 /// when it holds anything besides blanks and comments; an unterminated
 /// string or comment runs to the end.
-pub fn split(sql: &str) -> Vec<Statement<'_>> {
+pub(crate) fn split(sql: &str) -> Vec<Statement<'_>> {
     let mut statements = Vec::new();
     let mut lexer = Lexer::new(sql);
     let mut start = 0;

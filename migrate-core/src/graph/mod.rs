@@ -12,7 +12,7 @@ mod order;
 pub(crate) mod plan;
 mod resolve;
 mod stamp;
-pub mod target;
+pub(crate) mod target;
 
 pub use build::GraphError;
 
@@ -65,7 +65,7 @@ impl Graph {
     }
 
     /// The id of revision `i`.
-    pub fn id(&self, i: usize) -> &str {
+    pub(crate) fn id(&self, i: usize) -> &str {
         &self.ids[i]
     }
 

@@ -321,7 +321,11 @@ impl Graph {
 
     /// Plans a downgrade from `current` heads to `target`
     /// (`_collect_downgrade_revisions`).
-    pub fn plan_downgrade(&self, current: &[usize], target: &Target) -> Result<Plan, TargetError> {
+    pub(crate) fn plan_downgrade(
+        &self,
+        current: &[usize],
+        target: &Target,
+    ) -> Result<Plan, TargetError> {
         let text = target.to_string();
         let (branch, destination) = self.downgrade_target(current, &text)?;
         let mut roots: Vec<usize> = match destination {

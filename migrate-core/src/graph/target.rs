@@ -244,7 +244,7 @@ impl Graph {
     }
 
     /// Revision ids of indices.
-    pub fn names(&self, revisions: &[usize]) -> Vec<String> {
+    pub(crate) fn names(&self, revisions: &[usize]) -> Vec<String> {
         revisions.iter().map(|&i| self.ids[i].to_string()).collect()
     }
 }

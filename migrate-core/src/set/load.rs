@@ -256,7 +256,7 @@ pub fn parse_files(files: &[SourceFile]) -> Result<Loaded, LoadError> {
 }
 
 /// Validates the graph of `migrations` and sorts them into apply order.
-pub fn order_migrations(migrations: Vec<Migration>) -> Result<Loaded, Vec<GraphError>> {
+pub(crate) fn order_migrations(migrations: Vec<Migration>) -> Result<Loaded, Vec<GraphError>> {
     let graph = Graph::build(&migrations)?;
     let order = graph.upgrade_order();
     let graph = graph.permuted(&order);

@@ -1,8 +1,8 @@
 //! Drift detection: modified, unknown, inconsistent, unverified and pending
 //! revisions, on real database files.
 
+use crate::support::ALEMBIC_VERSION_DDL;
 use crate::support::{version_rows, write_folder};
-use migrate_core::sqlite::ALEMBIC_VERSION_DDL;
 use migrate_core::{LedgerError, Migrations, RunError};
 use rusqlite::Connection;
 use std::path::Path;

@@ -1,8 +1,8 @@
 //! The SQLite runner on real database files: atomic runs, error locations,
 //! foreign keys, non-transactional migrations, stamps and bad databases.
 
+use crate::support::ALEMBIC_VERSION_DDL;
 use crate::support::{columns, migration, snapshot, version_rows, write_folder};
-use migrate_core::sqlite::ALEMBIC_VERSION_DDL;
 use migrate_core::{LedgerError, Migrations, RunError, RunOptions};
 use rusqlite::Connection;
 use tempfile::TempDir;

@@ -8,6 +8,10 @@ use rusqlite::Connection;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+/// The version table as Alembic (SQLAlchemy) creates it on SQLite, byte for
+/// byte: what the crate writes and what tests plant as Alembic's.
+pub const ALEMBIC_VERSION_DDL: &str = "CREATE TABLE alembic_version (\n\tversion_num VARCHAR(32) NOT NULL, \n\tCONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n)";
+
 /// Writes `versions/<name>` files under `dir` and returns `dir`.
 pub fn write_folder(dir: &Path, files: &[(&str, String)]) -> PathBuf {
     let versions = dir.join("versions");
