@@ -11,7 +11,7 @@ use rusqlite::Connection;
 use std::path::Path;
 
 /// Reads every table, index, view and trigger (the ledger excluded).
-pub fn read_schema(conn: &Connection) -> Result<Schema, RunError> {
+pub(crate) fn read_schema(conn: &Connection) -> Result<Schema, RunError> {
     let mut rows = super::data::schema_rows(conn)?;
     rows.sort_by(|a, b| a.name.cmp(&b.name));
     let mut schema = Schema::default();

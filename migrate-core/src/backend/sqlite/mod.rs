@@ -9,7 +9,7 @@ pub(crate) mod data;
 mod error;
 pub(crate) use error::Doing;
 mod exec;
-pub mod introspect;
+pub(crate) mod introspect;
 mod lock;
 mod open;
 

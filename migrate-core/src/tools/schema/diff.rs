@@ -63,7 +63,7 @@ pub struct Diff {
 
 impl Diff {
     /// Whether the schemas are equal.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.upgrade.is_empty() && self.summary.is_empty()
     }
 
