@@ -15,18 +15,21 @@
 // Without a backend (the macro's build without `replay`) only files, graph
 // and set are used, and without the command line some of what only it
 // calls; the build with every feature (CI's clippy) checks for dead code.
-#![cfg_attr(not(all(feature = "sqlite", feature = "cli")), allow(dead_code))]
+#![cfg_attr(
+    not(all(feature = "sqlite", feature = "cli")),
+    allow(dead_code, unused_imports)
+)]
 
-pub mod backend;
+mod backend;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod error;
-pub mod files;
-pub mod graph;
-pub mod model;
-pub mod run;
-pub mod set;
-pub mod tools;
+mod files;
+mod graph;
+mod model;
+mod run;
+mod set;
+mod tools;
 
 #[cfg(test)]
 mod tests;
@@ -35,17 +38,24 @@ mod tests;
 pub use backend::postgres;
 #[cfg(feature = "sqlite")]
 pub use backend::sqlite;
-pub use backend::{foreign_keys, ledger, location};
-pub use files::{checksum, lint_code, migration, parse, statements, template};
-pub use model::data;
+/// The folder loader `embed_migrations!` calls at compile time. Not public
+/// API: for the macro crate only.
+#[doc(hidden)]
 pub use set::load;
-pub use tools::schema;
+/// Replays a set on an in-memory SQLite database: `embed_migrations!(...,
+/// replay)` calls it at compile time. Not public API.
+#[cfg(feature = "sqlite")]
+#[doc(hidden)]
+pub use tools::replay;
+
+// Paths the crate's own modules use.
+pub(crate) use backend::{foreign_keys, location};
+pub(crate) use files::{checksum, migration, parse};
 
 #[cfg(feature = "sqlite")]
-pub use backend::database::{Database, DatabaseSession};
+pub use backend::database::Database;
 pub use backend::settings::{LockMode, OpenOptions, ServerSettings};
-pub use backend::{current, LockWait, QUIET_WAIT};
-pub use backend::{Backend, Dialect};
+pub use backend::{current, Backend, Dialect, LockWait};
 pub use checksum::Checksum;
 pub use error::{
     BackendError, Cause, DriverCode, LedgerError, RunError, StatementError, ToolError,
@@ -63,5 +73,3 @@ pub use run::drift::{DriftError, DriftReport, Modified, Unknown};
 pub use run::options::{RunOptions, RunReport, StepReport};
 pub use run::startup::{StartError, Startup};
 pub use set::Migrations;
-#[cfg(feature = "sqlite")]
-pub use tools::{Imported, PreparedImport};

@@ -2,7 +2,7 @@
 //! it can be unit-tested.
 
 use migrate_core::load::{self, LoadError, LoadProblem, Loaded};
-use migrate_core::migration::{Migration, Section};
+use migrate_core::{Migration, Section};
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 use std::fmt::Write;
@@ -79,7 +79,7 @@ pub fn expand(input: &Input) -> Expansion {
 fn replay(loaded: &Loaded) -> Result<(), String> {
     let set = migrate_core::Migrations::from_migrations(loaded.migrations.clone())
         .map_err(|e| e.to_string())?;
-    migrate_core::tools::replay::replay_up_and_down(&set).map_err(|error| match error {
+    migrate_core::replay::replay_up_and_down(&set).map_err(|error| match error {
         // On a fresh database the migration itself is wrong: no stamp or
         // hand edit to blame.
         migrate_core::RunError::Statement(failure) => format!(

@@ -8,7 +8,7 @@
 
 use crate::common::{long_history, qty_updates, seeded_database, Rng, ITEM_ROWS};
 use migrate::{Migrations, Target};
-use migrate_core::tools::replay::replay;
+use migrate_core::replay::replay;
 use rusqlite::Connection;
 use std::path::Path;
 use std::process::{Command, Stdio};

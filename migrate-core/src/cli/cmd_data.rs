@@ -3,10 +3,11 @@
 use super::args::{DateOrderArg, ImportArgs, OrphansArg};
 use super::output::{print_json, tell};
 use super::{clock, CliError, Context};
-use crate::data::{
+use crate::model::data::{
     DateOrder, Export, ImportError, ImportMode, ImportOptions, Orphans, TableData, Value,
 };
-use crate::{Database, Imported, RunError, ToolError};
+use crate::tools::Imported;
+use crate::{Database, RunError, ToolError};
 use serde_json::{json, Map, Value as Json};
 use std::path::{Path, PathBuf};
 

@@ -233,7 +233,7 @@ pub(crate) fn revision(ctx: &Context<'_>, args: &RevisionArgs) -> Result<(), Cli
         write_revision(ctx, dir, &id, &parents, &args.message, &body)?;
         return Ok(());
     }
-    let body = crate::template::placeholder_body(&id);
+    let body = crate::files::template::placeholder_body(&id);
     write_revision(ctx, dir, &id, &parents, &args.message, &body)?;
     Ok(())
 }
@@ -272,7 +272,7 @@ pub(crate) fn merge(ctx: &Context<'_>, args: &MergeArgs) -> Result<(), CliError>
         )));
     }
     let id = choose_id(args.rev_id.as_deref(), &migrations)?;
-    let body = crate::template::MERGE_BODY;
+    let body = crate::files::template::MERGE_BODY;
     write_revision(ctx, dir, &id, &graph.names(&parents), &args.message, body)?;
     Ok(())
 }

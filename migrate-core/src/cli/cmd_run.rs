@@ -145,7 +145,7 @@ fn diagnose(set: &crate::Migrations, db: &mut Database, error: &mut crate::RunEr
     let Ok(state) = db.ledger() else {
         return;
     };
-    if let Ok(diff) = crate::schema::tools::drift(set, db, &state.heads) {
+    if let Ok(diff) = crate::tools::schema::tools::drift(set, db, &state.heads) {
         statement.schema_matches = Some(diff.is_empty());
     }
 }
@@ -307,7 +307,7 @@ pub(crate) fn stamp(
     if !force {
         // A stamp is a claim about the schema: check it before writing it.
         let rows = set.stamp_rows(&mut conn, &target, purge)?;
-        let d = crate::schema::tools::drift(set, &mut conn, &rows)?;
+        let d = crate::tools::schema::tools::drift(set, &mut conn, &rows)?;
         if !d.is_empty() {
             show_diff(
                 ctx,
@@ -323,7 +323,7 @@ pub(crate) fn stamp(
             // migrations run; any other is adopted or rebuilt.
             let state = conn.ledger()?;
             let true_to_ledger = !state.heads.is_empty()
-                && crate::schema::tools::drift(set, &mut conn, &state.heads)?.is_empty();
+                && crate::tools::schema::tools::drift(set, &mut conn, &state.heads)?.is_empty();
             let fix = if true_to_ledger {
                 format!(
                     "it is at {} with exactly that revision's schema: `migrate upgrade {target}` runs the migrations up to {target}",

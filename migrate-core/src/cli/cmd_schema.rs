@@ -5,8 +5,8 @@ use super::args::RevisionArgs;
 use super::diff_view::{diff_json, show_diff, Fix};
 use super::output::{print_json, say};
 use super::{CliError, Context};
-use crate::schema::tools::{self, Match, StairwayOutcome, Workbench};
-use crate::schema::{Diff, Renames};
+use crate::tools::schema::tools::{self, Match, StairwayOutcome, Workbench};
+use crate::tools::schema::{Diff, Renames};
 use crate::Migrations;
 use std::path::Path;
 

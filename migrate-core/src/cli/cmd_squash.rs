@@ -15,7 +15,7 @@
 use super::cmd_files::write_revision;
 use super::output::say;
 use super::{CliError, Context};
-use crate::schema::tools::{Lab, SqliteLab};
+use crate::tools::schema::tools::{Lab, SqliteLab};
 use crate::Migrations;
 
 /// `squash REV -m MSG`.

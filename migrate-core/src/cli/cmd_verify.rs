@@ -14,7 +14,7 @@ pub(crate) fn verify(ctx: &Context<'_>) -> Result<(), CliError> {
     // The schema too, not only the checksums: a stamp or a hand edit can
     // leave a database whose tables are not what its revision says.
     let schema_drift = if report.unknown.is_empty() && report.untracked_tables.is_empty() {
-        crate::schema::tools::drift(set, &mut conn, &report.heads)?
+        crate::tools::schema::tools::drift(set, &mut conn, &report.heads)?
     } else {
         Default::default()
     };

@@ -3,7 +3,7 @@
 
 use super::output::say;
 use super::Context;
-use crate::schema::Diff;
+use crate::tools::schema::Diff;
 
 /// Which way the SQL under a schema difference goes.
 #[derive(Debug, Clone, Copy)]

@@ -261,7 +261,7 @@ proptest! {
             sql += statement;
             sql += separators[i];
         }
-        let found = crate::statements::split(&sql);
+        let found = crate::files::statements::split(&sql);
         let texts: Vec<&str> = found.iter().map(|s| s.text).collect();
         prop_assert_eq!(&texts, &written.iter().map(|s| s.trim_end()).collect::<Vec<_>>());
         for statement in &found {
@@ -271,7 +271,7 @@ proptest! {
 
     #[test]
     fn the_postgres_splitter_never_panics_and_stays_on_char_boundaries(text in "\\PC{0,200}") {
-        for statement in crate::statements::split(&text) {
+        for statement in crate::files::statements::split(&text) {
             prop_assert!(text.is_char_boundary(statement.start));
             prop_assert!(text[statement.start..].starts_with(statement.text));
         }

@@ -5,8 +5,9 @@
 //! 256 cases by default; `PROPTEST_CASES=5000 cargo test -p migrate-core
 //! --test it schema_diff::` runs more.
 
-use crate::schema::{diff, Renames, Schema};
+use crate::model::schema::Schema;
 use crate::sqlite::introspect::read_schema;
+use crate::tools::schema::diff::{diff, Renames};
 use proptest::prelude::*;
 use rusqlite::types::Value;
 use rusqlite::Connection;

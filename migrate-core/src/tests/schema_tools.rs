@@ -1,8 +1,9 @@
 //! The schema model and diff on concrete cases: each way a table can
 //! change, with the SQL it produces.
 
-use crate::schema::{diff, Renames, Schema};
+use crate::model::schema::Schema;
 use crate::sqlite::introspect::read_schema;
+use crate::tools::schema::diff::{diff, Renames};
 use rusqlite::Connection;
 
 fn model(sql: &str) -> Schema {

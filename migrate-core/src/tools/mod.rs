@@ -12,4 +12,4 @@ pub mod replay;
 pub mod schema;
 
 #[cfg(feature = "sqlite")]
-pub use database::{Imported, PreparedImport};
+pub(crate) use database::Imported;

@@ -18,6 +18,4 @@ pub mod server_lab;
 #[cfg(feature = "sqlite")]
 pub(crate) mod tools;
 
-pub use crate::model::schema::{Column, Object, Schema, Table};
-pub use diff::{diff, Diff, Renames};
-pub use lint::Finding;
+pub(crate) use diff::{Diff, Renames};
