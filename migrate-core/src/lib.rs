@@ -49,8 +49,8 @@ pub use set::load;
 pub use tools::replay;
 
 // Paths the crate's own modules use.
-pub(crate) use backend::{foreign_keys, location};
-pub(crate) use files::{checksum, migration, parse};
+pub use backend::{foreign_keys, location};
+pub use files::{checksum, migration, parse};
 
 #[cfg(feature = "sqlite")]
 pub use backend::database::Database;

@@ -15,7 +15,7 @@
 #[cfg(feature = "sqlite")]
 pub(crate) mod database;
 pub mod foreign_keys;
-pub mod ledger;
+pub(crate) mod ledger;
 pub mod location;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -34,7 +34,7 @@ use std::time::Duration;
 
 /// How long a wait for another migrator goes unmentioned before
 /// [`WaitPolicy::on_wait`] is called.
-pub const QUIET_WAIT: Duration = Duration::from_secs(1);
+pub(crate) const QUIET_WAIT: Duration = Duration::from_secs(1);
 
 /// How a backend waits for another process's lock (the SQLite write lock,
 /// the PostgreSQL migration lock): the boundary's own options, which the

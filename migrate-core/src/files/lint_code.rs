@@ -8,7 +8,7 @@ use std::fmt;
 /// what headers write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum LintCode {
+pub(crate) enum LintCode {
     /// A table is dropped, with its rows.
     DropTable,
     /// A column is dropped, with its values.

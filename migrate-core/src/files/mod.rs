@@ -4,9 +4,9 @@
 //! the crate above it.
 
 pub mod checksum;
-pub mod lint_code;
+pub(crate) mod lint_code;
 pub mod migration;
 pub mod parse;
 pub(crate) mod sql_text;
-pub mod statements;
-pub mod template;
+pub(crate) mod statements;
+pub(crate) mod template;

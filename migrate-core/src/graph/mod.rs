@@ -55,7 +55,7 @@ impl Graph {
     }
 
     /// Number of revisions.
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.ids.len()
     }
 

@@ -140,7 +140,7 @@ pub(crate) struct ImportTarget {
 
 /// What a load wrote (see [`crate::Database::import`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Loaded {
+pub(crate) struct Loaded {
     /// Rows written.
     pub rows: usize,
     /// Rows of the export left out because their key was there already

@@ -3,6 +3,6 @@
 //! it, and table rows with the options of an import. A backend reads into
 //! them; the tools compare and fit them.
 
-pub mod data;
+pub(crate) mod data;
 pub(crate) mod lexer;
 pub(crate) mod schema;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 /// One column of a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Column {
+pub(crate) struct Column {
     /// The name as declared.
     pub name: String,
     /// The declared type, normalized (empty when none).
@@ -64,7 +64,7 @@ impl Column {
 
 /// A table.
 #[derive(Debug, Clone)]
-pub struct Table {
+pub(crate) struct Table {
     /// The name as declared.
     pub name: String,
     /// Columns in order.
@@ -117,7 +117,7 @@ impl Table {
 
 /// An index, view or trigger: compared by its normalized SQL.
 #[derive(Debug, Clone)]
-pub struct Object {
+pub(crate) struct Object {
     /// Its name.
     pub name: String,
     /// The table it belongs to (for views: the view itself).
@@ -167,7 +167,7 @@ impl Object {
 
 /// A whole schema. Keys are lowercase names.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Schema {
+pub(crate) struct Schema {
     /// Tables.
     pub tables: BTreeMap<String, Table>,
     /// Explicit indexes (not those SQLite makes for constraints).

@@ -33,7 +33,7 @@ macro_rules! sqlite_only {
 
 /// An export checked against a database by [`Database::prepare_import`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct PreparedImport {
+pub(crate) struct PreparedImport {
     tables: Vec<(TableData, ImportTarget)>,
     by_column_name: bool,
     options: ImportOptions,
@@ -49,7 +49,7 @@ impl PreparedImport {
 
 /// What [`Database::import`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Imported {
+pub(crate) struct Imported {
     /// Rows written, tables written, rows kept as they were and rows with
     /// a missing parent.
     pub loaded: Loaded,

@@ -9,7 +9,7 @@ mod database;
 pub(crate) mod rebuild;
 #[cfg(feature = "sqlite")]
 pub mod replay;
-pub mod schema;
+pub(crate) mod schema;
 
 #[cfg(feature = "sqlite")]
 pub(crate) use database::Imported;

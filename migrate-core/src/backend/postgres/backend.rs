@@ -43,7 +43,7 @@ impl Postgres {
     }
 
     /// Connects to `location` with `settings`.
-    pub fn connect(
+    pub(crate) fn connect(
         location: &crate::backend::location::Location,
         settings: ServerSettings,
     ) -> Result<Postgres, RunError> {

@@ -16,7 +16,7 @@ use std::fmt;
 /// users.phone"`, `"index ix_users_name"`, ... each with its definition;
 /// with each table's columns in order, for writing SQL.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PgSchema {
+pub(crate) struct PgSchema {
     /// Every object, by key.
     pub objects: BTreeMap<String, String>,
     /// Each table's columns, in order.
@@ -25,7 +25,7 @@ pub struct PgSchema {
 
 /// A column, part by part.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PgColumn {
+pub(crate) struct PgColumn {
     /// Its name.
     pub name: String,
     /// `format_type`, such as `character varying(40)`.
@@ -66,7 +66,7 @@ impl PgColumn {
 
 /// One difference between two schemas.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
+pub(crate) enum Change {
     /// In the second schema only.
     Added {
         /// The object's key.
@@ -105,7 +105,7 @@ impl fmt::Display for Change {
 impl PgSchema {
     /// What `other` has that this schema lacks, lacks that it has, or
     /// defines differently, in key order.
-    pub fn changes_to(&self, other: &PgSchema) -> Vec<Change> {
+    pub(crate) fn changes_to(&self, other: &PgSchema) -> Vec<Change> {
         let mut changes = Vec::new();
         for (key, definition) in &self.objects {
             match other.objects.get(key) {

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Renames chosen by the user; nothing is guessed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Renames {
+pub(crate) struct Renames {
     /// `(old, new)` table names.
     pub tables: Vec<(String, String)>,
     /// `(table, old, new)` column names; `table` is the table's new name.
@@ -47,7 +47,7 @@ impl Renames {
 
 /// Upgrade and downgrade SQL between two schemas, with lint findings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Diff {
+pub(crate) struct Diff {
     /// Statements from the old schema to the new one.
     pub upgrade: Vec<String>,
     /// Statements back from the new schema to the old one.
@@ -79,7 +79,7 @@ impl Diff {
 }
 
 /// Computes the SQL that turns `from` into `to`, and back.
-pub fn diff(from: &Schema, to: &Schema, renames: &Renames) -> Diff {
+pub(crate) fn diff(from: &Schema, to: &Schema, renames: &Renames) -> Diff {
     let up = Planner::plan(from, to, renames);
     let down = Planner::plan(to, from, &renames.inverted());
     Diff {

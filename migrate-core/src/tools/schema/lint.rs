@@ -6,7 +6,7 @@ use std::fmt;
 
 /// One destructive or data-dependent change.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
+pub(crate) struct Finding {
     /// What the change is.
     pub code: LintCode,
     /// The table or `table.column` concerned.

@@ -10,11 +10,11 @@ pub(crate) mod diff;
 pub(crate) mod lab;
 pub(crate) mod lint;
 #[cfg(feature = "postgres")]
-pub mod pg_diff;
+pub(crate) mod pg_diff;
 #[cfg(feature = "postgres")]
 pub(crate) mod pg_lint;
 #[cfg(feature = "postgres")]
-pub mod server_lab;
+pub(crate) mod server_lab;
 #[cfg(feature = "sqlite")]
 pub(crate) mod tools;
 

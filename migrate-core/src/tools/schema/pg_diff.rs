@@ -76,7 +76,7 @@ fn renamed(schema: &PgSchema, renames: &Renames) -> PgSchema {
 }
 
 /// The statements that turn `from` into `to`, and back.
-pub fn diff(from: &PgSchema, to: &PgSchema, renames: &Renames) -> Diff {
+pub(crate) fn diff(from: &PgSchema, to: &PgSchema, renames: &Renames) -> Diff {
     let mut d = Diff::default();
     // Renames first, so that what follows compares renamed objects.
     for (old, new) in &renames.tables {

@@ -87,7 +87,7 @@ fn with_database(location: &Location, name: &str) -> Location {
 
 /// The managed schema of a connection (its settings' `managed_schema`, or
 /// the first of `search_path`).
-pub fn schema_of(postgres: &mut Postgres) -> Result<PgSchema, RunError> {
+pub(crate) fn schema_of(postgres: &mut Postgres) -> Result<PgSchema, RunError> {
     let schema = match &postgres.settings.managed_schema {
         Some(schema) => crate::files::sql_text::string_literal(schema),
         None => "current_schema()".to_owned(),
