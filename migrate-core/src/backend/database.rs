@@ -9,7 +9,7 @@ use crate::backend::location::Location;
 use crate::backend::read_ledger;
 use crate::backend::sealed::{Ops, StepRecord};
 use crate::backend::settings::OpenOptions;
-use crate::backend::{with_session, Dialect, Origin, RunScope, Transaction, WaitPolicy};
+use crate::backend::{in_ledger_transaction, Dialect, Origin, RunScope, WaitPolicy};
 use crate::error::{BackendError, RunError};
 use crate::graph::plan::RowOp;
 use std::path::Path;
@@ -161,9 +161,7 @@ impl Database {
         let state = self.ledger()?;
         if state.has_version_table && state.has_applied_table {
             let from = [source.display().to_string()];
-            let wait = WaitPolicy::default();
-            with_session(self, &wait, RunScope::OneTransaction, |db, session| {
-                let mut tx = Transaction::begin(db, session, &wait)?;
+            in_ledger_transaction(self, |tx, _| {
                 tx.ensure_ledger()?;
                 tx.log(&LogEntry {
                     operation: "restore",
@@ -172,8 +170,7 @@ impl Database {
                     revisions: &from,
                     outcome: "ok",
                     error: None,
-                })?;
-                tx.commit()
+                })
             })?;
         }
         Ok(state.heads)

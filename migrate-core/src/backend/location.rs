@@ -284,26 +284,61 @@ fn sqlite(whole: &str, path_and_query: &str) -> Result<Location, LocationError> 
 /// value of a `password=` or `sslpassword=` query parameter, and the same
 /// keys in libpq's key/value form. Every printed location goes through it.
 pub(crate) fn redact(text: &str) -> String {
-    let Some((scheme, rest)) = text.split_once("://") else {
+    let Some(url) = UrlParts::of(text) else {
         return redact_parameters(text, ' ');
     };
-    let (before_query, query) = match rest.split_once('?') {
-        Some((head, query)) => (head, Some(query)),
-        None => (rest, None),
-    };
-    let mut out = format!("{scheme}://");
-    match before_query.rfind('@') {
-        Some(at) => match before_query[..at].split_once(':') {
-            Some((user, _)) => out += &format!("{user}:***{}", &before_query[at..]),
-            None => out += before_query,
-        },
-        None => out += before_query,
+    let mut out = format!("{}://{}", url.scheme, url.user);
+    if url.password.is_some() {
+        out += ":***";
     }
-    if let Some(query) = query {
+    out += url.host;
+    if let Some(query) = url.query {
         out += "?";
         out += &redact_parameters(query, '&');
     }
     out
+}
+
+/// A URL cut where its secrets sit: `scheme://user:password@host...?query`.
+/// The password is the text between the user's `:` and the last `@` before
+/// the query, so an unencoded `/` or `@` in it stays in the password.
+pub(crate) struct UrlParts<'a> {
+    /// `postgresql`.
+    pub(crate) scheme: &'a str,
+    /// The user, when a password follows it; otherwise the whole part
+    /// before `host` (a user without a password, or nothing).
+    pub(crate) user: &'a str,
+    /// The password as written (percent-encoded).
+    pub(crate) password: Option<&'a str>,
+    /// From the `@` (when there is one) up to the query.
+    pub(crate) host: &'a str,
+    /// What follows `?`.
+    pub(crate) query: Option<&'a str>,
+}
+
+impl<'a> UrlParts<'a> {
+    /// `text` cut into parts, if it is a URL (`scheme://...`).
+    pub(crate) fn of(text: &'a str) -> Option<UrlParts<'a>> {
+        let (scheme, rest) = text.split_once("://")?;
+        let (before_query, query) = match rest.split_once('?') {
+            Some((head, query)) => (head, Some(query)),
+            None => (rest, None),
+        };
+        let (user, password, host) = match before_query.rfind('@') {
+            Some(at) => match before_query[..at].split_once(':') {
+                Some((user, password)) => (user, Some(password), &before_query[at..]),
+                None => (&before_query[..at], None, &before_query[at..]),
+            },
+            None => ("", None, before_query),
+        };
+        Some(UrlParts {
+            scheme,
+            user,
+            password,
+            host,
+            query,
+        })
+    }
 }
 
 /// `key=value` pairs separated by `separator` with the value of each

@@ -365,6 +365,24 @@ pub(crate) fn with_session<B: Backend + ?Sized, T>(
     }
 }
 
+/// Runs `body` in one write transaction under the run's lock (the default
+/// wait), with the ledger as it stood when the transaction began, and
+/// commits when `body` succeeds; a failure rolls everything back. Stamp,
+/// repair and the restore's log entry are such one-transaction runs.
+pub(crate) fn in_ledger_transaction<B: Backend + ?Sized, T>(
+    db: &mut B,
+    body: impl FnOnce(&mut Transaction<'_, B>, LedgerState) -> Result<T, RunError>,
+) -> Result<T, RunError> {
+    let wait = WaitPolicy::default();
+    with_session(db, &wait, RunScope::OneTransaction, |db, session| {
+        let mut tx = Transaction::begin(db, session, &wait)?;
+        let state = read_ledger(&mut *tx)?;
+        let value = body(&mut tx, state)?;
+        tx.commit()?;
+        Ok(value)
+    })
+}
+
 /// Records a revision as applied (or stamped, or started) with its
 /// checksum and downgrade SQL.
 pub(crate) fn record_migration<B: Backend + ?Sized>(

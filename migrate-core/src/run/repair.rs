@@ -4,7 +4,7 @@
 
 use crate::backend::ledger::{LedgerState, LogEntry, Status};
 use crate::backend::read_ledger;
-use crate::backend::{record_migration, with_session, Backend, RunScope, Transaction, WaitPolicy};
+use crate::backend::{in_ledger_transaction, record_migration, Backend};
 use crate::error::{LedgerError, RunError};
 use crate::run::runner::known_heads;
 use crate::set::Migrations;
@@ -15,11 +15,8 @@ fn repair_transaction<B: Backend + ?Sized, T>(
     db: &mut B,
     body: impl FnOnce(&mut B, &LedgerState) -> Result<(T, Option<(String, Vec<String>)>), RunError>,
 ) -> Result<T, RunError> {
-    let wait = WaitPolicy::default();
-    with_session(db, &wait, RunScope::OneTransaction, |db, session| {
-        let mut tx = Transaction::begin(db, session, &wait)?;
-        let state = read_ledger(&mut *tx)?;
-        let (value, logged) = body(&mut tx, &state)?;
+    in_ledger_transaction(db, |tx, state| {
+        let (value, logged) = body(tx, &state)?;
         if let Some((what, revisions)) = logged {
             tx.log(&LogEntry {
                 operation: "repair",
@@ -30,7 +27,6 @@ fn repair_transaction<B: Backend + ?Sized, T>(
                 error: Some(&what),
             })?;
         }
-        tx.commit()?;
         Ok(value)
     })
 }

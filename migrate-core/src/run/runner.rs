@@ -5,8 +5,8 @@ use crate::backend::foreign_keys::{self, Violation};
 use crate::backend::ledger::{LedgerState, LogEntry, Status};
 use crate::backend::sealed::StepRecord;
 use crate::backend::{
-    apply_row_op_checked, current, new_row, read_ledger, record_migration, with_session, Backend,
-    Origin, RunScope, Transaction, WaitPolicy,
+    apply_row_op_checked, current, in_ledger_transaction, new_row, read_ledger, record_migration,
+    with_session, Backend, Origin, RunScope, Transaction,
 };
 use crate::error::{BackendError, LedgerError, RunError};
 use crate::graph::plan::{Direction, Plan, RowOp, Step};
@@ -662,10 +662,7 @@ impl Migrations {
         purge: bool,
     ) -> Result<RunReport, RunError> {
         let graph = self.graph()?;
-        let wait = WaitPolicy::default();
-        with_session(db, &wait, RunScope::OneTransaction, |db, session| {
-            let mut tx = Transaction::begin(db, session, &wait)?;
-            let state = read_ledger(&mut *tx)?;
+        in_ledger_transaction(db, |tx, state| {
             let current = if purge {
                 Vec::new()
             } else {
@@ -680,9 +677,9 @@ impl Migrations {
                     .chain(ops)
                     .collect();
             }
-            self.prepare_ledger(&mut *tx, graph, &state, &current)?;
+            self.prepare_ledger(&mut **tx, graph, &state, &current)?;
             for op in &ops {
-                apply_row_op_checked(&mut *tx, op)?;
+                apply_row_op_checked(&mut **tx, op)?;
             }
             // migrate_applied follows: exactly the revisions below the new heads.
             let applied = graph.ancestors(&rows);
@@ -697,7 +694,7 @@ impl Migrations {
             for (i, m) in self.as_slice().iter().enumerate() {
                 if applied[i] && !recorded.contains(&m.revision()) {
                     let checksum = Some(m.checksum().to_string());
-                    record_migration(&mut *tx, m, Status::Stamped, checksum, None)?;
+                    record_migration(&mut **tx, m, Status::Stamped, checksum, None)?;
                     touched.push(m.revision().to_owned());
                 }
             }
@@ -710,7 +707,6 @@ impl Migrations {
                 outcome: "ok",
                 error: None,
             })?;
-            tx.commit()?;
             Ok(RunReport {
                 heads_before: state.heads,
                 heads_after,

@@ -5,7 +5,7 @@
 //! command line (other users can read those): it travels in `PGPASSWORD`.
 
 use super::text::simple_value;
-use crate::backend::location::Location;
+use crate::backend::location::{Location, UrlParts};
 use crate::error::{BackendError, RunError, ToolError};
 use postgres::Client;
 use std::path::Path;
@@ -103,32 +103,18 @@ fn split_password(url: &str) -> (String, Option<String>) {
             .decode_utf8_lossy()
             .into_owned()
     };
-    let Some((scheme, rest)) = url.split_once("://") else {
+    let Some(parts) = UrlParts::of(url) else {
         return (url.to_owned(), None);
     };
-    let (head, query) = match rest.split_once('?') {
-        Some((head, query)) => (head, Some(query)),
-        None => (rest, None),
-    };
-    let mut password = None;
-    let head = match head.rfind('@') {
-        Some(at) => match head[..at].split_once(':') {
-            Some((user, secret)) => {
-                password = Some(decode(secret));
-                format!("{user}{}", &head[at..])
-            }
-            None => head.to_owned(),
-        },
-        None => head.to_owned(),
-    };
+    let mut password = parts.password.map(decode);
     let mut kept = Vec::new();
-    for pair in query.into_iter().flat_map(|q| q.split('&')) {
+    for pair in parts.query.into_iter().flat_map(|q| q.split('&')) {
         match pair.split_once('=') {
             Some(("password", value)) => password = Some(decode(value)),
             _ => kept.push(pair),
         }
     }
-    let mut out = format!("{scheme}://{head}");
+    let mut out = format!("{}://{}{}", parts.scheme, parts.user, parts.host);
     if !kept.is_empty() {
         out += "?";
         out += &kept.join("&");
