@@ -2,18 +2,12 @@
 
 use super::args::{DateOrderArg, ImportArgs, OrphansArg};
 use super::output::{print_json, tell};
-use super::{clock, CliError, Context};
-use crate::model::data::{
-    DateOrder, Export, ImportError, ImportMode, ImportOptions, Orphans, TableData, Value,
-};
+use super::{clock, export_file, CliError, Context};
+use crate::model::data::{DateOrder, Export, ImportError, ImportMode, ImportOptions, Orphans};
 use crate::tools::Imported;
 use crate::{Database, RunError, ToolError};
-use serde_json::{json, Map, Value as Json};
+use serde_json::json;
 use std::path::{Path, PathBuf};
-
-/// The format tag of export files.
-const EXPORT_FORMAT: &str = "migrate-export";
-const EXPORT_VERSION: u64 = 1;
 
 fn require_database(ctx: &Context<'_>) -> Result<Database, CliError> {
     ctx.open_existing()?.ok_or_else(|| ctx.missing())
@@ -148,64 +142,15 @@ pub(crate) fn restore(ctx: &Context<'_>, file: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
-/// A SQLite value as JSON, losslessly: integers as numbers, text as
-/// strings, reals and blobs tagged.
-fn value_to_json(value: &Value) -> Json {
-    match value {
-        Value::Null => Json::Null,
-        Value::Integer(i) => json!(i),
-        Value::Real(r) => json!({ "real": format!("{r:?}") }),
-        Value::Text(t) => json!(t),
-        Value::Blob(b) => {
-            json!({ "blob": hex::encode(b) })
-        }
-    }
-}
-
-fn value_from_json(value: &Json) -> Option<Value> {
-    match value {
-        Json::Null => Some(Value::Null),
-        Json::Number(n) => n.as_i64().map(Value::Integer),
-        Json::String(s) => Some(Value::Text(s.clone())),
-        Json::Object(tagged) => {
-            if let Some(Json::String(real)) = tagged.get("real") {
-                real.parse::<f64>().ok().map(Value::Real)
-            } else if let Some(Json::String(digits)) = tagged.get("blob") {
-                hex::decode(digits).ok().map(Value::Blob)
-            } else {
-                None
-            }
-        }
-        _ => None,
-    }
-}
-
 /// `export [--out FILE]`.
 pub(crate) fn export(ctx: &Context<'_>, out: Option<&Path>) -> Result<(), CliError> {
-    let Export { heads, tables } = require_database(ctx)?.export()?;
-    let table_json: Vec<Json> = tables
-        .iter()
-        .map(|t| {
-            let rows: Vec<Json> = t
-                .rows
-                .iter()
-                .map(|row| Json::Array(row.iter().map(value_to_json).collect()))
-                .collect();
-            json!({ "name": t.name, "columns": t.columns, "rows": rows })
-        })
-        .collect();
-    let document = json!({
-        "format": EXPORT_FORMAT,
-        "version": EXPORT_VERSION,
-        "revision": heads,
-        "exported_at": clock::readable(),
-        "tables": table_json,
-    });
+    let export = require_database(ctx)?.export()?;
+    let text = export_file::to_json(&export, clock::readable());
+    let Export { heads, tables } = export;
     let path = out.map_or_else(
         || PathBuf::from(format!("db_export_{}.json", clock::compact())),
         Path::to_owned,
     );
-    let text = serde_json::to_string(&document).unwrap_or_default();
     std::fs::write(&path, text).map_err(CliError::io(&path))?;
     let rows: usize = tables.iter().map(|t| t.rows.len()).sum();
     eprintln!("exported {rows} rows from {} tables", tables.len());
@@ -219,71 +164,9 @@ pub(crate) fn export(ctx: &Context<'_>, out: Option<&Path>) -> Result<(), CliErr
     Ok(())
 }
 
-fn parse_export(path: &Path) -> Result<Export, CliError> {
-    let bad =
-        |why: &str| CliError::Refused(format!("{} is not a migrate export: {why}", path.display()));
+fn read_export(path: &Path) -> Result<Export, CliError> {
     let text = std::fs::read_to_string(path).map_err(CliError::io(path))?;
-    let document: Map<String, Json> =
-        serde_json::from_str(&text).map_err(|e| bad(&e.to_string()))?;
-    if document.get("format") != Some(&json!(EXPORT_FORMAT))
-        || document.get("version") != Some(&json!(EXPORT_VERSION))
-    {
-        return Err(bad("missing or unknown `format`/`version`"));
-    }
-    let revision: Vec<String> = document
-        .get("revision")
-        .and_then(Json::as_array)
-        .ok_or_else(|| bad("missing `revision`"))?
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect();
-    let mut tables = Vec::new();
-    for table in document
-        .get("tables")
-        .and_then(Json::as_array)
-        .ok_or_else(|| bad("missing `tables`"))?
-    {
-        let name = table
-            .get("name")
-            .and_then(Json::as_str)
-            .ok_or_else(|| bad("a table without `name`"))?;
-        let columns: Vec<String> = table
-            .get("columns")
-            .and_then(Json::as_array)
-            .ok_or_else(|| bad("a table without `columns`"))?
-            .iter()
-            .filter_map(|c| c.as_str().map(str::to_owned))
-            .collect();
-        let mut rows = Vec::new();
-        for row in table
-            .get("rows")
-            .and_then(Json::as_array)
-            .ok_or_else(|| bad("a table without `rows`"))?
-        {
-            let cells = row
-                .as_array()
-                .filter(|cells| cells.len() == columns.len())
-                .ok_or_else(|| {
-                    bad(&format!(
-                        "a row of `{name}` does not have {} values",
-                        columns.len()
-                    ))
-                })?;
-            let values: Option<Vec<Value>> = cells.iter().map(value_from_json).collect();
-            rows.push(
-                values.ok_or_else(|| bad(&format!("a value in `{name}` is not a SQLite value")))?,
-            );
-        }
-        tables.push(TableData {
-            name: name.to_owned(),
-            columns,
-            rows,
-        });
-    }
-    Ok(Export {
-        heads: revision,
-        tables,
-    })
+    export_file::from_json(path, &text).map_err(CliError::Refused)
 }
 
 /// `import FILE`: fills every exported table in one transaction, after a
@@ -292,7 +175,7 @@ fn parse_export(path: &Path) -> Result<Export, CliError> {
 /// failed import leaves no backup behind (the database did not change).
 pub(crate) fn import(ctx: &Context<'_>, args: &ImportArgs) -> Result<(), CliError> {
     let file = args.file.as_path();
-    let export = parse_export(file)?;
+    let export = read_export(file)?;
     let mut db = require_database(ctx)?;
     let options = ImportOptions {
         mode: match (args.replace, args.merge) {

@@ -16,6 +16,7 @@ mod config;
 mod diff_view;
 mod dotenv;
 mod error;
+mod export_file;
 mod output;
 
 pub(crate) use args::{Cli, Command, Format};
