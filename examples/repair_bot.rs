@@ -37,10 +37,7 @@ fn main() -> ExitCode {
         Err(error) => {
             // Hints name the commands as an operator types them here.
             let commands = migrate::Commands::new("repair_bot migrate");
-            eprintln!(
-                "repair_bot: refusing to start: {}",
-                commands.name_in(&error.to_string())
-            );
+            eprintln!("repair_bot: refusing to start: {}", commands.render(&error));
             ExitCode::FAILURE
         }
     }

@@ -1,8 +1,9 @@
 //! `backup`, `restore`, `export`, `import` and `schema`.
 
 use super::args::{DateOrderArg, ImportArgs, OrphansArg};
-use super::output::{print_json, tell};
+use super::output::print_json;
 use super::{clock, export_file, CliError, Context};
+use crate::hint::Cmd;
 use crate::model::data::{DateOrder, Export, ImportError, ImportMode, ImportOptions, Orphans};
 use crate::tools::Imported;
 use crate::{Database, RunError, ToolError};
@@ -199,7 +200,9 @@ pub(crate) fn import(ctx: &Context<'_>, args: &ImportArgs) -> Result<(), CliErro
         if let RunError::Tool(ToolError::Import(ImportError::HoldsRows { .. })) = &error {
             let file = file.display();
             CliError::Refused(format!(
-                "{error}:\n  `migrate import {file} --replace`\n  `migrate import {file} --merge`"
+                "{error}:\n  {}\n  {}",
+                Cmd(format!("import {file} --replace")),
+                Cmd(format!("import {file} --merge"))
             ))
         } else {
             error.into()
@@ -228,7 +231,7 @@ pub(crate) fn import(ctx: &Context<'_>, args: &ImportArgs) -> Result<(), CliErro
         } else {
             "kept with a missing parent"
         };
-        tell!(ctx, "{what}: {orphan}");
+        eprintln!("{what}: {orphan}");
     }
     if ctx.json() {
         print_json(&json!({
@@ -266,7 +269,8 @@ pub(crate) fn schema(ctx: &Context<'_>, table: Option<&str>) -> Result<(), CliEr
     if objects.is_empty() {
         if let Some(table) = table {
             return Err(CliError::Refused(format!(
-                "there is no table `{table}`; `migrate schema` lists them"
+                "there is no table `{table}`; {} lists them",
+                Cmd("schema")
             )));
         }
     }

@@ -5,6 +5,7 @@ use super::config::{DEFAULT_CONFIG, TEMPLATE};
 use super::output::{print_json, say};
 use super::{clock, CliError, Context};
 use crate::graph::target::Destination;
+use crate::hint::Cmd;
 use crate::load::{self, LoadError, LoadProblem, VERSIONS_DIR};
 use crate::parse::check_id;
 use crate::{Graph, GraphError, Migration, Target};
@@ -32,7 +33,12 @@ pub(crate) fn init(ctx: &Context<'_>) -> Result<(), CliError> {
     std::fs::write(DEFAULT_CONFIG, TEMPLATE).map_err(CliError::io(DEFAULT_CONFIG))?;
     say!(ctx, "Creating directory {} ... done", versions.display());
     say!(ctx, "Generating {DEFAULT_CONFIG} ... done");
-    say!(ctx, "Next: `migrate revision -m \"initial schema\"`, write its SQL, then `migrate upgrade head`");
+    say!(
+        ctx,
+        "Next: {}, write its SQL, then {}",
+        Cmd("revision -m \"initial schema\""),
+        Cmd("upgrade head")
+    );
     if ctx.json() {
         print_json(&json!({ "created": [versions, PathBuf::from(DEFAULT_CONFIG)] }));
     }
@@ -215,8 +221,9 @@ pub(crate) fn revision(ctx: &Context<'_>, args: &RevisionArgs) -> Result<(), Cli
             [one] => vec![graph.id(*one).to_owned()],
             heads => {
                 return Err(CliError::Refused(format!(
-                    "Multiple heads are present; please specify the head revision on which the new revision should be based, or perform a merge (heads: {}); run `migrate merge heads -m \"merge\"` or pass --head",
-                    graph.names(heads).join(", ")
+                    "Multiple heads are present; please specify the head revision on which the new revision should be based, or perform a merge (heads: {}); run {} or pass --head",
+                    graph.names(heads).join(", "),
+                    Cmd("merge heads -m \"merge\"")
                 )))
             }
         },

@@ -2,11 +2,10 @@
 //! Alembic's shapes, or JSON.
 
 use super::args::HistoryArgs;
-use super::output::{
-    listing_entry, print_json, revision_json, revision_line, tell, verbose_entry, Line,
-};
+use super::output::{listing_entry, print_json, revision_json, revision_line, verbose_entry, Line};
 use super::{CliError, Context};
 use crate::graph::target::Destination;
+use crate::hint::Cmd;
 use crate::{Graph, Target};
 use serde_json::json;
 
@@ -18,9 +17,9 @@ fn database_heads(ctx: &Context<'_>) -> Result<Vec<usize>, CliError> {
     };
     let state = conn.ledger()?;
     if !state.has_version_table && !state.user_tables.is_empty() && !ctx.json() {
-        tell!(ctx,
-            "note: the database has tables ({}) but no migration ledger: it was created by hand, not through migrations; `migrate adopt` finds and stamps the revision it matches",
-            state.user_tables.join(", ")
+        eprintln!("note: the database has tables ({}) but no migration ledger: it was created by hand, not through migrations; {} finds and stamps the revision it matches",
+            state.user_tables.join(", "),
+            Cmd("adopt")
         );
     }
     Ok(ctx.migrations_for_listing()?.database_heads(&mut conn)?)
@@ -147,10 +146,10 @@ pub(crate) fn heads(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
         println!("{}", listing_entry(set, graph, i, verbose, &dir, line));
     }
     if graph.heads().len() > 1 && !ctx.json() {
-        tell!(
-            ctx,
-            "note: {} heads; join them with `migrate merge heads -m \"merge\"`",
-            graph.heads().len()
+        eprintln!(
+            "note: {} heads; join them with {}",
+            graph.heads().len(),
+            Cmd("merge heads -m \"merge\"")
         );
     }
     Ok(())

@@ -2,8 +2,9 @@
 
 use super::args::{DowngradeArgs, RunFlags, UpgradeArgs};
 use super::diff_view::{show_diff, Fix};
-use super::output::{print_json, tell};
+use super::output::print_json;
 use super::{cmd_data, CliError, Context};
+use crate::hint::Cmd;
 use crate::{Database, Direction, LockWait, RunOptions, RunReport, StepReport, Target};
 use serde_json::json;
 use std::io::IsTerminal;
@@ -122,9 +123,8 @@ fn migrate(
     // ran: say so here as `verify` does.
     if !ctx.json() {
         for m in set.verify(&mut conn)?.modified {
-            tell!(ctx,
-                "warning: {} ({}) was edited after it was applied (recorded {}, file now {}); `migrate verify` reports it, `migrate repair --accept {}` accepts it",
-                m.revision, m.path, m.recorded, m.current, m.revision
+            eprintln!("warning: {} ({}) was edited after it was applied (recorded {}, file now {}); {} reports it, {} accepts it",
+                m.revision, m.path, m.recorded, m.current, Cmd("verify"), Cmd(format!("repair --accept {}", m.revision))
             );
         }
     }
@@ -224,11 +224,11 @@ use crate::graph::heads_text;
 /// Says how many foreign key violations the database had before a run.
 pub(super) fn warn_preexisting(ctx: &Context<'_>, violations: &[impl std::fmt::Display]) {
     if let Some(first) = violations.first().filter(|_| !ctx.json()) {
-        tell!(ctx,
-            "warning: {} already had {} foreign key violation{} before this run (for example: {first}); the run added none. `migrate verify` lists them",
+        eprintln!("warning: {} already had {} foreign key violation{} before this run (for example: {first}); the run added none. {} lists them",
             ctx.config().database,
             violations.len(),
-            if violations.len() == 1 { "" } else { "s" }
+            if violations.len() == 1 { "" } else { "s" },
+            Cmd("verify")
         );
     }
 }
@@ -256,11 +256,11 @@ fn print_run(ctx: &Context<'_>, report: &RunReport, direction: Direction) {
         }));
     } else if report.steps.is_empty() {
         if !report.already_past.is_empty() {
-            tell!(ctx,
-                "note: {} already applied: the database is past {} (at {}), so nothing was done; `migrate downgrade` goes back",
+            eprintln!("note: {} already applied: the database is past {} (at {}), so nothing was done; {} goes back",
                 report.already_past.join(", "),
                 if report.already_past.len() == 1 { "it" } else { "them" },
-                heads_text(&report.heads_after)
+                heads_text(&report.heads_after),
+                Cmd("downgrade")
             );
         }
         println!(
@@ -326,11 +326,12 @@ pub(crate) fn stamp(
                 && crate::tools::schema::tools::drift(set, &mut conn, &state.heads)?.is_empty();
             let fix = if true_to_ledger {
                 format!(
-                    "it is at {} with exactly that revision's schema: `migrate upgrade {target}` runs the migrations up to {target}",
-                    heads_text(&state.heads)
+                    "it is at {} with exactly that revision's schema: {} runs the migrations up to {target}",
+                    heads_text(&state.heads),
+                    Cmd(format!("upgrade {target}"))
                 )
             } else {
-                "`migrate adopt` finds the revision it matches and stamps it, `migrate rebuild` moves its rows into a database the migrations build".to_owned()
+                format!("{} finds the revision it matches and stamps it, {} moves its rows into a database the migrations build", Cmd("adopt"), Cmd("rebuild"))
             };
             return Err(CliError::Refused(format!(
                 "not stamped: the database is not at {target}, so later migrations would fail on it; {fix}, and `--force` stamps anyway"
@@ -376,7 +377,8 @@ fn offline(ctx: &Context<'_>, spec: &str, direction: Direction) -> Result<(), Cl
                 _ => spec.to_owned(),
             };
             return Err(CliError::Usage(format!(
-                "downgrade --sql needs FROM:TO, since no database is read: FROM is the revision the database is at (for example `migrate downgrade {from}:{to} --sql`)"
+                "downgrade --sql needs FROM:TO, since no database is read: FROM is the revision the database is at (for example {})",
+                Cmd(format!("downgrade {from}:{to} --sql"))
             )));
         }
         None => (None, spec),

@@ -5,6 +5,7 @@ use super::args::RevisionArgs;
 use super::diff_view::{diff_json, show_diff, Fix};
 use super::output::{print_json, say};
 use super::{CliError, Context};
+use crate::hint::Cmd;
 use crate::tools::schema::tools::{self, Match, StairwayOutcome, Workbench};
 use crate::tools::schema::{Diff, Renames};
 use crate::Migrations;
@@ -111,7 +112,15 @@ pub(crate) fn check(ctx: &Context<'_>, lint: bool) -> Result<(), CliError> {
             say!(ctx, "ok: the migrations produce {SCHEMA_FILE}");
         } else {
             problems += 1;
-            show_diff(ctx, &format!("{SCHEMA_FILE} and the migrations disagree (a forgotten migration? run `migrate revision --autogenerate -m ...`):"), &d, Fix::NewMigration);
+            show_diff(
+                ctx,
+                &format!(
+                    "{SCHEMA_FILE} and the migrations disagree (a forgotten migration? run {}):",
+                    Cmd("revision --autogenerate -m ...")
+                ),
+                &d,
+                Fix::NewMigration,
+            );
         }
     }
     if let Some(mut conn) = ctx.open_existing()? {
@@ -293,6 +302,12 @@ pub(crate) fn adopt(ctx: &Context<'_>, yes: bool) -> Result<(), CliError> {
         Match::Nothing => {}
     }
     Err(CliError::Refused(
-        "no revision matches; `migrate rebuild` moves the rows into a database the migrations build (a backup first, the old file kept), or by hand: `migrate export`, move the file away, `migrate upgrade head`, `migrate import` the export".to_owned(),
+        format!(
+            "no revision matches; {} moves the rows into a database the migrations build (a backup first, the old file kept), or by hand: {}, move the file away, {}, {} the export",
+            Cmd("rebuild"),
+            Cmd("export"),
+            Cmd("upgrade head"),
+            Cmd("import")
+        ),
     ))
 }

@@ -3,6 +3,7 @@
 use super::args::RepairArgs;
 use super::output::{print_json, say};
 use super::{CliError, Context};
+use crate::hint::Cmd;
 use serde_json::json;
 
 /// `verify`: the drift report; exit 1 unless clean.
@@ -34,18 +35,17 @@ pub(crate) fn verify(ctx: &Context<'_>) -> Result<(), CliError> {
         }));
     } else {
         if schema_drift.is_empty() {
-            print!("{}", ctx.hint(&report.to_string()));
+            print!("{report}");
         } else {
             // The report would end in "ok: no drift"; the schema says otherwise.
-            print!(
-                "{}",
-                ctx.hint(&report.to_string().replace("ok: no drift\n", ""))
-            );
+            print!("{}", report.to_string().replace("ok: no drift\n", ""));
             super::diff_view::show_diff(
                 ctx,
                 &format!(
-                    "schema drift: {} is not what the migrations produce at its revision (a wrong stamp, or a hand edit); `migrate adopt` or `migrate rebuild` can repair it:",
-                    ctx.config().database
+                    "schema drift: {} is not what the migrations produce at its revision (a wrong stamp, or a hand edit); {} or {} can repair it:",
+                    ctx.config().database,
+                    Cmd("adopt"),
+                    Cmd("rebuild")
                 ),
                 &schema_drift,
                 super::diff_view::Fix::BackToMigrations,
@@ -111,8 +111,9 @@ pub(crate) fn repair(ctx: &Context<'_>, args: &RepairArgs) -> Result<(), CliErro
         set.clear_started(&mut conn, revision)?;
         say!(
             ctx,
-            "cleared the started mark of {revision} in {}; `migrate upgrade` will run it again",
-            ctx.config().database
+            "cleared the started mark of {revision} in {}; {} will run it again",
+            ctx.config().database,
+            Cmd("upgrade")
         );
         if ctx.json() {
             print_json(&json!({ "cleared": revision }));

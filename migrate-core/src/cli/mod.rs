@@ -19,10 +19,10 @@ mod error;
 mod export_file;
 mod output;
 
+use crate::hint::Cmd;
 pub(crate) use args::{Cli, Command, Format};
 pub(crate) use config::Config;
 pub(crate) use error::CliError;
-use output::tell;
 
 use crate::{Commands, Database, Location, Migrations, OpenMode, OpenOptions};
 use clap::Parser;
@@ -35,7 +35,6 @@ use std::sync::OnceLock;
 /// the migration set (embedded, or read from the folder on first use).
 pub(crate) struct Context<'a> {
     config: Config,
-    commands: Commands,
     format: Format,
     embedded: Option<&'a Migrations>,
     loaded: OnceLock<Migrations>,
@@ -64,9 +63,10 @@ impl<'a> Context<'a> {
         }
         let (set, duplicates) = Migrations::from_dir_despite_duplicates(&self.config.dir)?;
         for d in &duplicates {
-            tell!(self,
-                "warning: revision `{}` is declared by both {} and {}; this listing leaves {2} out. `migrate reid {2}` gives it a new id (then `migrate merge heads`)",
-                d.revision, d.kept, d.left_out
+            eprintln!("warning: revision `{}` is declared by both {} and {}; this listing leaves {2} out. {} gives it a new id (then {})",
+                d.revision, d.kept, d.left_out,
+                Cmd(format!("reid {}", d.left_out)),
+                Cmd("merge heads")
             );
         }
         Ok(self.loaded.get_or_init(|| set))
@@ -76,7 +76,8 @@ impl<'a> Context<'a> {
     pub(crate) fn source_dir(&self, command: &str) -> Result<&Path, CliError> {
         if self.embedded.is_some() {
             return Err(CliError::Refused(format!(
-                "`{command}` writes migration files, so it needs the source folder; run `migrate {command}` from a checkout of the project, not from the deployed binary"
+                "`{command}` writes migration files, so it needs the source folder; run {} from a checkout of the project, not from the deployed binary",
+                Cmd(command)
             )));
         }
         Ok(&self.config.dir)
@@ -153,8 +154,9 @@ impl<'a> Context<'a> {
     /// The error of a command that needs an existing database.
     pub(crate) fn missing(&self) -> CliError {
         CliError::Refused(format!(
-            "there is no database at {}; check --database, DATABASE_URL or migrate.toml (`migrate upgrade head` creates it)",
-            self.config.database
+            "there is no database at {}; check --database, DATABASE_URL or migrate.toml ({} creates it)",
+            self.config.database,
+            Cmd("upgrade head")
         ))
     }
 
@@ -162,9 +164,9 @@ impl<'a> Context<'a> {
     /// then shows it as empty (Alembic shows nothing and exits 0).
     pub(crate) fn note_missing(&self) {
         if !self.json() {
-            tell!(self,
-                "note: there is no database at {}, so nothing is applied; nothing was created (`migrate upgrade head` creates it)",
-                self.config.database
+            eprintln!("note: there is no database at {}, so nothing is applied; nothing was created ({} creates it)",
+                self.config.database,
+                Cmd("upgrade head")
             );
         }
     }
@@ -172,11 +174,6 @@ impl<'a> Context<'a> {
     /// The resolved configuration.
     pub(crate) fn config(&self) -> &Config {
         &self.config
-    }
-
-    /// `text` with its hints naming the commands of this face.
-    pub(crate) fn hint<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
-        self.commands.name_in(text)
     }
 
     /// Whether results are JSON.
@@ -191,7 +188,7 @@ pub fn main() -> ExitCode {
     finish(
         Cli::try_parse()
             .map_err(clap_exit)
-            .and_then(|cli| run(cli, None, &commands)),
+            .and_then(|cli| commands.scope(|| run(cli, None))),
         &commands,
     )
 }
@@ -216,7 +213,7 @@ where
     finish(
         Cli::try_parse_from(words)
             .map_err(clap_exit)
-            .and_then(|cli| run(cli, Some(migrations), &commands)),
+            .and_then(|cli| commands.scope(|| run(cli, Some(migrations)))),
         &commands,
     )
 }
@@ -232,18 +229,15 @@ fn finish(result: Result<(), CliError>, commands: &Commands) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError::Exit(code)) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("error: {}", commands.name_in(&error.to_string()));
+            eprintln!("error: {}", commands.render(&error));
             ExitCode::from(error.exit_code())
         }
     }
 }
 
-/// Runs a parsed command line; `commands` is how hints name commands.
-pub(crate) fn run(
-    cli: Cli,
-    embedded: Option<&Migrations>,
-    commands: &Commands,
-) -> Result<(), CliError> {
+/// Runs a parsed command line (inside the face's [`Commands::scope`], so
+/// that hints name the face's commands).
+pub(crate) fn run(cli: Cli, embedded: Option<&Migrations>) -> Result<(), CliError> {
     let config = Config::resolve(
         cli.config.as_deref(),
         cli.dir.as_deref(),
@@ -253,7 +247,6 @@ pub(crate) fn run(
     )?;
     let ctx = Context {
         config,
-        commands: commands.clone(),
         format: cli.format,
         embedded,
         loaded: OnceLock::new(),

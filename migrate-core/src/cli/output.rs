@@ -191,21 +191,13 @@ macro_rules! say {
     ($ctx:expr, $($arg:tt)*) => {{
         let text = format!($($arg)*);
         if $ctx.json() {
-            eprintln!("{}", $ctx.hint(&text));
+            eprintln!("{text}");
         } else {
-            println!("{}", $ctx.hint(&text));
+            println!("{text}");
         }
     }};
 }
 pub(crate) use say;
-
-/// A note or warning on stderr, its hints naming this face's commands.
-macro_rules! tell {
-    ($ctx:expr, $($arg:tt)*) => {
-        eprintln!("{}", $ctx.hint(&format!($($arg)*)))
-    };
-}
-pub(crate) use tell;
 
 /// Asks a yes/no question on the terminal; no answer is no.
 pub(crate) fn confirm(question: &str) -> bool {

@@ -2,6 +2,8 @@
 //! driver's error with its code, opening and connecting, TLS, the
 //! migration lock, and a pooler in between.
 
+use crate::hint::Cmd;
+
 /// The code a driver gives a failure: what a program matches on, where
 /// the message is for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +106,7 @@ pub enum BackendError {
         holder: Option<String>,
     },
     /// The migration lock was gone when the run released it.
-    #[error("the migration lock was no longer held when the run ended (the connection was reset, or someone released it by hand); the run itself completed, but check that no other migrator ran at the same time (`migrate verify`)")]
+    #[error("the migration lock was no longer held when the run ended (the connection was reset, or someone released it by hand); the run itself completed, but check that no other migrator ran at the same time ({})", Cmd("verify"))]
     LockLost,
     /// The connection has no schema to keep the ledger in.
     #[error("the connection's search_path names no schema that exists; set version_table_schema, or fix search_path")]

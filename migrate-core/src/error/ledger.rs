@@ -4,6 +4,7 @@
 //! nothing.
 
 use crate::graph::plan::RowOp;
+use crate::hint::Cmd;
 
 /// Why the ledger (`alembic_version`, `migrate_applied`) refuses an
 /// operation. Nothing was changed.
@@ -30,7 +31,7 @@ pub enum LedgerError {
         baseline: String,
     },
     /// Tables but no ledger: a database created by hand.
-    #[error("the database has tables ({}) but no migration ledger: it was created by hand, not through migrations; `migrate adopt` finds the revision its schema matches and stamps it; when none matches, `migrate rebuild` moves its data into a database built by the migrations", .tables.join(", "))]
+    #[error("the database has tables ({}) but no migration ledger: it was created by hand, not through migrations; {} finds the revision its schema matches and stamps it; when none matches, {} moves its data into a database built by the migrations", .tables.join(", "), Cmd("adopt"), Cmd("rebuild"))]
     CreatedByHand {
         /// The user tables found.
         tables: Vec<String>,
@@ -44,14 +45,14 @@ pub enum LedgerError {
         path: String,
     },
     /// A `transactional: false` migration started but never finished.
-    #[error("revision `{revision}` is marked as started but not finished (a non-transactional migration was interrupted); check the database by hand, then run `migrate repair --clear-dirty {revision}` to clear the mark")]
+    #[error("revision `{revision}` is marked as started but not finished (a non-transactional migration was interrupted); check the database by hand, then run {} to clear the mark", Cmd(format!("repair --clear-dirty {}", .revision)))]
     Dirty {
         /// The revision.
         revision: String,
     },
     /// A change to `alembic_version` did not touch exactly one row: the
     /// table was edited while the run held the lock, or by hand before it.
-    #[error("expected to {} on exactly one row of alembic_version, but {changed} rows changed; the run was rolled back. `migrate verify` shows what the ledger holds", row_op_text(.operation))]
+    #[error("expected to {} on exactly one row of alembic_version, but {changed} rows changed; the run was rolled back. {} shows what the ledger holds", row_op_text(.operation), Cmd("verify"))]
     VersionRows {
         /// The change.
         operation: RowOp,
@@ -59,7 +60,7 @@ pub enum LedgerError {
         changed: usize,
     },
     /// A repair named a revision that has no `migrate_applied` row.
-    #[error("revision `{revision}` is not recorded as applied, so there is nothing to {action}; `migrate current` shows what is applied")]
+    #[error("revision `{revision}` is not recorded as applied, so there is nothing to {action}; {} shows what is applied", Cmd("current"))]
     NotRecorded {
         /// The revision.
         revision: String,
@@ -68,7 +69,8 @@ pub enum LedgerError {
     },
     /// `repair --clear-dirty` named a revision that has no started mark.
     #[error(
-        "revision `{revision}` has no started mark to clear; `migrate verify` lists the dirty ones"
+        "revision `{revision}` has no started mark to clear; {} lists the dirty ones",
+        Cmd("verify")
     )]
     NotStarted {
         /// The revision.
@@ -86,7 +88,7 @@ fn row_op_text(op: &RowOp) -> String {
 
 fn rollback_text(rollback: &[String], known_heads: &[String]) -> String {
     if rollback.is_empty() {
-        "No downgrade SQL is stored for them (ids from before this tool, or files applied by Alembic): deploy the migration files that contain them; if they are gone for good, `migrate adopt` finds the revision the schema matches and stamps it in their place.".to_owned()
+        format!("No downgrade SQL is stored for them (ids from before this tool, or files applied by Alembic): deploy the migration files that contain them; if they are gone for good, {} finds the revision the schema matches and stamps it in their place.", Cmd("adopt"))
     } else {
         let target = match known_heads {
             [] => "base".to_owned(),
@@ -94,8 +96,9 @@ fn rollback_text(rollback: &[String], known_heads: &[String]) -> String {
             _ => "heads".to_owned(),
         };
         format!(
-            "Stored downgrade SQL can roll back {}: a downgrade to a revision these files hold reverts them first, in the same run (`migrate downgrade {target}`; embedded: `RunOptions::roll_back_unknown`).",
-            rollback.join(", ")
+            "Stored downgrade SQL can roll back {}: a downgrade to a revision these files hold reverts them first, in the same run ({}; embedded: `RunOptions::roll_back_unknown`).",
+            rollback.join(", "),
+            Cmd(format!("downgrade {target}"))
         )
     }
 }

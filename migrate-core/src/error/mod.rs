@@ -17,6 +17,7 @@ pub use statement::{Cause, StatementError};
 pub use tool::ToolError;
 
 use crate::graph::target::TargetError;
+use crate::hint::Cmd;
 use crate::model::data::ImportError;
 use crate::set::load::LoadError;
 
@@ -60,7 +61,7 @@ pub enum RunError {
     /// A transactional migration ended the run's transaction (a `COMMIT`,
     /// `END` or `ROLLBACK` the folder check could not see, such as one a
     /// function ran). The run stopped right after that migration.
-    #[error("revision `{revision}` ({path}) ended the run's transaction: a COMMIT, END or ROLLBACK ran inside it, so the run stopped after it. What the run did before that statement was committed or rolled back by the migration itself, and what the migration ran after it is committed; the ledger does not record {} as applied, and alembic_version now holds {}. Compare the schema with the migrations (`migrate check`), put the database back from a backup if you took one, and remove the transaction control from the migration", .unrecorded.join(", "), heads_text(.heads_now.as_deref()))]
+    #[error("revision `{revision}` ({path}) ended the run's transaction: a COMMIT, END or ROLLBACK ran inside it, so the run stopped after it. What the run did before that statement was committed or rolled back by the migration itself, and what the migration ran after it is committed; the ledger does not record {} as applied, and alembic_version now holds {}. Compare the schema with the migrations ({}), put the database back from a backup if you took one, and remove the transaction control from the migration", .unrecorded.join(", "), heads_text(.heads_now.as_deref()), Cmd("check"))]
     TransactionEnded {
         /// The migration.
         revision: String,
@@ -139,12 +140,13 @@ fn partial_text(
             crate::graph::heads_text(heads)
         ),
         None => format!(
-            "; the rest was rolled back. Where the database stands could not be read back (the connection is gone): it should be at {}; once the server answers, `migrate current` shows it.",
-            committed.last().map_or("base", String::as_str)
+            "; the rest was rolled back. Where the database stands could not be read back (the connection is gone): it should be at {}; once the server answers, {} shows it.",
+            committed.last().map_or("base", String::as_str),
+            Cmd("current")
         ),
     };
     if let Some(started) = started {
-        text += &format!(" {started} is non-transactional and did not finish: its statements before the failure are applied, and it is marked as started; check the database by hand, then run `migrate repair --clear-dirty {started}`.");
+        text += &format!(" {started} is non-transactional and did not finish: its statements before the failure are applied, and it is marked as started; check the database by hand, then run {}.", Cmd(format!("repair --clear-dirty {started}")));
     }
     text
 }
@@ -415,10 +417,17 @@ mod tests {
     #[test]
     fn a_bot_names_its_own_commands_in_every_hint() {
         let bot = crate::Commands::new("repair_bot migrate");
+        let mut hints = 0;
         for error in every_variant() {
-            let text = error.to_string();
-            let named = bot.name_in(&text);
+            let named = bot.render(&error);
             assert!(!named.contains("`migrate "), "{named}");
+            hints += named.matches("`repair_bot migrate ").count();
+            // Outside the bot's rendering, the same error names the binary.
+            assert_eq!(
+                error.to_string(),
+                named.replace("`repair_bot migrate ", "`migrate ")
+            );
         }
+        assert!(hints > 10, "only {hints} hints");
     }
 }

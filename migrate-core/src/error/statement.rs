@@ -1,6 +1,7 @@
 //! A failed statement of a migration: where it failed, the database's
 //! message and code, and why as far as they say.
 
+use crate::hint::Cmd;
 use std::fmt;
 
 /// Where and how a statement of a migration failed.
@@ -137,8 +138,8 @@ impl StatementError {
                 let object = self.named_object().unwrap_or("it");
                 match self.schema_matches {
                     Some(true) => format!("the database has exactly the schema its recorded revision implies, so the mistake is in this migration: it names `{object}` as no earlier migration leaves it (a typo?); fix {path}:{line} and run it again"),
-                    Some(false) => format!("the database does not have the schema its recorded revision implies (a wrong `stamp`, or a hand edit?), which is why `{object}` is not as this migration expects; `migrate check` shows the difference"),
-                    None => format!("either this migration names `{object}` wrongly, or the database does not have the schema its recorded revision implies; `migrate check` compares the live schema with the migrations"),
+                    Some(false) => format!("the database does not have the schema its recorded revision implies (a wrong `stamp`, or a hand edit?), which is why `{object}` is not as this migration expects; {} shows the difference", Cmd("check")),
+                    None => format!("either this migration names `{object}` wrongly, or the database does not have the schema its recorded revision implies; {} compares the live schema with the migrations", Cmd("check")),
                 }
             }
         }

@@ -8,6 +8,7 @@ use crate::files::checksum::Checksum;
 use crate::files::migration::{Header, HeaderLines, Migration, Section, Text, TextList};
 use crate::files::sql_text::has_sql;
 use crate::files::statements::{self, Unfit};
+use crate::hint::Cmd;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -101,7 +102,10 @@ pub enum ParseErrorKind {
         code: String,
     },
     /// A `replaces` entry that is not `revision=sha256:...`.
-    #[error("`replaces` entry `{entry}` must be `revision=sha256:<64 hex digits>` (written by `migrate squash`)")]
+    #[error(
+        "`replaces` entry `{entry}` must be `revision=sha256:<64 hex digits>` (written by {})",
+        Cmd("squash")
+    )]
     InvalidReplaces {
         /// The entry as written.
         entry: String,

@@ -3,13 +3,17 @@
 use super::adjacency::Adjacency;
 use super::{Graph, IdMap};
 use crate::files::migration::Migration;
+use crate::hint::Cmd;
 
 /// A rule of the revision graph that a migration set breaks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum GraphError {
     /// The folder holds no migration.
-    #[error("no migrations found; create one with `migrate revision -m \"initial schema\"`")]
+    #[error(
+        "no migrations found; create one with {}",
+        Cmd("revision -m \"initial schema\"")
+    )]
     Empty,
     /// Two files declare the same revision.
     #[error(
@@ -82,7 +86,7 @@ pub enum GraphError {
         other: String,
     },
     /// Several unlabelled heads where one is required (the macro's rule).
-    #[error("multiple heads are present: {}; run `migrate merge heads -m \"merge\"` to join them, or give each branch a branch_labels entry", heads_text(.heads))]
+    #[error("multiple heads are present: {}; run {} to join them, or give each branch a branch_labels entry", heads_text(.heads), Cmd("merge heads -m \"merge\""))]
     MultipleHeads {
         /// Each head with its file.
         heads: Vec<(String, String)>,

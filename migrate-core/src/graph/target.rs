@@ -2,6 +2,7 @@
 //! resolved against the graph and the database's current heads.
 
 use super::Graph;
+use crate::hint::Cmd;
 use std::fmt;
 use std::str::FromStr;
 
@@ -73,7 +74,7 @@ pub enum TargetError {
     #[error("invalid target `{0}`; use head, heads, base, a revision or prefix, +N, -N, REV+N, REV-N, LABEL@head, LABEL@base, LABEL@+N, LABEL@-N, LABEL@REV, REV@+N or REV@-N")]
     Syntax(String),
     /// No revision, prefix or label matches (Alembic's wording).
-    #[error("Can't locate revision identified by '{0}'; `migrate history` lists the revisions")]
+    #[error("Can't locate revision identified by '{0}'; {history} lists the revisions", history = Cmd("history"))]
     Unknown(String),
     /// A prefix that matches several revisions.
     #[error("revision prefix `{prefix}` is ambiguous; it matches {}", .candidates.join(", "))]
@@ -92,7 +93,7 @@ pub enum TargetError {
         candidates: Vec<String>,
     },
     /// `head` with several heads (Alembic's wording).
-    #[error("Multiple head revisions are present for given argument '{argument}'; please specify a specific target revision, '<branchname>@head' to narrow to a specific head, or 'heads' for all heads (heads: {}); to join them run `migrate merge heads -m \"merge\"`", .heads.join(", "))]
+    #[error("Multiple head revisions are present for given argument '{argument}'; please specify a specific target revision, '<branchname>@head' to narrow to a specific head, or 'heads' for all heads (heads: {}); to join them run {}", .heads.join(", "), Cmd("merge heads -m \"merge\""))]
     MultipleHeads {
         /// The target that needed one head.
         argument: String,
@@ -108,7 +109,7 @@ pub enum TargetError {
         reason: String,
     },
     /// A branch label that no revision declares.
-    #[error("no branch is labelled `{0}`; `migrate branches` lists the branches")]
+    #[error("no branch is labelled `{0}`; {branches} lists the branches", branches = Cmd("branches"))]
     UnknownLabel(String),
     /// `LABEL@REV` where REV is not on the labelled branch (Alembic's wording).
     #[error("Revision {revision} is not a member of branch '{branch}'")]

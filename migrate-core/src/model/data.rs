@@ -1,6 +1,8 @@
 //! Rows as the data tools (`export`, `import`, `rebuild`, `squash`) move
 //! them between databases, whatever the backend.
 
+use crate::hint::Cmd;
+
 /// One value of a row, as SQLite types it (a server's values map onto
 /// these five).
 #[derive(Debug, Clone, PartialEq)]
@@ -285,7 +287,7 @@ fn is_unambiguous_date(text: &str) -> bool {
 #[non_exhaustive]
 pub enum ImportError {
     /// The export was taken at another revision.
-    #[error("the export was taken at revision {} but the database is at {}; move the database to that revision first (`migrate upgrade {0}` or `migrate downgrade {0}`), or import into a database at {0}", crate::graph::heads_text(.export), crate::graph::heads_text(.database))]
+    #[error("the export was taken at revision {} but the database is at {}; move the database to that revision first ({} or {}), or import into a database at {0}", crate::graph::heads_text(.export), crate::graph::heads_text(.database), Cmd(format!("upgrade {}", crate::graph::heads_text(.export))), Cmd(format!("downgrade {}", crate::graph::heads_text(.export))))]
     Revision {
         /// The export's heads.
         export: Vec<String>,

@@ -4,6 +4,7 @@
 use crate::backend::ledger::{AppliedRowRef, Status};
 use crate::backend::Backend;
 use crate::error::RunError;
+use crate::hint::Cmd;
 use crate::set::Migrations;
 use std::fmt;
 
@@ -84,8 +85,8 @@ impl fmt::Display for DriftReport {
         for m in &self.modified {
             writeln!(
                 f,
-                "modified: {} ({}) was edited after it was applied: recorded {}, file now {}; restore the file, or accept it with `migrate repair --accept {}`",
-                m.revision, m.path, m.recorded, m.current, m.revision
+                "modified: {} ({}) was edited after it was applied: recorded {}, file now {}; restore the file, or accept it with {}",
+                m.revision, m.path, m.recorded, m.current, Cmd(format!("repair --accept {}", m.revision))
             )?;
         }
         for u in &self.unknown {
@@ -100,17 +101,23 @@ impl fmt::Display for DriftReport {
             writeln!(f, "inconsistent: {i}")?;
         }
         for d in &self.dirty {
-            writeln!(f, "dirty: {d} started without finishing (non-transactional); check the database, then run `migrate repair --clear-dirty {d}`")?;
+            writeln!(f, "dirty: {d} started without finishing (non-transactional); check the database, then run {}", Cmd(format!("repair --clear-dirty {d}")))?;
         }
         if !self.untracked_tables.is_empty() {
             writeln!(
                 f,
-                "created by hand: tables {} exist but there is no migration ledger; run `migrate adopt` to find and stamp the revision it matches",
-                self.untracked_tables.join(", ")
+                "created by hand: tables {} exist but there is no migration ledger; run {} to find and stamp the revision it matches",
+                self.untracked_tables.join(", "),
+                Cmd("adopt")
             )?;
         }
         if !self.unverified.is_empty() {
-            writeln!(f, "unverified: {} (applied by Alembic, no checksum yet; `migrate repair` records them)", self.unverified.join(", "))?;
+            writeln!(
+                f,
+                "unverified: {} (applied by Alembic, no checksum yet; {} records them)",
+                self.unverified.join(", "),
+                Cmd("repair")
+            )?;
         }
         if !self.pending.is_empty() {
             writeln!(f, "pending: {}", self.pending.join(", "))?;
@@ -184,13 +191,15 @@ impl Migrations {
             for i in 0..n {
                 match (below_heads[i], applied[i]) {
                     (true, false) if !report.dirty.iter().any(|d| d == graph.id(i)) => report.inconsistent.push(format!(
-                        "{} is below the alembic_version heads but has no migrate_applied row (a hand edit?); `migrate stamp` can rewrite the ledger",
-                        graph.id(i)
+                        "{} is below the alembic_version heads but has no migrate_applied row (a hand edit?); {} can rewrite the ledger",
+                        graph.id(i),
+                        Cmd("stamp")
                     )),
                     (false, true) => report.inconsistent.push(format!(
-                        "{} has a migrate_applied row but is not below any alembic_version head ({}); `migrate stamp` can rewrite the ledger",
+                        "{} has a migrate_applied row but is not below any alembic_version head ({}); {} can rewrite the ledger",
                         graph.id(i),
-                        if state.heads.is_empty() { "none".to_owned() } else { state.heads.join(", ") }
+                        if state.heads.is_empty() { "none".to_owned() } else { state.heads.join(", ") },
+                        Cmd("stamp")
                     )),
                     _ => {}
                 }

@@ -5,7 +5,6 @@
 //! files, the graph, the set and the boundary, never a backend's module.
 
 pub(crate) mod ahead;
-pub(crate) mod commands;
 pub(crate) mod drift;
 pub(crate) mod offline;
 pub(crate) mod options;

@@ -4,6 +4,7 @@
 use crate::files::migration::Migration;
 use crate::files::parse::{parse_migration, ParseError};
 use crate::graph::{Graph, GraphError};
+use crate::hint::Cmd;
 use std::fmt;
 use std::fs;
 use std::io;
@@ -17,7 +18,7 @@ pub(crate) const VERSIONS_DIR: &str = "versions";
 #[non_exhaustive]
 pub enum LoadProblem {
     /// The folder or `versions/` is missing or unreadable.
-    #[error("cannot read migrations folder {}: {source}; create it with `migrate init` or pass --dir", path.display())]
+    #[error("cannot read migrations folder {}: {source}; create it with {} or pass --dir", path.display(), Cmd("init"))]
     Folder {
         /// The folder.
         path: PathBuf,

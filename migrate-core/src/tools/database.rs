@@ -156,6 +156,6 @@ impl Database {
         set: &Migrations,
         options: &crate::tools::rebuild::RebuildOptions,
     ) -> Result<crate::tools::rebuild::Rebuild, RunError> {
-        sqlite_only!(self, "rebuild", "rebuild is for SQLite files made by hand; on a server, `migrate adopt` or `stamp`", conn => crate::tools::rebuild::Rebuild::load(set, conn, options))
+        sqlite_only!(self, "rebuild", "rebuild is for SQLite files made by hand; on a server, adopt or stamp it", conn => crate::tools::rebuild::Rebuild::load(set, conn, options))
     }
 }

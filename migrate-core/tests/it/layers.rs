@@ -8,25 +8,28 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Each layer with the layers it may import (besides itself).
-const LAYERS: [(&str, &[&str]); 9] = [
-    ("files", &[]),
-    ("graph", &["files"]),
-    ("set", &["files", "graph"]),
-    ("model", &["files", "graph"]),
-    ("backend", &["files", "graph", "model", "error"]),
+const LAYERS: [(&str, &[&str]); 10] = [
+    ("hint", &[]),
+    ("files", &["hint"]),
+    ("graph", &["hint", "files"]),
+    ("set", &["hint", "files", "graph"]),
+    ("model", &["hint", "files", "graph"]),
+    ("backend", &["hint", "files", "graph", "model", "error"]),
     (
         "run",
-        &["files", "graph", "set", "model", "backend", "error"],
+        &["hint", "files", "graph", "set", "model", "backend", "error"],
     ),
     (
         "tools",
-        &["files", "graph", "set", "model", "backend", "run", "error"],
+        &[
+            "hint", "files", "graph", "set", "model", "backend", "run", "error",
+        ],
     ),
-    ("error", &["files", "graph", "set", "model"]),
+    ("error", &["hint", "files", "graph", "set", "model"]),
     (
         "cli",
         &[
-            "files", "graph", "set", "model", "backend", "run", "tools", "error",
+            "hint", "files", "graph", "set", "model", "backend", "run", "tools", "error",
         ],
     ),
 ];
