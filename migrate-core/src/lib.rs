@@ -4,13 +4,16 @@
 //! default `sqlite` feature, [`sqlite`] implements it for
 //! [`sqlite::Connection`].
 //!
-//! The folders are layers that import only downwards (docs/DESIGN.md §2):
-//! `files`, `graph`, `set`, `model`, `backend`, `run`, `tools`, with
-//! `error` as the sum of their errors.
+//! The folders are private layers that import only downwards
+//! (docs/DESIGN.md §2): `hint`, `files`, `graph`, `set`, `model`,
+//! `backend`, `run`, `tools`, with `error` as the sum of their errors, and
+//! the command line (`cli`, feature `cli`) on top. The crate root
+//! re-exports the API.
 //!
-//! `embed_migrations!` in `migrate-macros` calls [`load::load_folder`] and
-//! [`load::check_single_head`] at compile time; the runtime calls the same
-//! functions, so a folder is parsed and validated by one piece of code.
+//! `embed_migrations!` in `migrate-macros` calls the loader (`load`:
+//! `read_folder`, `parse_files`, `check_single_head`) at compile time; the
+//! runtime calls the same functions, so a folder is parsed and validated by
+//! one piece of code.
 
 // Without a backend (the macro's build without `replay`) only files, graph
 // and set are used, and without the command line some of what only it

@@ -1,8 +1,9 @@
 //! The PostgreSQL backend (DESIGN §11): the [`Backend`](crate::Backend)
 //! implementation for `postgres::Client` and for [`Postgres`] (a client
 //! with its [`ServerSettings`]), the advisory lock, statement execution,
-//! Alembic's PostgreSQL text for offline SQL, and `import` of an export. All PostgreSQL dialect and
-//! database access of the crate lives under this module.
+//! Alembic's PostgreSQL text for offline SQL, and `import` of an export.
+//! All PostgreSQL dialect and database access of the crate lives under
+//! this module.
 //!
 //! Every statement goes through the simple query protocol, so no named
 //! prepared statement is ever left on a connection that a

@@ -1,7 +1,7 @@
 //! The SQLite backend: the [`Backend`](crate::backend::Backend)
 //! implementation for `rusqlite::Connection`, and the SQLite side of every
-//! tool (backups, data export and import, schema reading, squashing). All SQLite dialect and database access of the crate lives
-//! under this module.
+//! tool (backups, data export and import, schema reading, squashing). All
+//! SQLite dialect and database access of the crate lives under this module.
 
 mod backend;
 pub(crate) mod backup;
