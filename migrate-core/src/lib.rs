@@ -27,6 +27,7 @@ mod backend;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod error;
+mod events;
 mod files;
 mod graph;
 mod hint;

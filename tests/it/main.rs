@@ -48,3 +48,5 @@ mod round_trip;
 mod schema_cli;
 #[cfg(all(feature = "cli", feature = "postgres"))]
 mod secrets;
+#[cfg(feature = "tracing")]
+mod tracing_events;

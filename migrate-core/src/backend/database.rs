@@ -114,12 +114,14 @@ impl Database {
     /// a server `pg_dump --format=custom` read back by `pg_restore --list`.
     pub(crate) fn backup_to(&self, target: &Path, patience: Duration) -> Result<(), RunError> {
         match self {
-            Database::Sqlite(conn) => sqlite::backup::backup_to(conn, target, patience),
+            Database::Sqlite(conn) => sqlite::backup::backup_to(conn, target, patience)?,
             #[cfg(feature = "postgres")]
             Database::Postgres(pg) => {
-                crate::backend::postgres::dump::dump(server_location(pg)?, target)
+                crate::backend::postgres::dump::dump(server_location(pg)?, target)?;
             }
         }
+        crate::events::backup_written(&target.display());
+        Ok(())
     }
 
     /// What a backup of this database is called: the SQLite file's stem or

@@ -58,6 +58,17 @@ impl Default for WaitPolicy<'_> {
     }
 }
 
+impl WaitPolicy<'_> {
+    /// Tells the bot's logs and [`WaitPolicy::on_wait`] that the run waits
+    /// for another process's lock.
+    pub(crate) fn tell(&self, wait: &LockWait) {
+        crate::events::lock_wait(wait.limit, wait.holder.as_deref());
+        if let Some(on_wait) = self.on_wait {
+            on_wait(wait);
+        }
+    }
+}
+
 impl std::fmt::Debug for WaitPolicy<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WaitPolicy")

@@ -74,6 +74,49 @@ impl DriftReport {
     }
 }
 
+impl DriftReport {
+    /// One line per finding (what `migrate verify` prints between the
+    /// heads and the pending revisions), each saying what to do.
+    pub(crate) fn findings(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for m in &self.modified {
+            lines.push(format!(
+                "modified: {} ({}) was edited after it was applied: recorded {}, file now {}; restore the file, or accept it with {}",
+                m.revision, m.path, m.recorded, m.current, Cmd(format!("repair --accept {}", m.revision))
+            ));
+        }
+        for u in &self.unknown {
+            let how = if u.has_downgrade_sql {
+                "its stored downgrade SQL can roll it back"
+            } else {
+                "no downgrade SQL is stored for it"
+            };
+            lines.push(format!("unknown: {} is applied but not in these migrations (the database is ahead of this binary, or files are missing); {how}", u.revision));
+        }
+        for i in &self.inconsistent {
+            lines.push(format!("inconsistent: {i}"));
+        }
+        for d in &self.dirty {
+            lines.push(format!("dirty: {d} started without finishing (non-transactional); check the database, then run {}", Cmd(format!("repair --clear-dirty {d}"))));
+        }
+        if !self.untracked_tables.is_empty() {
+            lines.push(format!(
+                "created by hand: tables {} exist but there is no migration ledger; run {} to find and stamp the revision it matches",
+                self.untracked_tables.join(", "),
+                Cmd("adopt")
+            ));
+        }
+        if !self.unverified.is_empty() {
+            lines.push(format!(
+                "unverified: {} (applied by Alembic, no checksum yet; {} records them)",
+                self.unverified.join(", "),
+                Cmd("repair")
+            ));
+        }
+        lines
+    }
+}
+
 impl fmt::Display for DriftReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let heads = if self.heads.is_empty() {
@@ -82,42 +125,8 @@ impl fmt::Display for DriftReport {
             self.heads.join(", ")
         };
         writeln!(f, "database at: {heads}")?;
-        for m in &self.modified {
-            writeln!(
-                f,
-                "modified: {} ({}) was edited after it was applied: recorded {}, file now {}; restore the file, or accept it with {}",
-                m.revision, m.path, m.recorded, m.current, Cmd(format!("repair --accept {}", m.revision))
-            )?;
-        }
-        for u in &self.unknown {
-            let how = if u.has_downgrade_sql {
-                "its stored downgrade SQL can roll it back"
-            } else {
-                "no downgrade SQL is stored for it"
-            };
-            writeln!(f, "unknown: {} is applied but not in these migrations (the database is ahead of this binary, or files are missing); {how}", u.revision)?;
-        }
-        for i in &self.inconsistent {
-            writeln!(f, "inconsistent: {i}")?;
-        }
-        for d in &self.dirty {
-            writeln!(f, "dirty: {d} started without finishing (non-transactional); check the database, then run {}", Cmd(format!("repair --clear-dirty {d}")))?;
-        }
-        if !self.untracked_tables.is_empty() {
-            writeln!(
-                f,
-                "created by hand: tables {} exist but there is no migration ledger; run {} to find and stamp the revision it matches",
-                self.untracked_tables.join(", "),
-                Cmd("adopt")
-            )?;
-        }
-        if !self.unverified.is_empty() {
-            writeln!(
-                f,
-                "unverified: {} (applied by Alembic, no checksum yet; {} records them)",
-                self.unverified.join(", "),
-                Cmd("repair")
-            )?;
+        for line in self.findings() {
+            writeln!(f, "{line}")?;
         }
         if !self.pending.is_empty() {
             writeln!(f, "pending: {}", self.pending.join(", "))?;
@@ -235,6 +244,9 @@ impl Migrations {
             .filter(|&i| !covered[i])
             .map(|i| graph.id(i).to_owned())
             .collect();
+        for line in report.findings() {
+            crate::events::drift_finding(&line);
+        }
         Ok(report)
     }
 

@@ -25,6 +25,24 @@ pub struct RunOptions<'a> {
 }
 
 impl RunOptions<'_> {
+    /// Tells the bot's logs and [`RunOptions::on_step`] that a migration ran.
+    pub(crate) fn tell_step(&self, report: &StepReport) {
+        let direction = match report.direction {
+            Direction::Up => "upgrade",
+            Direction::Down => "downgrade",
+        };
+        crate::events::step(
+            &report.revision,
+            &report.message,
+            direction,
+            report.elapsed,
+            report.transactional,
+        );
+        if let Some(on_step) = self.on_step {
+            on_step(report);
+        }
+    }
+
     /// The backend's part of these options: how it waits for a lock.
     pub(crate) fn wait_policy(&self) -> WaitPolicy<'_> {
         WaitPolicy {

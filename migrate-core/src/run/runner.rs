@@ -228,6 +228,7 @@ impl Migrations {
         options: &RunOptions<'_>,
     ) -> Result<RunReport, RunError> {
         let graph = self.graph()?;
+        let _span = crate::events::run_span(operation.name(), operation.target());
         let scope = self.scope(db, graph, operation, options);
         with_session(db, &options.wait_policy(), scope, |db, session| {
             let mut committed = Committed::default();
@@ -242,7 +243,14 @@ impl Migrations {
                 &mut planned,
             );
             let error = match outcome {
-                Ok(report) => return Ok(report),
+                Ok(report) => {
+                    crate::events::run_finished(
+                        &report.heads_before,
+                        &report.heads_after,
+                        report.steps.len(),
+                    );
+                    return Ok(report);
+                }
                 Err(error) => error,
             };
             let Some(plan) = planned.filter(|_| committed.any) else {
@@ -406,9 +414,7 @@ impl Migrations {
             let (report, ran) =
                 self.run_step(&mut tx, step, options, &baseline, &steps, committed)?;
             unrecorded.push(ran);
-            if let Some(on_step) = options.on_step {
-                on_step(&report);
-            }
+            options.tell_step(&report);
             steps.push(report);
             if options.transaction_per_migration && step != plan.steps.last().unwrap_or(step) {
                 self.record(&mut tx, &mut unrecorded)?;
@@ -723,6 +729,12 @@ impl Operation<'_> {
         match self {
             Operation::Upgrade(_) => "upgrade",
             Operation::Downgrade(_) => "downgrade",
+        }
+    }
+
+    fn target(&self) -> &Target {
+        match self {
+            Operation::Upgrade(target) | Operation::Downgrade(target) => target,
         }
     }
 }

@@ -8,28 +8,34 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Each layer with the layers it may import (besides itself).
-const LAYERS: [(&str, &[&str]); 10] = [
+const LAYERS: [(&str, &[&str]); 11] = [
     ("hint", &[]),
+    ("events", &[]),
     ("files", &["hint"]),
     ("graph", &["hint", "files"]),
     ("set", &["hint", "files", "graph"]),
     ("model", &["hint", "files", "graph"]),
-    ("backend", &["hint", "files", "graph", "model", "error"]),
+    (
+        "backend",
+        &["hint", "events", "files", "graph", "model", "error"],
+    ),
     (
         "run",
-        &["hint", "files", "graph", "set", "model", "backend", "error"],
+        &[
+            "hint", "events", "files", "graph", "set", "model", "backend", "error",
+        ],
     ),
     (
         "tools",
         &[
-            "hint", "files", "graph", "set", "model", "backend", "run", "error",
+            "hint", "events", "files", "graph", "set", "model", "backend", "run", "error",
         ],
     ),
     ("error", &["hint", "files", "graph", "set", "model"]),
     (
         "cli",
         &[
-            "hint", "files", "graph", "set", "model", "backend", "run", "tools", "error",
+            "hint", "events", "files", "graph", "set", "model", "backend", "run", "tools", "error",
         ],
     ),
 ];

@@ -49,9 +49,9 @@ pub(crate) fn take(
                 holder: holder(client, key),
             }));
         }
-        if let Some(on_wait) = wait.on_wait.filter(|_| !told && waited >= QUIET_WAIT) {
+        if !told && waited >= QUIET_WAIT {
             told = true;
-            on_wait(&LockWait {
+            wait.tell(&LockWait {
                 limit: wait.limit,
                 holder: holder(client, key),
             });

@@ -174,7 +174,7 @@ impl Ops for Connection {
     fn begin(&mut self, wait: &WaitPolicy<'_>, _session: &SqliteSession) -> Result<(), RunError> {
         self.execute_batch("PRAGMA foreign_keys = OFF")
             .doing("switching foreign keys off")?;
-        begin_immediate_waiting(self, wait.on_wait).doing("taking the write lock")
+        begin_immediate_waiting(self, wait).doing("taking the write lock")
     }
 
     fn transaction_is_open(&mut self) -> Result<bool, RunError> {

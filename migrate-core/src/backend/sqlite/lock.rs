@@ -7,7 +7,7 @@
 //! the bot's transactions. Polling a few thousand times a second finds
 //! those gaps; the deadline is still the connection's busy timeout.
 
-use crate::backend::{LockWait, QUIET_WAIT};
+use crate::backend::{LockWait, WaitPolicy, QUIET_WAIT};
 use rusqlite::{Connection, ErrorCode};
 use std::time::{Duration, Instant};
 
@@ -15,13 +15,13 @@ use std::time::{Duration, Instant};
 const POLL_INTERVAL: Duration = Duration::from_micros(250);
 
 /// `BEGIN IMMEDIATE`, retried until the connection's busy timeout
-/// (`PRAGMA busy_timeout`) has passed, calling `on_wait` once with the busy
+/// (`PRAGMA busy_timeout`) has passed, telling `wait` once with the busy
 /// timeout when the lock has been held by another connection for
 /// [`QUIET_WAIT`]. The busy timeout is restored afterwards, so statements
 /// inside the transaction wait as configured.
 pub(crate) fn begin_immediate_waiting(
     conn: &Connection,
-    on_wait: Option<&dyn Fn(&LockWait)>,
+    wait: &WaitPolicy<'_>,
 ) -> rusqlite::Result<()> {
     let timeout_ms: u32 = conn.query_row("PRAGMA busy_timeout", [], |row| row.get(0))?;
     let timeout = Duration::from_millis(u64::from(timeout_ms));
@@ -35,10 +35,9 @@ pub(crate) fn begin_immediate_waiting(
                 if !conn.is_autocommit() {
                     conn.execute_batch("ROLLBACK")?;
                 }
-                if let Some(on_wait) = on_wait.filter(|_| !told && started.elapsed() >= QUIET_WAIT)
-                {
+                if !told && started.elapsed() >= QUIET_WAIT {
                     told = true;
-                    on_wait(&LockWait {
+                    wait.tell(&LockWait {
                         limit: timeout,
                         holder: None,
                     });
@@ -72,7 +71,7 @@ mod tests {
         let waiter = Connection::open(&path).unwrap();
         waiter.busy_timeout(Duration::from_millis(50)).unwrap();
         let started = Instant::now();
-        let error = begin_immediate_waiting(&waiter, None).unwrap_err();
+        let error = begin_immediate_waiting(&waiter, &WaitPolicy::default()).unwrap_err();
         assert!(is_busy(&error), "{error}");
         assert!(started.elapsed() >= Duration::from_millis(50));
         assert!(waiter.is_autocommit());
@@ -81,7 +80,7 @@ mod tests {
             .unwrap();
         assert_eq!(restored, 50);
         holder.execute_batch("COMMIT").unwrap();
-        begin_immediate_waiting(&waiter, None).unwrap();
+        begin_immediate_waiting(&waiter, &WaitPolicy::default()).unwrap();
         assert!(!waiter.is_autocommit());
     }
 }
