@@ -31,6 +31,7 @@ mod events;
 mod files;
 mod graph;
 mod hint;
+mod message;
 mod model;
 mod run;
 mod set;

@@ -34,6 +34,7 @@ mod import;
 mod json_output;
 #[cfg(feature = "cli")]
 mod locations;
+mod main_errors;
 #[cfg(all(feature = "cli", feature = "postgres"))]
 mod pgbouncer;
 #[cfg(all(feature = "cli", feature = "postgres"))]

@@ -18,12 +18,14 @@ pub use tool::ToolError;
 
 use crate::graph::target::TargetError;
 use crate::hint::Cmd;
+use crate::message::debug_as_message;
 use crate::model::data::ImportError;
 use crate::set::load::LoadError;
 
 /// Why a run (upgrade, downgrade, stamp) or a ledger read failed.
-/// Nothing was changed unless the variant says otherwise.
-#[derive(Debug, thiserror::Error)]
+/// Nothing was changed unless the variant says otherwise. `{:?}` prints
+/// the message (what `?` in `main` shows); `{:#?}` the data.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum RunError {
     /// The migration set itself is invalid.
@@ -83,6 +85,43 @@ pub enum RunError {
     #[error(transparent)]
     Tool(#[from] ToolError),
 }
+
+debug_as_message!(RunError, |error, f| match error {
+    RunError::Load(inner) => f.debug_tuple("Load").field(inner).finish(),
+    RunError::Target(inner) => f.debug_tuple("Target").field(inner).finish(),
+    RunError::Statement(inner) => f.debug_tuple("Statement").field(inner).finish(),
+    RunError::ForeignKeys { violations } => f
+        .debug_struct("ForeignKeys")
+        .field("violations", violations)
+        .finish(),
+    RunError::PartlyCommitted {
+        cause,
+        committed,
+        started,
+        heads_now,
+    } => f
+        .debug_struct("PartlyCommitted")
+        .field("cause", cause)
+        .field("committed", committed)
+        .field("started", started)
+        .field("heads_now", heads_now)
+        .finish(),
+    RunError::TransactionEnded {
+        revision,
+        path,
+        unrecorded,
+        heads_now,
+    } => f
+        .debug_struct("TransactionEnded")
+        .field("revision", revision)
+        .field("path", path)
+        .field("unrecorded", unrecorded)
+        .field("heads_now", heads_now)
+        .finish(),
+    RunError::Ledger(inner) => f.debug_tuple("Ledger").field(inner).finish(),
+    RunError::Backend(inner) => f.debug_tuple("Backend").field(inner).finish(),
+    RunError::Tool(inner) => f.debug_tuple("Tool").field(inner).finish(),
+});
 
 impl From<ImportError> for RunError {
     fn from(error: ImportError) -> Self {
@@ -409,9 +448,24 @@ mod tests {
     fn every_message_as_an_operator_reads_it() {
         let rendered: Vec<String> = every_variant()
             .iter()
-            .map(|error| format!("{error:?}\n=> {error}"))
+            .map(|error| format!("{error:#?}\n=> {error}"))
             .collect();
         insta::assert_snapshot!(rendered.join("\n\n"));
+    }
+
+    #[test]
+    fn debug_prints_the_message_as_main_and_box_dyn_error_show_it() {
+        for error in every_variant() {
+            let message = error.to_string();
+            let debug = format!("{error:?}");
+            assert!(debug.starts_with(&message), "{debug}");
+            assert!(
+                !debug.contains("Some(") && !debug.contains(" { "),
+                "{debug}"
+            );
+            let boxed: Box<dyn std::error::Error> = Box::new(error);
+            assert_eq!(format!("{boxed:?}"), debug);
+        }
     }
 
     #[test]

@@ -139,12 +139,18 @@ impl fmt::Display for DriftReport {
 }
 
 /// The database has drifted from the migrations; [`DriftReport`] says how.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// `{:?}` prints the message; `{:#?}` the report's data.
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the database does not match the migrations:\n{report}")]
 pub struct DriftError {
     /// The full report.
     pub report: Box<DriftReport>,
 }
+
+crate::message::debug_as_message!(DriftError, |error, f| f
+    .debug_struct("DriftError")
+    .field("report", &error.report)
+    .finish());
 
 impl Migrations {
     /// Compares the set with the database's ledger. Reads only; takes no write lock.

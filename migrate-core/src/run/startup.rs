@@ -20,8 +20,9 @@ pub struct Startup {
     pub run: RunReport,
 }
 
-/// Why [`Migrations::start`] refused or failed.
-#[derive(Debug, thiserror::Error)]
+/// Why [`Migrations::start`] refused or failed. `{:?}` prints the message
+/// (what `?` in `main` shows); `{:#?}` the data.
+#[derive(thiserror::Error)]
 pub enum StartError {
     /// The database has drifted from the migrations; nothing was run.
     #[error(transparent)]
@@ -30,6 +31,11 @@ pub enum StartError {
     #[error(transparent)]
     Run(#[from] RunError),
 }
+
+crate::message::debug_as_message!(StartError, |error, f| match error {
+    StartError::Drift(inner) => f.debug_tuple("Drift").field(inner).finish(),
+    StartError::Run(inner) => f.debug_tuple("Run").field(inner).finish(),
+});
 
 impl Migrations {
     /// [`Migrations::start_with`] with the default [`RunOptions`].

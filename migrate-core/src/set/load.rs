@@ -57,12 +57,17 @@ pub enum LoadProblem {
     Graph(#[from] GraphError),
 }
 
-/// Everything wrong with a migrations folder, reported together.
-#[derive(Debug)]
+/// Everything wrong with a migrations folder, reported together. `{:?}`
+/// prints the message; `{:#?}` the problems' data.
 pub struct LoadError {
     /// The problems, in file order.
     pub problems: Vec<LoadProblem>,
 }
+
+crate::message::debug_as_message!(LoadError, |error, f| f
+    .debug_struct("LoadError")
+    .field("problems", &error.problems)
+    .finish());
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -8,12 +8,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Each layer with the layers it may import (besides itself).
-const LAYERS: [(&str, &[&str]); 11] = [
+const LAYERS: [(&str, &[&str]); 12] = [
     ("hint", &[]),
     ("events", &[]),
+    ("message", &[]),
     ("files", &["hint"]),
     ("graph", &["hint", "files"]),
-    ("set", &["hint", "files", "graph"]),
+    ("set", &["hint", "message", "files", "graph"]),
     ("model", &["hint", "files", "graph"]),
     (
         "backend",
@@ -22,16 +23,20 @@ const LAYERS: [(&str, &[&str]); 11] = [
     (
         "run",
         &[
-            "hint", "events", "files", "graph", "set", "model", "backend", "error",
+            "hint", "events", "message", "files", "graph", "set", "model", "backend", "error",
         ],
     ),
     (
         "tools",
         &[
-            "hint", "events", "files", "graph", "set", "model", "backend", "run", "error",
+            "hint", "events", "message", "files", "graph", "set", "model", "backend", "run",
+            "error",
         ],
     ),
-    ("error", &["hint", "files", "graph", "set", "model"]),
+    (
+        "error",
+        &["hint", "message", "files", "graph", "set", "model"],
+    ),
     (
         "cli",
         &[
