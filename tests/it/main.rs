@@ -49,5 +49,6 @@ mod round_trip;
 mod schema_cli;
 #[cfg(all(feature = "cli", feature = "postgres"))]
 mod secrets;
+mod tokio_start;
 #[cfg(feature = "tracing")]
 mod tracing_events;
