@@ -5,7 +5,10 @@
 use crate::backend::Origin;
 use crate::error::{RunError, StatementError};
 use crate::files::sql_text::{abridge, skip_trivia};
-use rusqlite::fallible_iterator::FallibleIterator;
+// rusqlite 0.33 and later step a `Batch` through this trait; 0.32 has an
+// inherent `next` of the same shape, which wins, so there it is unused.
+#[allow(unused_imports)]
+use fallible_iterator::FallibleIterator as _;
 use rusqlite::{Batch, Connection};
 
 /// Runs every statement of `sql`; `line_of` turns a byte offset into the
