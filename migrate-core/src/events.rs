@@ -41,7 +41,7 @@ pub(crate) fn step(
     tracing::info!(
         target: "migrate",
         revision,
-        message,
+        description = message,
         direction,
         ms = elapsed.as_millis() as u64,
         transactional,
