@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub use migrate_core::TestDatabase;
 pub use migrate_core::{
     current, sqlite, Backend, BackendError, Cause, Checksum, Commands, Database, Dialect,
     Direction, DriftError, DriftReport, DriverCode, Graph, GraphError, Header, LedgerError,
@@ -8,7 +9,7 @@ pub use migrate_core::{
     RunReport, Section, StartError, Startup, StatementError, Step, StepReport, Target, TargetError,
     ToolError, Unknown, Violation,
 };
-pub use migrate_macros::embed_migrations;
+pub use migrate_macros::{embed_migrations, test};
 
 /// The PostgreSQL backend: [`postgres::connect`] (TLS and libpq's
 /// environment as `sslmode` and the variables say), [`postgres::Postgres`]

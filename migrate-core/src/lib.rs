@@ -79,3 +79,5 @@ pub use run::drift::{DriftError, DriftReport, Modified, Unknown};
 pub use run::options::{RunOptions, RunReport, StepReport};
 pub use run::startup::{StartError, Startup};
 pub use set::Migrations;
+#[cfg(feature = "sqlite")]
+pub use tools::testing::TestDatabase;

@@ -4,6 +4,7 @@
 use proc_macro::TokenStream;
 
 mod expand;
+mod test_attr;
 
 /// Embeds a migrations folder (relative to the crate's `CARGO_MANIFEST_DIR`,
 /// or under a build environment variable written first: `"$OUT_DIR/migrations"`)
@@ -22,4 +23,28 @@ pub fn embed_migrations(input: TokenStream) -> TokenStream {
         }),
         expand::Expansion::Error(tokens) => tokens.into(),
     }
+}
+
+/// A test that gets a fresh database migrated by a folder:
+///
+/// ```ignore
+/// #[migrate::test("migrations")]
+/// fn users_start_empty(mut db: migrate::TestDatabase) {
+///     let conn = rusqlite::Connection::open(db.url().trim_start_matches("sqlite://")).unwrap();
+///     // ...
+/// }
+///
+/// #[migrate::test("migrations", to = "002")]
+/// fn the_settings_migration_keeps_the_users(mut db: migrate::TestDatabase) { /* insert, then upgrade */ }
+/// ```
+///
+/// The database is a SQLite file of the test's own, or a scratch database
+/// on the PostgreSQL server `DATABASE_URL` names; it is removed when the
+/// test ends. An `async fn` runs on a current-thread tokio runtime (the
+/// crate needs tokio as a dev-dependency).
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args = syn::parse_macro_input!(args as test_attr::Args);
+    let body = syn::parse_macro_input!(item as syn::ItemFn);
+    test_attr::expand(&args, body).into()
 }

@@ -49,6 +49,7 @@ mod round_trip;
 mod schema_cli;
 #[cfg(all(feature = "cli", feature = "postgres"))]
 mod secrets;
+mod test_attribute;
 mod tokio_start;
 #[cfg(feature = "tracing")]
 mod tracing_events;

@@ -50,6 +50,11 @@ impl Scratch {
         })
     }
 
+    /// Where the scratch database is.
+    pub(crate) fn location(&self) -> Location {
+        with_database(&self.server, &self.name)
+    }
+
     /// The schema the managed schema of the scratch database holds.
     pub(crate) fn schema(&mut self) -> Result<PgSchema, RunError> {
         schema_of(&mut self.postgres)
