@@ -2,10 +2,10 @@
 
 pub use migrate_core::TestDatabase;
 pub use migrate_core::{
-    current, sqlite, Backend, BackendError, Cause, Checksum, Commands, Database, Dialect,
-    Direction, DriftError, DriftReport, DriverCode, Graph, GraphError, Header, LedgerError,
-    LoadError, LoadProblem, Location, LocationError, LockWait, Migration, Migrations, Modified,
-    OpenMode, OpenOptions, ParseError, ParseErrorKind, Plan, RowOp, RunError, RunOptions,
+    current, current_async, sqlite, AsyncBackend, Backend, BackendError, Cause, Checksum, Commands,
+    Database, Dialect, Direction, DriftError, DriftReport, DriverCode, Graph, GraphError, Header,
+    LedgerError, LoadError, LoadProblem, Location, LocationError, LockWait, Migration, Migrations,
+    Modified, OpenMode, OpenOptions, ParseError, ParseErrorKind, Plan, RowOp, RunError, RunOptions,
     RunReport, Section, StartError, Startup, StatementError, Step, StepReport, Target, TargetError,
     ToolError, Unknown, Violation,
 };

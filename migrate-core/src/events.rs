@@ -11,21 +11,24 @@
 use std::fmt::Display;
 use std::time::Duration;
 
-/// The span of one run, entered while it lives.
-pub(crate) struct RunSpan {
+/// Runs `run` inside the span of a run: `operation` (`upgrade`,
+/// `downgrade`) towards `target`. The span is entered at each poll, so an
+/// async run on a shared runtime keeps its own.
+pub(crate) async fn in_run_span<F: std::future::Future>(
+    operation: &'static str,
+    target: &(dyn Display + Sync),
+    run: F,
+) -> F::Output {
     #[cfg(feature = "tracing")]
-    _entered: tracing::span::EnteredSpan,
-}
-
-/// Opens the span of a run: `operation` (`upgrade`, `downgrade`) towards
-/// `target`.
-pub(crate) fn run_span(operation: &'static str, target: &dyn Display) -> RunSpan {
+    {
+        use tracing::Instrument;
+        let span = tracing::info_span!(target: "migrate", "migrate", operation, target = %target);
+        run.instrument(span).await
+    }
     #[cfg(not(feature = "tracing"))]
-    let _ = (operation, target);
-    RunSpan {
-        #[cfg(feature = "tracing")]
-        _entered: tracing::info_span!(target: "migrate", "migrate", operation, target = %target)
-            .entered(),
+    {
+        let _ = (operation, target);
+        run.await
     }
 }
 
@@ -65,6 +68,15 @@ pub(crate) fn run_finished(before: &[String], after: &[String], steps: usize) {
     );
     #[cfg(not(feature = "tracing"))]
     let _ = (before, after, steps);
+}
+
+/// Whether a subscriber listens for [`lock_wait`].
+#[cfg(feature = "postgres")]
+pub(crate) fn lock_wait_heard() -> bool {
+    #[cfg(feature = "tracing")]
+    return tracing::enabled!(target: "migrate", tracing::Level::WARN);
+    #[cfg(not(feature = "tracing"))]
+    false
 }
 
 /// Another process holds the migration lock; the run waits up to `limit`.

@@ -61,7 +61,7 @@ pub use files::{checksum, migration, parse};
 #[cfg(feature = "sqlite")]
 pub use backend::database::Database;
 pub use backend::settings::{LockMode, OpenOptions, ServerSettings};
-pub use backend::{current, Backend, Dialect, LockWait};
+pub use backend::{current, current_async, AsyncBackend, Backend, Dialect, LockWait};
 pub use checksum::Checksum;
 pub use error::{
     BackendError, Cause, DriverCode, LedgerError, RunError, StatementError, ToolError,

@@ -7,8 +7,7 @@ pub use crate::support::*;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 
-/// The bot's own migrations folder.
-pub const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+pub use crate::sets::REFERENCE;
 
 /// A temp project with a copy of the reference migrations in
 /// `migrations/versions`, and `schema.sql` when `with_schema`.

@@ -12,7 +12,10 @@ mod pg;
 
 #[cfg(feature = "cli")]
 mod common;
+mod sets;
 
+#[cfg(feature = "postgres")]
+mod async_postgres;
 #[cfg(feature = "cli")]
 mod cli;
 mod compiletest;

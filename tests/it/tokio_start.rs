@@ -3,13 +3,11 @@
 //! with a connection of their own, on a SQLite file and on a PostgreSQL
 //! database; eight concurrent starts apply each migration once.
 
+#[cfg(feature = "postgres")]
+use crate::sets::SERVER_SET;
+use crate::sets::{runtimes, REFERENCE};
 use migrate::{Database, Location, Migrations, OpenOptions, Startup};
 use std::error::Error;
-use tokio::runtime::{Builder, Runtime};
-
-const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
-#[cfg(feature = "postgres")]
-const SERVER_SET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/postgres/migrations");
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -21,19 +19,6 @@ async fn start(url: String, set: &'static Migrations) -> Result<Startup, BoxErro
         Ok(set.start(&mut db)?)
     })
     .await?
-}
-
-fn runtimes() -> [(&'static str, Runtime); 2] {
-    [
-        (
-            "multi-thread",
-            Builder::new_multi_thread().enable_all().build().unwrap(),
-        ),
-        (
-            "current-thread",
-            Builder::new_current_thread().enable_all().build().unwrap(),
-        ),
-    ]
 }
 
 fn leaked(dir: &str) -> &'static Migrations {

@@ -2,6 +2,7 @@
 //! per migration with its milliseconds, the run's end, a lock wait, and each
 //! drift finding, captured from a real subscriber.
 
+use crate::sets::REFERENCE;
 use crate::support::{migration, write_folder};
 use migrate::{Migrations, RunOptions, Target};
 use rusqlite::Connection;
@@ -9,8 +10,6 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tempfile::TempDir;
-
-const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
 
 /// A log that keeps what the subscriber writes.
 #[derive(Clone, Default)]

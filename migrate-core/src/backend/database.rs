@@ -6,10 +6,10 @@
 use crate::backend::foreign_keys::Violation;
 use crate::backend::ledger::{AppliedRowRef, LedgerState, LogEntry, NewRow, StoredDowngrade};
 use crate::backend::location::Location;
-use crate::backend::read_ledger;
-use crate::backend::sealed::{Ops, StepRecord};
+use crate::backend::sealed::{Blocking, Ops, StepRecord};
 use crate::backend::settings::OpenOptions;
 use crate::backend::{in_ledger_transaction, Dialect, Origin, RunScope, WaitPolicy};
+use crate::backend::{read_ledger, ready};
 use crate::error::{BackendError, RunError};
 use crate::graph::plan::RowOp;
 use std::path::Path;
@@ -91,13 +91,13 @@ impl Database {
 
     /// The ledger, read in one snapshot.
     pub(crate) fn ledger(&mut self) -> Result<LedgerState, RunError> {
-        read_ledger(self)
+        ready(read_ledger(self))
     }
 
     /// Rows that reference missing rows (foreign keys left off by the
     /// program that wrote them).
     pub(crate) fn foreign_key_violations(&mut self) -> Result<Vec<Violation>, RunError> {
-        Ops::foreign_key_violations(self)
+        ready(Ops::foreign_key_violations(self))
     }
 
     /// The PostgreSQL connection, for the server's own schema tools.
@@ -163,8 +163,8 @@ impl Database {
         let state = self.ledger()?;
         if state.has_version_table && state.has_applied_table {
             let from = [source.display().to_string()];
-            in_ledger_transaction(self, |tx, _| {
-                tx.ensure_ledger()?;
+            ready(in_ledger_transaction(self, async |tx, _| {
+                tx.ensure_ledger().await?;
                 tx.log(&LogEntry {
                     operation: "restore",
                     heads_before: &state.heads,
@@ -173,7 +173,8 @@ impl Database {
                     outcome: "ok",
                     error: None,
                 })
-            })?;
+                .await
+            }))?;
         }
         Ok(state.heads)
     }
@@ -189,55 +190,91 @@ pub enum DatabaseSession {
     Postgres(crate::backend::postgres::PostgresSession),
 }
 
+/// Both of its backends block.
+impl Blocking for Database {}
+
 // `Ops` is sealed: its ledger types stay crate-private (docs/DESIGN.md §2).
 #[allow(private_interfaces)]
 impl Ops for Database {
     type Session = DatabaseSession;
 
-    fn acquire(
+    async fn acquire(
         &mut self,
         wait: &WaitPolicy<'_>,
         scope: RunScope,
     ) -> Result<DatabaseSession, RunError> {
         match self {
-            Database::Sqlite(conn) => conn.acquire(wait, scope).map(DatabaseSession::Sqlite),
+            Database::Sqlite(conn) => conn.acquire(wait, scope).await.map(DatabaseSession::Sqlite),
             #[cfg(feature = "postgres")]
-            Database::Postgres(conn) => conn.acquire(wait, scope).map(DatabaseSession::Postgres),
+            Database::Postgres(conn) => conn
+                .acquire(wait, scope)
+                .await
+                .map(DatabaseSession::Postgres),
         }
     }
 
-    fn release(&mut self, session: DatabaseSession) -> Result<(), RunError> {
+    async fn release(&mut self, session: DatabaseSession) -> Result<(), RunError> {
         match (self, session) {
-            (Database::Sqlite(conn), DatabaseSession::Sqlite(session)) => conn.release(session),
+            (Database::Sqlite(conn), DatabaseSession::Sqlite(session)) => {
+                conn.release(session).await
+            }
             #[cfg(feature = "postgres")]
-            (Database::Postgres(conn), DatabaseSession::Postgres(session)) => conn.release(session),
+            (Database::Postgres(conn), DatabaseSession::Postgres(session)) => {
+                conn.release(session).await
+            }
             #[cfg(feature = "postgres")]
             _ => Ok(()),
         }
     }
 
-    fn begin(&mut self, wait: &WaitPolicy<'_>, session: &DatabaseSession) -> Result<(), RunError> {
+    async fn begin(
+        &mut self,
+        wait: &WaitPolicy<'_>,
+        session: &DatabaseSession,
+    ) -> Result<(), RunError> {
         match (self, session) {
-            (Database::Sqlite(conn), DatabaseSession::Sqlite(session)) => conn.begin(wait, session),
+            (Database::Sqlite(conn), DatabaseSession::Sqlite(session)) => {
+                conn.begin(wait, session).await
+            }
             #[cfg(feature = "postgres")]
             (Database::Postgres(conn), DatabaseSession::Postgres(session)) => {
-                conn.begin(wait, session)
+                conn.begin(wait, session).await
             }
             #[cfg(feature = "postgres")]
             _ => unreachable!("a session belongs to the database that acquired it"),
         }
     }
 
-    fn commit(&mut self) -> Result<(), RunError> {
-        dispatch!(self, conn => conn.commit())
+    async fn commit(&mut self) -> Result<(), RunError> {
+        dispatch!(self, conn => conn.commit().await)
     }
 
-    fn transaction_is_open(&mut self) -> Result<bool, RunError> {
-        dispatch!(self, conn => conn.transaction_is_open())
+    async fn transaction_is_open(&mut self) -> Result<bool, RunError> {
+        dispatch!(self, conn => conn.transaction_is_open().await)
     }
 
-    fn rollback(&mut self) {
-        dispatch!(self, conn => conn.rollback())
+    fn abandon(&mut self, session: &DatabaseSession) {
+        match (self, session) {
+            (Database::Sqlite(conn), DatabaseSession::Sqlite(session)) => conn.abandon(session),
+            #[cfg(feature = "postgres")]
+            (Database::Postgres(conn), DatabaseSession::Postgres(session)) => conn.abandon(session),
+            #[cfg(feature = "postgres")]
+            _ => {}
+        }
+    }
+
+    async fn settle(&mut self, session: &DatabaseSession) -> Result<(), RunError> {
+        match (self, session) {
+            (Database::Sqlite(conn), DatabaseSession::Sqlite(session)) => {
+                conn.settle(session).await
+            }
+            #[cfg(feature = "postgres")]
+            (Database::Postgres(conn), DatabaseSession::Postgres(session)) => {
+                conn.settle(session).await
+            }
+            #[cfg(feature = "postgres")]
+            _ => Ok(()),
+        }
     }
 
     fn allows_commits_within_a_run(&mut self, session: &DatabaseSession) -> bool {
@@ -254,60 +291,60 @@ impl Ops for Database {
         }
     }
 
-    fn run_script(
+    async fn run_script(
         &mut self,
         sql: &str,
         origin: &Origin<'_>,
-        line_of: &dyn Fn(usize) -> u32,
+        line_of: &(dyn Fn(usize) -> u32 + Sync),
     ) -> Result<(), RunError> {
-        dispatch!(self, conn => conn.run_script(sql, origin, line_of))
+        dispatch!(self, conn => conn.run_script(sql, origin, line_of).await)
     }
 
-    fn read_ledger(
+    async fn read_ledger(
         &mut self,
-        visit: &mut dyn FnMut(AppliedRowRef<'_>),
+        visit: &mut (dyn FnMut(AppliedRowRef<'_>) + Send),
     ) -> Result<LedgerState, RunError> {
-        dispatch!(self, conn => conn.read_ledger(visit))
+        dispatch!(self, conn => conn.read_ledger(visit).await)
     }
 
-    fn ensure_ledger(&mut self) -> Result<(), RunError> {
-        dispatch!(self, conn => conn.ensure_ledger())
+    async fn ensure_ledger(&mut self) -> Result<(), RunError> {
+        dispatch!(self, conn => conn.ensure_ledger().await)
     }
 
-    fn apply_row_op(&mut self, op: &RowOp) -> Result<usize, RunError> {
-        dispatch!(self, conn => conn.apply_row_op(op))
+    async fn apply_row_op(&mut self, op: &RowOp) -> Result<usize, RunError> {
+        dispatch!(self, conn => conn.apply_row_op(op).await)
     }
 
-    fn record(&mut self, row: &NewRow<'_>) -> Result<(), RunError> {
-        dispatch!(self, conn => conn.record(row))
+    async fn record(&mut self, row: &NewRow<'_>) -> Result<(), RunError> {
+        dispatch!(self, conn => conn.record(row).await)
     }
 
-    fn forget(&mut self, revision: &str) -> Result<(), RunError> {
-        dispatch!(self, conn => conn.forget(revision))
+    async fn forget(&mut self, revision: &str) -> Result<(), RunError> {
+        dispatch!(self, conn => conn.forget(revision).await)
     }
 
-    fn record_step(&mut self, step: &StepRecord<'_>) -> Result<(), RunError> {
-        dispatch!(self, conn => conn.record_step(step))
+    async fn record_step(&mut self, step: &StepRecord<'_>) -> Result<(), RunError> {
+        dispatch!(self, conn => conn.record_step(step).await)
     }
 
-    fn record_steps(&mut self, steps: &[StepRecord<'_>]) -> Result<(), RunError> {
-        dispatch!(self, conn => conn.record_steps(steps))
+    async fn record_steps(&mut self, steps: &[StepRecord<'_>]) -> Result<(), RunError> {
+        dispatch!(self, conn => conn.record_steps(steps).await)
     }
 
-    fn set_checksum(&mut self, revision: &str, checksum: &str) -> Result<(), RunError> {
-        dispatch!(self, conn => conn.set_checksum(revision, checksum))
+    async fn set_checksum(&mut self, revision: &str, checksum: &str) -> Result<(), RunError> {
+        dispatch!(self, conn => conn.set_checksum(revision, checksum).await)
     }
 
-    fn stored_downgrades(&mut self) -> Result<Vec<StoredDowngrade>, RunError> {
-        dispatch!(self, conn => conn.stored_downgrades())
+    async fn stored_downgrades(&mut self) -> Result<Vec<StoredDowngrade>, RunError> {
+        dispatch!(self, conn => conn.stored_downgrades().await)
     }
 
-    fn log(&mut self, entry: &LogEntry<'_>) -> Result<(), RunError> {
-        dispatch!(self, conn => conn.log(entry))
+    async fn log(&mut self, entry: &LogEntry<'_>) -> Result<(), RunError> {
+        dispatch!(self, conn => conn.log(entry).await)
     }
 
-    fn foreign_key_violations(&mut self) -> Result<Vec<Violation>, RunError> {
-        dispatch!(self, conn => conn.foreign_key_violations())
+    async fn foreign_key_violations(&mut self) -> Result<Vec<Violation>, RunError> {
+        dispatch!(self, conn => conn.foreign_key_violations().await)
     }
 }
 

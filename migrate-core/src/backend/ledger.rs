@@ -80,8 +80,11 @@ impl AppliedRowRef<'_> {
 }
 
 /// What the ledger says, read in one snapshot.
+// `pub` in a crate-private module, so unreachable from outside: the sealed
+// `Ops` trait returns it from an `async fn`, whose hidden future type the
+// `private_interfaces` lint checks without heeding an `allow` on the item.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct LedgerState {
+pub struct LedgerState {
     /// Whether `alembic_version` exists.
     pub has_version_table: bool,
     /// Whether `migrate_applied` exists.
@@ -115,8 +118,9 @@ pub(crate) struct NewRow<'a> {
 
 /// What `migrate_applied` keeps of an applied revision for rolling it back
 /// without its file.
+// `pub` for the reason `LedgerState` is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct StoredDowngrade {
+pub struct StoredDowngrade {
     /// The revision.
     pub revision: String,
     /// Its message.

@@ -45,7 +45,7 @@ pub(crate) struct WaitPolicy<'a> {
     pub limit: Duration,
     /// Told once when another connection has held the lock for
     /// [`QUIET_WAIT`], with the limit and who holds it.
-    pub on_wait: Option<&'a dyn Fn(&LockWait)>,
+    pub on_wait: Option<&'a (dyn Fn(&LockWait) + Sync)>,
 }
 
 impl Default for WaitPolicy<'_> {
@@ -59,6 +59,13 @@ impl Default for WaitPolicy<'_> {
 }
 
 impl WaitPolicy<'_> {
+    /// Whether anyone hears of a wait ([`WaitPolicy::on_wait`], or a
+    /// `tracing` subscriber): finding the holder costs a query.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn is_heard(&self) -> bool {
+        self.on_wait.is_some() || crate::events::lock_wait_heard()
+    }
+
     /// Tells the bot's logs and [`WaitPolicy::on_wait`] that the run waits
     /// for another process's lock.
     pub(crate) fn tell(&self, wait: &LockWait) {
@@ -100,16 +107,29 @@ pub(crate) struct Origin<'a> {
     pub direction: &'static str,
 }
 
-/// A database that migrations run against: [`sqlite::Connection`](crate::backend::sqlite::Connection) and
+/// A database that migrations run against from blocking code:
+/// [`sqlite::Connection`](crate::backend::sqlite::Connection),
+/// `postgres::Client`, [`Postgres`](crate::postgres::Postgres) and
 /// [`Database`](crate::Database). The operations behind it (transactions,
 /// ledger writes) are the crate's own, so that nothing outside it can
 /// desynchronise `alembic_version` from `migrate_applied`; call
 /// [`Migrations`](crate::Migrations)' methods instead.
-pub trait Backend: sealed::Ops {}
+pub trait Backend: sealed::Ops + sealed::Blocking {}
 
-impl<T: sealed::Ops + ?Sized> Backend for T {}
+impl<T: sealed::Ops + sealed::Blocking + ?Sized> Backend for T {}
 
-pub(crate) use sealed::RunScope;
+/// A database that migrations run against from async code, awaiting the
+/// server instead of blocking a thread: `tokio_postgres::Client` (what
+/// deadpool-postgres and bb8 hand out) and
+/// [`Postgres`](crate::postgres::Postgres) over one. The runs are the
+/// blocking ones ([`Migrations::start_async`](crate::Migrations::start_async)
+/// and its siblings share their code), with the same lock, transaction
+/// and checks.
+pub trait AsyncBackend: sealed::Ops + sealed::Awaits {}
+
+impl<T: sealed::Ops + sealed::Awaits + ?Sized> AsyncBackend for T {}
+
+pub(crate) use sealed::{Ops, RunScope};
 
 // The trait is sealed: no one outside this crate can name or implement it,
 // so the ledger types of its methods stay crate-private.
@@ -140,10 +160,23 @@ pub(crate) mod sealed {
         pub forget: Vec<&'a str>,
     }
 
-    /// What a [`Backend`] does for the orchestration. For a run it calls
-    /// [`Ops::acquire`], then transactions ([`Transaction::begin`]) holding
-    /// ledger reads and writes and [`Ops::run_script`], then [`Ops::release`]
-    /// on every path. A backend never commits or rolls back on its own.
+    /// A backend whose operations block the thread and complete at their
+    /// first poll: the runs drive them with [`ready`](super::ready), no
+    /// runtime needed.
+    pub trait Blocking {}
+
+    /// A backend whose operations await a server connection driven by the
+    /// caller's runtime.
+    pub trait Awaits {}
+
+    /// What a backend does for the orchestration, written once for the
+    /// blocking and the async API. For a run it calls [`Ops::acquire`], then
+    /// transactions ([`Transaction::begin`]) holding ledger reads and
+    /// writes and [`Ops::run_script`], then [`Ops::release`] on every path.
+    /// A backend never commits or rolls back on its own.
+    // Sealed, and its futures are awaited only by this crate's runs, whose
+    // own futures are `Send` whenever the backend's are.
+    #[allow(async_fn_in_trait, private_interfaces)]
     pub trait Ops {
         /// What [`Ops::acquire`] hands to [`Ops::release`] (for SQLite,
         /// whether foreign keys were on; for a server, the lock it took).
@@ -153,7 +186,7 @@ pub(crate) mod sealed {
         /// database, applies `wait` and the backend's timeouts and, when the run
         /// commits partway (`scope`), takes whatever lock the database keeps
         /// outside transactions.
-        fn acquire(
+        async fn acquire(
             &mut self,
             wait: &WaitPolicy<'_>,
             scope: RunScope,
@@ -161,20 +194,23 @@ pub(crate) mod sealed {
 
         /// Undoes [`Ops::acquire`]. Called on every path, after the last
         /// transaction ended.
-        fn release(&mut self, session: Self::Session) -> Result<(), RunError>;
+        async fn release(&mut self, session: Self::Session) -> Result<(), RunError>;
 
         /// Opens a write transaction of the run `session` belongs to,
         /// waiting for other writers as `wait` says.
-        fn begin(&mut self, wait: &WaitPolicy<'_>, session: &Self::Session)
-            -> Result<(), RunError>;
+        async fn begin(
+            &mut self,
+            wait: &WaitPolicy<'_>,
+            session: &Self::Session,
+        ) -> Result<(), RunError>;
 
         /// Commits the open transaction.
-        fn commit(&mut self) -> Result<(), RunError>;
+        async fn commit(&mut self) -> Result<(), RunError>;
 
         /// Whether the transaction [`Ops::begin`] opened is still open: a
         /// migration that ended it (a `COMMIT` the folder check missed) is
         /// caught after it ran.
-        fn transaction_is_open(&mut self) -> Result<bool, RunError>;
+        async fn transaction_is_open(&mut self) -> Result<bool, RunError>;
 
         /// Whether a run may commit before its end (a `transactional: false`
         /// migration, a transaction per migration) and keep its lock.
@@ -182,98 +218,111 @@ pub(crate) mod sealed {
             true
         }
 
-        /// Rolls back the open transaction, if any. A failure here is not
-        /// reported: the database rolls back on close, and the error that led
-        /// here matters more.
-        fn rollback(&mut self);
+        /// Rolls back the open transaction of `session`'s run, if any,
+        /// without awaiting: a blocking backend rolls back now, an async one
+        /// marks `session` so that the run's next statement on it (the next
+        /// [`Ops::begin`], or [`Ops::release`]) rolls back first. A failure
+        /// here is not reported: the database rolls back on close, and the
+        /// error that led here matters more.
+        fn abandon(&mut self, session: &Self::Session);
+
+        /// Sends the rollback [`Ops::abandon`] left for later, if any, so
+        /// that the connection is out of the failed transaction. A blocking
+        /// backend has nothing to send.
+        async fn settle(&mut self, _session: &Self::Session) -> Result<(), RunError> {
+            Ok(())
+        }
 
         /// Runs every statement of `sql` (a migration section, or stored
         /// downgrade SQL). On failure the error names `origin`, the line
         /// (`line_of` maps a byte offset to a line of the file), the statement
         /// and the database's message.
-        fn run_script(
+        async fn run_script(
             &mut self,
             sql: &str,
             origin: &Origin<'_>,
-            line_of: &dyn Fn(usize) -> u32,
+            line_of: &(dyn Fn(usize) -> u32 + Sync),
         ) -> Result<(), RunError>;
 
         /// Reads the ledger in one snapshot, handing each `migrate_applied` row
         /// to `visit` in the order it was recorded instead of collecting it.
         /// Missing tables read as empty.
-        fn read_ledger(
+        async fn read_ledger(
             &mut self,
-            visit: &mut dyn FnMut(AppliedRowRef<'_>),
+            visit: &mut (dyn FnMut(AppliedRowRef<'_>) + Send),
         ) -> Result<LedgerState, RunError>;
 
         /// Creates whichever ledger tables are missing.
-        fn ensure_ledger(&mut self) -> Result<(), RunError>;
+        async fn ensure_ledger(&mut self) -> Result<(), RunError>;
 
         /// Applies one change to `alembic_version`; returns the rows changed.
-        fn apply_row_op(&mut self, op: &RowOp) -> Result<usize, RunError>;
+        async fn apply_row_op(&mut self, op: &RowOp) -> Result<usize, RunError>;
 
         /// Inserts or replaces the `migrate_applied` row of a revision.
-        fn record(&mut self, row: &NewRow<'_>) -> Result<(), RunError>;
+        async fn record(&mut self, row: &NewRow<'_>) -> Result<(), RunError>;
 
         /// Deletes the `migrate_applied` row of a revision.
-        fn forget(&mut self, revision: &str) -> Result<(), RunError>;
+        async fn forget(&mut self, revision: &str) -> Result<(), RunError>;
 
         /// Records one migration step: the `alembic_version` changes (each
         /// must touch exactly one row), then the `migrate_applied` row
         /// written or the rows removed.
-        fn record_step(&mut self, step: &StepRecord<'_>) -> Result<(), RunError> {
+        async fn record_step(&mut self, step: &StepRecord<'_>) -> Result<(), RunError> {
             for op in step.row_ops {
-                apply_row_op_checked(self, op)?;
+                apply_row_op_checked(self, op).await?;
             }
             if let Some(row) = &step.applied {
-                self.record(row)?;
+                self.record(row).await?;
             }
             for revision in &step.forget {
-                self.forget(revision)?;
+                self.forget(revision).await?;
             }
             Ok(())
         }
 
         /// Records steps in order, each as [`Ops::record_step`] does. A
         /// server backend sends them all as one round trip.
-        fn record_steps(&mut self, steps: &[StepRecord<'_>]) -> Result<(), RunError> {
-            steps.iter().try_for_each(|step| self.record_step(step))
+        async fn record_steps(&mut self, steps: &[StepRecord<'_>]) -> Result<(), RunError> {
+            for step in steps {
+                self.record_step(step).await?;
+            }
+            Ok(())
         }
 
         /// Sets the recorded checksum of an applied revision.
-        fn set_checksum(&mut self, revision: &str, checksum: &str) -> Result<(), RunError>;
+        async fn set_checksum(&mut self, revision: &str, checksum: &str) -> Result<(), RunError>;
 
         /// The stored downgrades of every recorded revision, newest first.
-        fn stored_downgrades(&mut self) -> Result<Vec<StoredDowngrade>, RunError>;
+        async fn stored_downgrades(&mut self) -> Result<Vec<StoredDowngrade>, RunError>;
 
         /// Appends a row to `migrate_log`.
-        fn log(&mut self, entry: &LogEntry<'_>) -> Result<(), RunError>;
+        async fn log(&mut self, entry: &LogEntry<'_>) -> Result<(), RunError>;
 
         /// Rows that reference missing rows, for a database that lets them in
         /// (SQLite with foreign keys off during a run). A backend that enforces
         /// foreign keys on every statement returns none.
-        fn foreign_key_violations(&mut self) -> Result<Vec<Violation>, RunError>;
+        async fn foreign_key_violations(&mut self) -> Result<Vec<Violation>, RunError>;
     }
 }
 
 /// A write transaction that rolls back when dropped without
-/// [`Transaction::commit`]: every early return of the orchestration
-/// leaves the database as it was.
-pub(crate) struct Transaction<'c, B: Backend + ?Sized> {
+/// [`Transaction::commit`] ([`Ops::abandon`]): every early return of the
+/// orchestration leaves the database as it was.
+pub(crate) struct Transaction<'c, B: Ops + ?Sized> {
     backend: &'c mut B,
     session: &'c B::Session,
     open: bool,
 }
 
-impl<'c, B: Backend + ?Sized> Transaction<'c, B> {
+impl<'c, B: Ops + ?Sized> Transaction<'c, B> {
     /// Opens a write transaction on `backend`, in the run `session`
     /// belongs to.
-    pub(crate) fn begin(
+    pub(crate) async fn begin(
         backend: &'c mut B,
         session: &'c B::Session,
         wait: &WaitPolicy<'_>,
     ) -> Result<Self, RunError> {
-        backend.begin(wait, session)?;
+        backend.begin(wait, session).await?;
         Ok(Transaction {
             backend,
             session,
@@ -287,43 +336,35 @@ impl<'c, B: Backend + ?Sized> Transaction<'c, B> {
     }
 
     /// Commits.
-    pub(crate) fn commit(mut self) -> Result<(), RunError> {
+    pub(crate) async fn commit(mut self) -> Result<(), RunError> {
         self.open = false;
-        self.backend.commit()
+        self.backend.commit().await
     }
 
-    /// Commits what was done so far, runs `work` outside any transaction
-    /// (a `transactional: false` migration), then opens a new transaction.
-    /// When `work` fails, no transaction is open and dropping the guard
-    /// does nothing.
-    pub(crate) fn outside<T>(
-        &mut self,
-        wait: &WaitPolicy<'_>,
-        work: impl FnOnce(&mut B) -> Result<T, RunError>,
-    ) -> Result<T, RunError> {
-        self.checkpoint_with(wait, work)
+    /// Commits what was done so far and leaves no transaction open, for
+    /// work outside any transaction (a `transactional: false` migration);
+    /// [`Transaction::resume`] opens the next one. Dropping the guard in
+    /// between does nothing.
+    pub(crate) async fn suspend(&mut self) -> Result<(), RunError> {
+        self.open = false;
+        self.backend.commit().await
+    }
+
+    /// Opens the run's next transaction after [`Transaction::suspend`].
+    pub(crate) async fn resume(&mut self, wait: &WaitPolicy<'_>) -> Result<(), RunError> {
+        self.backend.begin(wait, self.session).await?;
+        self.open = true;
+        Ok(())
     }
 
     /// Commits what was done so far and opens a new transaction.
-    pub(crate) fn checkpoint(&mut self, wait: &WaitPolicy<'_>) -> Result<(), RunError> {
-        self.checkpoint_with(wait, |_| Ok(()))
-    }
-
-    fn checkpoint_with<T>(
-        &mut self,
-        wait: &WaitPolicy<'_>,
-        work: impl FnOnce(&mut B) -> Result<T, RunError>,
-    ) -> Result<T, RunError> {
-        self.open = false;
-        self.backend.commit()?;
-        let value = work(self.backend)?;
-        self.backend.begin(wait, self.session)?;
-        self.open = true;
-        Ok(value)
+    pub(crate) async fn checkpoint(&mut self, wait: &WaitPolicy<'_>) -> Result<(), RunError> {
+        self.suspend().await?;
+        self.resume(wait).await
     }
 }
 
-impl<B: Backend + ?Sized> Deref for Transaction<'_, B> {
+impl<B: Ops + ?Sized> Deref for Transaction<'_, B> {
     type Target = B;
 
     fn deref(&self) -> &B {
@@ -331,47 +372,73 @@ impl<B: Backend + ?Sized> Deref for Transaction<'_, B> {
     }
 }
 
-impl<B: Backend + ?Sized> DerefMut for Transaction<'_, B> {
+impl<B: Ops + ?Sized> DerefMut for Transaction<'_, B> {
     fn deref_mut(&mut self) -> &mut B {
         self.backend
     }
 }
 
-impl<B: Backend + ?Sized> Drop for Transaction<'_, B> {
+impl<B: Ops + ?Sized> Drop for Transaction<'_, B> {
     fn drop(&mut self) {
         if self.open {
-            self.backend.rollback();
+            self.backend.abandon(self.session);
+        }
+    }
+}
+
+/// Drives a future of a [`Blocking`](sealed::Blocking) backend's run to its
+/// end on this thread: such futures never wait, so one poll finishes them
+/// and no runtime is needed.
+///
+/// # Panics
+///
+/// When the future is not ready at its first poll: a blocking backend's
+/// operation awaited something that waits, a bug in this crate.
+pub(crate) fn ready<F: std::future::Future>(future: F) -> F::Output {
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::pin!(future).poll(&mut context) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => {
+            unreachable!(
+                "a blocking backend's operation waited: a bug in migrate, please report it"
+            )
         }
     }
 }
 
 /// Reads the ledger in one snapshot, collecting the `migrate_applied` rows.
-pub(crate) fn read_ledger<B: Backend + ?Sized>(db: &mut B) -> Result<LedgerState, RunError> {
+pub(crate) async fn read_ledger<B: Ops + ?Sized>(db: &mut B) -> Result<LedgerState, RunError> {
     let mut applied = Vec::new();
-    let mut state = db.read_ledger(&mut |row| applied.push(row.to_owned_row()))?;
+    let mut state = db
+        .read_ledger(&mut |row| applied.push(row.to_owned_row()))
+        .await?;
     state.applied = applied;
     Ok(state)
 }
 
 /// Reads the current heads (`alembic_version` rows), without taking a lock.
 pub fn current<B: Backend + ?Sized>(db: &mut B) -> Result<Vec<String>, RunError> {
-    Ok(db.read_ledger(&mut |_| {})?.heads)
+    ready(current_heads(db))
 }
 
-/// Runs `work` between [`Ops::acquire`] and [`Ops::release`];
-/// the release happens whatever `work` returns, and its own failure is
-/// reported only when `work` succeeded.
-pub(crate) fn with_session<B: Backend + ?Sized, T>(
-    backend: &mut B,
-    wait: &WaitPolicy<'_>,
-    scope: RunScope,
-    work: impl FnOnce(&mut B, &B::Session) -> Result<T, RunError>,
+/// [`current`] from async code.
+pub async fn current_async<B: AsyncBackend + ?Sized>(db: &mut B) -> Result<Vec<String>, RunError> {
+    current_heads(db).await
+}
+
+/// The `alembic_version` rows, read without a lock.
+pub(crate) async fn current_heads<B: Ops + ?Sized>(db: &mut B) -> Result<Vec<String>, RunError> {
+    Ok(db.read_ledger(&mut |_| {}).await?.heads)
+}
+
+/// The outcome of work done between [`Ops::acquire`] and [`Ops::release`]:
+/// the release's own failure counts only when the work succeeded.
+pub(crate) fn released<T>(
+    work: Result<T, RunError>,
+    release: Result<(), RunError>,
 ) -> Result<T, RunError> {
-    let session = backend.acquire(wait, scope)?;
-    let result = work(backend, &session);
-    let released = backend.release(session);
-    match result {
-        Ok(value) => released.map(|()| value),
+    match work {
+        Ok(value) => release.map(|()| value),
         Err(error) => Err(error),
     }
 }
@@ -380,23 +447,27 @@ pub(crate) fn with_session<B: Backend + ?Sized, T>(
 /// wait), with the ledger as it stood when the transaction began, and
 /// commits when `body` succeeds; a failure rolls everything back. Stamp,
 /// repair and the restore's log entry are such one-transaction runs.
-pub(crate) fn in_ledger_transaction<B: Backend + ?Sized, T>(
+pub(crate) async fn in_ledger_transaction<B: Ops + ?Sized, T>(
     db: &mut B,
-    body: impl FnOnce(&mut Transaction<'_, B>, LedgerState) -> Result<T, RunError>,
+    body: impl AsyncFnOnce(&mut Transaction<'_, B>, LedgerState) -> Result<T, RunError>,
 ) -> Result<T, RunError> {
     let wait = WaitPolicy::default();
-    with_session(db, &wait, RunScope::OneTransaction, |db, session| {
-        let mut tx = Transaction::begin(db, session, &wait)?;
-        let state = read_ledger(&mut *tx)?;
-        let value = body(&mut tx, state)?;
-        tx.commit()?;
+    let session = db.acquire(&wait, RunScope::OneTransaction).await?;
+    let work = async {
+        let mut tx = Transaction::begin(db, &session, &wait).await?;
+        let state = read_ledger(&mut *tx).await?;
+        let value = body(&mut tx, state).await?;
+        tx.commit().await?;
         Ok(value)
-    })
+    }
+    .await;
+    let release = db.release(session).await;
+    released(work, release)
 }
 
 /// Records a revision as applied (or stamped, or started) with its
 /// checksum and downgrade SQL.
-pub(crate) fn record_migration<B: Backend + ?Sized>(
+pub(crate) async fn record_migration<B: Ops + ?Sized>(
     backend: &mut B,
     m: &Migration,
     status: crate::backend::ledger::Status,
@@ -404,13 +475,15 @@ pub(crate) fn record_migration<B: Backend + ?Sized>(
     execution_ms: Option<i64>,
 ) -> Result<(), RunError> {
     let down = m.down_revisions().collect::<Vec<_>>().join(",");
-    backend.record(&new_row(
-        m,
-        status,
-        checksum.as_deref(),
-        &down,
-        execution_ms,
-    ))
+    backend
+        .record(&new_row(
+            m,
+            status,
+            checksum.as_deref(),
+            &down,
+            execution_ms,
+        ))
+        .await
 }
 
 /// The `migrate_applied` row of `m`; `down` is its parents, comma-separated.
@@ -434,11 +507,11 @@ pub(crate) fn new_row<'a>(
 
 /// Applies a row change that must touch exactly one row of
 /// `alembic_version`.
-pub(crate) fn apply_row_op_checked<B: Backend + ?Sized>(
+pub(crate) async fn apply_row_op_checked<B: Ops + ?Sized>(
     backend: &mut B,
     op: &RowOp,
 ) -> Result<(), RunError> {
-    match backend.apply_row_op(op)? {
+    match backend.apply_row_op(op).await? {
         1 => Ok(()),
         changed => Err(RunError::Ledger(LedgerError::VersionRows {
             operation: op.clone(),

@@ -22,7 +22,9 @@ fn database_heads(ctx: &Context<'_>) -> Result<Vec<usize>, CliError> {
             Cmd("adopt")
         );
     }
-    Ok(ctx.migrations_for_listing()?.database_heads(&mut conn)?)
+    Ok(crate::backend::ready(
+        ctx.migrations_for_listing()?.database_heads(&mut conn),
+    )?)
 }
 
 /// `current`: the database's revision(s).

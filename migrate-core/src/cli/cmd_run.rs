@@ -95,7 +95,7 @@ fn migrate(
     let options = RunOptions {
         transaction_per_migration: per_migration,
         busy_timeout: ctx.config().busy_timeout,
-        on_step: show_steps.then_some(&progress as &dyn Fn(&StepReport)),
+        on_step: show_steps.then_some(&progress as &(dyn Fn(&StepReport) + Sync)),
         on_wait: Some(&waiting),
         // An operator's downgrade reverts revisions newer than these files
         // with the SQL stored when they ran.

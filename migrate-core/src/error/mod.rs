@@ -55,7 +55,6 @@ pub enum RunError {
         /// A non-transactional migration whose changes may be partly applied
         /// (its "started" mark is in the ledger).
         started: Option<String>,
-        /// The `alembic_version` rows now.
         /// The `alembic_version` rows now; `None` when they could not be
         /// read (the connection was lost).
         heads_now: Option<Vec<String>>,

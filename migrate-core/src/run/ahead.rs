@@ -4,7 +4,7 @@
 //! downgrade can revert them, newest first, in the same atomic run.
 
 use crate::backend::ledger::LedgerState;
-use crate::backend::{apply_row_op_checked, Backend, Origin, Transaction};
+use crate::backend::{apply_row_op_checked, Ops, Origin, Transaction};
 use crate::error::{BackendError, LedgerError, RunError};
 use crate::files::statements::{self, Unfit};
 use crate::graph::plan::{Direction, RowOp};
@@ -83,7 +83,7 @@ impl Migrations {
     /// first, with its stored downgrade SQL, and moves the version rows to
     /// `heads`, the heads of what remains ([`heads_after_unknown`]). Inside
     /// the caller's transaction; returns the steps.
-    pub(crate) fn roll_back_unknown<B: Backend + ?Sized>(
+    pub(crate) async fn roll_back_unknown<B: Ops + ?Sized>(
         &self,
         tx: &mut Transaction<'_, B>,
         options: &RunOptions<'_>,
@@ -94,7 +94,8 @@ impl Migrations {
     ) -> Result<Vec<StepReport>, RunError> {
         let graph = self.graph()?;
         let stored: Vec<_> = tx
-            .stored_downgrades()?
+            .stored_downgrades()
+            .await?
             .into_iter()
             .filter(|s| unknown.contains(&s.revision))
             .collect();
@@ -135,14 +136,14 @@ impl Migrations {
                 }
                 // Its file was `transactional: false`: what came before is
                 // committed, and it runs outside the run's transaction.
+                tx.suspend().await?;
                 *committed = true;
-                tx.outside(&options.wait_policy(), |db| {
-                    db.run_script(sql, &origin, &line_of)
-                })?;
+                tx.run_script(sql, &origin, &line_of).await?;
+                tx.resume(&options.wait_policy()).await?;
             } else {
-                tx.run_script(sql, &origin, &line_of)?;
+                tx.run_script(sql, &origin, &line_of).await?;
             }
-            tx.forget(&revision.revision)?;
+            tx.forget(&revision.revision).await?;
             steps.push(StepReport {
                 revision: revision.revision.clone(),
                 message: revision.message.clone(),
@@ -154,12 +155,12 @@ impl Migrations {
         }
         for row in &state.heads {
             if graph.find(row).is_none_or(|i| !heads.contains(&i)) {
-                apply_row_op_checked(&mut **tx, &RowOp::Delete(row.clone()))?;
+                apply_row_op_checked(&mut **tx, &RowOp::Delete(row.clone())).await?;
             }
         }
         for &h in heads {
             if !state.heads.iter().any(|r| r == graph.id(h)) {
-                apply_row_op_checked(&mut **tx, &RowOp::Insert(graph.id(h).to_owned()))?;
+                apply_row_op_checked(&mut **tx, &RowOp::Insert(graph.id(h).to_owned())).await?;
             }
         }
         Ok(steps)

@@ -2,7 +2,7 @@
 //! database's ledger says was applied.
 
 use crate::backend::ledger::{AppliedRowRef, Status};
-use crate::backend::Backend;
+use crate::backend::{ready, AsyncBackend, Backend, Ops};
 use crate::error::RunError;
 use crate::hint::Cmd;
 use crate::set::Migrations;
@@ -155,6 +155,19 @@ crate::message::debug_as_message!(DriftError, |error, f| f
 impl Migrations {
     /// Compares the set with the database's ledger. Reads only; takes no write lock.
     pub fn verify<B: Backend + ?Sized>(&self, db: &mut B) -> Result<DriftReport, RunError> {
+        ready(self.drift(db))
+    }
+
+    /// [`Migrations::verify`] from async code.
+    pub async fn verify_async<B: AsyncBackend + ?Sized>(
+        &self,
+        db: &mut B,
+    ) -> Result<DriftReport, RunError> {
+        self.drift(db).await
+    }
+
+    /// The drift report of the ledger `db` holds.
+    pub(crate) async fn drift<B: Ops + ?Sized>(&self, db: &mut B) -> Result<DriftReport, RunError> {
         let graph = self.graph()?;
         let n = graph.len();
         let mut report = DriftReport::default();
@@ -162,17 +175,19 @@ impl Migrations {
         // Rows of revisions this set does not hold, each with whether a
         // squashed baseline of the set replaces it.
         let mut outside: Vec<(Unknown, bool)> = Vec::new();
-        let state = db.read_ledger(&mut |row| match graph.find(row.revision) {
-            Some(i) => self.check_row(i, row, &mut applied, &mut report),
-            None => {
-                let replaced = self.check_replaced_row(row, &mut report);
-                let row = Unknown {
-                    revision: row.revision.to_owned(),
-                    has_downgrade_sql: row.has_downgrade_sql,
-                };
-                outside.push((row, replaced));
-            }
-        })?;
+        let state = db
+            .read_ledger(&mut |row| match graph.find(row.revision) {
+                Some(i) => self.check_row(i, row, &mut applied, &mut report),
+                None => {
+                    let replaced = self.check_replaced_row(row, &mut report);
+                    let row = Unknown {
+                        revision: row.revision.to_owned(),
+                        has_downgrade_sql: row.has_downgrade_sql,
+                    };
+                    outside.push((row, replaced));
+                }
+            })
+            .await?;
         report.heads = state.heads.clone();
         if !state.has_version_table && !state.has_applied_table && !state.user_tables.is_empty() {
             report.untracked_tables = state.user_tables;

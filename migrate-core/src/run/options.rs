@@ -14,10 +14,10 @@ pub struct RunOptions<'a> {
     /// SQLite write lock, or the PostgreSQL migration lock).
     pub busy_timeout: Duration,
     /// Called after each migration completes.
-    pub on_step: Option<&'a dyn Fn(&StepReport)>,
+    pub on_step: Option<&'a (dyn Fn(&StepReport) + Sync)>,
     /// Called once when another connection has held the lock for a
     /// second, with how long the run will wait in all and who holds it.
-    pub on_wait: Option<&'a dyn Fn(&LockWait)>,
+    pub on_wait: Option<&'a (dyn Fn(&LockWait) + Sync)>,
     /// Let a downgrade first revert applied revisions this set does not
     /// contain (the database is ahead of the binary), newest first, with
     /// the downgrade SQL stored when they were applied.

@@ -3,8 +3,7 @@
 //! Every change is logged in `migrate_log`.
 
 use crate::backend::ledger::{LedgerState, LogEntry, Status};
-use crate::backend::read_ledger;
-use crate::backend::{in_ledger_transaction, record_migration, Backend};
+use crate::backend::{in_ledger_transaction, read_ledger, ready, record_migration, Backend};
 use crate::error::{LedgerError, RunError};
 use crate::run::runner::known_heads;
 use crate::set::Migrations;
@@ -13,10 +12,10 @@ use crate::set::Migrations;
 /// logs what it returns (`Some(what, revisions)`) as a repair, and commits.
 fn repair_transaction<B: Backend + ?Sized, T>(
     db: &mut B,
-    body: impl FnOnce(&mut B, &LedgerState) -> Result<(T, Option<(String, Vec<String>)>), RunError>,
+    body: impl AsyncFnOnce(&mut B, &LedgerState) -> Result<(T, Option<(String, Vec<String>)>), RunError>,
 ) -> Result<T, RunError> {
-    in_ledger_transaction(db, |tx, state| {
-        let (value, logged) = body(tx, &state)?;
+    ready(in_ledger_transaction(db, async |tx, state| {
+        let (value, logged) = body(tx, &state).await?;
         if let Some((what, revisions)) = logged {
             tx.log(&LogEntry {
                 operation: "repair",
@@ -25,10 +24,11 @@ fn repair_transaction<B: Backend + ?Sized, T>(
                 revisions: &revisions,
                 outcome: "ok",
                 error: Some(&what),
-            })?;
+            })
+            .await?;
         }
         Ok(value)
-    })
+    }))
 }
 
 impl Migrations {
@@ -39,9 +39,9 @@ impl Migrations {
         db: &mut B,
     ) -> Result<Vec<String>, RunError> {
         let graph = self.graph()?;
-        repair_transaction(db, |db, state| {
+        repair_transaction(db, async |db, state| {
             let current = known_heads(self, graph, state)?;
-            db.ensure_ledger()?;
+            db.ensure_ledger().await?;
             let below = graph.ancestors(&current);
             let mut recorded = Vec::new();
             for (i, m) in self.as_slice().iter().enumerate() {
@@ -49,11 +49,11 @@ impl Migrations {
                 let checksum = m.checksum().to_string();
                 match row {
                     Some(row) if row.checksum.is_none() && row.status != Status::Started => {
-                        db.set_checksum(m.revision(), &checksum)?;
+                        db.set_checksum(m.revision(), &checksum).await?;
                         recorded.push(m.revision().to_owned());
                     }
                     None if below[i] => {
-                        record_migration(db, m, Status::Applied, Some(checksum), None)?;
+                        record_migration(db, m, Status::Applied, Some(checksum), None).await?;
                         recorded.push(m.revision().to_owned());
                     }
                     _ => {}
@@ -78,7 +78,7 @@ impl Migrations {
         let m = self
             .get(revision)
             .ok_or_else(|| crate::TargetError::Unknown(revision.to_owned()))?;
-        let state = read_ledger(db)?;
+        let state = ready(read_ledger(db))?;
         let row = state
             .applied
             .iter()
@@ -100,8 +100,8 @@ impl Migrations {
         revision: &str,
     ) -> Result<(), RunError> {
         let (old, new) = self.checksum_change(db, revision)?;
-        repair_transaction(db, |db, _| {
-            db.set_checksum(revision, &new)?;
+        repair_transaction(db, async |db, _| {
+            db.set_checksum(revision, &new).await?;
             let what = format!(
                 "accepted edited file: {} -> {new}",
                 old.as_deref().unwrap_or("no checksum")
@@ -118,7 +118,7 @@ impl Migrations {
         db: &mut B,
         revision: &str,
     ) -> Result<(), RunError> {
-        repair_transaction(db, |db, state| {
+        repair_transaction(db, async |db, state| {
             let started = state
                 .applied
                 .iter()
@@ -128,7 +128,7 @@ impl Migrations {
                     revision: revision.to_owned(),
                 }));
             }
-            db.forget(revision)?;
+            db.forget(revision).await?;
             let what = "cleared the started mark of an interrupted migration".to_owned();
             Ok(((), Some((what, vec![revision.to_owned()]))))
         })

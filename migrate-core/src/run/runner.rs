@@ -5,8 +5,8 @@ use crate::backend::foreign_keys::{self, Violation};
 use crate::backend::ledger::{LedgerState, LogEntry, Status};
 use crate::backend::sealed::StepRecord;
 use crate::backend::{
-    apply_row_op_checked, current, in_ledger_transaction, new_row, read_ledger, record_migration,
-    with_session, Backend, Origin, RunScope, Transaction,
+    apply_row_op_checked, current_heads, in_ledger_transaction, new_row, read_ledger, ready,
+    record_migration, released, AsyncBackend, Backend, Ops, Origin, RunScope, Transaction,
 };
 use crate::error::{BackendError, LedgerError, RunError};
 use crate::graph::plan::{Direction, Plan, RowOp, Step};
@@ -66,20 +66,20 @@ pub(crate) fn known_heads(
 
 /// Refuses the commit when the run left foreign key violations that were
 /// not in the database before it (`baseline`), then commits.
-fn commit<B: Backend + ?Sized>(
+async fn commit<B: Ops + ?Sized>(
     tx: Transaction<'_, B>,
     baseline: &[Violation],
 ) -> Result<(), RunError> {
     let mut tx = tx;
-    ensure_no_new_violations(&mut *tx, baseline)?;
-    tx.commit()
+    ensure_no_new_violations(&mut *tx, baseline).await?;
+    tx.commit().await
 }
 
-fn ensure_no_new_violations<B: Backend + ?Sized>(
+async fn ensure_no_new_violations<B: Ops + ?Sized>(
     db: &mut B,
     baseline: &[Violation],
 ) -> Result<(), RunError> {
-    let after = db.foreign_key_violations()?;
+    let after = db.foreign_key_violations().await?;
     let new = foreign_keys::introduced(baseline, &after);
     if new.is_empty() {
         Ok(())
@@ -146,21 +146,7 @@ impl Migrations {
         target: &Target,
         options: &RunOptions<'_>,
     ) -> Result<RunReport, RunError> {
-        if let Some(report) = self.already_there(db, self.graph()?, target) {
-            return Ok(report);
-        }
-        self.upgrade_locked(db, target, options)
-    }
-
-    /// The upgrade under the migration lock, without first looking whether
-    /// there is anything to run (for a caller that just read the ledger).
-    pub(crate) fn upgrade_locked<B: Backend + ?Sized>(
-        &self,
-        db: &mut B,
-        target: &Target,
-        options: &RunOptions<'_>,
-    ) -> Result<RunReport, RunError> {
-        self.run(db, Operation::Upgrade(target), options)
+        ready(self.upgrade_run(db, target, options))
     }
 
     /// [`Migrations::downgrade`] with options.
@@ -170,16 +156,83 @@ impl Migrations {
         target: &Target,
         options: &RunOptions<'_>,
     ) -> Result<RunReport, RunError> {
-        self.run(db, Operation::Downgrade(target), options)
+        ready(self.run(db, Operation::Downgrade(target), options))
+    }
+
+    /// [`Migrations::upgrade`] from async code, on an [`AsyncBackend`]
+    /// (a `tokio_postgres::Client`, a pooled one, or
+    /// [`Postgres`](crate::postgres::Postgres) over one).
+    pub async fn upgrade_async<B: AsyncBackend + ?Sized>(
+        &self,
+        db: &mut B,
+        target: &str,
+    ) -> Result<RunReport, RunError> {
+        self.upgrade_with_async(db, &target.parse()?, &RunOptions::default())
+            .await
+    }
+
+    /// [`Migrations::downgrade`] from async code.
+    pub async fn downgrade_async<B: AsyncBackend + ?Sized>(
+        &self,
+        db: &mut B,
+        target: &str,
+    ) -> Result<RunReport, RunError> {
+        self.downgrade_with_async(db, &target.parse()?, &RunOptions::default())
+            .await
+    }
+
+    /// [`Migrations::upgrade_with`] from async code.
+    pub async fn upgrade_with_async<B: AsyncBackend + ?Sized>(
+        &self,
+        db: &mut B,
+        target: &Target,
+        options: &RunOptions<'_>,
+    ) -> Result<RunReport, RunError> {
+        self.upgrade_run(db, target, options).await
+    }
+
+    /// [`Migrations::downgrade_with`] from async code.
+    pub async fn downgrade_with_async<B: AsyncBackend + ?Sized>(
+        &self,
+        db: &mut B,
+        target: &Target,
+        options: &RunOptions<'_>,
+    ) -> Result<RunReport, RunError> {
+        self.run(db, Operation::Downgrade(target), options).await
+    }
+
+    /// An upgrade: nothing, read without the lock, when the database is
+    /// already at `target`; else the locked run.
+    async fn upgrade_run<B: Ops + ?Sized>(
+        &self,
+        db: &mut B,
+        target: &Target,
+        options: &RunOptions<'_>,
+    ) -> Result<RunReport, RunError> {
+        if let Some(report) = self.already_there(db, self.graph()?, target).await {
+            return Ok(report);
+        }
+        self.upgrade_locked(db, target, options).await
+    }
+
+    /// The upgrade under the migration lock, without first looking whether
+    /// there is anything to run (for a caller that just read the ledger).
+    pub(crate) async fn upgrade_locked<B: Ops + ?Sized>(
+        &self,
+        db: &mut B,
+        target: &Target,
+        options: &RunOptions<'_>,
+    ) -> Result<RunReport, RunError> {
+        self.run(db, Operation::Upgrade(target), options).await
     }
 
     /// The database's version rows as revisions of this set; an error names
     /// rows this set does not contain (and what can roll them back).
-    pub(crate) fn database_heads<B: Backend + ?Sized>(
+    pub(crate) async fn database_heads<B: Ops + ?Sized>(
         &self,
         db: &mut B,
     ) -> Result<Vec<usize>, RunError> {
-        known_heads(self, self.graph()?, &read_ledger(db)?)
+        known_heads(self, self.graph()?, &read_ledger(db).await?)
     }
 
     /// The plan a run would follow from the database's current heads, without running it.
@@ -189,7 +242,7 @@ impl Migrations {
         target: &Target,
         direction: Direction,
     ) -> Result<Plan, RunError> {
-        let current = self.database_heads(db)?;
+        let current = ready(self.database_heads(db))?;
         self.plan_from(&current, target, direction)
     }
 
@@ -221,19 +274,39 @@ impl Migrations {
         Ok(plan)
     }
 
-    fn run<B: Backend + ?Sized>(
+    async fn run<B: Ops + ?Sized>(
         &self,
         db: &mut B,
         operation: Operation<'_>,
         options: &RunOptions<'_>,
     ) -> Result<RunReport, RunError> {
         let graph = self.graph()?;
-        let _span = crate::events::run_span(operation.name(), operation.target());
-        let scope = self.scope(db, graph, operation, options);
-        with_session(db, &options.wait_policy(), scope, |db, session| {
-            let mut committed = Committed::default();
-            let mut planned = None;
-            let outcome = self.run_locked(
+        let run = async {
+            let scope = self.scope(db, graph, operation, options).await;
+            let session = db.acquire(&options.wait_policy(), scope).await?;
+            let outcome = self
+                .run_in_session(db, &session, graph, operation, options)
+                .await;
+            let release = db.release(session).await;
+            released(outcome, release)
+        };
+        crate::events::in_run_span(operation.name(), operation.target(), run).await
+    }
+
+    /// A run inside its session: on failure after part of it was committed,
+    /// the error and `migrate_log` say what is committed.
+    async fn run_in_session<B: Ops + ?Sized>(
+        &self,
+        db: &mut B,
+        session: &B::Session,
+        graph: &Graph,
+        operation: Operation<'_>,
+        options: &RunOptions<'_>,
+    ) -> Result<RunReport, RunError> {
+        let mut committed = Committed::default();
+        let mut planned = None;
+        let outcome = self
+            .run_locked(
                 db,
                 session,
                 graph,
@@ -241,61 +314,65 @@ impl Migrations {
                 options,
                 &mut committed,
                 &mut planned,
-            );
-            let error = match outcome {
-                Ok(report) => {
-                    crate::events::run_finished(
-                        &report.heads_before,
-                        &report.heads_after,
-                        report.steps.len(),
-                    );
-                    return Ok(report);
-                }
-                Err(error) => error,
-            };
-            let Some(plan) = planned.filter(|_| committed.any) else {
-                return Err(error);
-            };
-            // Part of the run is committed: the error and the log must say so.
-            let state = read_ledger(db).ok();
-            let heads_after = state.as_ref().map(|s| s.heads.clone());
-            // The ledger says which migration is marked started; when it
-            // cannot be read, the run knows which one it left in flight.
-            let started = match &state {
-                Some(state) => state
-                    .applied
-                    .iter()
-                    .find(|r| r.status == Status::Started)
-                    .map(|r| r.revision.clone()),
-                None => committed.in_flight.clone(),
-            };
-            let revisions: Vec<String> = plan
-                .steps
-                .iter()
-                .map(|s| graph.id(s.revision).to_owned())
-                .collect();
-            let text = error.to_string();
-            let entry = LogEntry {
-                operation: operation.name(),
-                heads_before: &plan.heads_before,
-                heads_after: heads_after.as_deref().unwrap_or_default(),
-                revisions: &revisions,
-                outcome: "failed",
-                error: Some(&text),
-            };
-            // The failure is logged when the database lets it be; the error
-            // that stopped the run is what the caller must see.
-            if let Ok(mut tx) = Transaction::begin(db, session, &options.wait_policy()) {
-                if tx.log(&entry).is_ok() {
-                    let _ = tx.commit();
-                }
+            )
+            .await;
+        let error = match outcome {
+            Ok(report) => {
+                crate::events::run_finished(
+                    &report.heads_before,
+                    &report.heads_after,
+                    report.steps.len(),
+                );
+                return Ok(report);
             }
-            Err(RunError::PartlyCommitted {
-                cause: Box::new(error),
-                committed: committed.revisions,
-                started,
-                heads_now: heads_after,
-            })
+            Err(error) => error,
+        };
+        let Some(plan) = planned.filter(|_| committed.any) else {
+            return Err(error);
+        };
+        // Part of the run is committed: the error and the log must say so.
+        // What failed is rolled back before the ledger is read.
+        let state = match db.settle(session).await {
+            Ok(()) => read_ledger(db).await.ok(),
+            Err(_) => None,
+        };
+        let heads_after = state.as_ref().map(|s| s.heads.clone());
+        // The ledger says which migration is marked started; when it
+        // cannot be read, the run knows which one it left in flight.
+        let started = match &state {
+            Some(state) => state
+                .applied
+                .iter()
+                .find(|r| r.status == Status::Started)
+                .map(|r| r.revision.clone()),
+            None => committed.in_flight.clone(),
+        };
+        let revisions: Vec<String> = plan
+            .steps
+            .iter()
+            .map(|s| graph.id(s.revision).to_owned())
+            .collect();
+        let text = error.to_string();
+        let entry = LogEntry {
+            operation: operation.name(),
+            heads_before: &plan.heads_before,
+            heads_after: heads_after.as_deref().unwrap_or_default(),
+            revisions: &revisions,
+            outcome: "failed",
+            error: Some(&text),
+        };
+        // The failure is logged when the database lets it be; the error
+        // that stopped the run is what the caller must see.
+        if let Ok(mut tx) = Transaction::begin(db, session, &options.wait_policy()).await {
+            if tx.log(&entry).await.is_ok() {
+                let _ = tx.commit().await;
+            }
+        }
+        Err(RunError::PartlyCommitted {
+            cause: Box::new(error),
+            committed: committed.revisions,
+            started,
+            heads_now: heads_after,
         })
     }
 
@@ -306,13 +383,13 @@ impl Migrations {
     /// database) only to do nothing. `None` when there is anything to run
     /// or anything unusual to report (no ledger, a dirty mark, rows this
     /// set lacks, a read that failed): the locked run decides and says.
-    fn already_there<B: Backend + ?Sized>(
+    async fn already_there<B: Ops + ?Sized>(
         &self,
         db: &mut B,
         graph: &Graph,
         target: &Target,
     ) -> Option<RunReport> {
-        let state = read_ledger(db).ok()?;
+        let state = read_ledger(db).await.ok()?;
         if !state.has_version_table || state.applied.iter().any(|r| r.status == Status::Started) {
             return None;
         }
@@ -326,7 +403,7 @@ impl Migrations {
     /// The body of a run, inside the session. `planned` receives the plan
     /// so that a partly committed run can be logged.
     #[allow(clippy::too_many_arguments)]
-    fn run_locked<B: Backend + ?Sized>(
+    async fn run_locked<B: Ops + ?Sized>(
         &self,
         db: &mut B,
         session: &B::Session,
@@ -336,8 +413,8 @@ impl Migrations {
         committed: &mut Committed,
         planned: &mut Option<Plan>,
     ) -> Result<RunReport, RunError> {
-        let mut tx = Transaction::begin(db, session, &options.wait_policy())?;
-        let state = read_ledger(&mut *tx)?;
+        let mut tx = Transaction::begin(db, session, &options.wait_policy()).await?;
+        let state = read_ledger(&mut *tx).await?;
         if !state.has_version_table && !state.user_tables.is_empty() {
             return Err(RunError::Ledger(LedgerError::CreatedByHand {
                 tables: state.user_tables,
@@ -386,13 +463,15 @@ impl Migrations {
         }
         *planned = Some(plan.clone());
         // Violations already there are not this run's doing.
-        let baseline = tx.foreign_key_violations()?;
-        self.prepare_ledger(&mut *tx, graph, &state, &current)?;
+        let baseline = tx.foreign_key_violations().await?;
+        self.prepare_ledger(&mut *tx, graph, &state, &current)
+            .await?;
         let mut steps = Vec::with_capacity(plan.steps.len());
         if let Some(unknown) = &ahead {
             let mut partly = false;
-            let rolled_back =
-                self.roll_back_unknown(&mut tx, options, &mut partly, &state, unknown, &current);
+            let rolled_back = self
+                .roll_back_unknown(&mut tx, options, &mut partly, &state, unknown, &current)
+                .await;
             if partly {
                 committed.any = true;
             }
@@ -407,23 +486,29 @@ impl Migrations {
         // together before anything commits (one round trip on a server).
         let mut unrecorded = Vec::new();
         for step in &plan.steps {
-            if !self.as_slice()[step.revision].is_transactional() {
+            let transactional = self.as_slice()[step.revision].is_transactional();
+            if !transactional {
                 // It commits what came before it.
-                self.record(&mut tx, &mut unrecorded)?;
+                self.record(&mut tx, &mut unrecorded).await?;
             }
-            let (report, ran) =
-                self.run_step(&mut tx, step, options, &baseline, &steps, committed)?;
+            let (report, ran) = self
+                .run_step(&mut tx, step, options, &baseline, &steps, committed)
+                .await?;
             unrecorded.push(ran);
             options.tell_step(&report);
             steps.push(report);
-            if options.transaction_per_migration && step != plan.steps.last().unwrap_or(step) {
-                self.record(&mut tx, &mut unrecorded)?;
-                ensure_no_new_violations(&mut *tx, &baseline)?;
-                tx.checkpoint(&options.wait_policy())?;
+            // A migration that ran outside a transaction is recorded as
+            // applied at once: a later failure must not leave it marked as
+            // started, as if it had been interrupted.
+            let commit_now = options.transaction_per_migration || !transactional;
+            if commit_now && step != plan.steps.last().unwrap_or(step) {
+                self.record(&mut tx, &mut unrecorded).await?;
+                ensure_no_new_violations(&mut *tx, &baseline).await?;
+                tx.checkpoint(&options.wait_policy()).await?;
                 committed.through(&steps);
             }
         }
-        self.record(&mut tx, &mut unrecorded)?;
+        self.record(&mut tx, &mut unrecorded).await?;
         let revisions: Vec<String> = steps.iter().map(|s| s.revision.clone()).collect();
         tx.log(&LogEntry {
             operation: operation.name(),
@@ -432,8 +517,9 @@ impl Migrations {
             revisions: &revisions,
             outcome: "ok",
             error: None,
-        })?;
-        commit(tx, &baseline)?;
+        })
+        .await?;
+        commit(tx, &baseline).await?;
         Ok(RunReport {
             heads_before: plan.heads_before.clone(),
             heads_after: plan.heads_after.clone(),
@@ -449,23 +535,20 @@ impl Migrations {
     /// it takes must then outlive a transaction. Should the ledger change
     /// before the lock, a stored downgrade that needs its own commits is
     /// refused rather than run unprotected (see `roll_back_unknown`).
-    fn scope<B: Backend + ?Sized>(
+    async fn scope<B: Ops + ?Sized>(
         &self,
         db: &mut B,
         graph: &Graph,
         operation: Operation<'_>,
         options: &RunOptions<'_>,
     ) -> RunScope {
-        let mut ahead = || {
-            read_ledger(db).map_or(true, |state| {
-                !ahead::unknown_revisions(graph, &state).is_empty()
-            })
-        };
         let partway = options.transaction_per_migration
             || self.as_slice().iter().any(|m| !m.is_transactional())
             || (matches!(operation, Operation::Downgrade(_))
                 && options.roll_back_unknown
-                && ahead());
+                && read_ledger(db).await.map_or(true, |state| {
+                    !ahead::unknown_revisions(graph, &state).is_empty()
+                }));
         if partway {
             RunScope::CommitsPartway
         } else {
@@ -495,19 +578,19 @@ impl Migrations {
 
     /// Creates missing ledger tables. A database that Alembic migrated gets
     /// `migrate_applied` rows for what it already has, without checksums.
-    fn prepare_ledger<B: Backend + ?Sized>(
+    async fn prepare_ledger<B: Ops + ?Sized>(
         &self,
         db: &mut B,
         graph: &Graph,
         state: &LedgerState,
         current: &[usize],
     ) -> Result<(), RunError> {
-        db.ensure_ledger()?;
+        db.ensure_ledger().await?;
         if state.has_version_table && !state.has_applied_table {
             let taken_over = graph.ancestors(current);
             for (i, m) in self.as_slice().iter().enumerate() {
                 if taken_over[i] {
-                    record_migration(db, m, Status::Applied, None, None)?;
+                    record_migration(db, m, Status::Applied, None, None).await?;
                 }
             }
         }
@@ -519,7 +602,7 @@ impl Migrations {
     /// non-transactional migration (the steps before it recorded) commits,
     /// marks itself as started, runs outside any transaction, then reopens
     /// the run's transaction.
-    fn run_step<'p, B: Backend + ?Sized>(
+    async fn run_step<'p, B: Ops + ?Sized>(
         &self,
         tx: &mut Transaction<'_, B>,
         step: &'p Step,
@@ -549,8 +632,8 @@ impl Migrations {
         };
         let line_of = |offset: usize| section.line_of(offset);
         if m.is_transactional() {
-            tx.run_script(section.sql(), &origin, &line_of)?;
-            if !tx.transaction_is_open()? {
+            tx.run_script(section.sql(), &origin, &line_of).await?;
+            if !tx.transaction_is_open().await? {
                 let unrecorded = done[committed.revisions.len()..]
                     .iter()
                     .map(|s| s.revision.clone())
@@ -560,29 +643,25 @@ impl Migrations {
                     revision: m.revision().to_owned(),
                     path: m.path().to_owned(),
                     unrecorded,
-                    heads_now: current(&mut **tx).ok(),
+                    heads_now: current_heads(&mut **tx).await.ok(),
                 });
             }
         } else {
             if step.direction == Direction::Up {
                 let checksum = Some(m.checksum().to_string());
-                record_migration(&mut **tx, m, Status::Started, checksum, None)?;
+                record_migration(&mut **tx, m, Status::Started, checksum, None).await?;
             }
-            ensure_no_new_violations(&mut **tx, baseline)?;
-            let mut marked = false;
-            tx.outside(&options.wait_policy(), |db| {
-                marked = true;
-                db.run_script(section.sql(), &origin, &line_of)
-            })
-            .inspect_err(|_| {
-                if marked {
-                    committed.through(done);
-                    if step.direction == Direction::Up {
-                        committed.in_flight = Some(m.revision().to_owned());
-                    }
-                }
-            })?;
+            ensure_no_new_violations(&mut **tx, baseline).await?;
+            // It commits what came before it (its started mark included),
+            // runs outside any transaction, then the run goes on in a new one.
+            tx.suspend().await?;
             committed.through(done);
+            if step.direction == Direction::Up {
+                committed.in_flight = Some(m.revision().to_owned());
+            }
+            tx.run_script(section.sql(), &origin, &line_of).await?;
+            tx.resume(&options.wait_policy()).await?;
+            committed.in_flight = None;
         }
         let elapsed = started.elapsed();
         let report = StepReport {
@@ -604,7 +683,7 @@ impl Migrations {
 
     /// Writes the ledger rows of the steps in `unrecorded`, in order, and
     /// empties it.
-    fn record<B: Backend + ?Sized>(
+    async fn record<B: Ops + ?Sized>(
         &self,
         tx: &mut Transaction<'_, B>,
         unrecorded: &mut Vec<Ran<'_>>,
@@ -635,7 +714,7 @@ impl Migrations {
                 }
             })
             .collect();
-        tx.record_steps(&records)?;
+        tx.record_steps(&records).await?;
         unrecorded.clear();
         Ok(())
     }
@@ -652,7 +731,7 @@ impl Migrations {
         let current = if purge {
             Vec::new()
         } else {
-            self.database_heads(db)?
+            ready(self.database_heads(db))?
         };
         let (_, rows) = graph.plan_stamp(&current, target, purge)?;
         Ok(graph.names(&rows))
@@ -668,7 +747,7 @@ impl Migrations {
         purge: bool,
     ) -> Result<RunReport, RunError> {
         let graph = self.graph()?;
-        in_ledger_transaction(db, |tx, state| {
+        ready(in_ledger_transaction(db, async |tx, state| {
             let current = if purge {
                 Vec::new()
             } else {
@@ -683,9 +762,10 @@ impl Migrations {
                     .chain(ops)
                     .collect();
             }
-            self.prepare_ledger(&mut **tx, graph, &state, &current)?;
+            self.prepare_ledger(&mut **tx, graph, &state, &current)
+                .await?;
             for op in &ops {
-                apply_row_op_checked(&mut **tx, op)?;
+                apply_row_op_checked(&mut **tx, op).await?;
             }
             // migrate_applied follows: exactly the revisions below the new heads.
             let applied = graph.ancestors(&rows);
@@ -693,14 +773,14 @@ impl Migrations {
             let mut touched = Vec::new();
             for row in &state.applied {
                 if graph.find(&row.revision).is_none_or(|i| !applied[i]) {
-                    tx.forget(&row.revision)?;
+                    tx.forget(&row.revision).await?;
                     touched.push(row.revision.clone());
                 }
             }
             for (i, m) in self.as_slice().iter().enumerate() {
                 if applied[i] && !recorded.contains(&m.revision()) {
                     let checksum = Some(m.checksum().to_string());
-                    record_migration(&mut **tx, m, Status::Stamped, checksum, None)?;
+                    record_migration(&mut **tx, m, Status::Stamped, checksum, None).await?;
                     touched.push(m.revision().to_owned());
                 }
             }
@@ -712,7 +792,8 @@ impl Migrations {
                 revisions: &touched,
                 outcome: "ok",
                 error: None,
-            })?;
+            })
+            .await?;
             Ok(RunReport {
                 heads_before: state.heads,
                 heads_after,
@@ -720,7 +801,7 @@ impl Migrations {
                 already_past: Vec::new(),
                 preexisting_violations: Vec::new(),
             })
-        })
+        }))
     }
 }
 

@@ -1,7 +1,7 @@
 //! A bot's start in one call: refuse drift, then bring the database to
 //! `head`. An up-to-date database is read once, and no lock is taken.
 
-use crate::backend::Backend;
+use crate::backend::{ready, AsyncBackend, Backend, Ops};
 use crate::error::RunError;
 use crate::graph::plan::Direction;
 use crate::graph::target::Target;
@@ -40,7 +40,34 @@ crate::message::debug_as_message!(StartError, |error, f| match error {
 impl Migrations {
     /// [`Migrations::start_with`] with the default [`RunOptions`].
     pub fn start<B: Backend + ?Sized>(&self, db: &mut B) -> Result<Startup, StartError> {
-        self.start_with(db, &RunOptions::default())
+        ready(self.start_run(db, &RunOptions::default()))
+    }
+
+    /// [`Migrations::start`] from async code, on the bot's own connection
+    /// ([`AsyncBackend`]: a `tokio_postgres::Client`, a deadpool-postgres or
+    /// bb8 object dereferenced to one, or
+    /// [`Postgres`](crate::postgres::Postgres) over one for other
+    /// [`ServerSettings`](crate::postgres::ServerSettings)). The same
+    /// checks, lock and single transaction as the blocking start; the
+    /// connection is awaited, never blocked on.
+    ///
+    /// Dropping the future before it completes (a timeout around it) leaves
+    /// the run's transaction open on the connection until the server sees
+    /// it close: drop that connection too, or take it out of its pool.
+    pub async fn start_async<B: AsyncBackend + ?Sized>(
+        &self,
+        db: &mut B,
+    ) -> Result<Startup, StartError> {
+        self.start_run(db, &RunOptions::default()).await
+    }
+
+    /// [`Migrations::start_async`] with options.
+    pub async fn start_with_async<B: AsyncBackend + ?Sized>(
+        &self,
+        db: &mut B,
+        options: &RunOptions<'_>,
+    ) -> Result<Startup, StartError> {
+        self.start_run(db, options).await
     }
 
     /// What a bot does before serving: [`Migrations::verify`], refusing a
@@ -50,12 +77,21 @@ impl Migrations {
     /// anything is pending; a set of independent labelled branches is
     /// upgraded to `heads`. When nothing is, the ledger was read once and
     /// no lock was taken.
-    pub(crate) fn start_with<B: Backend + ?Sized>(
+    pub fn start_with<B: Backend + ?Sized>(
         &self,
         db: &mut B,
         options: &RunOptions<'_>,
     ) -> Result<Startup, StartError> {
-        let drift = self.verify(db)?;
+        ready(self.start_run(db, options))
+    }
+
+    /// The start, for either API.
+    async fn start_run<B: Ops + ?Sized>(
+        &self,
+        db: &mut B,
+        options: &RunOptions<'_>,
+    ) -> Result<Startup, StartError> {
+        let drift = self.drift(db).await?;
         drift.ensure_clean()?;
         let graph = self.graph().map_err(RunError::from)?;
         // A clean report names only revisions of this set.
@@ -72,7 +108,7 @@ impl Migrations {
             RunReport::nothing_to_run(plan)
         } else {
             // The ledger was just read: straight to the locked run.
-            self.upgrade_locked(db, &target, options)?
+            self.upgrade_locked(db, &target, options).await?
         };
         Ok(Startup { drift, run })
     }

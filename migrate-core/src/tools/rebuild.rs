@@ -7,6 +7,7 @@
 //! two swapped.
 
 use crate::backend::foreign_keys::{self, Violation};
+use crate::backend::ready;
 use crate::backend::sealed::Ops;
 use crate::backend::sqlite::backup::backup_to;
 use crate::backend::sqlite::data::{columns, quote, read_all, user_tables};
@@ -67,7 +68,7 @@ impl Rebuild {
         options: &RebuildOptions,
     ) -> Result<Rebuild, RunError> {
         let old_tables = read_all(old)?;
-        let old_violations = old.foreign_key_violations()?;
+        let old_violations = ready(old.foreign_key_violations())?;
         let mut fresh = Connection::open_in_memory().doing("opening a scratch database")?;
         set.upgrade_with(&mut fresh, &Target::Heads, &RunOptions::default())?;
         fresh
@@ -208,7 +209,7 @@ impl Rebuild {
     }
 
     fn check_foreign_keys(&mut self, old_violations: &[Violation]) -> Result<(), RunError> {
-        let after = self.fresh.foreign_key_violations()?;
+        let after = ready(self.fresh.foreign_key_violations())?;
         let new = foreign_keys::introduced(old_violations, &after);
         for v in &after {
             if new.contains(&v) {

@@ -4,7 +4,8 @@
 //! offline SQL.
 
 use super::exec::run_sql;
-use super::lock::{self, lock_key};
+use super::link::Link;
+use super::lock::{self, lock_key, Attempt};
 use super::text::{
     changed_rows, command_counts, identifier, literal, literal_or_null, run, simple_results,
     simple_row, simple_rows, simple_value, TextRow,
@@ -13,18 +14,21 @@ use crate::backend::foreign_keys::Violation;
 use crate::backend::ledger::{
     AppliedRowRef, LedgerState, LogEntry, NewRow, Status, StoredDowngrade, LEDGER_TABLES,
 };
-use crate::backend::sealed::{Ops, StepRecord};
+use crate::backend::sealed::{Awaits, Blocking, Ops, StepRecord};
 use crate::backend::settings::{LockMode, ServerSettings};
 use crate::backend::WaitPolicy;
 use crate::backend::{Dialect, Origin, RunScope};
 use crate::error::{BackendError, LedgerError, RunError};
 use crate::graph::plan::RowOp;
 use postgres::Client;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-/// A client with its [`ServerSettings`].
-pub struct Postgres {
+/// A client with its [`ServerSettings`]: a blocking `postgres::Client` (the
+/// default), or for the async API a `tokio_postgres::Client` or a `&mut`
+/// of one (a pooled connection).
+pub struct Postgres<C: Link = Client> {
     /// The connection.
-    pub client: Client,
+    pub client: C,
     /// How runs behave.
     pub settings: ServerSettings,
     /// The location it was opened from, when known: the schema tools
@@ -32,9 +36,9 @@ pub struct Postgres {
     location: Option<crate::backend::location::Location>,
 }
 
-impl Postgres {
+impl<C: Link> Postgres<C> {
     /// A connected client with `settings`.
-    pub fn new(client: Client, settings: ServerSettings) -> Postgres {
+    pub fn new(client: C, settings: ServerSettings) -> Postgres<C> {
         Postgres {
             client,
             settings,
@@ -42,6 +46,13 @@ impl Postgres {
         }
     }
 
+    /// The location it was opened from, when known.
+    pub(crate) fn location(&self) -> Option<&crate::backend::location::Location> {
+        self.location.as_ref()
+    }
+}
+
+impl Postgres {
     /// Connects to `location` with `settings`.
     pub(crate) fn connect(
         location: &crate::backend::location::Location,
@@ -53,14 +64,9 @@ impl Postgres {
             location: Some(location.clone()),
         })
     }
-
-    /// The location it was opened from, when known.
-    pub(crate) fn location(&self) -> Option<&crate::backend::location::Location> {
-        self.location.as_ref()
-    }
 }
 
-impl std::fmt::Debug for Postgres {
+impl<C: Link> std::fmt::Debug for Postgres<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Postgres")
             .field("settings", &self.settings)
@@ -77,6 +83,10 @@ pub struct PostgresSession {
     /// When the run holds a session lock: the server process holding it,
     /// and the statement that restores the session's timeouts.
     session_lock: Option<SessionLock>,
+    /// A transaction of the run was dropped open on a link that cannot
+    /// roll back without awaiting: the next statement of the run rolls it
+    /// back first.
+    abandoned: AtomicBool,
 }
 
 /// A session lock taken for a run that commits partway.
@@ -92,6 +102,18 @@ struct SessionLock {
     /// `SET ...;` statements that put `lock_timeout` and
     /// `statement_timeout` back as they were before the run.
     restore: String,
+}
+
+impl PostgresSession {
+    /// Marks the run's open transaction as abandoned (see `Ops::abandon`).
+    fn abandon(&self) {
+        self.abandoned.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a transaction was abandoned since the last call.
+    fn take_abandoned(&self) -> bool {
+        self.abandoned.swap(false, Ordering::Relaxed)
+    }
 }
 
 /// The ledger tables, qualified as the settings say: in the configured
@@ -127,14 +149,19 @@ impl Tables {
     /// the name resolves to (without a configured schema, the one
     /// `search_path` finds, else the one it would be created in), so every
     /// migrator of one table takes one key.
-    fn lock_key_and_read_only(&self, client: &mut Client) -> Result<(i64, bool), RunError> {
+    async fn lock_key_and_read_only<C: Link + ?Sized>(
+        &self,
+        client: &mut C,
+    ) -> Result<(i64, bool), RunError> {
         let sql = format!(
             "SELECT coalesce((SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE c.oid = to_regclass({})), {}), current_setting('transaction_read_only')",
             literal(&self.version),
             self.schema
         );
-        let mut columns = simple_row(client, &sql, "reading search_path")?.into_iter();
+        let mut columns = simple_row(client, &sql, "reading search_path")
+            .await?
+            .into_iter();
         let schema = columns
             .next()
             .flatten()
@@ -147,16 +174,20 @@ impl Tables {
 /// Alembic's own DDL for its version table on PostgreSQL.
 pub(crate) const ALEMBIC_VERSION_DDL: &str = "CREATE TABLE alembic_version (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n)";
 
-fn create_ledger(client: &mut Client, settings: &ServerSettings) -> Result<(), RunError> {
+async fn create_ledger<C: Link + ?Sized>(
+    client: &mut C,
+    settings: &ServerSettings,
+) -> Result<(), RunError> {
     let tables = Tables::of(settings);
     if let Some(schema) = &settings.schema {
         run(
             client,
             &format!("CREATE SCHEMA IF NOT EXISTS {}", identifier(schema)),
             "creating the ledger schema",
-        )?;
+        )
+        .await?;
     }
-    let present = present_tables(client, &tables)?;
+    let present = present_tables(client, &tables).await?;
     let ddl = [
         (
             "alembic_version",
@@ -198,7 +229,7 @@ fn create_ledger(client: &mut Client, settings: &ServerSettings) -> Result<(), R
     ];
     for (name, sql) in ddl {
         if !present.contains(&name) {
-            run(client, &sql, "creating the ledger tables")?;
+            run(client, &sql, "creating the ledger tables").await?;
         }
     }
     Ok(())
@@ -206,12 +237,16 @@ fn create_ledger(client: &mut Client, settings: &ServerSettings) -> Result<(), R
 
 /// The ordinary and partitioned tables of the schema `schema` (an SQL
 /// expression) yields, by name.
-fn table_names(client: &mut Client, schema: &str) -> Result<Vec<String>, RunError> {
+async fn table_names<C: Link + ?Sized>(
+    client: &mut C,
+    schema: &str,
+) -> Result<Vec<String>, RunError> {
     let sql = format!(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname = {schema} AND c.relkind IN ('r', 'p') ORDER BY c.relname"
     );
-    Ok(simple_rows(client, &sql, "reading the schema")?
+    Ok(simple_rows(client, &sql, "reading the schema")
+        .await?
         .into_iter()
         .filter_map(|row| row.into_iter().next().flatten())
         .collect())
@@ -221,7 +256,10 @@ fn table_names(client: &mut Client, schema: &str) -> Result<Vec<String>, RunErro
 /// resolve (through `search_path` when no schema is configured, as
 /// Alembic's `has_table` looks): one cheap round trip, with no scan of the
 /// catalog.
-fn present_tables(client: &mut Client, tables: &Tables) -> Result<Vec<&'static str>, RunError> {
+async fn present_tables<C: Link + ?Sized>(
+    client: &mut C,
+    tables: &Tables,
+) -> Result<Vec<&'static str>, RunError> {
     let named = [&tables.version, &tables.applied, &tables.log];
     let probes: Vec<String> = named
         .iter()
@@ -231,7 +269,8 @@ fn present_tables(client: &mut Client, tables: &Tables) -> Result<Vec<&'static s
         client,
         &format!("SELECT {}", probes.join(", ")),
         "reading the schema",
-    )?;
+    )
+    .await?;
     Ok(LEDGER_TABLES
         .into_iter()
         .zip(row)
@@ -240,13 +279,13 @@ fn present_tables(client: &mut Client, tables: &Tables) -> Result<Vec<&'static s
         .collect())
 }
 
-fn read_ledger(
-    client: &mut Client,
+async fn read_ledger<C: Link + ?Sized>(
+    client: &mut C,
     settings: &ServerSettings,
-    visit: &mut dyn FnMut(AppliedRowRef<'_>),
+    visit: &mut (dyn FnMut(AppliedRowRef<'_>) + Send),
 ) -> Result<LedgerState, RunError> {
     let tables = Tables::of(settings);
-    let present = present_tables(client, &tables)?;
+    let present = present_tables(client, &tables).await?;
     let mut state = LedgerState {
         has_version_table: present.contains(&"alembic_version"),
         has_applied_table: present.contains(&"migrate_applied"),
@@ -255,7 +294,8 @@ fn read_ledger(
     if !state.has_version_table {
         // A database nothing has stamped: what is in it decides whether an
         // upgrade may start (only then are the tables listed).
-        state.user_tables = table_names(client, &tables.schema)?
+        state.user_tables = table_names(client, &tables.schema)
+            .await?
             .into_iter()
             .filter(|t| !LEDGER_TABLES.contains(&t.as_str()))
             .collect();
@@ -277,7 +317,9 @@ fn read_ledger(
     if reads.is_empty() {
         return Ok(state);
     }
-    let mut results = simple_results(client, &reads.join(";\n"), "reading the ledger")?.into_iter();
+    let mut results = simple_results(client, &reads.join(";\n"), "reading the ledger")
+        .await?
+        .into_iter();
     if state.has_version_table {
         state.heads = results
             .next()
@@ -351,21 +393,23 @@ fn forget_sql(tables: &Tables, revision: &str) -> String {
 }
 
 /// The backend's work, for a client and its settings.
-struct Conn<'c> {
-    client: &'c mut Client,
+struct Conn<'c, C: Link + ?Sized> {
+    client: &'c mut C,
     settings: &'c ServerSettings,
     /// Where the client was opened, when known: the pooler probe opens a
     /// second connection there.
     location: Option<&'c crate::backend::location::Location>,
 }
 
-impl Conn<'_> {
-    fn acquire(
+impl<C: Link + ?Sized> Conn<'_, C> {
+    async fn acquire(
         &mut self,
         wait: &WaitPolicy<'_>,
         scope: RunScope,
     ) -> Result<PostgresSession, RunError> {
-        let (key, read_only) = Tables::of(self.settings).lock_key_and_read_only(self.client)?;
+        let (key, read_only) = Tables::of(self.settings)
+            .lock_key_and_read_only(self.client)
+            .await?;
         if read_only {
             return Err(RunError::Backend(BackendError::ReadOnly {
                 path: "the PostgreSQL connection (transaction_read_only is on)".to_owned(),
@@ -376,10 +420,11 @@ impl Conn<'_> {
             return Ok(PostgresSession {
                 key,
                 session_lock: None,
+                abandoned: AtomicBool::new(false),
             });
         }
         let token = lock_token();
-        self.refuse_a_transaction_pooler(&token)?;
+        self.refuse_a_transaction_pooler(&token).await?;
         // A server session that another client's run marked as its owner
         // is not taken again, although the lock itself would let it.
         let sql = format!(
@@ -387,18 +432,22 @@ impl Conn<'_> {
              WHEN pg_try_advisory_lock({key}) THEN set_config('migrate.lock_owner', {token}, false) ELSE 'busy' END, pg_backend_pid()",
             token = literal(&token)
         );
-        let mut backend_pid = String::new();
-        lock::take(self.client, key, wait, &mut |client| {
-            let row = simple_row(client, &sql, "taking the migration lock")?;
-            backend_pid = row.get(1).cloned().flatten().unwrap_or_default();
-            Ok(row.first().cloned().flatten().as_deref() == Some(token.as_str()))
-        })?;
+        let taken =
+            |row: &TextRow| row.first().cloned().flatten().as_deref() == Some(token.as_str());
+        let attempt = Attempt {
+            sql: &sql,
+            doing: "taking the migration lock",
+            taken: &taken,
+            after_miss: "",
+        };
+        let row = lock::take(self.client, key, wait, &attempt).await?;
+        let backend_pid = row.get(1).cloned().flatten().unwrap_or_default();
         // Statements outside the run's transactions (`transactional: false`
         // migrations, stored downgrades) are bounded as its transactions are.
-        let restore = match self.session_limits() {
+        let restore = match self.session_limits().await {
             Ok(restore) => restore,
             Err(error) => {
-                let _ = lock::release(self.client, "", key);
+                let _ = lock::release(self.client, "", key).await;
                 return Err(error);
             }
         };
@@ -409,6 +458,7 @@ impl Conn<'_> {
                 token,
                 restore: format!("{restore}SELECT set_config('migrate.lock_owner', '', false); "),
             }),
+            abandoned: AtomicBool::new(false),
         })
     }
 
@@ -418,8 +468,9 @@ impl Conn<'_> {
     /// server connection in a transaction. Straight to a server the session
     /// keeps it; through a pooler (which hands its most recently used
     /// server connection to the second one) it is gone. Without the
-    /// location (a bare client) the per-transaction check alone guards.
-    fn refuse_a_transaction_pooler(&mut self, token: &str) -> Result<(), RunError> {
+    /// location (a bare client, or a bot's pooled one) the per-transaction
+    /// check alone guards.
+    async fn refuse_a_transaction_pooler(&mut self, token: &str) -> Result<(), RunError> {
         let Some(location) = self.location else {
             return Ok(());
         };
@@ -430,7 +481,8 @@ impl Conn<'_> {
                 literal(token)
             ),
             "checking for a connection pooler",
-        )?;
+        )
+        .await?;
         let Ok(mut other) = super::connect(location) else {
             return Ok(());
         };
@@ -439,7 +491,8 @@ impl Conn<'_> {
             self.client,
             "SELECT coalesce(current_setting('migrate.probe', true), ''), pg_backend_pid()",
             "checking for a connection pooler",
-        );
+        )
+        .await;
         let _ = other.batch_execute("ROLLBACK");
         let after = after?;
         if held.is_err() || after.first().cloned().flatten().as_deref() == Some(token) {
@@ -453,12 +506,12 @@ impl Conn<'_> {
 
     /// `SET lock_timeout` (and `statement_timeout`, when configured) for
     /// the session, returning the statements that restore what was there.
-    fn session_limits(&mut self) -> Result<String, RunError> {
+    async fn session_limits(&mut self) -> Result<String, RunError> {
         let mut read =
             "SELECT current_setting('lock_timeout'), current_setting('statement_timeout')"
                 .to_owned();
         read += &format!("; {}", self.limits("SET"));
-        let results = simple_results(self.client, &read, "setting the run's timeouts")?;
+        let results = simple_results(self.client, &read, "setting the run's timeouts").await?;
         let old = results
             .first()
             .and_then(|rows| rows.first())
@@ -488,10 +541,24 @@ impl Conn<'_> {
         sql
     }
 
+    /// Rolls back a transaction of the run that was abandoned on a link
+    /// that could not roll back at once.
+    async fn settle(&mut self, session: &PostgresSession) -> Result<(), RunError> {
+        if session.take_abandoned() {
+            run(self.client, "ROLLBACK", "rolling back").await?;
+        }
+        Ok(())
+    }
+
     /// Opens a transaction of the run and makes sure the run holds the
     /// lock in it: a transaction lock, waited for, or (for a run holding a
     /// session lock) the session lock on this very server connection.
-    fn begin(&mut self, wait: &WaitPolicy<'_>, session: &PostgresSession) -> Result<(), RunError> {
+    async fn begin(
+        &mut self,
+        wait: &WaitPolicy<'_>,
+        session: &PostgresSession,
+    ) -> Result<(), RunError> {
+        self.settle(session).await?;
         // `migrate.run_open` marks the run's transaction: it is gone once a
         // migration ends the transaction (see `transaction_is_open`). The
         // transaction lock is re-entrant for the connection that holds the
@@ -501,36 +568,31 @@ impl Conn<'_> {
             "BEGIN; SET LOCAL migrate.run_open = 'on'; {}; SELECT pg_try_advisory_xact_lock({key}), pg_backend_pid(), coalesce(current_setting('migrate.lock_owner', true), '')",
             self.limits("SET LOCAL")
         );
-        let mut here = String::new();
-        let mut owner = String::new();
-        let mut attempt = |client: &mut Client| -> Result<bool, RunError> {
-            let row = simple_row(client, &sql, "opening a transaction")?;
-            here = row.get(1).cloned().flatten().unwrap_or_default();
-            owner = row.get(2).cloned().flatten().unwrap_or_default();
-            let taken = row.first().cloned().flatten().as_deref() == Some("t");
-            if !taken {
-                // A new transaction for every attempt: a long one would
-                // hold back vacuum and pin a pooler's connection.
-                run(client, "ROLLBACK", "waiting for the migration lock")?;
-            }
-            Ok(taken)
+        let taken = |row: &TextRow| row.first().cloned().flatten().as_deref() == Some("t");
+        let attempt = Attempt {
+            sql: &sql,
+            doing: "opening a transaction",
+            taken: &taken,
+            // A new transaction for every attempt: a long one would hold
+            // back vacuum and pin a pooler's connection.
+            after_miss: "ROLLBACK",
         };
-        match &session.session_lock {
-            None => lock::take(self.client, key, wait, &mut attempt),
-            Some(lock) => {
-                let taken = attempt(self.client)?;
-                if taken && here == lock.backend_pid && owner == lock.token {
-                    return Ok(());
-                }
-                if taken {
-                    let _ = self.client.batch_execute("ROLLBACK");
-                }
-                Err(RunError::Backend(BackendError::LockOnAnotherConnection {
-                    lock_pid: lock.backend_pid.clone(),
-                    transaction_pid: here,
-                }))
-            }
+        let Some(lock) = &session.session_lock else {
+            lock::take(self.client, key, wait, &attempt).await?;
+            return Ok(());
+        };
+        let row = simple_row(self.client, &sql, attempt.doing).await?;
+        let here = row.get(1).cloned().flatten().unwrap_or_default();
+        let owner = row.get(2).cloned().flatten().unwrap_or_default();
+        let taken = taken(&row);
+        if taken && here == lock.backend_pid && owner == lock.token {
+            return Ok(());
         }
+        let _ = run(self.client, "ROLLBACK", attempt.doing).await;
+        Err(RunError::Backend(BackendError::LockOnAnotherConnection {
+            lock_pid: lock.backend_pid.clone(),
+            transaction_pid: here,
+        }))
     }
 }
 
@@ -547,197 +609,22 @@ fn lock_token() -> String {
     )
 }
 
-macro_rules! ops_through_conn {
-    () => {
-        type Session = PostgresSession;
-
-        fn acquire(
-            &mut self,
-            wait: &WaitPolicy<'_>,
-            scope: RunScope,
-        ) -> Result<PostgresSession, RunError> {
-            AsConn::conn(self).acquire(wait, scope)
-        }
-
-        fn release(&mut self, session: PostgresSession) -> Result<(), RunError> {
-            match session.session_lock {
-                Some(lock) => lock::release(AsConn::conn(self).client, &lock.restore, session.key),
-                None => Ok(()),
-            }
-        }
-
-        fn begin(
-            &mut self,
-            wait: &WaitPolicy<'_>,
-            session: &PostgresSession,
-        ) -> Result<(), RunError> {
-            AsConn::conn(self).begin(wait, session)
-        }
-
-        fn commit(&mut self) -> Result<(), RunError> {
-            run(AsConn::conn(self).client, "COMMIT", "committing")
-        }
-
-        fn transaction_is_open(&mut self) -> Result<bool, RunError> {
-            let marker = simple_value(
-                AsConn::conn(self).client,
-                "SELECT current_setting('migrate.run_open', true)",
-                "checking the run's transaction",
-            )?;
-            Ok(marker.as_deref() == Some("on"))
-        }
-
-        fn rollback(&mut self) {
-            // Outside a transaction this is a warning, not an error.
-            let _ = AsConn::conn(self).client.batch_execute("ROLLBACK");
-        }
-
-        fn allows_commits_within_a_run(&mut self, session: &PostgresSession) -> bool {
-            session.session_lock.is_some()
-        }
-
-        fn run_script(
-            &mut self,
-            sql: &str,
-            origin: &Origin<'_>,
-            line_of: &dyn Fn(usize) -> u32,
-        ) -> Result<(), RunError> {
-            run_sql(AsConn::conn(self).client, sql, origin, line_of)
-        }
-
-        fn read_ledger(
-            &mut self,
-            visit: &mut dyn FnMut(AppliedRowRef<'_>),
-        ) -> Result<LedgerState, RunError> {
-            let conn = AsConn::conn(self);
-            read_ledger(conn.client, conn.settings, visit)
-        }
-
-        fn ensure_ledger(&mut self) -> Result<(), RunError> {
-            let conn = AsConn::conn(self);
-            create_ledger(conn.client, conn.settings)
-        }
-
-        fn apply_row_op(&mut self, op: &RowOp) -> Result<usize, RunError> {
-            let conn = AsConn::conn(self);
-            let sql = row_op_sql(&Tables::of(conn.settings), op);
-            let changed = changed_rows(conn.client, &sql, "updating alembic_version")?;
-            Ok(usize::try_from(changed).unwrap_or(usize::MAX))
-        }
-
-        fn record(&mut self, row: &NewRow<'_>) -> Result<(), RunError> {
-            let conn = AsConn::conn(self);
-            let sql = record_sql(&Tables::of(conn.settings), row);
-            run(conn.client, &sql, "recording the migration in migrate_applied")
-        }
-
-        fn forget(&mut self, revision: &str) -> Result<(), RunError> {
-            let conn = AsConn::conn(self);
-            let sql = forget_sql(&Tables::of(conn.settings), revision);
-            run(conn.client, &sql, "updating migrate_applied")
-        }
-
-        fn record_step(&mut self, step: &StepRecord<'_>) -> Result<(), RunError> {
-            self.record_steps(std::slice::from_ref(step))
-        }
-
-        /// The steps' ledger writes in one round trip.
-        fn record_steps(&mut self, steps: &[StepRecord<'_>]) -> Result<(), RunError> {
-            if steps.is_empty() {
-                return Ok(());
-            }
-            let conn = AsConn::conn(self);
-            let tables = Tables::of(conn.settings);
-            let mut statements = Vec::new();
-            // Where each alembic_version change falls among the statements.
-            let mut row_ops = Vec::new();
-            for step in steps {
-                for op in step.row_ops {
-                    row_ops.push((statements.len(), op));
-                    statements.push(row_op_sql(&tables, op));
-                }
-                statements.extend(step.applied.iter().map(|row| record_sql(&tables, row)));
-                statements.extend(step.forget.iter().map(|revision| forget_sql(&tables, revision)));
-            }
-            let counts = command_counts(conn.client, &statements.join(";\n"), "recording the migrations")?;
-            for (at, op) in row_ops {
-                let changed = counts.get(at).copied().unwrap_or(0);
-                if changed != 1 {
-                    return Err(RunError::Ledger(LedgerError::VersionRows {
-                        operation: op.clone(),
-                        changed: usize::try_from(changed).unwrap_or(usize::MAX),
-                    }));
-                }
-            }
-            Ok(())
-        }
-
-        fn set_checksum(&mut self, revision: &str, checksum: &str) -> Result<(), RunError> {
-            let conn = AsConn::conn(self);
-            let table = Tables::of(conn.settings).applied;
-            run(
-                conn.client,
-                &format!("UPDATE {table} SET checksum = {} WHERE revision = {}", literal(checksum), literal(revision)),
-                "updating migrate_applied",
-            )
-        }
-
-        fn stored_downgrades(&mut self) -> Result<Vec<StoredDowngrade>, RunError> {
-            let conn = AsConn::conn(self);
-            let table = Tables::of(conn.settings).applied;
-            let sql = format!("SELECT revision, message, down_revision, downgrade_sql FROM {table} ORDER BY seq DESC");
-            Ok(simple_rows(conn.client, &sql, "reading migrate_applied")?
-                .into_iter()
-                .map(|row| {
-                    let text = |i: usize| row.get(i).cloned().flatten();
-                    StoredDowngrade {
-                        revision: text(0).unwrap_or_default(),
-                        message: text(1).unwrap_or_default(),
-                        down_revisions: text(2)
-                            .unwrap_or_default()
-                            .split(',')
-                            .filter(|d| !d.is_empty())
-                            .map(str::to_owned)
-                            .collect(),
-                        sql: text(3),
-                    }
-                })
-                .collect())
-        }
-
-        fn log(&mut self, entry: &LogEntry<'_>) -> Result<(), RunError> {
-            let conn = AsConn::conn(self);
-            let table = Tables::of(conn.settings).log;
-            let sql = format!(
-                "INSERT INTO {table} (operation, heads_before, heads_after, revisions, outcome, error) VALUES ({}, {}, {}, {}, {}, {})",
-                literal(entry.operation),
-                literal(&entry.heads_before.join(",")),
-                literal(&entry.heads_after.join(",")),
-                literal(&entry.revisions.join(",")),
-                literal(entry.outcome),
-                literal_or_null(entry.error),
-            );
-            run(conn.client, &sql, "writing migrate_log")
-        }
-
-        fn foreign_key_violations(&mut self) -> Result<Vec<Violation>, RunError> {
-            // The server checks foreign keys on every statement.
-            Ok(Vec::new())
-        }
-    };
-}
-
-/// The client and settings behind a [`Backend`](crate::Backend).
+/// The client and settings behind a PostgreSQL [`Backend`](crate::Backend).
 trait AsConn {
-    fn conn(&mut self) -> Conn<'_>;
+    /// What the backend talks through.
+    type Link: Link + ?Sized;
+
+    fn conn(&mut self) -> Conn<'_, Self::Link>;
 }
 
 static DEFAULT_SETTINGS: std::sync::LazyLock<ServerSettings> =
     std::sync::LazyLock::new(ServerSettings::default);
 
-/// A bare client runs with the default [`ServerSettings`].
+/// A bare blocking client runs with the default [`ServerSettings`].
 impl AsConn for Client {
-    fn conn(&mut self) -> Conn<'_> {
+    type Link = Client;
+
+    fn conn(&mut self) -> Conn<'_, Client> {
         Conn {
             client: self,
             settings: &DEFAULT_SETTINGS,
@@ -746,8 +633,23 @@ impl AsConn for Client {
     }
 }
 
-impl AsConn for Postgres {
-    fn conn(&mut self) -> Conn<'_> {
+/// A bare async client runs with the default [`ServerSettings`].
+impl AsConn for tokio_postgres::Client {
+    type Link = tokio_postgres::Client;
+
+    fn conn(&mut self) -> Conn<'_, tokio_postgres::Client> {
+        Conn {
+            client: self,
+            settings: &DEFAULT_SETTINGS,
+            location: None,
+        }
+    }
+}
+
+impl<C: Link> AsConn for Postgres<C> {
+    type Link = C;
+
+    fn conn(&mut self) -> Conn<'_, C> {
         Conn {
             client: &mut self.client,
             settings: &self.settings,
@@ -756,16 +658,217 @@ impl AsConn for Postgres {
     }
 }
 
-// `Ops` is sealed: its ledger types stay crate-private (docs/DESIGN.md §2).
-#[allow(private_interfaces)]
-impl Ops for Client {
-    ops_through_conn!();
-}
+impl<C: Link + Blocking> Blocking for Postgres<C> {}
+impl<C: Link + Awaits> Awaits for Postgres<C> {}
 
 // `Ops` is sealed: its ledger types stay crate-private (docs/DESIGN.md §2).
 #[allow(private_interfaces)]
-impl Ops for Postgres {
-    ops_through_conn!();
+impl<T: AsConn + Send> Ops for T {
+    type Session = PostgresSession;
+
+    async fn acquire(
+        &mut self,
+        wait: &WaitPolicy<'_>,
+        scope: RunScope,
+    ) -> Result<PostgresSession, RunError> {
+        self.conn().acquire(wait, scope).await
+    }
+
+    async fn release(&mut self, session: PostgresSession) -> Result<(), RunError> {
+        let mut conn = self.conn();
+        conn.settle(&session).await?;
+        match session.session_lock {
+            Some(lock) => lock::release(conn.client, &lock.restore, session.key).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn begin(
+        &mut self,
+        wait: &WaitPolicy<'_>,
+        session: &PostgresSession,
+    ) -> Result<(), RunError> {
+        self.conn().begin(wait, session).await
+    }
+
+    async fn commit(&mut self) -> Result<(), RunError> {
+        run(self.conn().client, "COMMIT", "committing").await
+    }
+
+    async fn transaction_is_open(&mut self) -> Result<bool, RunError> {
+        let marker = simple_value(
+            self.conn().client,
+            "SELECT current_setting('migrate.run_open', true)",
+            "checking the run's transaction",
+        )
+        .await?;
+        Ok(marker.as_deref() == Some("on"))
+    }
+
+    fn abandon(&mut self, session: &PostgresSession) {
+        if !self.conn().client.roll_back_now() {
+            session.abandon();
+        }
+    }
+
+    async fn settle(&mut self, session: &PostgresSession) -> Result<(), RunError> {
+        self.conn().settle(session).await
+    }
+
+    fn allows_commits_within_a_run(&mut self, session: &PostgresSession) -> bool {
+        session.session_lock.is_some()
+    }
+
+    async fn run_script(
+        &mut self,
+        sql: &str,
+        origin: &Origin<'_>,
+        line_of: &(dyn Fn(usize) -> u32 + Sync),
+    ) -> Result<(), RunError> {
+        run_sql(self.conn().client, sql, origin, line_of).await
+    }
+
+    async fn read_ledger(
+        &mut self,
+        visit: &mut (dyn FnMut(AppliedRowRef<'_>) + Send),
+    ) -> Result<LedgerState, RunError> {
+        let conn = self.conn();
+        read_ledger(conn.client, conn.settings, visit).await
+    }
+
+    async fn ensure_ledger(&mut self) -> Result<(), RunError> {
+        let conn = self.conn();
+        create_ledger(conn.client, conn.settings).await
+    }
+
+    async fn apply_row_op(&mut self, op: &RowOp) -> Result<usize, RunError> {
+        let conn = self.conn();
+        let sql = row_op_sql(&Tables::of(conn.settings), op);
+        let changed = changed_rows(conn.client, &sql, "updating alembic_version").await?;
+        Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+    }
+
+    async fn record(&mut self, row: &NewRow<'_>) -> Result<(), RunError> {
+        let conn = self.conn();
+        let sql = record_sql(&Tables::of(conn.settings), row);
+        run(
+            conn.client,
+            &sql,
+            "recording the migration in migrate_applied",
+        )
+        .await
+    }
+
+    async fn forget(&mut self, revision: &str) -> Result<(), RunError> {
+        let conn = self.conn();
+        let sql = forget_sql(&Tables::of(conn.settings), revision);
+        run(conn.client, &sql, "updating migrate_applied").await
+    }
+
+    async fn record_step(&mut self, step: &StepRecord<'_>) -> Result<(), RunError> {
+        self.record_steps(std::slice::from_ref(step)).await
+    }
+
+    /// The steps' ledger writes in one round trip.
+    async fn record_steps(&mut self, steps: &[StepRecord<'_>]) -> Result<(), RunError> {
+        if steps.is_empty() {
+            return Ok(());
+        }
+        let conn = self.conn();
+        let tables = Tables::of(conn.settings);
+        let mut statements = Vec::new();
+        // Where each alembic_version change falls among the statements.
+        let mut row_ops = Vec::new();
+        for step in steps {
+            for op in step.row_ops {
+                row_ops.push((statements.len(), op));
+                statements.push(row_op_sql(&tables, op));
+            }
+            statements.extend(step.applied.iter().map(|row| record_sql(&tables, row)));
+            statements.extend(
+                step.forget
+                    .iter()
+                    .map(|revision| forget_sql(&tables, revision)),
+            );
+        }
+        let counts = command_counts(
+            conn.client,
+            &statements.join(";\n"),
+            "recording the migrations",
+        )
+        .await?;
+        for (at, op) in row_ops {
+            let changed = counts.get(at).copied().unwrap_or(0);
+            if changed != 1 {
+                return Err(RunError::Ledger(LedgerError::VersionRows {
+                    operation: op.clone(),
+                    changed: usize::try_from(changed).unwrap_or(usize::MAX),
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    async fn set_checksum(&mut self, revision: &str, checksum: &str) -> Result<(), RunError> {
+        let conn = self.conn();
+        let table = Tables::of(conn.settings).applied;
+        run(
+            conn.client,
+            &format!(
+                "UPDATE {table} SET checksum = {} WHERE revision = {}",
+                literal(checksum),
+                literal(revision)
+            ),
+            "updating migrate_applied",
+        )
+        .await
+    }
+
+    async fn stored_downgrades(&mut self) -> Result<Vec<StoredDowngrade>, RunError> {
+        let conn = self.conn();
+        let table = Tables::of(conn.settings).applied;
+        let sql = format!(
+            "SELECT revision, message, down_revision, downgrade_sql FROM {table} ORDER BY seq DESC"
+        );
+        Ok(simple_rows(conn.client, &sql, "reading migrate_applied")
+            .await?
+            .into_iter()
+            .map(|row| {
+                let text = |i: usize| row.get(i).cloned().flatten();
+                StoredDowngrade {
+                    revision: text(0).unwrap_or_default(),
+                    message: text(1).unwrap_or_default(),
+                    down_revisions: text(2)
+                        .unwrap_or_default()
+                        .split(',')
+                        .filter(|d| !d.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                    sql: text(3),
+                }
+            })
+            .collect())
+    }
+
+    async fn log(&mut self, entry: &LogEntry<'_>) -> Result<(), RunError> {
+        let conn = self.conn();
+        let table = Tables::of(conn.settings).log;
+        let sql = format!(
+            "INSERT INTO {table} (operation, heads_before, heads_after, revisions, outcome, error) VALUES ({}, {}, {}, {}, {}, {})",
+            literal(entry.operation),
+            literal(&entry.heads_before.join(",")),
+            literal(&entry.heads_after.join(",")),
+            literal(&entry.revisions.join(",")),
+            literal(entry.outcome),
+            literal_or_null(entry.error),
+        );
+        run(conn.client, &sql, "writing migrate_log").await
+    }
+
+    async fn foreign_key_violations(&mut self) -> Result<Vec<Violation>, RunError> {
+        // The server checks foreign keys on every statement.
+        Ok(Vec::new())
+    }
 }
 
 /// Alembic's PostgreSQL text for offline SQL.
@@ -826,6 +929,7 @@ fn offline_identifier(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::ready;
 
     /// The test server (`MIGRATE_TEST_POSTGRES_URL`, default the machine's),
     /// or `None` outside CI when none answers.
@@ -852,16 +956,16 @@ mod tests {
             return;
         };
         let wait = crate::backend::WaitPolicy::default();
-        let session = client.acquire(&wait, RunScope::OneTransaction).unwrap();
-        client.begin(&wait, &session).unwrap();
-        assert!(client.transaction_is_open().unwrap());
+        let session = ready(client.acquire(&wait, RunScope::OneTransaction)).unwrap();
+        ready(client.begin(&wait, &session)).unwrap();
+        assert!(ready(client.transaction_is_open()).unwrap());
         // What a COMMIT the folder check could not see does.
         client.batch_execute("COMMIT").unwrap();
-        assert!(!client.transaction_is_open().unwrap());
-        client.begin(&wait, &session).unwrap();
+        assert!(!ready(client.transaction_is_open()).unwrap());
+        ready(client.begin(&wait, &session)).unwrap();
         client.batch_execute("ROLLBACK").unwrap();
-        assert!(!client.transaction_is_open().unwrap());
-        client.rollback();
-        client.release(session).unwrap();
+        assert!(!ready(client.transaction_is_open()).unwrap());
+        client.abandon(&session);
+        ready(client.release(session)).unwrap();
     }
 }

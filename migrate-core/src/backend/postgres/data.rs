@@ -6,6 +6,7 @@
 
 use super::text::{identifier, literal, run, simple_rows, simple_value};
 use crate::backend::ledger::LEDGER_TABLES;
+use crate::backend::ready;
 use crate::error::{BackendError, RunError};
 use crate::model::data::{
     DateOrder, ImportError, ImportMode, ImportOptions, ImportTarget, Loaded, TableData, Value,
@@ -23,7 +24,7 @@ fn columns(client: &mut Client, schema: &str) -> Result<Vec<(String, Vec<String>
         literal(schema)
     );
     let mut tables: Vec<(String, Vec<String>)> = Vec::new();
-    for row in simple_rows(client, &sql, "reading columns")? {
+    for row in ready(simple_rows(client, &sql, "reading columns"))? {
         let (Some(Some(table)), Some(Some(column))) = (row.first().cloned(), row.get(1).cloned())
         else {
             continue;
@@ -40,8 +41,12 @@ fn columns(client: &mut Client, schema: &str) -> Result<Vec<(String, Vec<String>
 }
 
 fn schema_of(client: &mut Client) -> Result<String, RunError> {
-    simple_value(client, "SELECT current_schema()", "reading search_path")?
-        .ok_or(RunError::Backend(BackendError::NoSchema))
+    ready(simple_value(
+        client,
+        "SELECT current_schema()",
+        "reading search_path",
+    ))?
+    .ok_or(RunError::Backend(BackendError::NoSchema))
 }
 
 /// The tables of the connection's schema as an import fits to them:
@@ -51,7 +56,7 @@ pub(crate) fn import_targets(client: &mut Client) -> Result<Vec<ImportTarget>, R
     let mut targets = Vec::new();
     for (name, columns) in columns(client, &schema)? {
         let table = format!("{}.{}", identifier(&schema), identifier(&name));
-        let row = simple_rows(
+        let row = ready(simple_rows(
             client,
             &format!(
                 "SELECT (SELECT count(*) FROM {table}), \
@@ -63,7 +68,7 @@ pub(crate) fn import_targets(client: &mut Client) -> Result<Vec<ImportTarget>, R
                 rel = literal(&table)
             ),
             "reading a table's shape",
-        )?;
+        ))?;
         let field = |i: usize| -> Vec<String> {
             row.first()
                 .and_then(|r| r.get(i).cloned().flatten())
@@ -106,7 +111,7 @@ fn parents_first(
     let sql =
         "SELECT c.conrelid::regclass::text, c.confrelid::regclass::text FROM pg_constraint c \
                WHERE c.contype = 'f' AND c.conrelid <> c.confrelid";
-    let edges: Vec<(String, String)> = simple_rows(client, sql, "reading foreign keys")?
+    let edges: Vec<(String, String)> = ready(simple_rows(client, sql, "reading foreign keys"))?
         .into_iter()
         .filter_map(|row| Some((row.first()?.clone()?, row.get(1)?.clone()?)))
         .collect();
@@ -149,20 +154,20 @@ pub(crate) fn import(
         Some(DateOrder::MonthDayYear) => "MDY",
         None => "YMD",
     };
-    run(
+    ready(run(
         client,
         &format!("BEGIN; SET LOCAL DateStyle = 'ISO, {order}'; SET LOCAL TimeZone = 'UTC'"),
         "opening the import's transaction",
-    )?;
+    ))?;
     let result = (|| {
         if options.mode == ImportMode::Replace {
             // Children first when clearing, parents first when filling.
             for (table, _) in ordered.iter().rev() {
-                run(
+                ready(run(
                     client,
                     &format!("DELETE FROM {}", identifier(&table.name)),
                     "clearing a table",
-                )?;
+                ))?;
             }
         }
         let mut loaded = Loaded::default();
@@ -205,7 +210,7 @@ pub(crate) fn import(
                     .map_err(|error| refused_row(&table.name, error))?;
             }
             for column in &table.columns {
-                let sequence = simple_value(
+                let sequence = ready(simple_value(
                     client,
                     &format!(
                         "SELECT pg_get_serial_sequence({}, {})",
@@ -213,9 +218,9 @@ pub(crate) fn import(
                         literal(column)
                     ),
                     "reading sequences",
-                )?;
+                ))?;
                 if let Some(sequence) = sequence {
-                    run(
+                    ready(run(
                         client,
                         &format!(
                             "SELECT setval({}, coalesce((SELECT max({}) FROM {}), 0) + 1, false)",
@@ -224,14 +229,14 @@ pub(crate) fn import(
                             identifier(&table.name)
                         ),
                         "moving a sequence past the imported keys",
-                    )?;
+                    ))?;
                 }
             }
-            let found: u64 = simple_value(
+            let found: u64 = ready(simple_value(
                 client,
                 &format!("SELECT count(*) FROM {}", identifier(&table.name)),
                 "counting rows",
-            )?
+            ))?
             .and_then(|n| n.parse().ok())
             .unwrap_or(0);
             let expected = match options.mode {
@@ -250,7 +255,7 @@ pub(crate) fn import(
             loaded.rows += added;
             loaded.kept += table.rows.len().saturating_sub(added);
         }
-        run(client, "COMMIT", "committing the import")?;
+        ready(run(client, "COMMIT", "committing the import"))?;
         Ok(loaded)
     })();
     if result.is_err() {

@@ -6,6 +6,7 @@
 
 use super::text::simple_value;
 use crate::backend::location::{Location, UrlParts};
+use crate::backend::ready;
 use crate::error::{BackendError, RunError, ToolError};
 use postgres::Client;
 use std::path::Path;
@@ -33,12 +34,12 @@ pub(crate) fn restore(
     location: &Location,
     source: &Path,
 ) -> Result<(), RunError> {
-    let tables = simple_value(
+    let tables = ready(simple_value(
         client,
         "SELECT string_agg(format('%I.%I', schemaname, tablename), ', ' ORDER BY schemaname, tablename) \
          FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
         "listing the database's tables",
-    )?;
+    ))?;
     if let Some(tables) = tables.filter(|t| !t.is_empty()) {
         return Err(RunError::Tool(ToolError::RestoreIntoData {
             location: location.to_string(),
@@ -124,11 +125,11 @@ fn split_password(url: &str) -> (String, Option<String>) {
 
 /// The name of the connection's database, which its dumps are filed under.
 pub(crate) fn database_name(client: &mut Client) -> Result<String, RunError> {
-    Ok(simple_value(
+    Ok(ready(simple_value(
         client,
         "SELECT current_database()",
         "reading the database's name",
-    )?
+    ))?
     .unwrap_or_else(|| "database".to_owned()))
 }
 

@@ -3,24 +3,24 @@
 //! error position counts characters, so multibyte text maps to the right
 //! line and column of the file.
 
+use super::link::Link;
 use super::text::database_error;
 use crate::backend::Origin;
 use crate::error::{RunError, StatementError};
 use crate::files::sql_text::abridge;
 use crate::files::statements;
 use postgres::error::ErrorPosition;
-use postgres::Client;
 
 /// Runs every statement of `sql`; `line_of` turns a byte offset of `sql`
 /// into the line of the file an error names.
-pub(crate) fn run_sql(
-    client: &mut Client,
+pub(crate) async fn run_sql<C: Link + ?Sized>(
+    client: &mut C,
     sql: &str,
     origin: &Origin<'_>,
-    line_of: &dyn Fn(usize) -> u32,
+    line_of: &(dyn Fn(usize) -> u32 + Sync),
 ) -> Result<(), RunError> {
     for statement in statements::split(sql) {
-        let Err(error) = client.batch_execute(statement.text) else {
+        let Err(error) = client.batch_execute(statement.text).await else {
             continue;
         };
         let Some(db) = error.as_db_error() else {

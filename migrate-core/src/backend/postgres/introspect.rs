@@ -7,6 +7,7 @@
 
 use super::text::{literal, simple_rows};
 use crate::backend::ledger::LEDGER_TABLES;
+use crate::backend::ready;
 use crate::error::RunError;
 use postgres::Client;
 use std::collections::BTreeMap;
@@ -247,7 +248,7 @@ pub(crate) fn read_schema(client: &mut Client, schema: &str) -> Result<PgSchema,
          WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND {relation} \
          ORDER BY c.relname, a.attnum"
     );
-    for row in simple_rows(client, &columns, "reading columns")? {
+    for row in ready(simple_rows(client, &columns, "reading columns"))? {
         let text = |i: usize| row.get(i).cloned().flatten();
         let table = text(0).unwrap_or_default();
         let column = PgColumn {
@@ -266,7 +267,7 @@ pub(crate) fn read_schema(client: &mut Client, schema: &str) -> Result<PgSchema,
         schema_out.columns.entry(table).or_default().push(column);
     }
     for (kind, sql) in queries {
-        for row in simple_rows(client, &sql, "reading the schema")? {
+        for row in ready(simple_rows(client, &sql, "reading the schema"))? {
             let name = row.first().cloned().flatten().unwrap_or_default();
             let definition = row.get(1).cloned().flatten().unwrap_or_default();
             schema_out

@@ -4,10 +4,10 @@
 //! `CREATE INDEX CONCURRENTLY` in the holder's run waits for every such
 //! transaction to end: the two would wait for each other forever.
 
-use super::text::{simple_rows, simple_value};
+use super::link::Link;
+use super::text::{run, simple_row, simple_rows, simple_value, TextRow};
 use crate::backend::{LockWait, WaitPolicy, QUIET_WAIT};
 use crate::error::{BackendError, RunError};
-use postgres::Client;
 use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant};
 
@@ -26,37 +26,59 @@ pub fn lock_key(qualified: &str) -> i64 {
 const FIRST_POLL: Duration = Duration::from_millis(5);
 const MAX_POLL: Duration = Duration::from_millis(200);
 
-/// Takes the lock `key`: calls `attempt` (which tries once and says
-/// whether it got the lock) until it succeeds or `wait.limit`
-/// has passed, pausing with backoff. On timeout the error names the holder.
-pub(crate) fn take(
-    client: &mut Client,
+/// One try at a lock: `sql` returns a row that `taken` judges; after a
+/// miss, `after_miss` (when not empty) runs before the pause.
+pub(crate) struct Attempt<'a> {
+    /// The statements of one try.
+    pub sql: &'a str,
+    /// What the try is, for an error.
+    pub doing: &'static str,
+    /// Whether the row says the lock was taken.
+    pub taken: &'a (dyn Fn(&TextRow) -> bool + Sync),
+    /// Run after a miss (ending the try's transaction).
+    pub after_miss: &'a str,
+}
+
+/// Takes the lock `key`: makes `attempt` until it succeeds or `wait.limit`
+/// has passed, pausing with backoff, and returns the row of the try that
+/// took it. On timeout the error names the holder.
+pub(crate) async fn take<C: Link + ?Sized>(
+    client: &mut C,
     key: i64,
     wait: &WaitPolicy<'_>,
-    attempt: &mut dyn FnMut(&mut Client) -> Result<bool, RunError>,
-) -> Result<(), RunError> {
+    attempt: &Attempt<'_>,
+) -> Result<TextRow, RunError> {
     let started = Instant::now();
     let mut pause = FIRST_POLL;
     let mut told = false;
     loop {
-        if attempt(client)? {
-            return Ok(());
+        let row = simple_row(client, attempt.sql, attempt.doing).await?;
+        if (attempt.taken)(&row) {
+            return Ok(row);
+        }
+        if !attempt.after_miss.is_empty() {
+            run(client, attempt.after_miss, "waiting for the migration lock").await?;
         }
         let waited = started.elapsed();
         if waited >= wait.limit {
             return Err(RunError::Backend(BackendError::LockTimeout {
                 waited,
-                holder: holder(client, key),
+                holder: holder(client, key).await,
             }));
         }
         if !told && waited >= QUIET_WAIT {
             told = true;
-            wait.tell(&LockWait {
-                limit: wait.limit,
-                holder: holder(client, key),
-            });
+            if wait.is_heard() {
+                let holder = holder(client, key).await;
+                wait.tell(&LockWait {
+                    limit: wait.limit,
+                    holder,
+                });
+            }
         }
-        std::thread::sleep(pause.min(wait.limit.saturating_sub(waited)));
+        client
+            .pause(pause.min(wait.limit.saturating_sub(waited)))
+            .await;
         pause = (pause * 2).min(MAX_POLL);
     }
 }
@@ -64,12 +86,17 @@ pub(crate) fn take(
 /// Releases the session lock `key` after running `before` (which restores
 /// session settings) in the same round trip; an error when the lock was not
 /// held (the connection was reset under the run, or someone unlocked it).
-pub(crate) fn release(client: &mut Client, before: &str, key: i64) -> Result<(), RunError> {
+pub(crate) async fn release<C: Link + ?Sized>(
+    client: &mut C,
+    before: &str,
+    key: i64,
+) -> Result<(), RunError> {
     let released = simple_value(
         client,
         &format!("{before}SELECT pg_advisory_unlock({key})"),
         "releasing the migration lock",
-    )?;
+    )
+    .await?;
     if released.as_deref() == Some("t") {
         Ok(())
     } else {
@@ -78,7 +105,7 @@ pub(crate) fn release(client: &mut Client, before: &str, key: i64) -> Result<(),
 }
 
 /// Who holds the lock `key`: pid, application, client, and since when.
-fn holder(client: &mut Client, key: i64) -> Option<String> {
+async fn holder<C: Link + ?Sized>(client: &mut C, key: i64) -> Option<String> {
     // An advisory lock on a bigint key shows its high half as classid and
     // its low half as objid.
     let (high, low) = ((key >> 32) as u32, key as u32);
@@ -89,7 +116,9 @@ fn holder(client: &mut Client, key: i64) -> Option<String> {
          WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {high} AND l.objid = {low} AND l.objsubid = 1 \
          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
     );
-    let rows = simple_rows(client, &sql, "finding the lock holder").ok()?;
+    let rows = simple_rows(client, &sql, "finding the lock holder")
+        .await
+        .ok()?;
     let row = rows.first()?;
     let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
     Some(format!(

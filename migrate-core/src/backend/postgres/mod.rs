@@ -15,12 +15,14 @@ pub(crate) mod dump;
 mod exec;
 pub(crate) mod introspect;
 mod libpq_env;
+mod link;
 mod lock;
 pub(crate) mod text;
 mod tls;
 
 pub use crate::backend::settings::{LockMode, ServerSettings};
 pub use backend::{Postgres, PostgresDialect, PostgresSession};
+pub use link::Link;
 pub use lock::lock_key;
 /// The connection type of the PostgreSQL backend.
 pub use postgres::Client;

@@ -2,8 +2,9 @@
 //! travel as text and are quoted here, so no prepared statement is ever
 //! created (a transaction-mode pooler could hand it to another client).
 
+use super::link::Link;
 use crate::error::{BackendError, DriverCode, RunError};
-use postgres::{Client, SimpleQueryMessage};
+use postgres::SimpleQueryMessage;
 
 /// One row as text; `None` for `NULL`.
 pub(crate) type TextRow = Vec<Option<String>>;
@@ -34,13 +35,14 @@ pub(crate) fn database_error(doing: &'static str, source: postgres::Error) -> Ru
 
 /// Runs the statements of `sql` in one round trip and returns the rows of
 /// each, as text, in order.
-pub(crate) fn simple_results(
-    client: &mut Client,
+pub(crate) async fn simple_results<C: Link + ?Sized>(
+    client: &mut C,
     sql: &str,
     doing: &'static str,
 ) -> Result<Vec<Vec<TextRow>>, RunError> {
     let messages = client
         .simple_query(sql)
+        .await
         .map_err(|e| database_error(doing, e))?;
     let mut results = Vec::new();
     let mut rows = Vec::new();
@@ -59,46 +61,53 @@ pub(crate) fn simple_results(
 }
 
 /// Runs `sql` and returns the rows of its last result, as text.
-pub(crate) fn simple_rows(
-    client: &mut Client,
+pub(crate) async fn simple_rows<C: Link + ?Sized>(
+    client: &mut C,
     sql: &str,
     doing: &'static str,
 ) -> Result<Vec<TextRow>, RunError> {
-    Ok(simple_results(client, sql, doing)?
+    Ok(simple_results(client, sql, doing)
+        .await?
         .pop()
         .unwrap_or_default())
 }
 
 /// The first row of `sql`'s last result (empty when there is none).
-pub(crate) fn simple_row(
-    client: &mut Client,
+pub(crate) async fn simple_row<C: Link + ?Sized>(
+    client: &mut C,
     sql: &str,
     doing: &'static str,
 ) -> Result<TextRow, RunError> {
-    Ok(simple_rows(client, sql, doing)?
+    Ok(simple_rows(client, sql, doing)
+        .await?
         .into_iter()
         .next()
         .unwrap_or_default())
 }
 
 /// The first column of the first row, if any.
-pub(crate) fn simple_value(
-    client: &mut Client,
+pub(crate) async fn simple_value<C: Link + ?Sized>(
+    client: &mut C,
     sql: &str,
     doing: &'static str,
 ) -> Result<Option<String>, RunError> {
-    Ok(simple_row(client, sql, doing)?.into_iter().next().flatten())
+    Ok(simple_row(client, sql, doing)
+        .await?
+        .into_iter()
+        .next()
+        .flatten())
 }
 
 /// Runs the statements of `sql` in one round trip and returns how many
 /// rows each changed, in order.
-pub(crate) fn command_counts(
-    client: &mut Client,
+pub(crate) async fn command_counts<C: Link + ?Sized>(
+    client: &mut C,
     sql: &str,
     doing: &'static str,
 ) -> Result<Vec<u64>, RunError> {
     let messages = client
         .simple_query(sql)
+        .await
         .map_err(|e| database_error(doing, e))?;
     Ok(messages
         .iter()
@@ -110,21 +119,27 @@ pub(crate) fn command_counts(
 }
 
 /// Runs `sql` and returns how many rows its last command changed.
-pub(crate) fn changed_rows(
-    client: &mut Client,
+pub(crate) async fn changed_rows<C: Link + ?Sized>(
+    client: &mut C,
     sql: &str,
     doing: &'static str,
 ) -> Result<u64, RunError> {
-    Ok(command_counts(client, sql, doing)?
+    Ok(command_counts(client, sql, doing)
+        .await?
         .last()
         .copied()
         .unwrap_or(0))
 }
 
 /// Runs statements whose results do not matter.
-pub(crate) fn run(client: &mut Client, sql: &str, doing: &'static str) -> Result<(), RunError> {
+pub(crate) async fn run<C: Link + ?Sized>(
+    client: &mut C,
+    sql: &str,
+    doing: &'static str,
+) -> Result<(), RunError> {
     client
         .batch_execute(sql)
+        .await
         .map_err(|e| database_error(doing, e))
 }
 

@@ -9,7 +9,7 @@ use crate::backend::foreign_keys::Violation;
 use crate::backend::ledger::{
     AppliedRowRef, LedgerState, LogEntry, NewRow, Status, StoredDowngrade, LEDGER_TABLES,
 };
-use crate::backend::sealed::Ops;
+use crate::backend::sealed::{Blocking, Ops};
 use crate::backend::WaitPolicy;
 use crate::backend::{Dialect, Origin, RunScope};
 use crate::error::{BackendError, RunError};
@@ -61,7 +61,7 @@ fn table_exists(conn: &Connection, name: &str) -> Result<bool, RunError> {
 /// rowid order. The caller provides the snapshot (a transaction).
 fn read_visiting_rows(
     conn: &Connection,
-    visit: &mut dyn FnMut(AppliedRowRef<'_>),
+    visit: &mut (dyn FnMut(AppliedRowRef<'_>) + Send),
 ) -> Result<LedgerState, RunError> {
     let mut stmt = conn
         .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
@@ -121,6 +121,9 @@ pub struct SqliteSession {
     foreign_keys_were_on: bool,
 }
 
+/// rusqlite blocks: a run on it needs no runtime.
+impl Blocking for Connection {}
+
 // `Ops` is sealed: its ledger types stay crate-private (docs/DESIGN.md §2).
 #[allow(private_interfaces)]
 impl Ops for Connection {
@@ -129,7 +132,7 @@ impl Ops for Connection {
     /// Sets the busy timeout, refuses a read-only database and switches
     /// foreign keys off for the run (the pragma is a no-op inside a
     /// transaction; a table rebuild needs them off).
-    fn acquire(
+    async fn acquire(
         &mut self,
         wait: &WaitPolicy<'_>,
         _scope: RunScope,
@@ -158,7 +161,7 @@ impl Ops for Connection {
 
     /// Restores the connection's foreign-key setting, whatever a migration
     /// outside the run's transaction set.
-    fn release(&mut self, session: SqliteSession) -> Result<(), RunError> {
+    async fn release(&mut self, session: SqliteSession) -> Result<(), RunError> {
         let setting = if session.foreign_keys_were_on {
             "PRAGMA foreign_keys = ON"
         } else {
@@ -171,39 +174,43 @@ impl Ops for Connection {
     /// Switches foreign keys off again before every transaction of a run:
     /// a `transactional: false` migration (or stored downgrade SQL) that
     /// switched them on must not make a later table rebuild cascade.
-    fn begin(&mut self, wait: &WaitPolicy<'_>, _session: &SqliteSession) -> Result<(), RunError> {
+    async fn begin(
+        &mut self,
+        wait: &WaitPolicy<'_>,
+        _session: &SqliteSession,
+    ) -> Result<(), RunError> {
         self.execute_batch("PRAGMA foreign_keys = OFF")
             .doing("switching foreign keys off")?;
         begin_immediate_waiting(self, wait).doing("taking the write lock")
     }
 
-    fn transaction_is_open(&mut self) -> Result<bool, RunError> {
+    async fn transaction_is_open(&mut self) -> Result<bool, RunError> {
         Ok(!self.is_autocommit())
     }
 
-    fn commit(&mut self) -> Result<(), RunError> {
+    async fn commit(&mut self) -> Result<(), RunError> {
         self.execute_batch("COMMIT").doing("committing")
     }
 
-    fn rollback(&mut self) {
+    fn abandon(&mut self, _session: &SqliteSession) {
         if !self.is_autocommit() {
             // A failed rollback leaves SQLite to roll back on close.
             let _ = self.execute_batch("ROLLBACK");
         }
     }
 
-    fn run_script(
+    async fn run_script(
         &mut self,
         sql: &str,
         origin: &Origin<'_>,
-        line_of: &dyn Fn(usize) -> u32,
+        line_of: &(dyn Fn(usize) -> u32 + Sync),
     ) -> Result<(), RunError> {
         run_sql(self, sql, origin, line_of)
     }
 
-    fn read_ledger(
+    async fn read_ledger(
         &mut self,
-        visit: &mut dyn FnMut(AppliedRowRef<'_>),
+        visit: &mut (dyn FnMut(AppliedRowRef<'_>) + Send),
     ) -> Result<LedgerState, RunError> {
         if !self.is_autocommit() {
             return read_visiting_rows(self, visit);
@@ -216,7 +223,7 @@ impl Ops for Connection {
         ended.map(|()| state)
     }
 
-    fn ensure_ledger(&mut self) -> Result<(), RunError> {
+    async fn ensure_ledger(&mut self) -> Result<(), RunError> {
         for (name, ddl) in
             LEDGER_TABLES
                 .iter()
@@ -230,7 +237,7 @@ impl Ops for Connection {
         Ok(())
     }
 
-    fn apply_row_op(&mut self, op: &RowOp) -> Result<usize, RunError> {
+    async fn apply_row_op(&mut self, op: &RowOp) -> Result<usize, RunError> {
         match op {
             RowOp::Insert(rev) => self.execute("INSERT INTO alembic_version (version_num) VALUES (?1)", [rev]),
             RowOp::Delete(rev) => self.execute("DELETE FROM alembic_version WHERE alembic_version.version_num = ?1", [rev]),
@@ -242,7 +249,7 @@ impl Ops for Connection {
         .doing("updating alembic_version")
     }
 
-    fn record(&mut self, row: &NewRow<'_>) -> Result<(), RunError> {
+    async fn record(&mut self, row: &NewRow<'_>) -> Result<(), RunError> {
         rusqlite::Connection::execute(
             self,
             &format!(
@@ -263,7 +270,7 @@ impl Ops for Connection {
         Ok(())
     }
 
-    fn forget(&mut self, revision: &str) -> Result<(), RunError> {
+    async fn forget(&mut self, revision: &str) -> Result<(), RunError> {
         rusqlite::Connection::execute(
             self,
             "DELETE FROM migrate_applied WHERE revision = ?1",
@@ -273,7 +280,7 @@ impl Ops for Connection {
         Ok(())
     }
 
-    fn set_checksum(&mut self, revision: &str, checksum: &str) -> Result<(), RunError> {
+    async fn set_checksum(&mut self, revision: &str, checksum: &str) -> Result<(), RunError> {
         rusqlite::Connection::execute(
             self,
             "UPDATE migrate_applied SET checksum = ?2 WHERE revision = ?1",
@@ -283,7 +290,7 @@ impl Ops for Connection {
         Ok(())
     }
 
-    fn stored_downgrades(&mut self) -> Result<Vec<StoredDowngrade>, RunError> {
+    async fn stored_downgrades(&mut self) -> Result<Vec<StoredDowngrade>, RunError> {
         let mut stmt = self
             .prepare("SELECT revision, message, down_revision, downgrade_sql FROM migrate_applied ORDER BY rowid DESC")
             .doing("reading migrate_applied")?;
@@ -304,7 +311,7 @@ impl Ops for Connection {
         .doing("reading migrate_applied")
     }
 
-    fn log(&mut self, entry: &LogEntry<'_>) -> Result<(), RunError> {
+    async fn log(&mut self, entry: &LogEntry<'_>) -> Result<(), RunError> {
         rusqlite::Connection::execute(
             self,
             &format!(
@@ -324,7 +331,7 @@ impl Ops for Connection {
         Ok(())
     }
 
-    fn foreign_key_violations(&mut self) -> Result<Vec<Violation>, RunError> {
+    async fn foreign_key_violations(&mut self) -> Result<Vec<Violation>, RunError> {
         let mut stmt = self
             .prepare("PRAGMA foreign_key_check")
             .doing("checking foreign keys")?;
@@ -357,6 +364,7 @@ impl Dialect for SqliteDialect {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::ready;
 
     fn foreign_keys(conn: &Connection) -> bool {
         conn.query_row("PRAGMA foreign_keys", [], |row| row.get(0))
@@ -368,24 +376,24 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
         let wait = WaitPolicy::default();
-        let session = conn.acquire(&wait, RunScope::CommitsPartway).unwrap();
+        let session = ready(conn.acquire(&wait, RunScope::CommitsPartway)).unwrap();
         assert!(!foreign_keys(&conn));
         // What a `transactional: false` migration might do between two
         // transactions of the run.
         conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-        conn.begin(&wait, &session).unwrap();
+        ready(conn.begin(&wait, &session)).unwrap();
         assert!(!foreign_keys(&conn));
-        conn.commit().unwrap();
-        conn.release(session).unwrap();
+        ready(conn.commit()).unwrap();
+        ready(conn.release(session)).unwrap();
         assert!(foreign_keys(&conn));
 
         // A connection that had them off gets them off back.
-        let session = conn.acquire(&wait, RunScope::OneTransaction).unwrap();
-        conn.release(session).unwrap();
+        let session = ready(conn.acquire(&wait, RunScope::OneTransaction)).unwrap();
+        ready(conn.release(session)).unwrap();
         conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
-        let session = conn.acquire(&wait, RunScope::OneTransaction).unwrap();
+        let session = ready(conn.acquire(&wait, RunScope::OneTransaction)).unwrap();
         conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-        conn.release(session).unwrap();
+        ready(conn.release(session)).unwrap();
         assert!(!foreign_keys(&conn));
     }
 }

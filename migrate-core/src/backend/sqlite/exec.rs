@@ -17,7 +17,7 @@ pub(crate) fn run_sql(
     conn: &Connection,
     sql: &str,
     origin: &Origin<'_>,
-    line_of: &dyn Fn(usize) -> u32,
+    line_of: &(dyn Fn(usize) -> u32 + Sync),
 ) -> Result<(), RunError> {
     let mut batch = Batch::new(conn, sql);
     let mut cursor = 0usize;

@@ -7,6 +7,7 @@ use crate::backend::location::Location;
 use crate::backend::postgres::introspect::{read_schema, PgSchema};
 use crate::backend::postgres::text::{identifier, run};
 use crate::backend::postgres::{Postgres, ServerSettings};
+use crate::backend::ready;
 use crate::error::{BackendError, RunError, ToolError};
 use crate::set::Migrations;
 use crate::tools::schema::lab::Lab;
@@ -36,11 +37,11 @@ impl Scratch {
             SCRATCH.fetch_add(1, Ordering::Relaxed)
         );
         let mut admin = crate::backend::postgres::connect(server)?;
-        run(
+        ready(run(
             &mut admin,
             &format!("CREATE DATABASE {}", identifier(&name)),
             "creating a scratch database (the user needs CREATEDB, or name another server with --dev-url)",
-        )?;
+        ))?;
         let location = with_database(server, &name);
         let postgres = Postgres::connect(&location, settings.clone())?;
         Ok(Scratch {
