@@ -8,12 +8,13 @@
 //! DATABASE_URL=... async_bot migrate history                       # the migrate CLI, embedded
 //! ```
 //!
-//! The runs block (SQLite's and PostgreSQL's drivers do), so the start-up
-//! goes to tokio's blocking pool with a connection of its own; migrate's
-//! events (a span per run, a line per migration) arrive in the bot's
-//! `tracing` log.
+//! On PostgreSQL the start-up is awaited on a sqlx connection, like the
+//! bot's own queries; SQLite's driver blocks, so there the start-up goes to
+//! tokio's blocking pool with a connection of its own. migrate's events (a
+//! span per run, a line per migration) arrive in the bot's `tracing` log.
 
 use migrate::{Database, Location, Migrations, OpenOptions};
+use sqlx::Connection;
 use std::process::ExitCode;
 
 static SQLITE: Migrations = migrate::embed_migrations!("../../migrations");
@@ -71,11 +72,21 @@ async fn run(location: Location) -> Result<(), BoxError> {
     let set = migrations(&location);
     let url = pool_url(&location);
     // Refuses drift, then upgrades to head, on a connection of its own.
-    let startup = tokio::task::spawn_blocking(move || -> Result<_, BoxError> {
-        let mut db = Database::open(&location, &OpenOptions::default())?;
-        Ok(set.start(&mut db)?)
-    })
-    .await??;
+    let startup = match location {
+        Location::Postgres { .. } => {
+            let mut connection = sqlx::PgConnection::connect(&url).await?;
+            let startup = set.start_async(&mut connection).await?;
+            connection.close().await?;
+            startup
+        }
+        _ => {
+            tokio::task::spawn_blocking(move || -> Result<_, BoxError> {
+                let mut db = Database::open(&location, &OpenOptions::default())?;
+                Ok(set.start(&mut db)?)
+            })
+            .await??
+        }
+    };
     println!(
         "async_bot: database at {}",
         startup.run.heads_after.join(", ")

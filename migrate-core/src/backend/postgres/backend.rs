@@ -4,6 +4,7 @@
 //! offline SQL.
 
 use super::exec::run_sql;
+use super::link::sealed::Exec;
 use super::link::Link;
 use super::lock::{self, lock_key, Attempt};
 use super::text::{
@@ -620,31 +621,30 @@ trait AsConn {
 static DEFAULT_SETTINGS: std::sync::LazyLock<ServerSettings> =
     std::sync::LazyLock::new(ServerSettings::default);
 
-/// A bare blocking client runs with the default [`ServerSettings`].
-impl AsConn for Client {
-    type Link = Client;
+/// A bare client (blocking, tokio-postgres's, sqlx's) runs with the
+/// default [`ServerSettings`].
+macro_rules! bare_client {
+    ($client:ty) => {
+        impl AsConn for $client {
+            type Link = $client;
 
-    fn conn(&mut self) -> Conn<'_, Client> {
-        Conn {
-            client: self,
-            settings: &DEFAULT_SETTINGS,
-            location: None,
+            fn conn(&mut self) -> Conn<'_, $client> {
+                Conn {
+                    client: self,
+                    settings: &DEFAULT_SETTINGS,
+                    location: None,
+                }
+            }
         }
-    }
+    };
 }
 
-/// A bare async client runs with the default [`ServerSettings`].
-impl AsConn for tokio_postgres::Client {
-    type Link = tokio_postgres::Client;
-
-    fn conn(&mut self) -> Conn<'_, tokio_postgres::Client> {
-        Conn {
-            client: self,
-            settings: &DEFAULT_SETTINGS,
-            location: None,
-        }
-    }
-}
+bare_client!(Client);
+bare_client!(tokio_postgres::Client);
+#[cfg(feature = "sqlx-0_8")]
+bare_client!(sqlx_0_8::PgConnection);
+#[cfg(feature = "sqlx-0_9")]
+bare_client!(sqlx_0_9::PgConnection);
 
 impl<C: Link> AsConn for Postgres<C> {
     type Link = C;

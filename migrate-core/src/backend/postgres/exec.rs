@@ -9,7 +9,6 @@ use crate::backend::Origin;
 use crate::error::{RunError, StatementError};
 use crate::files::sql_text::abridge;
 use crate::files::statements;
-use postgres::error::ErrorPosition;
 
 /// Runs every statement of `sql`; `line_of` turns a byte offset of `sql`
 /// into the line of the file an error names.
@@ -23,22 +22,22 @@ pub(crate) async fn run_sql<C: Link + ?Sized>(
         let Err(error) = client.batch_execute(statement.text).await else {
             continue;
         };
-        let Some(db) = error.as_db_error() else {
+        let Some(message) = error.message.clone() else {
             return Err(database_error("running a migration", error));
         };
         // The position is 1-based, in characters of the statement sent.
-        let offset = match db.position() {
-            Some(ErrorPosition::Original(position)) => statement
+        let offset = match error.position {
+            Some(position) => statement
                 .text
                 .char_indices()
-                .nth((*position as usize).saturating_sub(1))
+                .nth(position.saturating_sub(1))
                 .map_or(statement.text.len(), |(at, _)| at),
-            _ => 0,
+            None => 0,
         };
         let at = statement.start + offset;
         let line_start = sql[..at].rfind('\n').map_or(0, |n| n + 1);
-        let column = db
-            .position()
+        let column = error
+            .position
             .map(|_| u32::try_from(sql[line_start..at].chars().count() + 1).unwrap_or(u32::MAX));
         return Err(RunError::Statement(Box::new(StatementError {
             direction: origin.direction,
@@ -47,8 +46,8 @@ pub(crate) async fn run_sql<C: Link + ?Sized>(
             line: line_of(at),
             column,
             statement: abridge(statement.text),
-            message: db.message().to_owned(),
-            code: Some(db.code().code().to_owned()),
+            message,
+            code: error.code,
             schema_matches: None,
         })));
     }

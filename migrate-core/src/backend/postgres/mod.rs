@@ -17,6 +17,8 @@ pub(crate) mod introspect;
 mod libpq_env;
 mod link;
 mod lock;
+#[cfg(any(feature = "sqlx-0_8", feature = "sqlx-0_9"))]
+mod sqlx;
 pub(crate) mod text;
 mod tls;
 

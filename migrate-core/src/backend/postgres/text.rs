@@ -2,19 +2,19 @@
 //! travel as text and are quoted here, so no prepared statement is ever
 //! created (a transaction-mode pooler could hand it to another client).
 
-use super::link::Link;
+use super::link::{Link, LinkError, Reply};
 use crate::error::{BackendError, DriverCode, RunError};
-use postgres::SimpleQueryMessage;
 
 /// One row as text; `None` for `NULL`.
 pub(crate) type TextRow = Vec<Option<String>>;
 
 /// The [`RunError`] of a client failure while doing `doing`.
-pub(crate) fn database_error(doing: &'static str, source: postgres::Error) -> RunError {
-    let hint = if source.is_closed() {
+pub(crate) fn database_error(doing: &'static str, source: impl Into<LinkError>) -> RunError {
+    let source = source.into();
+    let hint = if source.closed {
         Some("the connection to the server was lost; check the server and retry")
     } else {
-        match source.code().map(postgres::error::SqlState::code) {
+        match source.code.as_deref() {
             Some("25006") => Some("the server or the connection is read-only (a standby, or default_transaction_read_only); connect to the primary"),
             Some("42501") => Some("the database user lacks a privilege this needs; grant it, or connect as the owner"),
             Some("55P03") => Some("a table lock was held by another session past lock_timeout; retry when the other work is done"),
@@ -22,14 +22,11 @@ pub(crate) fn database_error(doing: &'static str, source: postgres::Error) -> Ru
             _ => None,
         }
     };
-    let code = source
-        .code()
-        .map(|state| DriverCode::SqlState(state.code().to_owned()));
     RunError::Backend(BackendError::Database {
         doing,
-        code,
+        code: source.code.map(DriverCode::SqlState),
         hint,
-        source: Box::new(source),
+        source: source.source,
     })
 }
 
@@ -48,13 +45,8 @@ pub(crate) async fn simple_results<C: Link + ?Sized>(
     let mut rows = Vec::new();
     for message in messages {
         match message {
-            SimpleQueryMessage::Row(row) => rows.push(
-                (0..row.len())
-                    .map(|i| row.get(i).map(str::to_owned))
-                    .collect(),
-            ),
-            SimpleQueryMessage::CommandComplete(_) => results.push(std::mem::take(&mut rows)),
-            _ => {}
+            Reply::Row(row) => rows.push(row),
+            Reply::Done(_) => results.push(std::mem::take(&mut rows)),
         }
     }
     Ok(results)
@@ -112,8 +104,8 @@ pub(crate) async fn command_counts<C: Link + ?Sized>(
     Ok(messages
         .iter()
         .filter_map(|m| match m {
-            SimpleQueryMessage::CommandComplete(n) => Some(*n),
-            _ => None,
+            Reply::Done(n) => Some(*n),
+            Reply::Row(_) => None,
         })
         .collect())
 }

@@ -10,6 +10,25 @@ static SERVER_MIGRATIONS: migrate::Migrations =
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The server set and a migration after it that fails on its line 7.
+fn broken_set(dir: &std::path::Path) -> Result<migrate::Migrations, BoxError> {
+    let versions = dir.join("broken/versions");
+    std::fs::create_dir_all(&versions)?;
+    let server_set = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../examples/postgres/migrations/versions"
+    );
+    for entry in std::fs::read_dir(server_set)? {
+        let path = entry?.path();
+        std::fs::copy(&path, versions.join(path.file_name().unwrap_or_default()))?;
+    }
+    std::fs::write(
+        versions.join("005_broken.sql"),
+        "-- revision: 005\n-- down_revision: 004\n-- message: broken\n\n-- migrate:upgrade\nALTER TABLE settings ADD COLUMN note TEXT;\nSELECT no_such_column FROM settings;\n",
+    )?;
+    Ok(migrate::Migrations::from_dir(dir.join("broken"))?)
+}
+
 async fn start(url: String, set: &'static migrate::Migrations) -> Result<Vec<String>, BoxError> {
     tokio::task::spawn_blocking(move || -> Result<Vec<String>, BoxError> {
         let location = migrate::Location::parse(&url)?;
@@ -40,14 +59,55 @@ async fn main() -> Result<(), BoxError> {
     println!("sqlite: migrate took it to {version}; sqlx reads {tables} of its tables");
 
     if let Ok(url) = std::env::var("DATABASE_URL") {
-        let heads = start(url.clone(), &SERVER_MIGRATIONS).await?;
-        let pool = sqlx::PgPool::connect(&url).await?;
+        // Eight starts at once, each on a connection of the bot's pool:
+        // each migration is applied once, and all end at head.
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(8)
+            .connect(&url)
+            .await?;
+        let starts: Vec<_> = (0..8)
+            .map(|_| {
+                let pool = pool.clone();
+                tokio::spawn(async move {
+                    let mut connection = pool.acquire().await?;
+                    Ok::<_, BoxError>(SERVER_MIGRATIONS.start_async(&mut *connection).await?)
+                })
+            })
+            .collect();
+        let mut applied = 0;
+        for start in starts {
+            let startup = start.await??;
+            applied += startup.run.steps.len();
+            assert_eq!(startup.run.heads_after, ["004"]);
+        }
+        assert_eq!(applied, SERVER_MIGRATIONS.len());
         let version: String = sqlx::query("SELECT version_num FROM alembic_version")
             .fetch_one(&pool)
             .await?
             .get(0);
-        assert_eq!(heads, vec![version.clone()]);
-        println!("postgresql: migrate took it to {version}; sqlx reads it");
+        // A failing migration on a connection of the pool is rolled back,
+        // names its line, and leaves the connection usable.
+        let broken = broken_set(&dir)?;
+        let mut connection = pool.acquire().await?;
+        let error = broken.start_async(&mut *connection).await.unwrap_err();
+        let migrate::StartError::Run(migrate::RunError::Statement(statement)) = &error else {
+            panic!("expected a statement error, got {error:?}");
+        };
+        assert_eq!((statement.revision.as_str(), statement.line), ("005", 7));
+        let columns: i64 = sqlx::query(
+            "SELECT count(*) FROM information_schema.columns WHERE column_name = 'note'",
+        )
+        .fetch_one(&mut *connection)
+        .await?
+        .get(0);
+        assert_eq!(columns, 0, "the failed run is rolled back");
+        drop(connection);
+        std::fs::remove_dir_all(&dir)?;
+        let same = start(url.clone(), &SERVER_MIGRATIONS).await?;
+        assert_eq!(same, vec![version.clone()]);
+        println!(
+            "postgresql: eight starts on sqlx's pool took it to {version}, each migration once"
+        );
     }
     Ok(())
 }
