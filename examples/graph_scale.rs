@@ -8,7 +8,7 @@
 //! times reading + parsing + validating the folder, and planning
 //! `upgrade head` from an empty database. Each figure is the median of 5 runs.
 
-use migrate::{Migrations, Target};
+use migrate_kit::{Migrations, Target};
 use std::time::{Duration, Instant};
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -39,10 +39,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut steps = 0;
     for _ in 0..5 {
         let started = Instant::now();
-        let files = migrate_core::load::read_folder(&dir)?;
+        let files = migrate_kit_core::load::read_folder(&dir)?;
         read.push(started.elapsed());
         let started = Instant::now();
-        migrate_core::load::parse_files(&files)?;
+        migrate_kit_core::load::parse_files(&files)?;
         parse.push(started.elapsed());
         let started = Instant::now();
         let set = Migrations::from_dir(&dir)?;

@@ -12,14 +12,14 @@
 //! the Python bot's `.env`), read by the same parser as `repair_bot
 //! migrate`, so both always open the same file.
 
-use migrate::Location;
+use migrate_kit::Location;
 use rusqlite::{params, Connection};
 use std::error::Error;
 use std::process::ExitCode;
 
-static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("migrations", replay);
+static MIGRATIONS: migrate_kit::Migrations = migrate_kit::embed_migrations!("migrations", replay);
 
-fn database() -> Result<Location, migrate::LocationError> {
+fn database() -> Result<Location, migrate_kit::LocationError> {
     match std::env::var("DATABASE_URL") {
         Ok(url) if !url.is_empty() => Location::parse(&url),
         _ => Location::parse("data/bot_database.db"),
@@ -30,13 +30,13 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("migrate") {
         // The whole command line, against the migrations compiled into this binary.
-        return migrate::cli::run_embedded(&MIGRATIONS, &args[1..]);
+        return migrate_kit::cli::run_embedded(&MIGRATIONS, &args[1..]);
     }
     match start() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // Hints name the commands as an operator types them here.
-            let commands = migrate::Commands::new("repair_bot migrate");
+            let commands = migrate_kit::Commands::new("repair_bot migrate");
             eprintln!("repair_bot: refusing to start: {}", commands.render(&error));
             ExitCode::FAILURE
         }
@@ -46,7 +46,7 @@ fn main() -> ExitCode {
 fn start() -> Result<(), Box<dyn Error>> {
     let location = database()?;
     let mut conn =
-        migrate::sqlite::open(&location).map_err(|e| format!("cannot open {location}: {e}"))?;
+        migrate_kit::sqlite::open(&location).map_err(|e| format!("cannot open {location}: {e}"))?;
     // Other instances may be migrating or writing: wait for them instead of
     // failing with "database is locked".
     conn.busy_timeout(std::time::Duration::from_secs(30))?;

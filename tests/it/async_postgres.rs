@@ -5,8 +5,8 @@
 
 use crate::pg::TestDb;
 use crate::sets::{runtimes, SERVER_SET};
-use migrate::postgres::{Postgres, ServerSettings};
-use migrate::{Migrations, RunError, StartError};
+use migrate_kit::postgres::{Postgres, ServerSettings};
+use migrate_kit::{Migrations, RunError, StartError};
 use std::path::Path;
 use tokio::runtime::Builder;
 
@@ -259,7 +259,10 @@ fn an_edited_applied_file_is_refused_before_anything_runs() {
     let (error, heads) = runtime.block_on(async {
         let mut client = connect(&url).await;
         let error = set.start_async(&mut client).await.unwrap_err();
-        (error, migrate::current_async(&mut client).await.unwrap())
+        (
+            error,
+            migrate_kit::current_async(&mut client).await.unwrap(),
+        )
     });
     let StartError::Drift(drift) = &error else {
         panic!("{error:?}");

@@ -1,11 +1,11 @@
 //! The embedded set equals the same folder loaded at runtime, field for
 //! field, checksums included: the macro and the runtime share one parser.
 
-use migrate::{Checksum, Migrations};
+use migrate_kit::{Checksum, Migrations};
 
-static MIGRATIONS: Migrations = migrate::embed_migrations!("migrations");
-static CRLF: Migrations = migrate::embed_migrations!("tests/fixtures/crlf");
-static EVERY_FIELD: Migrations = migrate::embed_migrations!("tests/fixtures/every_field");
+static MIGRATIONS: Migrations = migrate_kit::embed_migrations!("migrations");
+static CRLF: Migrations = migrate_kit::embed_migrations!("tests/fixtures/crlf");
+static EVERY_FIELD: Migrations = migrate_kit::embed_migrations!("tests/fixtures/every_field");
 
 #[test]
 fn embedded_set_equals_the_folder_loaded_at_runtime() {

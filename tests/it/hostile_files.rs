@@ -3,7 +3,7 @@
 //! hostile_files -- --ignored` adds the 100,000-file folder.
 
 use crate::support::{migration, write_folder};
-use migrate::{Checksum, Migrations};
+use migrate_kit::{Checksum, Migrations};
 use tempfile::TempDir;
 
 const HEADER: &str = "-- revision: a1\n-- down_revision: none\n-- message: m\n";

@@ -3,7 +3,7 @@
 //! message with its hint, not a dump of the structures.
 
 use crate::support::{migration, write_folder};
-use migrate::Migrations;
+use migrate_kit::Migrations;
 use rusqlite::Connection;
 use std::error::Error;
 use tempfile::TempDir;

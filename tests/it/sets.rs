@@ -5,10 +5,10 @@
 use tokio::runtime::{Builder, Runtime};
 
 /// The bot's own migrations folder (SQLite).
-pub const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+pub const REFERENCE: &str = concat!(workspace_root!(), "/migrations");
 
 /// The PostgreSQL example's folder, with a `transactional: false` migration.
-pub const SERVER_SET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/postgres/migrations");
+pub const SERVER_SET: &str = concat!(workspace_root!(), "/examples/postgres/migrations");
 
 /// A multi-thread and a current-thread runtime, each named.
 pub fn runtimes() -> [(&'static str, Runtime); 2] {

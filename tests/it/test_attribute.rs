@@ -1,8 +1,8 @@
-//! `#[migrate::test]`: each test gets a database of its own, migrated by
+//! `#[migrate_kit::test]`: each test gets a database of its own, migrated by
 //! the embedded folder (to head, or to the revision `to` names), for sync
 //! and async tests, removed when the test ends.
 
-use migrate::TestDatabase;
+use migrate_kit::TestDatabase;
 use rusqlite::Connection;
 
 /// The test's own connection to its database (SQLite here: no
@@ -20,7 +20,7 @@ fn version(conn: &Connection) -> String {
         .unwrap()
 }
 
-#[migrate::test("migrations")]
+#[migrate_kit::test("migrations")]
 fn a_test_gets_a_fresh_database_at_head(db: TestDatabase) {
     let conn = open(&db);
     assert_eq!(version(&conn), "003");
@@ -35,7 +35,7 @@ fn a_test_gets_a_fresh_database_at_head(db: TestDatabase) {
     .unwrap();
 }
 
-#[migrate::test("migrations")]
+#[migrate_kit::test("migrations")]
 fn no_two_tests_share_one(db: TestDatabase) {
     // The test above inserts telegram_id 1 in its own database.
     let conn = open(&db);
@@ -46,7 +46,7 @@ fn no_two_tests_share_one(db: TestDatabase) {
     .unwrap();
 }
 
-#[migrate::test("migrations", to = "002")]
+#[migrate_kit::test("migrations", to = "002")]
 fn the_next_migration_runs_on_rows_inserted_before_it(mut db: TestDatabase) {
     let conn = open(&db);
     assert_eq!(version(&conn), "002");
@@ -67,7 +67,7 @@ fn the_next_migration_runs_on_rows_inserted_before_it(mut db: TestDatabase) {
     assert_eq!(phone, "+7 900");
 }
 
-#[migrate::test("migrations")]
+#[migrate_kit::test("migrations")]
 async fn an_async_test_gets_one_too(db: TestDatabase) {
     let url = db.url().to_owned();
     let heads = tokio::task::spawn_blocking(move || version(&open_url(&url)))
@@ -78,7 +78,7 @@ async fn an_async_test_gets_one_too(db: TestDatabase) {
 
 #[test]
 fn the_database_is_removed_when_the_test_ends() {
-    static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("migrations");
+    static MIGRATIONS: migrate_kit::Migrations = migrate_kit::embed_migrations!("migrations");
     let db = TestDatabase::new(&MIGRATIONS).unwrap();
     let file = std::path::PathBuf::from(db.url().trim_start_matches("sqlite://"));
     assert!(file.exists());
@@ -89,7 +89,7 @@ fn the_database_is_removed_when_the_test_ends() {
 /// Run by the next test in a process of its own, with `DATABASE_URL`
 /// naming the PostgreSQL server.
 #[cfg(feature = "postgres")]
-#[migrate::test("examples/postgres/migrations", to = "003")]
+#[migrate_kit::test("examples/postgres/migrations", to = "003")]
 #[ignore = "run by a_server_test_gets_a_scratch_database_that_is_dropped"]
 fn on_the_server(mut db: TestDatabase) {
     let url = db.url().to_owned();
@@ -147,4 +147,36 @@ fn a_server_test_gets_a_scratch_database_that_is_dropped() {
         .unwrap()
         .get(0);
     assert_eq!(left, 0, "{name} was not dropped");
+}
+
+/// Run by the next test in a process of its own, with a `DATABASE_URL`
+/// that names no database this crate opens.
+#[test]
+#[ignore = "run by an_unusable_database_url_is_refused_not_tested_around"]
+fn with_an_unusable_database_url() {
+    static MIGRATIONS: migrate_kit::Migrations = migrate_kit::embed_migrations!("migrations");
+    let error = TestDatabase::new(&MIGRATIONS).unwrap_err().to_string();
+    assert!(
+        error.starts_with("DATABASE_URL names the server") && error.contains("mysql"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_unusable_database_url_is_refused_not_tested_around() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "test_attribute::with_an_unusable_database_url",
+        ])
+        .env("DATABASE_URL", "mysql://shop@db/bot")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

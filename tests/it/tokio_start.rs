@@ -6,7 +6,7 @@
 #[cfg(feature = "postgres")]
 use crate::sets::SERVER_SET;
 use crate::sets::{runtimes, REFERENCE};
-use migrate::{Database, Location, Migrations, OpenOptions, Startup};
+use migrate_kit::{Database, Location, Migrations, OpenOptions, Startup};
 use std::error::Error;
 
 type BoxError = Box<dyn Error + Send + Sync>;

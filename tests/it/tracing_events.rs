@@ -4,7 +4,7 @@
 
 use crate::sets::REFERENCE;
 use crate::support::{migration, write_folder};
-use migrate::{Migrations, RunOptions, Target};
+use migrate_kit::{Migrations, RunOptions, Target};
 use rusqlite::Connection;
 use std::io::Write;
 use std::sync::{Arc, Mutex};

@@ -1,4 +1,4 @@
-static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("$MIGRATE_UI_FIXTURES/downgrade_that_cannot_run", replay);
+static MIGRATIONS: migrate_kit::Migrations = migrate_kit::embed_migrations!("$MIGRATE_UI_FIXTURES/downgrade_that_cannot_run", replay);
 
 fn main() {
     let _ = MIGRATIONS.len();

@@ -1,4 +1,4 @@
-static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("$MIGRATE_UI_FIXTURES/missing_down_revision");
+static MIGRATIONS: migrate_kit::Migrations = migrate_kit::embed_migrations!("$MIGRATE_UI_FIXTURES/missing_down_revision");
 
 fn main() {
     let _ = MIGRATIONS.len();

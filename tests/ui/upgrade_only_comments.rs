@@ -1,4 +1,4 @@
-static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("$MIGRATE_UI_FIXTURES/upgrade_only_comments");
+static MIGRATIONS: migrate_kit::Migrations = migrate_kit::embed_migrations!("$MIGRATE_UI_FIXTURES/upgrade_only_comments");
 
 fn main() {
     let _ = MIGRATIONS.len();

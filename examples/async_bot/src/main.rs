@@ -13,16 +13,16 @@
 //! tokio's blocking pool with a connection of its own. migrate's events (a
 //! span per run, a line per migration) arrive in the bot's `tracing` log.
 
-use migrate::{Database, Location, Migrations, OpenOptions};
+use migrate_kit::{Database, Location, Migrations, OpenOptions};
 use sqlx::Connection;
 use std::process::ExitCode;
 
-static SQLITE: Migrations = migrate::embed_migrations!("../../migrations");
-static POSTGRES: Migrations = migrate::embed_migrations!("../postgres/migrations");
+static SQLITE: Migrations = migrate_kit::embed_migrations!("../../migrations");
+static POSTGRES: Migrations = migrate_kit::embed_migrations!("../postgres/migrations");
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-fn location() -> Result<Location, migrate::LocationError> {
+fn location() -> Result<Location, migrate_kit::LocationError> {
     let url = std::env::var("DATABASE_URL").unwrap_or_default();
     Location::parse(if url.is_empty() {
         "data/bot_database.db"
@@ -51,7 +51,7 @@ fn main() -> ExitCode {
     if args.first().map(String::as_str) == Some("migrate") {
         // The whole command line, against the compiled-in migrations; before
         // any runtime starts, as a blocking program.
-        return migrate::cli::run_embedded(migrations(&location), &args[1..]);
+        return migrate_kit::cli::run_embedded(migrations(&location), &args[1..]);
     }
     tracing_subscriber::fmt().with_target(false).init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -61,7 +61,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(location)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            let commands = migrate::Commands::new("async_bot migrate");
+            let commands = migrate_kit::Commands::new("async_bot migrate");
             eprintln!("async_bot: refusing to start: {}", commands.render(&error));
             ExitCode::FAILURE
         }

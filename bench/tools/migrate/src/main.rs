@@ -8,15 +8,15 @@
 //! (the same SQL sent as one message). Prints one JSON line with the time
 //! in microseconds.
 
-use migrate::{Migrations, RunOptions, Target};
+use migrate_kit::{Migrations, RunOptions, Target};
 use rusqlite::Connection;
 use std::path::Path;
 use std::time::Instant;
 
 #[cfg(not(feature = "replay"))]
-static MIGRATIONS: Migrations = migrate::embed_migrations!("migrations");
+static MIGRATIONS: Migrations = migrate_kit::embed_migrations!("migrations");
 #[cfg(feature = "replay")]
-static MIGRATIONS: Migrations = migrate::embed_migrations!("migrations", replay);
+static MIGRATIONS: Migrations = migrate_kit::embed_migrations!("migrations", replay);
 
 fn apply(db: &Path, per_migration: bool) {
     let mut conn = Connection::open(db).unwrap();

@@ -4,14 +4,14 @@
 
 use sqlx::Row;
 
-static MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../migrations");
-static SERVER_MIGRATIONS: migrate::Migrations =
-    migrate::embed_migrations!("../../../examples/postgres/migrations");
+static MIGRATIONS: migrate_kit::Migrations = migrate_kit::embed_migrations!("../../../migrations");
+static SERVER_MIGRATIONS: migrate_kit::Migrations =
+    migrate_kit::embed_migrations!("../../../examples/postgres/migrations");
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The server set and a migration after it that fails on its line 7.
-fn broken_set(dir: &std::path::Path) -> Result<migrate::Migrations, BoxError> {
+fn broken_set(dir: &std::path::Path) -> Result<migrate_kit::Migrations, BoxError> {
     let versions = dir.join("broken/versions");
     std::fs::create_dir_all(&versions)?;
     let server_set = concat!(
@@ -26,13 +26,13 @@ fn broken_set(dir: &std::path::Path) -> Result<migrate::Migrations, BoxError> {
         versions.join("005_broken.sql"),
         "-- revision: 005\n-- down_revision: 004\n-- message: broken\n\n-- migrate:upgrade\nALTER TABLE settings ADD COLUMN note TEXT;\nSELECT no_such_column FROM settings;\n",
     )?;
-    Ok(migrate::Migrations::from_dir(dir.join("broken"))?)
+    Ok(migrate_kit::Migrations::from_dir(dir.join("broken"))?)
 }
 
-async fn start(url: String, set: &'static migrate::Migrations) -> Result<Vec<String>, BoxError> {
+async fn start(url: String, set: &'static migrate_kit::Migrations) -> Result<Vec<String>, BoxError> {
     tokio::task::spawn_blocking(move || -> Result<Vec<String>, BoxError> {
-        let location = migrate::Location::parse(&url)?;
-        let mut db = migrate::Database::open(&location, &migrate::OpenOptions::default())?;
+        let location = migrate_kit::Location::parse(&url)?;
+        let mut db = migrate_kit::Database::open(&location, &migrate_kit::OpenOptions::default())?;
         Ok(set.start(&mut db)?.run.heads_after)
     })
     .await?
@@ -90,7 +90,7 @@ async fn main() -> Result<(), BoxError> {
         let broken = broken_set(&dir)?;
         let mut connection = pool.acquire().await?;
         let error = broken.start_async(&mut *connection).await.unwrap_err();
-        let migrate::StartError::Run(migrate::RunError::Statement(statement)) = &error else {
+        let migrate_kit::StartError::Run(migrate_kit::RunError::Statement(statement)) = &error else {
             panic!("expected a statement error, got {error:?}");
         };
         assert_eq!((statement.revision.as_str(), statement.line), ("005", 7));

@@ -1,0 +1,5 @@
+//! The `migrate` command line.
+
+fn main() -> std::process::ExitCode {
+    migrate_kit::cli::main()
+}

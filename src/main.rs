@@ -1,5 +1,0 @@
-//! The `migrate` command line.
-
-fn main() -> std::process::ExitCode {
-    migrate::cli::main()
-}
