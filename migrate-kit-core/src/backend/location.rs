@@ -20,7 +20,7 @@
 //! without being one (`sqlite+aiosqlite//data/bot.db`): neither is ever
 //! taken as a file name. Printed, a location hides its password wherever
 //! it is written: in the user part, as a `password=` parameter, or in a
-//! key/value string (see [`redact`]).
+//! key/value string (the password is replaced by `***`).
 
 use std::fmt;
 use std::path::PathBuf;

@@ -85,7 +85,8 @@ impl std::fmt::Debug for WaitPolicy<'_> {
     }
 }
 
-/// A run waiting for another one's lock, as [`WaitPolicy::on_wait`] hears.
+/// A run waiting for another one's lock, as
+/// [`RunOptions::on_wait`](crate::RunOptions::on_wait) hears.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockWait {
     /// How long the run waits in all before giving up.

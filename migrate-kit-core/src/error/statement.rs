@@ -26,8 +26,7 @@ pub struct StatementError {
     pub code: Option<String>,
     /// What a comparison of the live schema with the migrations found, when
     /// the message names a table or column that is missing or already
-    /// there (see [`StatementError::named_object`]); `None` until a face
-    /// made that comparison.
+    /// there; `None` until a face made that comparison.
     pub schema_matches: Option<bool>,
 }
 

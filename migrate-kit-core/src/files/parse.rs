@@ -63,7 +63,9 @@ pub enum ParseErrorKind {
     /// A required header key is absent.
     #[error("missing header `-- {0}: ...`")]
     MissingKey(&'static str),
-    /// A header key that is not one of [`KNOWN_KEYS`].
+    /// A header key that is not one of the format's (`revision`,
+    /// `down_revision`, `message`, `create_date`, `branch_labels`,
+    /// `depends_on`, `transactional`, `allow`, `replaces`).
     #[error("unknown header key `{key}`{}", suggestion_text(.suggestion))]
     UnknownKey {
         /// The key as written.
@@ -183,11 +185,12 @@ fn suggestion_text(suggestion: &Option<&'static str>) -> String {
 pub enum IdProblem {
     /// No characters.
     Empty,
-    /// More than [`MAX_ID_LEN`] characters.
+    /// More than 32 characters (`alembic_version.version_num` is
+    /// `VARCHAR(32)`).
     TooLong(usize),
     /// A character outside `[A-Za-z0-9_]`.
     BadChar(char),
-    /// One of [`RESERVED_IDS`].
+    /// One of `head`, `heads`, `base`, `current`.
     Reserved,
 }
 

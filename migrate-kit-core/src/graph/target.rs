@@ -84,7 +84,7 @@ pub enum TargetError {
         /// Every matching revision.
         candidates: Vec<String>,
     },
-    /// A prefix shorter than [`MIN_PREFIX_LEN`] (Alembic would take it).
+    /// A prefix shorter than 4 characters (Alembic would take it).
     #[error("revision prefix `{prefix}` is shorter than 4 characters; write at least 4 (it matches {})", .candidates.join(", "))]
     ShortPrefix {
         /// The prefix.

@@ -34,8 +34,9 @@ use crate::error::{BackendError, RunError};
 
 /// Connects to the server a `postgres://` or `postgresql://` location names
 /// (a SQLAlchemy driver suffix such as `+psycopg` is ignored), with TLS as
-/// its `sslmode` and `sslrootcert` say ([`tls`]); what the URL leaves out,
-/// libpq's environment variables and password file supply ([`libpq_env`]).
+/// its `sslmode` and `sslrootcert` say; what the URL leaves out, libpq's
+/// environment variables (`PGHOST`, `PGPASSWORD`, `PGSSLMODE`, ...) and
+/// password file supply.
 pub fn connect(location: &Location) -> Result<Client, RunError> {
     let Some(url) = location.postgres_url() else {
         return Err(RunError::Backend(BackendError::UnsupportedLocation {
