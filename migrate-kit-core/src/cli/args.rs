@@ -22,7 +22,7 @@ Exit codes: 0 success, 1 refused or failed, 2 usage error.";
 
 /// Alembic-style migrations for SQLite and PostgreSQL.
 #[derive(Debug, Parser)]
-#[command(name = "migrate", version, about, after_help = EXAMPLES, propagate_version = true)]
+#[command(name = "migrate", version, after_help = EXAMPLES, propagate_version = true)]
 pub(crate) struct Cli {
     /// Configuration file (default: ./migrate.toml when it exists).
     #[arg(long, global = true, value_name = "FILE")]
@@ -40,7 +40,7 @@ pub(crate) struct Cli {
         )
     )]
     pub dir: Option<PathBuf>,
-    /// Database: an SQLite file path or URL (sqlite:///data/bot.db, sqlite+aiosqlite:///...).
+    /// Database: an SQLite file path or URL (sqlite:///data/bot.db, sqlite+aiosqlite:///...), or a postgresql:// URL.
     // The URL may hold a password: --help names the variable, never its value.
     #[arg(
         long,
