@@ -35,9 +35,9 @@ SIZES = [10, 100] if QUICK else [10, 100, 1000, 10000]
 ALEMBIC_SIZES = [10, 100] if QUICK else [10, 100, 1000]
 PYTHON = Path(os.environ.get("ALEMBIC_PYTHON", sys.executable))
 BUILD_LIMIT_S = 600
-# The build row of this project with its default features (the `cli`
-# feature: clap, toml and serde_json linked in); the `migrate` row is the
-# crate that only embeds, as the peers' rows are.
+# The build row of this project with its `cli` feature (clap, toml and
+# serde_json linked in, for a bot that embeds the command line); the
+# `migrate` row is the crate that only embeds, as the peers' rows are.
 MIGRATE_CLI = "migrate with the cli feature"
 
 # (tool, mode, label) of every apply measurement.
@@ -195,7 +195,7 @@ def main() -> None:
             place_migrations(tool, n)
             results["build"].setdefault(tool, {})[n] = build_figures(tool)
             if tool == "migrate":
-                log(f"N={n}: building migrate with its default features")
+                log(f"N={n}: building migrate with its cli feature")
                 results["build"].setdefault(MIGRATE_CLI, {})[n] = build_figures(tool, features="cli")
         built = [tool for tool in tools if results["build"][tool][n]["size"] is not None]
         with tempfile.TemporaryDirectory(dir=WORK) as scratch:
@@ -220,7 +220,8 @@ def main() -> None:
 
 
 def graph_and_cli(results: dict) -> None:
-    subprocess.run(["cargo", "build", "--quiet", "--release", "--bin", "migrate", "--example", "graph_scale"],
+    subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "migrate-kit-cli"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "migrate-kit", "--example", "graph_scale"],
                    cwd=ROOT, check=True)
     release = ROOT / "target" / "release"
     for n in ([1000, 10000] if QUICK else [1000, 10000, 100000]):
@@ -329,9 +330,9 @@ def write_report(results: dict) -> None:
                                                          for n in sizes) + " |")
     lines += ["", "## Build: `cargo build` (debug) of a crate that embeds N migrations (s), release binary size (MiB)", "",
               "Clean: the crate alone, dependencies already built. Incremental: after one migration file changed. "
-              "The `migrate` row depends on migrate with `default-features = false` (embedding, verifying and "
+              "The `migrate` row depends on migrate-kit with `default-features = false` (embedding, verifying and "
               "upgrading, as the peers' macros do; their command lines are separate crates); "
-              f"\"{MIGRATE_CLI}\" is the same crate with migrate's default features, which link its command line.", "",
+              f"\"{MIGRATE_CLI}\" is the same crate with the `cli` feature, which links the command line.", "",
               "| tool | " + " | ".join(f"N={n:,} clean / incr. / size" for n in sizes) + " |",
               "|---|" + "---|" * len(sizes)]
     for tool, row in results["build"].items():

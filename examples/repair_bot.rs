@@ -2,9 +2,9 @@
 //! refuses to start on drift, upgrades to head, then does a little real work.
 //!
 //! ```text
-//! cargo run --example repair_bot                          # start the bot
-//! cargo run --example repair_bot -- migrate upgrade head  # the migrate CLI, embedded
-//! cargo run --example repair_bot -- migrate history
+//! cargo run -p migrate-kit --features cli --example repair_bot                          # start the bot
+//! cargo run -p migrate-kit --features cli --example repair_bot -- migrate upgrade head  # the CLI, embedded
+//! cargo run -p migrate-kit --features cli --example repair_bot -- migrate history
 //! ```
 //!
 //! The database is `data/bot_database.db`, or `DATABASE_URL` when set (a

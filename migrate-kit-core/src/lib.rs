@@ -1,4 +1,5 @@
-//! The core of `migrate`: migration files, the revision graph, checksums,
+//! The engine of `migrate-kit` (applications use that crate, which
+//! re-exports what they need): migration files, the revision graph, checksums,
 //! and the orchestration of runs (plan, run, record, verify, repair, stamp,
 //! offline SQL) written once against the [`Backend`] boundary. With the
 //! default `sqlite` feature, [`sqlite`] implements it for
@@ -22,6 +23,8 @@
     not(all(feature = "sqlite", feature = "cli")),
     allow(dead_code, unused_imports)
 )]
+// docs.rs labels what each feature adds.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backend;
 #[cfg(feature = "cli")]

@@ -3,7 +3,7 @@
 //! `get_revisions`, `_walk`, `_parse_upgrade_target`,
 //! `_parse_downgrade_target`). The contract is Alembic's observable
 //! behaviour, so the structure follows it closely; where Alembic's choice
-//! would be arbitrary this code refuses instead (README, "Differences from
+//! would be arbitrary this code refuses instead (docs/cli.md, "Differences from
 //! Alembic").
 
 use super::lineage::Edges;

@@ -230,7 +230,7 @@ fn prefixes_resolve_when_unique_and_list_candidates_otherwise() {
         })
     );
     // Alembic would take `xyz`; a prefix under 4 characters is refused,
-    // naming what it matches (README, "Differences from Alembic").
+    // naming what it matches (docs/cli.md, "Differences from Alembic").
     assert_eq!(
         g.resolve_revision("xyz"),
         Err(TargetError::ShortPrefix {
