@@ -22,6 +22,7 @@ mod common;
 
 mod cli;
 mod concurrency;
+mod convert_alembic;
 mod crash;
 mod failures;
 mod hints;

@@ -83,6 +83,12 @@ pub(crate) enum Command {
     /// Write migrate.toml and an empty migrations/versions/ folder.
     #[command(after_help = "Example:\n  migrate init")]
     Init,
+    /// Turn an Alembic project's revisions into migration files: same ids and graph, the SQL Alembic runs.
+    #[command(
+        name = "convert-alembic",
+        after_help = "Examples:\n  migrate convert-alembic alembic.ini                       the SQL for the configured database's dialect\n  migrate convert-alembic alembic --dialect sqlite --python .venv/bin/python\n\nAlembic runs each revision online on a scratch database (a temporary SQLite file,\nor a database created on the configured PostgreSQL server and dropped after);\nwhat cannot be captured as SQL is reported with its file and line. Exit code 1\nwhen a revision needs a hand (its file is written with a failing placeholder)."
+    )]
+    ConvertAlembic(ConvertArgs),
     /// Write a new migration file whose parent is the current head.
     #[command(
         after_help = "Examples:\n  migrate revision -m \"add phone_number to users\"\n  migrate revision -m \"hotfix\" --head 002 --rev-id 002a"
@@ -277,6 +283,31 @@ pub(crate) enum DateOrderArg {
     Dmy,
     /// Month, day, year.
     Mdy,
+}
+
+/// Arguments of `convert-alembic`.
+#[derive(Debug, Args)]
+pub(crate) struct ConvertArgs {
+    /// The Alembic project: its alembic.ini (or the folder holding it), or the script folder (env.py and versions/).
+    pub path: PathBuf,
+    /// The SQL dialect to capture (default: the configured database's).
+    #[arg(long, value_enum)]
+    pub dialect: Option<Dialect>,
+    /// The Python that has the project's Alembic (and its imports).
+    #[arg(long, value_name = "PYTHON", default_value = "python3")]
+    pub python: String,
+    /// Overwrite migration files that already exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// A SQL dialect Alembic renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Dialect {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgresql,
 }
 
 /// Arguments of `revision`.

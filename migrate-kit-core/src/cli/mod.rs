@@ -13,6 +13,7 @@ mod cmd_schema;
 mod cmd_squash;
 mod cmd_verify;
 mod config;
+mod convert_alembic;
 mod diff_view;
 mod dotenv;
 mod error;
@@ -253,6 +254,7 @@ pub(crate) fn run(cli: Cli, embedded: Option<&Migrations>) -> Result<(), CliErro
     };
     match cli.command {
         Command::Init => cmd_files::init(&ctx),
+        Command::ConvertAlembic(args) => convert_alembic::convert(&ctx, &args),
         Command::Revision(args) => cmd_files::revision(&ctx, &args),
         Command::Merge(args) => cmd_files::merge(&ctx, &args),
         Command::Reid(args) => cmd_reid::reid(&ctx, &args),

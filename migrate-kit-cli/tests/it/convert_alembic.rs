@@ -1,0 +1,230 @@
+//! `migrate convert-alembic` on the bot's Alembic project
+//! (`tests/fixtures/alembic_bot`: foreign keys, add_column,
+//! batch_alter_table, an index, op.execute, bulk_insert, a labelled branch,
+//! depends_on, a merge, a revision that reads the database), with real
+//! Alembic (`MIGRATE_TEST_PYTHON`, default the virtualenv `.ci/run` makes in
+//! target/alembic-venv).
+
+use crate::common::{migrate_in, run, stdout_of};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const PROJECT: &str = concat!(workspace_root!(), "/tests/fixtures/alembic_bot");
+/// The revision that reads the database, and the line of its `op.get_bind()`.
+const READS: (&str, &str) = (
+    "8b9c0d1e2f3a",
+    "alembic/versions/8b9c0d1e2f3a_split_full_names.py:19",
+);
+
+/// A Python with Alembic, or `None` (after saying so) outside CI.
+fn python() -> Option<String> {
+    let python = std::env::var("MIGRATE_TEST_PYTHON")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| {
+            concat!(workspace_root!(), "/target/alembic-venv/bin/python").to_owned()
+        });
+    let works = Command::new(&python)
+        .args(["-c", "import alembic, psycopg"])
+        .status()
+        .is_ok_and(|s| s.success());
+    match (works, std::env::var_os("CI")) {
+        (true, _) => Some(python),
+        (false, None) => {
+            eprintln!(
+                "skipped: {python} has no Alembic; set MIGRATE_TEST_PYTHON or run .ci/run once"
+            );
+            None
+        }
+        (false, Some(_)) => panic!("CI is set but {python} has no Alembic and psycopg"),
+    }
+}
+
+/// The fixture project copied into `dir/alembic_bot` (Alembic writes its
+/// database beside alembic.ini).
+fn project_copy(dir: &Path) -> PathBuf {
+    let to = dir.join("alembic_bot");
+    copy_dir(Path::new(PROJECT), &to);
+    std::fs::create_dir_all(to.join("data")).unwrap();
+    to
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "__pycache__" {
+                copy_dir(&entry.path(), &target);
+            }
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Alembic's own command line on the project copy.
+fn alembic(python: &str, project: &Path, args: &[&str]) -> String {
+    let out = Command::new(python)
+        .args(["-m", "alembic", "-c", "alembic.ini"])
+        .args(args)
+        .current_dir(project)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "alembic {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The first column of `sql`'s rows in the SQLite file `database`.
+fn column(database: &Path, sql: &str) -> Vec<String> {
+    let conn = rusqlite::Connection::open(database).unwrap();
+    let mut statement = conn.prepare(sql).unwrap();
+    let rows = statement.query_map([], |row| row.get(0)).unwrap();
+    rows.collect::<Result<_, _>>().unwrap()
+}
+
+/// Converts the fixture into `dir/migrations`; returns stdout and stderr.
+fn convert(dir: &Path, python: &str, extra: &[&str]) -> (i32, String, String) {
+    run(migrate_in(dir)
+        .args(["convert-alembic", PROJECT, "--python", python])
+        .args(extra))
+}
+
+/// Writes the SQL the reading revision needs in place of its placeholder,
+/// as the operator does after reading the report.
+fn write_the_hand_part(dir: &Path, sql: &str) {
+    let file = dir.join("migrations/versions/8b9c0d1e2f3a_split_full_names.sql");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let placeholder = "SELECT * FROM \"revision 8b9c0d1e2f3a has no upgrade SQL yet\";";
+    assert!(text.contains(placeholder), "{text}");
+    std::fs::write(&file, text.replace(placeholder, sql)).unwrap();
+}
+
+#[test]
+fn the_bot_project_converts_with_alembics_graph_and_the_reading_revision_named() {
+    let Some(python) = python() else {
+        return;
+    };
+    let dir = tempfile::TempDir::new().unwrap();
+    let (code, stdout, stderr) = convert(dir.path(), &python, &[]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "NEEDS A HAND: {} (upgrade): calls op.get_bind()",
+            READS.1
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 of 8 revisions need a hand"), "{stderr}");
+    assert_eq!(stdout.lines().count(), 8, "{stdout}");
+    // The same graph as Alembic's, in Alembic's own words.
+    let copy = project_copy(dir.path());
+    let theirs = alembic(&python, &copy, &["history"]);
+    let ours = stdout_of(migrate_in(dir.path()).arg("history"));
+    assert_eq!(ours.trim(), theirs.trim());
+    // The upgrade stops on the placeholder, in one transaction: nothing stays.
+    let (code, _, stderr) = run(migrate_in(dir.path()).args(["upgrade", "head"]));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("has no upgrade SQL yet"), "{stderr}");
+    assert!(stdout_of(migrate_in(dir.path()).arg("current"))
+        .trim()
+        .is_empty());
+    // Everything before it runs up and back down; the seed rows come along.
+    stdout_of(migrate_in(dir.path()).args(["upgrade", "7a8b9c0d1e2f"]));
+    let seeds = column(
+        &dir.path().join("data/bot_database.db"),
+        "SELECT key || '=' || value || '=' || editable FROM settings ORDER BY key",
+    );
+    assert_eq!(
+        seeds,
+        [
+            "greeting=Здравствуйте! Чем можем помочь?=1",
+            "shop_name=Mike's repairs=0",
+            "work_hours=10:00-19:00=1"
+        ]
+    );
+    stdout_of(migrate_in(dir.path()).args(["downgrade", "base"]));
+    // A second conversion does not overwrite what the first wrote.
+    let (code, _, stderr) = convert(dir.path(), &python, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("exist already") && stderr.contains("--force"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_database_alembic_left_at_a_middle_revision_is_taken_over() {
+    let Some(python) = python() else {
+        return;
+    };
+    let dir = tempfile::TempDir::new().unwrap();
+    let copy = project_copy(dir.path());
+    alembic(&python, &copy, &["upgrade", "4d5e6f7a8b9c"]);
+    let database = copy.join("data/bot_database.db");
+    let conn = rusqlite::Connection::open(&database).unwrap();
+    conn.execute_batch(
+        "INSERT INTO users (telegram_id, full_name) VALUES (7, 'Ivan Petrov'), (8, 'Olga Smirnova')",
+    )
+    .unwrap();
+    drop(conn);
+    convert(dir.path(), &python, &[]);
+    write_the_hand_part(
+        dir.path(),
+        "UPDATE users SET first_name = substr(full_name, 1, instr(full_name || ' ', ' ') - 1);",
+    );
+    let db = database.display().to_string();
+    let verify = stdout_of(migrate_in(dir.path()).args(["--database", &db, "verify"]));
+    assert!(verify.contains("4d5e6f7a8b9c"), "{verify}");
+    stdout_of(migrate_in(dir.path()).args(["--database", &db, "upgrade", "head"]));
+    assert_eq!(
+        column(&database, "SELECT first_name FROM users ORDER BY id"),
+        ["Ivan", "Olga"]
+    );
+    // Alembic reads the database the converted folder moved on.
+    assert!(alembic(&python, &copy, &["current"]).contains("8b9c0d1e2f3a (head)"));
+}
+
+#[test]
+fn the_postgresql_dialect_is_captured_on_a_scratch_database_of_the_server() {
+    let Some(python) = python() else {
+        return;
+    };
+    let Some(db) = crate::pg::TestDb::create("convert_alembic") else {
+        return;
+    };
+    let dir = tempfile::TempDir::new().unwrap();
+    let (code, stdout, stderr) = convert(dir.path(), &python, &["--database", db.url()]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stderr.contains(READS.1), "{stderr}");
+    let settings = std::fs::read_to_string(
+        dir.path()
+            .join("migrations/versions/4d5e6f7a8b9c_settings.sql"),
+    )
+    .unwrap();
+    assert!(
+        settings.contains("editable BOOLEAN DEFAULT true NOT NULL"),
+        "{settings}"
+    );
+    write_the_hand_part(
+        dir.path(),
+        "UPDATE users SET first_name = split_part(full_name, ' ', 1);",
+    );
+    let url = ["--database", db.url()];
+    stdout_of(migrate_in(dir.path()).args(url).args(["upgrade", "head"]));
+    assert_eq!(
+        db.column("SELECT version_num FROM alembic_version"),
+        [READS.0]
+    );
+    assert_eq!(db.column("SELECT count(*) FROM settings"), ["3"]);
+    stdout_of(migrate_in(dir.path()).args(url).args(["downgrade", "base"]));
+    assert_eq!(
+        db.column("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename NOT IN ('alembic_version', 'migrate_applied', 'migrate_log')"),
+        ["0"]
+    );
+}

@@ -1,0 +1,95 @@
+//! Running Alembic: `capture.py` (embedded) with the user's Python migrates
+//! a scratch database revision by revision and reports, as JSON, each
+//! revision's graph entry and the SQL it ran.
+
+use crate::cli::CliError;
+use crate::hint::Cmd;
+use serde::Deserialize;
+use std::path::Path;
+use std::process::Command;
+
+/// The script Python runs.
+const SCRIPT: &str = include_str!("capture.py");
+
+/// What Alembic ran for a project, base first.
+#[derive(Debug, Deserialize)]
+pub(super) struct Capture {
+    /// SQLAlchemy's name of the scratch database's dialect.
+    pub dialect: String,
+    /// Every revision, parents before children.
+    pub revisions: Vec<Revision>,
+}
+
+/// One Alembic revision and what it ran.
+#[derive(Debug, Deserialize)]
+pub(super) struct Revision {
+    pub revision: String,
+    pub down_revisions: Vec<String>,
+    pub branch_labels: Vec<String>,
+    pub depends_on: Vec<String>,
+    /// The first line of the docstring.
+    pub message: String,
+    pub create_date: Option<String>,
+    /// The revision file, relative to the project (where alembic.ini is).
+    pub path: String,
+    /// The statements `upgrade()` sent, parameters written in.
+    pub upgrade: Vec<String>,
+    /// The statements `downgrade()` sent right after.
+    pub downgrade: Vec<String>,
+    /// What could not be captured as SQL.
+    pub problems: Vec<Problem>,
+}
+
+/// Why part of a revision could not be captured.
+#[derive(Debug, Deserialize)]
+pub(super) struct Problem {
+    /// `reads` (it calls `op.get_bind()`) or `failed` (it raised).
+    pub kind: String,
+    /// `upgrade` or `downgrade`.
+    pub phase: String,
+    /// The line of the revision file.
+    pub line: Option<u32>,
+    pub message: String,
+}
+
+/// Runs the capture of `location` (an alembic.ini or script folder) with
+/// `python` on the empty scratch database `url` (SQLAlchemy form; passed in
+/// the environment, since it may hold a password).
+pub(super) fn run(python: &str, location: &Path, url: &str) -> Result<Capture, CliError> {
+    let output = Command::new(python)
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg(location)
+        .env("MIGRATE_CAPTURE_URL", url)
+        .output()
+        .map_err(|error| {
+            CliError::Refused(format!(
+                "cannot run {python} ({error}); convert-alembic runs Alembic itself: pass the Python that has it with --python, for example {}",
+                Cmd(format!("convert-alembic {} --python .venv/bin/python", location.display()))
+            ))
+        })?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if stderr.contains("No module named 'alembic'") {
+        return Err(CliError::Refused(format!(
+            "{python} has no Alembic; install it where the project's other packages are (`{python} -m pip install alembic`), or pass the project's interpreter with --python, for example {}",
+            Cmd(format!("convert-alembic {} --python .venv/bin/python", location.display()))
+        )));
+    }
+    if !output.status.success() {
+        let last = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no message");
+        return Err(CliError::Refused(format!(
+            "Alembic could not read the project at {}: {last}",
+            location.display()
+        )));
+    }
+    serde_json::from_slice(&output.stdout).map_err(|error| {
+        CliError::Refused(format!(
+            "the capture of {} printed something other than its report ({error}); a revision module or env.py writing to stdout does this",
+            location.display()
+        ))
+    })
+}
