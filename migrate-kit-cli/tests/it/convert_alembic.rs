@@ -228,3 +228,39 @@ fn the_postgresql_dialect_is_captured_on_a_scratch_database_of_the_server() {
         ["0"]
     );
 }
+
+#[test]
+fn a_downgrade_that_raises_makes_an_irreversible_revision_that_needs_no_hand() {
+    let Some(python) = python() else {
+        return;
+    };
+    let dir = tempfile::TempDir::new().unwrap();
+    let copy = project_copy(dir.path());
+    let versions = copy.join("alembic/versions");
+    std::fs::remove_file(versions.join("8b9c0d1e2f3a_split_full_names.py")).unwrap();
+    std::fs::write(
+        versions.join("9c0d1e2f3a4b_drop_usernames.py"),
+        "\"\"\"drop usernames\n\nRevision ID: 9c0d1e2f3a4b\n\"\"\"\nfrom alembic import op\n\nrevision = \"9c0d1e2f3a4b\"\ndown_revision = \"7a8b9c0d1e2f\"\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    with op.batch_alter_table(\"users\") as batch:\n        batch.drop_column(\"username\")\n\n\ndef downgrade():\n    raise NotImplementedError(\"the usernames are gone\")\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(migrate_in(dir.path()).args([
+        "convert-alembic",
+        copy.join("alembic.ini").to_str().unwrap(),
+        "--python",
+        &python,
+    ]));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let file = std::fs::read_to_string(
+        dir.path()
+            .join("migrations/versions/9c0d1e2f3a4b_drop_usernames.sql"),
+    )
+    .unwrap();
+    assert!(
+        file.contains("NotImplementedError: the usernames are gone"),
+        "{file}"
+    );
+    stdout_of(migrate_in(dir.path()).args(["upgrade", "head"]));
+    let (code, _, stderr) = run(migrate_in(dir.path()).args(["downgrade", "-1"]));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("irreversible"), "{stderr}");
+}
