@@ -95,6 +95,21 @@ fn convert(dir: &Path, python: &str, extra: &[&str]) -> (i32, String, String) {
         .args(extra))
 }
 
+/// Converts a copy of the fixture in which the reading revision is replaced
+/// by `file` (name, Python text) after the merge.
+fn convert_with_instead(dir: &Path, python: &str, file: (&str, &str)) -> (i32, String, String) {
+    let copy = project_copy(dir);
+    let versions = copy.join("alembic/versions");
+    std::fs::remove_file(versions.join("8b9c0d1e2f3a_split_full_names.py")).unwrap();
+    std::fs::write(versions.join(file.0), file.1).unwrap();
+    run(migrate_in(dir).args([
+        "convert-alembic",
+        copy.join("alembic.ini").to_str().unwrap(),
+        "--python",
+        python,
+    ]))
+}
+
 /// Writes the SQL the reading revision needs in place of its placeholder,
 /// as the operator does after reading the report.
 fn write_the_hand_part(dir: &Path, sql: &str) {
@@ -121,7 +136,18 @@ fn the_bot_project_converts_with_alembics_graph_and_the_reading_revision_named()
         "{stderr}"
     );
     assert!(stderr.contains("1 of 8 revisions need a hand"), "{stderr}");
-    assert_eq!(stdout.lines().count(), 8, "{stdout}");
+    // Alembic's own upgrade, revision by revision, left the same schema and
+    // rows as the converted files, up to the revision that needs a hand.
+    assert!(
+        stdout.contains(
+            "compared with Alembic's own upgrade, revision by revision: 7 the same, 0 different"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("the comparison stopped at 8b9c0d1e2f3a"),
+        "{stdout}"
+    );
     // The same graph as Alembic's, in Alembic's own words.
     let copy = project_copy(dir.path());
     let theirs = alembic(&python, &copy, &["history"]);
@@ -202,6 +228,7 @@ fn the_postgresql_dialect_is_captured_on_a_scratch_database_of_the_server() {
     let (code, stdout, stderr) = convert(dir.path(), &python, &["--database", db.url()]);
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(stderr.contains(READS.1), "{stderr}");
+    assert!(stdout.contains("7 the same, 0 different"), "{stdout}");
     let settings = std::fs::read_to_string(
         dir.path()
             .join("migrations/versions/4d5e6f7a8b9c_settings.sql"),
@@ -235,20 +262,14 @@ fn a_downgrade_that_raises_makes_an_irreversible_revision_that_needs_no_hand() {
         return;
     };
     let dir = tempfile::TempDir::new().unwrap();
-    let copy = project_copy(dir.path());
-    let versions = copy.join("alembic/versions");
-    std::fs::remove_file(versions.join("8b9c0d1e2f3a_split_full_names.py")).unwrap();
-    std::fs::write(
-        versions.join("9c0d1e2f3a4b_drop_usernames.py"),
-        "\"\"\"drop usernames\n\nRevision ID: 9c0d1e2f3a4b\n\"\"\"\nfrom alembic import op\n\nrevision = \"9c0d1e2f3a4b\"\ndown_revision = \"7a8b9c0d1e2f\"\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    with op.batch_alter_table(\"users\") as batch:\n        batch.drop_column(\"username\")\n\n\ndef downgrade():\n    raise NotImplementedError(\"the usernames are gone\")\n",
-    )
-    .unwrap();
-    let (code, stdout, stderr) = run(migrate_in(dir.path()).args([
-        "convert-alembic",
-        copy.join("alembic.ini").to_str().unwrap(),
-        "--python",
+    let (code, stdout, stderr) = convert_with_instead(
+        dir.path(),
         &python,
-    ]));
+        (
+            "9c0d1e2f3a4b_drop_usernames.py",
+            "\"\"\"drop usernames\n\nRevision ID: 9c0d1e2f3a4b\n\"\"\"\nfrom alembic import op\n\nrevision = \"9c0d1e2f3a4b\"\ndown_revision = \"7a8b9c0d1e2f\"\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    with op.batch_alter_table(\"users\") as batch:\n        batch.drop_column(\"username\")\n\n\ndef downgrade():\n    raise NotImplementedError(\"the usernames are gone\")\n",
+        ),
+    );
     assert_eq!(code, 0, "{stdout}{stderr}");
     let file = std::fs::read_to_string(
         dir.path()
@@ -263,4 +284,34 @@ fn a_downgrade_that_raises_makes_an_irreversible_revision_that_needs_no_hand() {
     let (code, _, stderr) = run(migrate_in(dir.path()).args(["downgrade", "-1"]));
     assert_eq!(code, 1);
     assert!(stderr.contains("irreversible"), "{stderr}");
+}
+
+#[test]
+fn a_revision_whose_effect_changes_from_run_to_run_is_caught_by_the_comparison() {
+    let Some(python) = python() else {
+        return;
+    };
+    let dir = tempfile::TempDir::new().unwrap();
+    // A seed row made when the revision runs: the captured SQL holds the
+    // value of the capture, Alembic's next run another one.
+    let (code, stdout, stderr) = convert_with_instead(
+        dir.path(),
+        &python,
+        (
+            "9c0d1e2f3a4b_install_id.py",
+            "\"\"\"install id\n\nRevision ID: 9c0d1e2f3a4b\n\"\"\"\nimport uuid\nfrom alembic import op\nimport sqlalchemy as sa\n\nrevision = \"9c0d1e2f3a4b\"\ndown_revision = \"7a8b9c0d1e2f\"\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    settings = sa.table(\"settings\", sa.column(\"key\", sa.String), sa.column(\"value\", sa.Text))\n    op.bulk_insert(settings, [{\"key\": \"install_id\", \"value\": str(uuid.uuid4())}])\n\n\ndef downgrade():\n    op.execute(\"DELETE FROM settings WHERE key = 'install_id'\")\n",
+        ),
+    );
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stdout.contains("7 the same, 1 different"), "{stdout}");
+    assert!(
+        stderr.contains(
+            "after 9c0d1e2f3a4b, Alembic's database (-) and the converted folder's (+) differ"
+        ) && stderr.contains("install_id"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("disagree after revision 9c0d1e2f3a4b"),
+        "{stderr}"
+    );
 }

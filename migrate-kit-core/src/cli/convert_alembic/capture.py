@@ -3,6 +3,7 @@
 Run by `migrate convert-alembic` with the user's Python and Alembic:
 
     MIGRATE_CAPTURE_URL=URL python capture.py SCRIPT_LOCATION
+    MIGRATE_CAPTURE_URL=URL python capture.py --upgrade REVISION SCRIPT_LOCATION
 
 SCRIPT_LOCATION is an alembic.ini or the script folder (env.py and
 versions/). URL names an empty scratch database (SQLAlchemy form; in the
@@ -14,6 +15,10 @@ parameters written in as literals; reads that SQLAlchemy makes to reflect
 a table (batch_alter_table on SQLite) are not. A revision that calls
 op.get_bind() is reported, not trusted: what it does may depend on the rows
 it reads. Prints one JSON document on stdout.
+
+With --upgrade, runs Alembic's own online `upgrade REVISION` through the
+project's env.py instead: the reference the converted folder is compared
+with.
 """
 
 import datetime
@@ -105,37 +110,67 @@ def where_in(path, error=None):
     return lines[-1] if lines else None
 
 
-def main():
-    location, url = sys.argv[1], os.environ["MIGRATE_CAPTURE_URL"]
+def scratch_url():
+    """The scratch database's URL, with psycopg 3 on PostgreSQL when the
+    project has it (else SQLAlchemy's default driver)."""
+    url = os.environ["MIGRATE_CAPTURE_URL"]
     if url.startswith("postgresql://"):
-        # psycopg 3 when the project has it, else SQLAlchemy's default driver.
         try:
             import psycopg  # noqa: F401
             url = "postgresql+psycopg://" + url[len("postgresql://"):]
         except ImportError:
             pass
+    return url
+
+
+def project(location):
+    """Alembic's configuration of the project at `location` (an alembic.ini,
+    the folder holding it, or the script folder), with the working folder
+    and import path as the `alembic` command has them there."""
     from alembic.config import Config
+
+    if os.path.isdir(location) and os.path.isfile(os.path.join(location, "alembic.ini")):
+        location = os.path.join(location, "alembic.ini")
+    location = os.path.abspath(location)
+    root = os.path.dirname(location)
+    if os.path.isdir(location):
+        if not os.path.isdir(os.path.join(location, "versions")):
+            sys.exit(f"{location} holds neither alembic.ini nor versions/: give the project's alembic.ini or its script folder")
+        config = Config()
+        config.set_main_option("script_location", location)
+    else:
+        config = Config(location)
+        # A relative script_location is read from where alembic.ini is.
+        os.chdir(root)
+    # Revisions import the project's modules as Alembic would let them.
+    sys.path.insert(0, root)
+    return config, root
+
+
+def upgrade(location, revision):
+    """Alembic's own online `upgrade revision` on the scratch database,
+    through the project's env.py (the comparison's reference)."""
+    from alembic import command
+
+    config, _ = project(location)
+    url = scratch_url()
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    # An env.py that reads the URL from the environment finds the scratch one.
+    os.environ["DATABASE_URL"] = url
+    command.upgrade(config, revision)
+
+
+def main():
+    if sys.argv[1] == "--upgrade":
+        upgrade(sys.argv[3], sys.argv[2])
+        return
+    location, url = sys.argv[1], scratch_url()
     from alembic.migration import MigrationContext
     from alembic.operations import Operations
     from alembic.script import ScriptDirectory
     import sqlalchemy as sa
 
-    if os.path.isdir(location) and os.path.isfile(os.path.join(location, "alembic.ini")):
-        location = os.path.join(location, "alembic.ini")
-    if os.path.isdir(location):
-        if not os.path.isdir(os.path.join(location, "versions")):
-            sys.exit(f"{location} holds neither alembic.ini nor versions/: give the project's alembic.ini or its script folder")
-        config = Config()
-        config.set_main_option("script_location", os.path.abspath(location))
-        root = os.path.dirname(os.path.abspath(location))
-    else:
-        config = Config(os.path.abspath(location))
-        root = os.path.dirname(os.path.abspath(location))
-        # A relative script_location is read from where alembic.ini is, as
-        # the `alembic` command is run there.
-        os.chdir(root)
-    # Revisions import the project's modules as Alembic would let them.
-    sys.path.insert(0, root)
+    config, root = project(location)
     script = ScriptDirectory.from_config(config)
     engine = sa.create_engine(url)
     dialect = engine.dialect.name

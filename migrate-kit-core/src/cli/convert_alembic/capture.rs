@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// The script Python runs.
-const SCRIPT: &str = include_str!("capture.py");
+pub(super) const SCRIPT: &str = include_str!("capture.py");
 
 /// What Alembic ran for a project, base first.
 #[derive(Debug, Deserialize)]

@@ -6,6 +6,7 @@
 //! reported with its file and line, never guessed ([`render`]).
 
 mod capture;
+mod compare;
 mod render;
 
 use super::args::{ConvertArgs, Dialect};
@@ -32,21 +33,15 @@ pub(crate) fn convert(ctx: &Context<'_>, args: &ConvertArgs) -> Result<(), CliEr
         Location::Postgres { .. } => Dialect::Postgresql,
         _ => Dialect::Sqlite,
     });
+    let folder = ScratchFolder::new()?;
     let capture = match dialect {
         Dialect::Sqlite => {
-            let scratch = ScratchFile::new()?;
-            let url = format!("sqlite:///{}", scratch.0.display());
+            let url = format!("sqlite:///{}", folder.0.join("capture.db").display());
             capture::run(&args.python, &args.path, &url)?
         }
         #[cfg(feature = "postgres")]
         Dialect::Postgresql => {
-            let server = match &ctx.config().database {
-                server @ Location::Postgres { .. } => server.clone(),
-                other => return Err(CliError::Refused(format!(
-                    "--dialect postgresql captures what Alembic runs on a scratch database of a PostgreSQL server, and the configured database {other} is not one; name a server with --database or DATABASE_URL (a postgresql:// URL)"
-                ))),
-            };
-            let scratch = Scratch::create(&server, &ctx.config().server)?;
+            let scratch = Scratch::create(server(ctx)?, &ctx.config().server)?;
             let url = scratch.location().postgres_url().unwrap_or_default();
             capture::run(&args.python, &args.path, &url)?
         }
@@ -75,6 +70,29 @@ pub(crate) fn convert(ctx: &Context<'_>, args: &ConvertArgs) -> Result<(), CliEr
     // The folder must load as any other: the graph, the headers, the SQL.
     let set = Migrations::from_dir(&dir)?;
     report(ctx, &capture, &targets, &dir);
+    let alembic = compare::Alembic {
+        python: &args.python,
+        project: &args.path,
+    };
+    let outcome = match dialect {
+        Dialect::Sqlite => compare::on_sqlite(alembic, &set, &capture.revisions, &folder.0)?,
+        #[cfg(feature = "postgres")]
+        Dialect::Postgresql => compare::on_postgres(
+            alembic,
+            &set,
+            &capture.revisions,
+            server(ctx)?,
+            &ctx.config().server,
+        )?,
+        #[cfg(not(feature = "postgres"))]
+        Dialect::Postgresql => unreachable!("refused before the capture"),
+    };
+    report_comparison(ctx, &outcome);
+    if let Some((revision, _)) = outcome.different.first() {
+        return Err(CliError::Refused(format!(
+            "the converted folder and Alembic disagree after revision {revision} (above); the files are written, but do not deploy them until the difference is understood"
+        )));
+    }
     let needing = capture
         .revisions
         .iter()
@@ -88,6 +106,41 @@ pub(crate) fn convert(ctx: &Context<'_>, args: &ConvertArgs) -> Result<(), CliEr
         )));
     }
     Ok(())
+}
+
+/// The PostgreSQL server the scratch databases are created on.
+#[cfg(feature = "postgres")]
+fn server<'c>(ctx: &'c Context<'_>) -> Result<&'c Location, CliError> {
+    match &ctx.config().database {
+        server @ Location::Postgres { .. } => Ok(server),
+        other => Err(CliError::Refused(format!(
+            "--dialect postgresql captures what Alembic runs on scratch databases of a PostgreSQL server, and the configured database {other} is not one; name a server with --database or DATABASE_URL (a postgresql:// URL)"
+        ))),
+    }
+}
+
+fn report_comparison(ctx: &Context<'_>, outcome: &compare::Outcome) {
+    say!(
+        ctx,
+        "compared with Alembic's own upgrade, revision by revision: {} the same, {} different",
+        outcome.same,
+        outcome.different.len()
+    );
+    for (revision, lines) in &outcome.different {
+        eprintln!(
+            "after {revision}, Alembic's database (-) and the converted folder's (+) differ:"
+        );
+        for line in lines {
+            eprintln!("  {line}");
+        }
+    }
+    if let Some((revision, why)) = &outcome.stopped {
+        say!(
+            ctx,
+            "the comparison stopped at {revision}: {}",
+            why.lines().next().unwrap_or_default()
+        );
+    }
 }
 
 /// The file each revision becomes: its Alembic file's name, `.sql`.
@@ -172,11 +225,11 @@ fn report(ctx: &Context<'_>, capture: &capture::Capture, targets: &[PathBuf], di
     }
 }
 
-/// A scratch SQLite file in a folder of its own, removed on drop.
-struct ScratchFile(PathBuf);
+/// A folder for scratch SQLite files, removed on drop.
+struct ScratchFolder(PathBuf);
 
-impl ScratchFile {
-    fn new() -> Result<ScratchFile, CliError> {
+impl ScratchFolder {
+    fn new() -> Result<ScratchFolder, CliError> {
         let folder = std::env::temp_dir().join(format!(
             "migrate-convert-{}-{}",
             std::process::id(),
@@ -185,14 +238,12 @@ impl ScratchFile {
                 .map_or(0, |d| d.as_nanos())
         ));
         std::fs::create_dir_all(&folder).map_err(CliError::io(&folder))?;
-        Ok(ScratchFile(folder.join("scratch.db")))
+        Ok(ScratchFolder(folder))
     }
 }
 
-impl Drop for ScratchFile {
+impl Drop for ScratchFolder {
     fn drop(&mut self) {
-        if let Some(folder) = self.0.parent() {
-            let _ = std::fs::remove_dir_all(folder);
-        }
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

@@ -1,0 +1,238 @@
+//! The converted folder checked against Alembic, not trusted: revision by
+//! revision, base first, Alembic's own online `upgrade <rev>` (through the
+//! project's env.py) runs on one scratch database and the converted set's
+//! upgrade on another, and after each step their schemas and rows must be
+//! the same.
+
+use super::capture::Revision;
+use crate::backend::ledger::LEDGER_TABLES;
+use crate::cli::CliError;
+use crate::graph::target::Target;
+use crate::run::options::RunOptions;
+use crate::{Database, Location, Migrations, OpenMode, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What the comparison found.
+#[derive(Debug, Default)]
+pub(super) struct Outcome {
+    /// Revisions after which both databases were the same.
+    pub same: usize,
+    /// Revisions after which they were not, with what differs.
+    pub different: Vec<(String, Vec<String>)>,
+    /// Where the walk stopped, and why (a revision that needs a hand).
+    pub stopped: Option<(String, String)>,
+}
+
+/// The Alembic project and the Python that runs it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Alembic<'a> {
+    pub python: &'a str,
+    pub project: &'a Path,
+}
+
+/// A scratch database of the comparison.
+trait Side {
+    /// Runs the converted set's upgrade to `revision` here.
+    fn upgrade(&mut self, set: &Migrations, revision: &str) -> Result<(), CliError>;
+
+    /// Schema and rows, as lines to compare.
+    fn snapshot(&mut self) -> Result<Vec<String>, CliError>;
+}
+
+/// Walks `revisions` (base first): Alembic upgrades `theirs` (reached at
+/// `theirs_url`), the converted set `ours`, and they are compared after
+/// each step.
+fn walk<S: Side>(
+    alembic: Alembic<'_>,
+    set: &Migrations,
+    revisions: &[Revision],
+    ours: &mut S,
+    theirs: &mut S,
+    theirs_url: &str,
+) -> Result<Outcome, CliError> {
+    let mut outcome = Outcome::default();
+    for revision in revisions {
+        let id = &revision.revision;
+        alembic_upgrade(alembic, theirs_url, id)?;
+        if let Err(error) = ours.upgrade(set, id) {
+            outcome.stopped = Some((id.clone(), error.to_string()));
+            break;
+        }
+        let (a, b) = (ours.snapshot()?, theirs.snapshot()?);
+        if a == b {
+            outcome.same += 1;
+        } else {
+            outcome.different.push((id.clone(), differences(&b, &a)));
+        }
+    }
+    Ok(outcome)
+}
+
+/// Lines only Alembic's database has (`-`) and only ours has (`+`).
+fn differences(theirs: &[String], ours: &[String]) -> Vec<String> {
+    let mut lines: Vec<String> = theirs
+        .iter()
+        .filter(|l| !ours.contains(l))
+        .map(|l| format!("- {l}"))
+        .collect();
+    lines.extend(
+        ours.iter()
+            .filter(|l| !theirs.contains(l))
+            .map(|l| format!("+ {l}")),
+    );
+    lines
+}
+
+fn alembic_upgrade(alembic: Alembic<'_>, url: &str, revision: &str) -> Result<(), CliError> {
+    let python = alembic.python;
+    let output = Command::new(python)
+        .arg("-c")
+        .arg(super::capture::SCRIPT)
+        .arg("--upgrade")
+        .arg(revision)
+        .arg(alembic.project)
+        .env("MIGRATE_CAPTURE_URL", url)
+        .output()
+        .map_err(|error| CliError::Refused(format!("cannot run {python}: {error}")))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let last = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no message");
+    Err(CliError::Refused(format!(
+        "Alembic's own `upgrade {revision}` failed on the comparison's scratch database: {last}"
+    )))
+}
+
+fn upgrade_to<B: crate::Backend + ?Sized>(
+    db: &mut B,
+    set: &Migrations,
+    revision: &str,
+) -> Result<(), CliError> {
+    let target = Target::Revision(revision.to_owned());
+    set.upgrade_with(db, &target, &RunOptions::default())?;
+    Ok(())
+}
+
+/// A SQLite scratch file.
+struct SqliteSide(PathBuf);
+
+impl SqliteSide {
+    fn open(&self) -> Result<Database, CliError> {
+        let location = Location::Sqlite {
+            path: self.0.clone(),
+            mode: OpenMode::ReadWriteCreate,
+        };
+        Ok(Database::open(&location, &OpenOptions::default())?)
+    }
+}
+
+impl Side for SqliteSide {
+    fn upgrade(&mut self, set: &Migrations, revision: &str) -> Result<(), CliError> {
+        upgrade_to(&mut self.open()?, set, revision)
+    }
+
+    fn snapshot(&mut self) -> Result<Vec<String>, CliError> {
+        let db = self.open()?;
+        let mut lines: Vec<String> = db
+            .schema_objects()?
+            .into_iter()
+            .filter(|object| !LEDGER_TABLES.contains(&object.table.as_str()))
+            .map(|object| format!("{object:?}"))
+            .collect();
+        for table in db.export()?.tables {
+            lines.extend(
+                table
+                    .rows
+                    .iter()
+                    .map(|row| format!("{} {row:?}", table.name)),
+            );
+        }
+        Ok(lines)
+    }
+}
+
+/// Compares on two SQLite files in `folder`.
+pub(super) fn on_sqlite(
+    alembic: Alembic<'_>,
+    set: &Migrations,
+    revisions: &[Revision],
+    folder: &Path,
+) -> Result<Outcome, CliError> {
+    let b = folder.join("alembic.db");
+    let url = format!("sqlite:///{}", b.display());
+    let mut ours = SqliteSide(folder.join("ours.db"));
+    let mut theirs = SqliteSide(b);
+    walk(alembic, set, revisions, &mut ours, &mut theirs, &url)
+}
+
+#[cfg(feature = "postgres")]
+pub(super) use server::on_postgres;
+
+#[cfg(feature = "postgres")]
+mod server {
+    use super::*;
+    use crate::backend::postgres::ServerSettings;
+    use crate::tools::schema::server_lab::Scratch;
+
+    /// A scratch database on the server.
+    pub(super) struct ServerSide(pub Scratch);
+
+    impl Side for ServerSide {
+        fn upgrade(&mut self, set: &Migrations, revision: &str) -> Result<(), CliError> {
+            upgrade_to(&mut self.0.postgres, set, revision)
+        }
+
+        fn snapshot(&mut self) -> Result<Vec<String>, CliError> {
+            let schema = self.0.schema()?;
+            // Each object as the change that would create it.
+            let mut lines: Vec<String> = crate::backend::postgres::introspect::PgSchema::default()
+                .changes_to(&schema)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            let client = &mut self.0.postgres.client;
+            let tables = client
+                .simple_query(
+                    "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema() \
+                     AND tablename NOT IN ('alembic_version', 'migrate_applied', 'migrate_log') ORDER BY 1",
+                )
+                .map_err(|e| CliError::Refused(format!("reading the comparison's tables: {e}")))?;
+            for message in tables {
+                if let postgres::SimpleQueryMessage::Row(row) = message {
+                    let table = row.get(0).unwrap_or_default().to_owned();
+                    let rows = client
+                        .simple_query(&format!(
+                            "SELECT coalesce(json_agg(t ORDER BY t::text), '[]')::text FROM {table} t"
+                        ))
+                        .map_err(|e| CliError::Refused(format!("reading {table}: {e}")))?;
+                    for message in rows {
+                        if let postgres::SimpleQueryMessage::Row(row) = message {
+                            lines.push(format!("{table} {}", row.get(0).unwrap_or_default()));
+                        }
+                    }
+                }
+            }
+            Ok(lines)
+        }
+    }
+
+    /// Compares on two scratch databases of `server`.
+    pub(crate) fn on_postgres(
+        alembic: Alembic<'_>,
+        set: &Migrations,
+        revisions: &[Revision],
+        server: &Location,
+        settings: &ServerSettings,
+    ) -> Result<Outcome, CliError> {
+        let mut ours = ServerSide(Scratch::create(server, settings)?);
+        let mut theirs = ServerSide(Scratch::create(server, settings)?);
+        let url = theirs.0.location().postgres_url().unwrap_or_default();
+        walk(alembic, set, revisions, &mut ours, &mut theirs, &url)
+    }
+}
