@@ -1,6 +1,7 @@
 //! The integration tests of the `migrate-kit` library, built as one binary
 //! so that SQLite is linked once: embedding, the async API, the test
-//! attribute, events and errors. The command line's tests are the
+//! attribute and errors (events are `tests/tracing_events.rs`, a binary of
+//! their own). The command line's tests are the
 //! `migrate-kit-cli` crate's.
 
 /// The repository's root, where the shared migration folders are.
@@ -27,5 +28,3 @@ mod hostile_files;
 mod main_errors;
 mod test_attribute;
 mod tokio_start;
-#[cfg(feature = "tracing")]
-mod tracing_events;

@@ -270,6 +270,22 @@ fn strip_constraint_name(item: &[Token]) -> &[Token] {
     }
 }
 
+/// A default that needs no parentheses: a literal, or a constant such as
+/// `CURRENT_TIMESTAMP`.
+fn is_constant(token: &Token) -> bool {
+    matches!(token.kind, Kind::Str | Kind::Literal)
+        || [
+            "current_timestamp",
+            "current_date",
+            "current_time",
+            "null",
+            "true",
+            "false",
+        ]
+        .iter()
+        .any(|word| token.is(word))
+}
+
 fn parse_column(sql: &str, item: &[Token], pk_order: &dyn Fn(&str) -> u32) -> Column {
     let name = item[0].text.clone();
     let original_name = {
@@ -330,9 +346,19 @@ fn parse_column(sql: &str, item: &[Token], pk_order: &dyn Fn(&str) -> u32) -> Co
             "generated" => i += 2, // GENERATED ALWAYS, then AS (...)
             "stored" | "virtual" => i += 1,
             "default" => {
-                let start = i + 1;
+                let mut start = i + 1;
                 let end = if item.get(start).is_some_and(|t| t.is_punct("(")) {
-                    closing_paren(item, start).map_or(item.len(), |c| c + 1)
+                    let end = closing_paren(item, start).map_or(item.len(), |c| c + 1);
+                    // `DEFAULT (CURRENT_TIMESTAMP)` is `DEFAULT
+                    // CURRENT_TIMESTAMP`: SQLAlchemy's reflection (an Alembic
+                    // batch rebuild) writes the parentheses the original
+                    // left out.
+                    if end == start + 3 && is_constant(&item[start + 1]) {
+                        start += 1;
+                        end - 1
+                    } else {
+                        end
+                    }
                 } else if item
                     .get(start)
                     .is_some_and(|t| t.is_punct("-") || t.is_punct("+"))
@@ -341,11 +367,12 @@ fn parse_column(sql: &str, item: &[Token], pk_order: &dyn Fn(&str) -> u32) -> Co
                 } else {
                     (start + 1).min(item.len())
                 };
-                column.default = Some(
-                    normalize(&item[start..end])
-                        .replace("- ", "-")
-                        .replace("+ ", ""),
-                );
+                // A signed number is one value: `-1`, and `+1` is `1`.
+                let text = normalize(&item[start..end]);
+                column.default = Some(match text.strip_prefix("- ") {
+                    Some(number) => format!("-{number}"),
+                    None => text.strip_prefix("+ ").unwrap_or(&text).to_owned(),
+                });
                 i = end;
             }
             "collate" => {
@@ -405,6 +432,14 @@ mod tests {
             Some(("( id * 2 )".to_owned(), true))
         );
         assert_eq!(t.columns[4].default.as_deref(), Some("-1"));
+        // A constant in parentheses is the same default.
+        let wrapped = table("CREATE TABLE u (a DATETIME DEFAULT (CURRENT_TIMESTAMP), b TEXT DEFAULT ('x'), c INTEGER DEFAULT (1 + 1))");
+        let bare = table("CREATE TABLE u (a DATETIME DEFAULT CURRENT_TIMESTAMP, b TEXT DEFAULT 'x', c INTEGER DEFAULT (1 + 1))");
+        let defaults = |t: &Table| -> Vec<Option<String>> {
+            t.columns.iter().map(|c| c.default.clone()).collect()
+        };
+        assert_eq!(defaults(&wrapped), defaults(&bare));
+        assert_eq!(wrapped.columns[2].default.as_deref(), Some("( 1 + 1 )"));
         assert_eq!(t.columns[0].primary_key, 1);
         assert_eq!(
             t.constraints,

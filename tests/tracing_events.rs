@@ -1,6 +1,23 @@
 //! What a bot's logs receive through `tracing`: a span per run, an event
 //! per migration with its milliseconds, the run's end, a lock wait, and each
 //! drift finding, captured from a real subscriber.
+//!
+//! A test binary of its own: tracing caches, per call site, whether anyone
+//! listens, and a site first reached by a test running without a
+//! subscriber (the other integration tests) could stay silent here.
+#![cfg(feature = "tracing")]
+
+/// The repository's root, where the shared migration folders are.
+macro_rules! workspace_root {
+    () => {
+        env!("CARGO_MANIFEST_DIR")
+    };
+}
+
+#[path = "it/sets.rs"]
+mod sets;
+#[path = "../migrate-kit-core/tests/it/support.rs"]
+mod support;
 
 use crate::sets::REFERENCE;
 use crate::support::{migration, write_folder};
