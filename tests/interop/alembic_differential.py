@@ -22,6 +22,11 @@ Usage:
 With --postgres, each graph runs on two databases created on that server
 (Alembic through psycopg) and dropped after it.
 
+With --via-convert, migrate's files are not written by this script but made
+from the Alembic scripts by `migrate convert-alembic` (which also compares
+its result with Alembic's own upgrade): the converted folder must then give
+the same history, heads and version rows as Alembic at every step.
+
 The environment variables MIGRATE_DIFF_GRAPHS and MIGRATE_DIFF_SEED set the
 same. A failure prints the seed and graph number to replay it with
 --only K, the graph, the commands and both answers.
@@ -396,7 +401,7 @@ def documented(m_err, rows):
     return bool(m_err) and any(text in m_err and applies(rows) for text, applies in DOCUMENTED.items())
 
 
-def run_graph(migrate, seed, k, tally, make_backend):
+def run_graph(migrate, seed, k, tally, make_backend, via_convert=False):
     """Runs graph K of SEED; returns a report when the tools disagree."""
     rng = random.Random(f"{seed}-{k}")
     graph = random_graph(rng)
@@ -404,14 +409,34 @@ def run_graph(migrate, seed, k, tally, make_backend):
     with tempfile.TemporaryDirectory() as root:
         backend = make_backend(root)
         try:
+            write_project(root, graph, backend)
+            if via_convert:
+                failure = convert(migrate, root, backend)
+                if failure:
+                    return f"DISAGREEMENT (seed {seed}, graph {k}): convert-alembic failed:\n{failure}"
             return compare_graph(migrate, seed, k, tally, root, graph, commands, backend)
         finally:
             backend.close()
 
 
+def convert(migrate, root, backend):
+    """Replaces the written migrate files by what `migrate convert-alembic`
+    makes of the Alembic scripts; returns its output when it fails."""
+    versions = os.path.join(root, "migrations", "versions")
+    for name in os.listdir(versions):
+        os.remove(os.path.join(versions, name))
+    command = [migrate, "--dir", os.path.join(root, "migrations"), "convert-alembic",
+               os.path.join(root, "alembic.ini"), "--python", sys.executable, "--url-variable", "DIFF_URL"]
+    if isinstance(backend, Postgres):
+        command += ["--dialect", "postgresql", "--database", backend.server]
+    else:
+        command += ["--dialect", "sqlite", "--database", os.path.join(root, "convert.db")]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True)
+    return None if done.returncode == 0 else done.stdout + done.stderr
+
+
 def compare_graph(migrate, seed, k, tally, root, graph, commands, backend):
     """The command sequence through both tools, on databases of `backend`."""
-    write_project(root, graph, backend)
     theirs, theirs_url = backend.database("alembic")
     ours, _ = backend.database("migrate")
     db_state = backend.state
@@ -474,13 +499,15 @@ def main():
     parser.add_argument("--only", type=int, help="run only graph K of the seed")
     parser.add_argument("--keep-going", action="store_true", help="report every disagreement, not the first")
     parser.add_argument("--postgres", metavar="URL", help="compare on databases created on this PostgreSQL server")
+    parser.add_argument("--via-convert", action="store_true",
+                        help="make migrate's files with `migrate convert-alembic` from the Alembic scripts")
     args = parser.parse_args()
     make_backend = (lambda root: Postgres(args.postgres)) if args.postgres else Sqlite
     migrate = os.path.abspath(args.migrate)
     ks = [args.only] if args.only is not None else range(args.graphs)
     tally = {"graphs": 0, "failed": 0, "steps": 0, "documented": 0, "half_applied": 0}
     for k in ks:
-        report = run_graph(migrate, args.seed, k, tally, make_backend)
+        report = run_graph(migrate, args.seed, k, tally, make_backend, args.via_convert)
         tally["graphs"] += 1
         if report:
             tally["failed"] += 1
@@ -488,7 +515,7 @@ def main():
             if not args.keep_going:
                 break
     print(
-        f"differential on {'PostgreSQL' if args.postgres else 'SQLite'} (seed {args.seed}): {tally['graphs']} graphs, {tally['steps']} steps compared, "
+        f"differential on {'PostgreSQL' if args.postgres else 'SQLite'}{' via convert-alembic' if args.via_convert else ''} (seed {args.seed}): {tally['graphs']} graphs, {tally['steps']} steps compared, "
         f"{tally['failed']} graphs disagree; {tally['documented']} documented refusals; "
         f"{tally['half_applied']} sequences ended where Alembic stopped half-applied"
     )

@@ -296,6 +296,9 @@ pub(crate) struct ConvertArgs {
     /// The Python that has the project's Alembic (and its imports).
     #[arg(long, value_name = "PYTHON", default_value = "python3")]
     pub python: String,
+    /// The environment variable the project's env.py reads its database URL from, when it does not use sqlalchemy.url.
+    #[arg(long, value_name = "NAME", default_value = "DATABASE_URL")]
+    pub url_variable: String,
     /// Overwrite migration files that already exist.
     #[arg(long)]
     pub force: bool,

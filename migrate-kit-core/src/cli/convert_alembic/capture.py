@@ -156,7 +156,7 @@ def upgrade(location, revision):
     url = scratch_url()
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     # An env.py that reads the URL from the environment finds the scratch one.
-    os.environ["DATABASE_URL"] = url
+    os.environ[os.environ.get("MIGRATE_CAPTURE_URL_VARIABLE") or "DATABASE_URL"] = url
     command.upgrade(config, revision)
 
 

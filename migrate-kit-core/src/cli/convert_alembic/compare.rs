@@ -29,6 +29,8 @@ pub(super) struct Outcome {
 pub(super) struct Alembic<'a> {
     pub python: &'a str,
     pub project: &'a Path,
+    /// The variable env.py reads the database URL from.
+    pub url_variable: &'a str,
 }
 
 /// A scratch database of the comparison.
@@ -93,6 +95,7 @@ fn alembic_upgrade(alembic: Alembic<'_>, url: &str, revision: &str) -> Result<()
         .arg(revision)
         .arg(alembic.project)
         .env("MIGRATE_CAPTURE_URL", url)
+        .env("MIGRATE_CAPTURE_URL_VARIABLE", alembic.url_variable)
         .output()
         .map_err(|error| CliError::Refused(format!("cannot run {python}: {error}")))?;
     if output.status.success() {

@@ -73,6 +73,7 @@ pub(crate) fn convert(ctx: &Context<'_>, args: &ConvertArgs) -> Result<(), CliEr
     let alembic = compare::Alembic {
         python: &args.python,
         project: &args.path,
+        url_variable: &args.url_variable,
     };
     let outcome = match dialect {
         Dialect::Sqlite => compare::on_sqlite(alembic, &set, &capture.revisions, &folder.0)?,
