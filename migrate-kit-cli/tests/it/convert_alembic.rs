@@ -96,18 +96,25 @@ fn convert(dir: &Path, python: &str, extra: &[&str]) -> (i32, String, String) {
 }
 
 /// Converts a copy of the fixture in which the reading revision is replaced
-/// by `file` (name, Python text) after the merge.
-fn convert_with_instead(dir: &Path, python: &str, file: (&str, &str)) -> (i32, String, String) {
+/// by `file` (name, Python text) after the merge, with `extra` arguments.
+fn convert_with_instead(
+    dir: &Path,
+    python: &str,
+    file: (&str, &str),
+    extra: &[&str],
+) -> (i32, String, String) {
     let copy = project_copy(dir);
     let versions = copy.join("alembic/versions");
     std::fs::remove_file(versions.join("8b9c0d1e2f3a_split_full_names.py")).unwrap();
     std::fs::write(versions.join(file.0), file.1).unwrap();
-    run(migrate_in(dir).args([
-        "convert-alembic",
-        copy.join("alembic.ini").to_str().unwrap(),
-        "--python",
-        python,
-    ]))
+    run(migrate_in(dir)
+        .args([
+            "convert-alembic",
+            copy.join("alembic.ini").to_str().unwrap(),
+            "--python",
+            python,
+        ])
+        .args(extra))
 }
 
 /// Writes the SQL the reading revision needs in place of its placeholder,
@@ -269,6 +276,7 @@ fn a_downgrade_that_raises_makes_an_irreversible_revision_that_needs_no_hand() {
             "9c0d1e2f3a4b_drop_usernames.py",
             "\"\"\"drop usernames\n\nRevision ID: 9c0d1e2f3a4b\n\"\"\"\nfrom alembic import op\n\nrevision = \"9c0d1e2f3a4b\"\ndown_revision = \"7a8b9c0d1e2f\"\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    with op.batch_alter_table(\"users\") as batch:\n        batch.drop_column(\"username\")\n\n\ndef downgrade():\n    raise NotImplementedError(\"the usernames are gone\")\n",
         ),
+        &[],
     );
     assert_eq!(code, 0, "{stdout}{stderr}");
     let file = std::fs::read_to_string(
@@ -301,6 +309,7 @@ fn a_revision_whose_effect_changes_from_run_to_run_is_caught_by_the_comparison()
             "9c0d1e2f3a4b_install_id.py",
             "\"\"\"install id\n\nRevision ID: 9c0d1e2f3a4b\n\"\"\"\nimport uuid\nfrom alembic import op\nimport sqlalchemy as sa\n\nrevision = \"9c0d1e2f3a4b\"\ndown_revision = \"7a8b9c0d1e2f\"\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    settings = sa.table(\"settings\", sa.column(\"key\", sa.String), sa.column(\"value\", sa.Text))\n    op.bulk_insert(settings, [{\"key\": \"install_id\", \"value\": str(uuid.uuid4())}])\n\n\ndef downgrade():\n    op.execute(\"DELETE FROM settings WHERE key = 'install_id'\")\n",
         ),
+        &[],
     );
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(stdout.contains("7 the same, 1 different"), "{stdout}");
@@ -313,5 +322,41 @@ fn a_revision_whose_effect_changes_from_run_to_run_is_caught_by_the_comparison()
     assert!(
         stderr.contains("disagree after revision 9c0d1e2f3a4b"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn an_autocommit_block_becomes_a_non_transactional_migration() {
+    let Some(python) = python() else {
+        return;
+    };
+    let Some(db) = crate::pg::TestDb::create("convert_autocommit") else {
+        return;
+    };
+    let dir = tempfile::TempDir::new().unwrap();
+    let (code, stdout, stderr) = convert_with_instead(
+        dir.path(),
+        &python,
+        (
+            "9c0d1e2f3a4b_index_users_by_name.py",
+            "\"\"\"index users by name without blocking the bot\n\nRevision ID: 9c0d1e2f3a4b\n\"\"\"\nfrom alembic import op\n\nrevision = \"9c0d1e2f3a4b\"\ndown_revision = \"7a8b9c0d1e2f\"\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    with op.get_context().autocommit_block():\n        op.create_index(\"ix_users_full_name\", \"users\", [\"full_name\"], postgresql_concurrently=True)\n\n\ndef downgrade():\n    with op.get_context().autocommit_block():\n        op.drop_index(\"ix_users_full_name\", table_name=\"users\", postgresql_concurrently=True)\n",
+        ),
+        &["--database", db.url()],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let file = std::fs::read_to_string(
+        dir.path()
+            .join("migrations/versions/9c0d1e2f3a4b_index_users_by_name.sql"),
+    )
+    .unwrap();
+    assert!(
+        file.contains("-- transactional: false")
+            && file.contains("CREATE INDEX CONCURRENTLY ix_users_full_name"),
+        "{file}"
+    );
+    stdout_of(migrate_in(dir.path()).args(["--database", db.url(), "upgrade", "head"]));
+    assert_eq!(
+        db.column("SELECT indexname FROM pg_indexes WHERE indexname = 'ix_users_full_name'"),
+        ["ix_users_full_name"]
     );
 }

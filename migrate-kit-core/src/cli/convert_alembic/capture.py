@@ -232,13 +232,18 @@ def main():
                     return original(self)
 
                 Operations.get_bind = get_bind
-                transaction = connection.begin()
+                # The context owns the transaction, as env.py's
+                # begin_transaction() would give it: autocommit_block()
+                # commits it, runs outside it, and begins the next one.
+                context._transaction = connection.begin()
                 try:
                     with Operations.context(context):
                         getattr(rev.module, "upgrade" if phase != "downgrade" else "downgrade")()
-                    transaction.commit()
+                    if connection.in_transaction():
+                        connection.commit()
                 except Exception as error:  # what failed is reported, with its line
-                    transaction.rollback()
+                    if connection.in_transaction():
+                        connection.rollback()
                     if phase != "again":
                         entry["problems"].append({
                             "kind": "failed",
