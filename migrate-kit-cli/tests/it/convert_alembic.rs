@@ -214,7 +214,15 @@ fn a_database_alembic_left_at_a_middle_revision_is_taken_over() {
     let db = database.display().to_string();
     let verify = stdout_of(migrate_in(dir.path()).args(["--database", &db, "verify"]));
     assert!(verify.contains("4d5e6f7a8b9c"), "{verify}");
-    stdout_of(migrate_in(dir.path()).args(["--database", &db, "upgrade", "head"]));
+    // What the bot does at start-up with the converted folder embedded:
+    // accept Alembic's ledger, then upgrade from where Alembic left it.
+    let set = migrate_kit::Migrations::from_dir(dir.path().join("migrations")).unwrap();
+    let mut conn = migrate_kit::sqlite::Connection::open(&database).unwrap();
+    let startup = set.start(&mut conn).unwrap();
+    drop(conn);
+    assert_eq!(startup.drift.heads, ["4d5e6f7a8b9c"]);
+    assert!(!startup.drift.unverified.is_empty());
+    assert_eq!(startup.run.heads_after, [READS.0]);
     assert_eq!(
         column(&database, "SELECT first_name FROM users ORDER BY id"),
         ["Ivan", "Olga"]
