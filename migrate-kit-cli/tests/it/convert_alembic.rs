@@ -147,7 +147,7 @@ fn the_bot_project_converts_with_alembics_graph_and_the_reading_revision_named()
     // rows as the converted files, up to the revision that needs a hand.
     assert!(
         stdout.contains(
-            "compared with Alembic's own upgrade, revision by revision: 7 the same, 0 different"
+            "compared with Alembic's own upgrade, revision by revision from base: 7 the same, 0 different"
         ),
         "{stdout}"
     );

@@ -1,8 +1,11 @@
-//! The converted folder checked against Alembic, not trusted: revision by
+//! The converted folder checked against Alembic, not trusted: for each
 //! revision, base first, Alembic's own online `upgrade <rev>` (through the
-//! project's env.py) runs on one scratch database and the converted set's
-//! upgrade on another, and after each step their schemas and rows must be
-//! the same.
+//! project's env.py) runs on a fresh scratch database and the converted
+//! set's upgrade on another, and their schemas and rows must be the same.
+//! Each revision starts from base: Alembic fails on some multi-head states
+//! a step-by-step walk passes through (a merge that `depends_on` an
+//! ancestor of its parents raises `KeyError` there), and a state reached
+//! from base is what both tools mean by "upgraded to this revision".
 
 use super::capture::Revision;
 use crate::backend::ledger::LEDGER_TABLES;
@@ -22,6 +25,9 @@ pub(super) struct Outcome {
     pub different: Vec<(String, Vec<String>)>,
     /// Where the walk stopped, and why (a revision that needs a hand).
     pub stopped: Option<(String, String)>,
+    /// Revisions Alembic itself could not upgrade to, with its error: not
+    /// compared.
+    pub alembic_failed: Vec<(String, String)>,
 }
 
 /// The Alembic project and the Python that runs it.
@@ -42,21 +48,27 @@ trait Side {
     fn snapshot(&mut self) -> Result<Vec<String>, CliError>;
 }
 
-/// Walks `revisions` (base first): Alembic upgrades `theirs` (reached at
-/// `theirs_url`), the converted set `ours`, and they are compared after
-/// each step.
+/// Two fresh scratch databases, ours and Alembic's, and the URL Alembic
+/// reaches its own through.
+type Pair<S> = (S, S, String);
+
+/// Compares each of `revisions` (base first) on a fresh pair of scratch
+/// databases from `pair`: Alembic upgrades its own from base, the converted
+/// set ours.
 fn walk<S: Side>(
     alembic: Alembic<'_>,
     set: &Migrations,
     revisions: &[Revision],
-    ours: &mut S,
-    theirs: &mut S,
-    theirs_url: &str,
+    pair: &mut dyn FnMut() -> Result<Pair<S>, CliError>,
 ) -> Result<Outcome, CliError> {
     let mut outcome = Outcome::default();
     for revision in revisions {
         let id = &revision.revision;
-        alembic_upgrade(alembic, theirs_url, id)?;
+        let (mut ours, mut theirs, theirs_url) = pair()?;
+        if let Err(error) = alembic_upgrade(alembic, &theirs_url, id) {
+            outcome.alembic_failed.push((id.clone(), error.to_string()));
+            continue;
+        }
         if let Err(error) = ours.upgrade(set, id) {
             outcome.stopped = Some((id.clone(), error.to_string()));
             break;
@@ -160,18 +172,24 @@ impl Side for SqliteSide {
     }
 }
 
-/// Compares on two SQLite files in `folder`.
+/// Compares on pairs of SQLite files in `folder`.
 pub(super) fn on_sqlite(
     alembic: Alembic<'_>,
     set: &Migrations,
     revisions: &[Revision],
     folder: &Path,
 ) -> Result<Outcome, CliError> {
-    let b = folder.join("alembic.db");
-    let url = format!("sqlite:///{}", b.display());
-    let mut ours = SqliteSide(folder.join("ours.db"));
-    let mut theirs = SqliteSide(b);
-    walk(alembic, set, revisions, &mut ours, &mut theirs, &url)
+    let mut n = 0;
+    walk(alembic, set, revisions, &mut || {
+        n += 1;
+        let b = folder.join(format!("alembic-{n}.db"));
+        let url = format!("sqlite:///{}", b.display());
+        Ok((
+            SqliteSide(folder.join(format!("ours-{n}.db"))),
+            SqliteSide(b),
+            url,
+        ))
+    })
 }
 
 #[cfg(feature = "postgres")]
@@ -233,9 +251,11 @@ mod server {
         server: &Location,
         settings: &ServerSettings,
     ) -> Result<Outcome, CliError> {
-        let mut ours = ServerSide(Scratch::create(server, settings)?);
-        let mut theirs = ServerSide(Scratch::create(server, settings)?);
-        let url = theirs.0.location().postgres_url().unwrap_or_default();
-        walk(alembic, set, revisions, &mut ours, &mut theirs, &url)
+        walk(alembic, set, revisions, &mut || {
+            let ours = ServerSide(Scratch::create(server, settings)?);
+            let theirs = ServerSide(Scratch::create(server, settings)?);
+            let url = theirs.0.location().postgres_url().unwrap_or_default();
+            Ok((ours, theirs, url))
+        })
     }
 }

@@ -123,7 +123,7 @@ fn server<'c>(ctx: &'c Context<'_>) -> Result<&'c Location, CliError> {
 fn report_comparison(ctx: &Context<'_>, outcome: &compare::Outcome) {
     say!(
         ctx,
-        "compared with Alembic's own upgrade, revision by revision: {} the same, {} different",
+        "compared with Alembic's own upgrade, revision by revision from base: {} the same, {} different",
         outcome.same,
         outcome.different.len()
     );
@@ -134,6 +134,12 @@ fn report_comparison(ctx: &Context<'_>, outcome: &compare::Outcome) {
         for line in lines {
             eprintln!("  {line}");
         }
+    }
+    for (revision, why) in &outcome.alembic_failed {
+        say!(
+            ctx,
+            "not compared at {revision}: Alembic itself could not upgrade to it ({why})"
+        );
     }
     if let Some((revision, why)) = &outcome.stopped {
         say!(
