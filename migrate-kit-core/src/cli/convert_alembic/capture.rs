@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// The script Python runs.
-pub(super) const SCRIPT: &str = include_str!("capture.py");
+const SCRIPT: &str = include_str!("capture.py");
 
 /// What Alembic ran for a project, base first.
 #[derive(Debug, Deserialize)]
@@ -52,15 +52,33 @@ pub(super) struct Problem {
     pub message: String,
 }
 
+/// `python` running the embedded script on the scratch database `url`
+/// (passed in the environment, since it may hold a password); the caller
+/// adds the script's arguments.
+pub(super) fn script(python: &str, url: &str) -> Command {
+    let mut command = Command::new(python);
+    command
+        .arg("-c")
+        .arg(SCRIPT)
+        .env("MIGRATE_CAPTURE_URL", url);
+    command
+}
+
+/// The last line of a Python failure: the exception.
+pub(super) fn last_line(stderr: &str) -> &str {
+    stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no message")
+}
+
 /// Runs the capture of `location` (an alembic.ini or script folder) with
 /// `python` on the empty scratch database `url` (SQLAlchemy form; passed in
 /// the environment, since it may hold a password).
 pub(super) fn run(python: &str, location: &Path, url: &str) -> Result<Capture, CliError> {
-    let output = Command::new(python)
-        .arg("-c")
-        .arg(SCRIPT)
+    let output = script(python, url)
         .arg(location)
-        .env("MIGRATE_CAPTURE_URL", url)
         .output()
         .map_err(|error| {
             CliError::Refused(format!(
@@ -76,14 +94,10 @@ pub(super) fn run(python: &str, location: &Path, url: &str) -> Result<Capture, C
         )));
     }
     if !output.status.success() {
-        let last = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("no message");
         return Err(CliError::Refused(format!(
-            "Alembic could not read the project at {}: {last}",
-            location.display()
+            "Alembic could not read the project at {}: {}",
+            location.display(),
+            last_line(&stderr)
         )));
     }
     serde_json::from_slice(&output.stdout).map_err(|error| {

@@ -14,7 +14,6 @@ use crate::graph::target::Target;
 use crate::run::options::RunOptions;
 use crate::{Database, Location, Migrations, OpenMode, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// What the comparison found.
 #[derive(Debug, Default)]
@@ -100,13 +99,10 @@ fn differences(theirs: &[String], ours: &[String]) -> Vec<String> {
 
 fn alembic_upgrade(alembic: Alembic<'_>, url: &str, revision: &str) -> Result<(), CliError> {
     let python = alembic.python;
-    let output = Command::new(python)
-        .arg("-c")
-        .arg(super::capture::SCRIPT)
+    let output = super::capture::script(python, url)
         .arg("--upgrade")
         .arg(revision)
         .arg(alembic.project)
-        .env("MIGRATE_CAPTURE_URL", url)
         .env("MIGRATE_CAPTURE_URL_VARIABLE", alembic.url_variable)
         .output()
         .map_err(|error| CliError::Refused(format!("cannot run {python}: {error}")))?;
@@ -114,13 +110,9 @@ fn alembic_upgrade(alembic: Alembic<'_>, url: &str, revision: &str) -> Result<()
         return Ok(());
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let last = stderr
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("no message");
     Err(CliError::Refused(format!(
-        "Alembic's own `upgrade {revision}` failed on the comparison's scratch database: {last}"
+        "Alembic's own `upgrade {revision}` failed on the comparison's scratch database: {}",
+        super::capture::last_line(&stderr)
     )))
 }
 
