@@ -189,6 +189,16 @@ fn the_bot_project_converts_with_alembics_graph_and_the_reading_revision_named()
         stderr.contains("exist already") && stderr.contains("--force"),
         "{stderr}"
     );
+    // The command the refusal names overwrites them.
+    let (code, stdout, _) = convert(dir.path(), &python, &["--force"]);
+    assert_eq!(code, 1, "still one revision needs a hand");
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.contains(" -> versions/"))
+            .count(),
+        8
+    );
 }
 
 #[test]
@@ -227,6 +237,9 @@ fn a_database_alembic_left_at_a_middle_revision_is_taken_over() {
         column(&database, "SELECT first_name FROM users ORDER BY id"),
         ["Ivan", "Olga"]
     );
+    // The check the report names once the hand-written SQL is in.
+    let stairway = stdout_of(migrate_in(dir.path()).arg("test"));
+    assert!(stairway.contains("stairway ok: 8 revisions"), "{stairway}");
     // Alembic reads the database the converted folder moved on.
     assert!(alembic(&python, &copy, &["current"]).contains("8b9c0d1e2f3a (head)"));
 }
