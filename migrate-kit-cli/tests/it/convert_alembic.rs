@@ -147,7 +147,7 @@ fn the_bot_project_converts_with_alembics_graph_and_the_reading_revision_named()
     // rows as the converted files, up to the revision that needs a hand.
     assert!(
         stdout.contains(
-            "compared with Alembic's own upgrade, revision by revision from base: 7 the same, 0 different"
+            "compared with Alembic's own upgrade and downgrade, revision by revision from base: 14 steps the same, 0 different"
         ),
         "{stdout}"
     );
@@ -256,7 +256,10 @@ fn the_postgresql_dialect_is_captured_on_a_scratch_database_of_the_server() {
     let (code, stdout, stderr) = convert(dir.path(), &python, &["--database", db.url()]);
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(stderr.contains(READS.1), "{stderr}");
-    assert!(stdout.contains("7 the same, 0 different"), "{stdout}");
+    assert!(
+        stdout.contains("14 steps the same, 0 different"),
+        "{stdout}"
+    );
     let settings = std::fs::read_to_string(
         dir.path()
             .join("migrations/versions/4d5e6f7a8b9c_settings.sql"),
@@ -333,15 +336,18 @@ fn a_revision_whose_effect_changes_from_run_to_run_is_caught_by_the_comparison()
         &[],
     );
     assert_eq!(code, 1, "{stdout}{stderr}");
-    assert!(stdout.contains("7 the same, 1 different"), "{stdout}");
+    assert!(
+        stdout.contains("15 steps the same, 1 different"),
+        "{stdout}"
+    );
     assert!(
         stderr.contains(
-            "after 9c0d1e2f3a4b, Alembic's database (-) and the converted folder's (+) differ"
+            "after `upgrade 9c0d1e2f3a4b`, Alembic's database (-) and the converted folder's (+) differ"
         ) && stderr.contains("install_id"),
         "{stderr}"
     );
     assert!(
-        stderr.contains("disagree after revision 9c0d1e2f3a4b"),
+        stderr.contains("disagree after `upgrade 9c0d1e2f3a4b`"),
         "{stderr}"
     );
 }
@@ -379,5 +385,134 @@ fn an_autocommit_block_becomes_a_non_transactional_migration() {
     assert_eq!(
         db.column("SELECT indexname FROM pg_indexes WHERE indexname = 'ix_users_full_name'"),
         ["ix_users_full_name"]
+    );
+}
+
+#[test]
+fn a_downgrade_whose_effect_changes_from_run_to_run_is_caught_by_the_comparison() {
+    let Some(python) = python() else {
+        return;
+    };
+    let dir = tempfile::TempDir::new().unwrap();
+    // The downgrade keeps a note of when it ran: the captured SQL holds the
+    // time of the capture, Alembic's own downgrade another one.
+    let (code, stdout, stderr) = convert_with_instead(
+        dir.path(),
+        &python,
+        (
+            "9c0d1e2f3a4b_vip_flag.py",
+            "\"\"\"vip flag\n\nRevision ID: 9c0d1e2f3a4b\n\"\"\"\nimport uuid\nfrom alembic import op\nimport sqlalchemy as sa\n\nrevision = \"9c0d1e2f3a4b\"\ndown_revision = \"7a8b9c0d1e2f\"\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    op.execute(\"INSERT INTO settings (key, value) VALUES ('vip', 'on')\")\n\n\ndef downgrade():\n    op.execute(f\"UPDATE settings SET value = 'off {uuid.uuid4()}' WHERE key = 'vip'\")\n",
+        ),
+        &[],
+    );
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("15 steps the same, 1 different"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("after `downgrade 7a8b9c0d1e2f (from 9c0d1e2f3a4b)`, Alembic's database (-) and the converted folder's (+) differ")
+            && stderr.contains("vip"),
+        "{stderr}"
+    );
+}
+
+/// The interpreter `python3` runs, when it has no Alembic (else `None`,
+/// after saying so): the tests of the virtualenv convert-alembic makes.
+fn bare_python() -> Option<PathBuf> {
+    let out = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .ok()?;
+    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let has_alembic = Command::new(&path)
+        .args(["-c", "import alembic"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if has_alembic {
+        eprintln!("skipped: {} has Alembic already", path.display());
+        return None;
+    }
+    Some(path)
+}
+
+/// The command between the first pair of backticks of `text`, as words.
+fn quoted_command(text: &str) -> Vec<String> {
+    let command = text.split('`').nth(1).expect("a command in backticks");
+    command.split_whitespace().map(str::to_owned).collect()
+}
+
+#[test]
+fn without_python_a_virtualenv_with_alembic_is_made_and_every_hint_runs_as_printed() {
+    if python().is_none() {
+        return;
+    }
+    let Some(bare) = bare_python() else {
+        return;
+    };
+    let dir = tempfile::TempDir::new().unwrap();
+    // A machine whose python3 has no Alembic; the cache is the test's own.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(&bare, bin.join("python3")).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let cache = dir.path().join("cache");
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let copy = project_copy(dir.path());
+    // A revision importing a package the new virtualenv does not have.
+    let initial = copy.join("alembic/versions/1a2b3c4d5e6f_initial_schema.py");
+    let text = std::fs::read_to_string(&initial).unwrap();
+    std::fs::write(
+        &initial,
+        format!("import sqlalchemy_utils  # noqa: F401\n{text}"),
+    )
+    .unwrap();
+    let project = copy.join("alembic.ini");
+    let migrate = |args: &[&str]| {
+        run(migrate_in(&work)
+            .env("PATH", &path)
+            .env("XDG_CACHE_HOME", &cache)
+            .args(args))
+    };
+    // python3 named, but without Alembic: the hint leaves --python out.
+    let (code, _, stderr) = migrate(&[
+        "convert-alembic",
+        project.to_str().unwrap(),
+        "--python",
+        "python3",
+    ]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("python3 has no Alembic"), "{stderr}");
+    let hint = quoted_command(stderr.rsplit_once("virtualenv with Alembic:").unwrap().1);
+    assert_eq!(hint[0], "migrate");
+    let hint: Vec<&str> = hint[1..].iter().map(String::as_str).collect();
+    // As printed: the virtualenv is made, and the import is what is missing.
+    let (code, stdout, stderr) = migrate(&hint);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("python3 has no Alembic: installing it from PyPI into the virtualenv"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("No module named 'sqlalchemy_utils'"),
+        "{stderr}"
+    );
+    let venv_python = cache.join("migrate-kit/alembic-venv/bin/python");
+    let pip = quoted_command(stderr.split_once("; install the package").unwrap().1);
+    assert_eq!(pip[0], venv_python.to_str().unwrap());
+    let out = Command::new(&pip[0]).args(&pip[1..]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{pip:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Then the conversion runs, in the virtualenv it made, without making it again.
+    let (code, stdout, stderr) = migrate(&hint);
+    assert_eq!(code, 1, "one revision needs a hand: {stdout}{stderr}");
+    assert!(!stdout.contains("installing it from PyPI"), "{stdout}");
+    assert!(
+        stdout.contains("14 steps the same, 0 different"),
+        "{stdout}"
     );
 }

@@ -86,7 +86,7 @@ pub(crate) enum Command {
     /// Turn an Alembic project's revisions into migration files: same ids and graph, the SQL Alembic runs.
     #[command(
         name = "convert-alembic",
-        after_help = "Examples:\n  migrate convert-alembic alembic.ini                       the SQL for the configured database's dialect\n  migrate convert-alembic alembic --dialect sqlite --python .venv/bin/python\n\nAlembic runs each revision online on a scratch database (a temporary SQLite file,\nor a database created on the configured PostgreSQL server and dropped after);\nwhat cannot be captured as SQL is reported with its file and line. Exit code 1\nwhen a revision needs a hand (its file is written with a failing placeholder)."
+        after_help = "Examples:\n  migrate convert-alembic alembic.ini                       the SQL for the configured database's dialect\n  migrate convert-alembic alembic --dialect sqlite --python .venv/bin/python\n\nAlembic runs each revision online on a scratch database (a temporary SQLite file,\nor a database created on the configured PostgreSQL server and dropped after);\nwhat cannot be captured as SQL is reported with its file and line. Then each\nrevision's upgrade and downgrade are compared with Alembic's own. Exit code 1\nwhen a revision needs a hand (its file is written with a failing placeholder)."
     )]
     ConvertAlembic(ConvertArgs),
     /// Write a new migration file whose parent is the current head.
@@ -293,9 +293,9 @@ pub(crate) struct ConvertArgs {
     /// The SQL dialect to capture (default: the configured database's).
     #[arg(long, value_enum)]
     pub dialect: Option<Dialect>,
-    /// The Python that has the project's Alembic (and its imports).
-    #[arg(long, value_name = "PYTHON", default_value = "python3")]
-    pub python: String,
+    /// The Python that has the project's Alembic (and its imports); default: python3 when it has Alembic, else a virtualenv made once in ~/.cache/migrate-kit/alembic-venv with Alembic from PyPI.
+    #[arg(long, value_name = "PYTHON")]
+    pub python: Option<String>,
     /// The environment variable the project's env.py reads its database URL from, when it does not use sqlalchemy.url.
     #[arg(long, value_name = "NAME", default_value = "DATABASE_URL")]
     pub url_variable: String,

@@ -4,6 +4,7 @@ Run by `migrate convert-alembic` with the user's Python and Alembic:
 
     MIGRATE_CAPTURE_URL=URL python capture.py SCRIPT_LOCATION
     MIGRATE_CAPTURE_URL=URL python capture.py --upgrade REVISION SCRIPT_LOCATION
+    MIGRATE_CAPTURE_URL=URL python capture.py --downgrade REVISION SCRIPT_LOCATION
 
 SCRIPT_LOCATION is an alembic.ini or the script folder (env.py and
 versions/). URL names an empty scratch database (SQLAlchemy form; in the
@@ -16,9 +17,9 @@ a table (batch_alter_table on SQLite) are not. A revision that calls
 op.get_bind() is reported, not trusted: what it does may depend on the rows
 it reads. Prints one JSON document on stdout.
 
-With --upgrade, runs Alembic's own online `upgrade REVISION` through the
-project's env.py instead: the reference the converted folder is compared
-with.
+With --upgrade (--downgrade), runs Alembic's own online `upgrade REVISION`
+(`downgrade REVISION`) through the project's env.py instead: the reference
+the converted folder is compared with.
 """
 
 import datetime
@@ -147,9 +148,10 @@ def project(location):
     return config, root
 
 
-def upgrade(location, revision):
-    """Alembic's own online `upgrade revision` on the scratch database,
-    through the project's env.py (the comparison's reference)."""
+def alembic_command(name, location, revision):
+    """Alembic's own online `upgrade revision` or `downgrade revision` on the
+    scratch database, through the project's env.py (the comparison's
+    reference)."""
     from alembic import command
 
     config, _ = project(location)
@@ -157,12 +159,12 @@ def upgrade(location, revision):
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     # An env.py that reads the URL from the environment finds the scratch one.
     os.environ[os.environ.get("MIGRATE_CAPTURE_URL_VARIABLE") or "DATABASE_URL"] = url
-    command.upgrade(config, revision)
+    getattr(command, name)(config, revision)
 
 
 def main():
-    if sys.argv[1] == "--upgrade":
-        upgrade(sys.argv[3], sys.argv[2])
+    if sys.argv[1] in ("--upgrade", "--downgrade"):
+        alembic_command(sys.argv[1][2:], sys.argv[3], sys.argv[2])
         return
     location, url = sys.argv[1], scratch_url()
     from alembic.migration import MigrationContext

@@ -82,22 +82,32 @@ pub(super) fn run(python: &str, location: &Path, url: &str) -> Result<Capture, C
         .output()
         .map_err(|error| {
             CliError::Refused(format!(
-                "cannot run {python} ({error}); convert-alembic runs Alembic itself: pass the Python that has it with --python, for example {}",
-                Cmd(format!("convert-alembic {} --python .venv/bin/python", location.display()))
+                "cannot run {python} ({error}); name an interpreter that exists, or leave --python out and convert-alembic makes a virtualenv with Alembic: {}",
+                Cmd(format!("convert-alembic {}", location.display()))
             ))
         })?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     if stderr.contains("No module named 'alembic'") {
         return Err(CliError::Refused(format!(
-            "{python} has no Alembic; install it where the project's other packages are (`{python} -m pip install alembic`), or pass the project's interpreter with --python, for example {}",
-            Cmd(format!("convert-alembic {} --python .venv/bin/python", location.display()))
+            "{python} has no Alembic; install it there (`{python} -m pip install alembic`), or leave --python out and convert-alembic makes a virtualenv with Alembic: {}",
+            Cmd(format!("convert-alembic {}", location.display()))
         )));
     }
     if !output.status.success() {
+        let failure = last_line(&stderr);
+        let module = failure
+            .strip_prefix("ModuleNotFoundError: No module named '")
+            .and_then(|rest| rest.split(['\'', '.']).next());
+        let hint = match module {
+            Some(module) => format!(
+                "; {}",
+                super::python::missing_module(python, module, location)
+            ),
+            None => String::new(),
+        };
         return Err(CliError::Refused(format!(
-            "Alembic could not read the project at {}: {}",
+            "Alembic could not read the project at {}: {failure}{hint}",
             location.display(),
-            last_line(&stderr)
         )));
     }
     serde_json::from_slice(&output.stdout).map_err(|error| {

@@ -1,7 +1,9 @@
 //! The converted folder checked against Alembic, not trusted: for each
 //! revision, base first, Alembic's own online `upgrade <rev>` (through the
 //! project's env.py) runs on a fresh scratch database and the converted
-//! set's upgrade on another, and their schemas and rows must be the same.
+//! set's upgrade on another, and their schemas and rows must be the same;
+//! then both downgrade the revision again (to its first parent, or base)
+//! and must again be the same.
 //! Each revision starts from base: Alembic fails on some multi-head states
 //! a step-by-step walk passes through (a merge that `depends_on` an
 //! ancestor of its parents raises `KeyError` there), and a state reached
@@ -13,20 +15,47 @@ use crate::cli::CliError;
 use crate::graph::target::Target;
 use crate::run::options::RunOptions;
 use crate::{Database, Location, Migrations, OpenMode, OpenOptions};
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// What the comparison found.
 #[derive(Debug, Default)]
 pub(super) struct Outcome {
-    /// Revisions after which both databases were the same.
+    /// Steps after which both databases were the same.
     pub same: usize,
-    /// Revisions after which they were not, with what differs.
-    pub different: Vec<(String, Vec<String>)>,
+    /// Steps after which they were not, with what differs.
+    pub different: Vec<(Step, Vec<String>)>,
     /// Where the walk stopped, and why (a revision that needs a hand).
     pub stopped: Option<(String, String)>,
-    /// Revisions Alembic itself could not upgrade to, with its error: not
-    /// compared.
-    pub alembic_failed: Vec<(String, String)>,
+    /// Steps Alembic itself could not run, with its error: not compared.
+    pub alembic_failed: Vec<(Step, String)>,
+    /// Downgrades not compared, with why (irreversible, or their SQL needs
+    /// a hand).
+    pub downgrades_skipped: Vec<(String, &'static str)>,
+}
+
+/// One compared step: a revision's upgrade from base, or its downgrade
+/// right after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Step {
+    /// `upgrade <revision>` from base.
+    Upgrade(String),
+    /// `downgrade <to>` from the revision.
+    Downgrade {
+        /// The revision undone.
+        revision: String,
+        /// Its first parent, or `base`.
+        to: String,
+    },
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Upgrade(revision) => write!(f, "upgrade {revision}"),
+            Step::Downgrade { revision, to } => write!(f, "downgrade {to} (from {revision})"),
+        }
+    }
 }
 
 /// The Alembic project and the Python that runs it.
@@ -40,11 +69,29 @@ pub(super) struct Alembic<'a> {
 
 /// A scratch database of the comparison.
 trait Side {
-    /// Runs the converted set's upgrade to `revision` here.
-    fn upgrade(&mut self, set: &Migrations, revision: &str) -> Result<(), CliError>;
+    /// Runs the converted set's upgrade (or downgrade) to `target` here.
+    fn run(&mut self, set: &Migrations, direction: Direction, target: &str)
+        -> Result<(), CliError>;
 
     /// Schema and rows, as lines to compare.
     fn snapshot(&mut self) -> Result<Vec<String>, CliError>;
+}
+
+/// Which way a step runs.
+#[derive(Debug, Clone, Copy)]
+enum Direction {
+    Upgrade,
+    Downgrade,
+}
+
+impl Direction {
+    /// The Alembic command (and `capture.py` option) of this direction.
+    fn command(self) -> &'static str {
+        match self {
+            Direction::Upgrade => "upgrade",
+            Direction::Downgrade => "downgrade",
+        }
+    }
 }
 
 /// Two fresh scratch databases, ours and Alembic's, and the URL Alembic
@@ -53,7 +100,7 @@ type Pair<S> = (S, S, String);
 
 /// Compares each of `revisions` (base first) on a fresh pair of scratch
 /// databases from `pair`: Alembic upgrades its own from base, the converted
-/// set ours.
+/// set ours; then both downgrade that revision.
 fn walk<S: Side>(
     alembic: Alembic<'_>,
     set: &Migrations,
@@ -64,22 +111,69 @@ fn walk<S: Side>(
     for revision in revisions {
         let id = &revision.revision;
         let (mut ours, mut theirs, theirs_url) = pair()?;
-        if let Err(error) = alembic_upgrade(alembic, &theirs_url, id) {
-            outcome.alembic_failed.push((id.clone(), error.to_string()));
+        let up = Step::Upgrade(id.clone());
+        if let Err(error) = alembic_run(alembic, &theirs_url, Direction::Upgrade, id) {
+            outcome.alembic_failed.push((up, error.to_string()));
             continue;
         }
-        if let Err(error) = ours.upgrade(set, id) {
+        if let Err(error) = ours.run(set, Direction::Upgrade, id) {
             outcome.stopped = Some((id.clone(), error.to_string()));
             break;
         }
-        let (a, b) = (ours.snapshot()?, theirs.snapshot()?);
-        if a == b {
-            outcome.same += 1;
-        } else {
-            outcome.different.push((id.clone(), differences(&b, &a)));
+        outcome.compare(up, &mut ours, &mut theirs)?;
+        if let Some(why) = downgrade_skipped(revision) {
+            outcome.downgrades_skipped.push((id.clone(), why));
+            continue;
         }
+        let to = revision
+            .down_revisions
+            .first()
+            .map_or("base", String::as_str);
+        let down = Step::Downgrade {
+            revision: id.clone(),
+            to: to.to_owned(),
+        };
+        if let Err(error) = alembic_run(alembic, &theirs_url, Direction::Downgrade, to) {
+            outcome.alembic_failed.push((down, error.to_string()));
+            continue;
+        }
+        if let Err(error) = ours.run(set, Direction::Downgrade, to) {
+            let line = format!("+ the converted folder's downgrade failed: {error}");
+            outcome.different.push((down, vec![line]));
+            continue;
+        }
+        outcome.compare(down, &mut ours, &mut theirs)?;
     }
     Ok(outcome)
+}
+
+impl Outcome {
+    /// Counts `step` the same, or records what differs after it.
+    fn compare<S: Side>(
+        &mut self,
+        step: Step,
+        ours: &mut S,
+        theirs: &mut S,
+    ) -> Result<(), CliError> {
+        let (a, b) = (ours.snapshot()?, theirs.snapshot()?);
+        if a == b {
+            self.same += 1;
+        } else {
+            self.different.push((step, differences(&b, &a)));
+        }
+        Ok(())
+    }
+}
+
+/// Why a revision's downgrade is not compared, if it is not: it raised
+/// (the file is irreversible), or its SQL needs a hand.
+fn downgrade_skipped(revision: &Revision) -> Option<&'static str> {
+    let problem = revision.problems.iter().find(|p| p.phase == "downgrade")?;
+    Some(if problem.kind == "failed" {
+        "irreversible"
+    } else {
+        "its downgrade needs a hand"
+    })
 }
 
 /// Lines only Alembic's database has (`-`) and only ours has (`+`).
@@ -97,10 +191,16 @@ fn differences(theirs: &[String], ours: &[String]) -> Vec<String> {
     lines
 }
 
-fn alembic_upgrade(alembic: Alembic<'_>, url: &str, revision: &str) -> Result<(), CliError> {
+fn alembic_run(
+    alembic: Alembic<'_>,
+    url: &str,
+    direction: Direction,
+    revision: &str,
+) -> Result<(), CliError> {
     let python = alembic.python;
+    let command = direction.command();
     let output = super::capture::script(python, url)
-        .arg("--upgrade")
+        .arg(format!("--{command}"))
         .arg(revision)
         .arg(alembic.project)
         .env("MIGRATE_CAPTURE_URL_VARIABLE", alembic.url_variable)
@@ -111,18 +211,27 @@ fn alembic_upgrade(alembic: Alembic<'_>, url: &str, revision: &str) -> Result<()
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
     Err(CliError::Refused(format!(
-        "Alembic's own `upgrade {revision}` failed on the comparison's scratch database: {}",
+        "Alembic's own `{command} {revision}` failed on the comparison's scratch database: {}",
         super::capture::last_line(&stderr)
     )))
 }
 
-fn upgrade_to<B: crate::Backend + ?Sized>(
+/// Runs the converted set on `db` to `target` (a revision, or `base`).
+fn run_to<B: crate::Backend + ?Sized>(
     db: &mut B,
     set: &Migrations,
-    revision: &str,
+    direction: Direction,
+    target: &str,
 ) -> Result<(), CliError> {
-    let target = Target::Revision(revision.to_owned());
-    set.upgrade_with(db, &target, &RunOptions::default())?;
+    let target = match target {
+        "base" => Target::Base,
+        revision => Target::Revision(revision.to_owned()),
+    };
+    let options = RunOptions::default();
+    match direction {
+        Direction::Upgrade => set.upgrade_with(db, &target, &options)?,
+        Direction::Downgrade => set.downgrade_with(db, &target, &options)?,
+    };
     Ok(())
 }
 
@@ -140,8 +249,13 @@ impl SqliteSide {
 }
 
 impl Side for SqliteSide {
-    fn upgrade(&mut self, set: &Migrations, revision: &str) -> Result<(), CliError> {
-        upgrade_to(&mut self.open()?, set, revision)
+    fn run(
+        &mut self,
+        set: &Migrations,
+        direction: Direction,
+        target: &str,
+    ) -> Result<(), CliError> {
+        run_to(&mut self.open()?, set, direction, target)
     }
 
     fn snapshot(&mut self) -> Result<Vec<String>, CliError> {
@@ -197,8 +311,13 @@ mod server {
     pub(super) struct ServerSide(pub Scratch);
 
     impl Side for ServerSide {
-        fn upgrade(&mut self, set: &Migrations, revision: &str) -> Result<(), CliError> {
-            upgrade_to(&mut self.0.postgres, set, revision)
+        fn run(
+            &mut self,
+            set: &Migrations,
+            direction: Direction,
+            target: &str,
+        ) -> Result<(), CliError> {
+            run_to(&mut self.0.postgres, set, direction, target)
         }
 
         fn snapshot(&mut self) -> Result<Vec<String>, CliError> {

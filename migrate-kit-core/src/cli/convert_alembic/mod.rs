@@ -7,6 +7,7 @@
 
 mod capture;
 mod compare;
+mod python;
 mod render;
 
 use super::args::{ConvertArgs, Dialect};
@@ -33,17 +34,18 @@ pub(crate) fn convert(ctx: &Context<'_>, args: &ConvertArgs) -> Result<(), CliEr
         Location::Postgres { .. } => Dialect::Postgresql,
         _ => Dialect::Sqlite,
     });
+    let python = python::choose(ctx, args.python.as_deref(), dialect, &args.path)?;
     let folder = ScratchFolder::new()?;
     let capture = match dialect {
         Dialect::Sqlite => {
             let url = format!("sqlite:///{}", folder.0.join("capture.db").display());
-            capture::run(&args.python, &args.path, &url)?
+            capture::run(&python, &args.path, &url)?
         }
         #[cfg(feature = "postgres")]
         Dialect::Postgresql => {
             let scratch = Scratch::create(server(ctx)?, &ctx.config().server)?;
             let url = scratch.location().postgres_url().unwrap_or_default();
-            capture::run(&args.python, &args.path, &url)?
+            capture::run(&python, &args.path, &url)?
         }
         #[cfg(not(feature = "postgres"))]
         Dialect::Postgresql => {
@@ -71,7 +73,7 @@ pub(crate) fn convert(ctx: &Context<'_>, args: &ConvertArgs) -> Result<(), CliEr
     let set = Migrations::from_dir(&dir)?;
     report(ctx, &capture, &targets, &dir);
     let alembic = compare::Alembic {
-        python: &args.python,
+        python: &python,
         project: &args.path,
         url_variable: &args.url_variable,
     };
@@ -89,9 +91,9 @@ pub(crate) fn convert(ctx: &Context<'_>, args: &ConvertArgs) -> Result<(), CliEr
         Dialect::Postgresql => unreachable!("refused before the capture"),
     };
     report_comparison(ctx, &outcome);
-    if let Some((revision, _)) = outcome.different.first() {
+    if let Some((step, _)) = outcome.different.first() {
         return Err(CliError::Refused(format!(
-            "the converted folder and Alembic disagree after revision {revision} (above); the files are written, but do not deploy them until the difference is understood"
+            "the converted folder and Alembic disagree after `{step}` (above); the files are written, but do not deploy them until the difference is understood"
         )));
     }
     let needing = capture
@@ -123,23 +125,24 @@ fn server<'c>(ctx: &'c Context<'_>) -> Result<&'c Location, CliError> {
 fn report_comparison(ctx: &Context<'_>, outcome: &compare::Outcome) {
     say!(
         ctx,
-        "compared with Alembic's own upgrade, revision by revision from base: {} the same, {} different",
+        "compared with Alembic's own upgrade and downgrade, revision by revision from base: {} steps the same, {} different",
         outcome.same,
         outcome.different.len()
     );
-    for (revision, lines) in &outcome.different {
-        eprintln!(
-            "after {revision}, Alembic's database (-) and the converted folder's (+) differ:"
-        );
+    for (step, lines) in &outcome.different {
+        eprintln!("after `{step}`, Alembic's database (-) and the converted folder's (+) differ:");
         for line in lines {
             eprintln!("  {line}");
         }
     }
-    for (revision, why) in &outcome.alembic_failed {
+    for (step, why) in &outcome.alembic_failed {
         say!(
             ctx,
-            "not compared at {revision}: Alembic itself could not upgrade to it ({why})"
+            "not compared: `{step}`, which Alembic itself could not run ({why})"
         );
+    }
+    for (revision, why) in &outcome.downgrades_skipped {
+        say!(ctx, "downgrade of {revision} not compared: {why}");
     }
     if let Some((revision, why)) = &outcome.stopped {
         say!(
