@@ -151,6 +151,8 @@ pub fn bot_binary() -> PathBuf {
         let mut build = std::process::Command::new(env!("CARGO"));
         build.args([
             "build",
+            "-p",
+            "migrate-kit",
             "--example",
             "repair_bot",
             "--features",

@@ -14,6 +14,9 @@ pub(crate) struct Statement<'a> {
     pub start: usize,
     /// Its text, without the closing `;` and trailing blanks.
     pub text: &'a str,
+    /// Byte offset just past its closing `;` (the end of the text, for the
+    /// last statement without one).
+    pub end: usize,
 }
 
 /// Lexer state between two characters.
@@ -37,31 +40,57 @@ enum State {
     },
 }
 
-/// Splits `sql` into statements. Text after the last `;` is a statement
-/// when it holds anything besides blanks and comments; an unterminated
-/// string or comment runs to the end.
-pub(crate) fn split(sql: &str) -> Vec<Statement<'_>> {
-    let mut statements = Vec::new();
-    let mut lexer = Lexer::new(sql);
-    let mut start = 0;
-    while let Some(event) = lexer.advance() {
-        if let Event::End(end) = event {
-            push(&mut statements, sql, start, end);
-            start = end + 1;
-        }
+/// Splits `sql` into statements, one at a time, in a single pass over the
+/// text (a migration of a million statements is never held as a list).
+/// Text after the last `;` is a statement when it holds anything besides
+/// blanks and comments; an unterminated string or comment runs to the end.
+pub(crate) fn split(sql: &str) -> Statements<'_> {
+    Statements {
+        sql,
+        lexer: Lexer::new(sql),
+        start: 0,
     }
-    push(&mut statements, sql, start, sql.len());
-    statements
 }
 
-fn push<'a>(statements: &mut Vec<Statement<'a>>, sql: &'a str, from: usize, to: usize) {
-    let body = &sql[from..to];
-    if let Some(lead) = first_code(body) {
-        statements.push(Statement {
-            start: from + lead,
-            text: body[lead..].trim_end(),
-        });
+/// The statements of a text, as [`split`] finds them.
+pub(crate) struct Statements<'a> {
+    sql: &'a str,
+    lexer: Lexer<'a>,
+    /// Where the next statement's text begins (after the previous `;`).
+    start: usize,
+}
+
+impl<'a> Iterator for Statements<'a> {
+    type Item = Statement<'a>;
+
+    fn next(&mut self) -> Option<Statement<'a>> {
+        while self.start <= self.sql.len() {
+            let (to, end) = loop {
+                match self.lexer.advance() {
+                    Some(Event::End(at)) => break (at, at + 1),
+                    Some(_) => {}
+                    None => break (self.sql.len(), self.sql.len()),
+                }
+            };
+            let from = std::mem::replace(&mut self.start, end.max(to + 1));
+            if let Some(statement) = statement_in(self.sql, from, to, end) {
+                return Some(statement);
+            }
+        }
+        None
     }
+}
+
+/// The statement between `from` and the `;` at `to`, if that text holds
+/// any code.
+fn statement_in(sql: &str, from: usize, to: usize, end: usize) -> Option<Statement<'_>> {
+    let body = &sql[from..to];
+    let lead = first_code(body)?;
+    Some(Statement {
+        start: from + lead,
+        text: body[lead..].trim_end(),
+        end,
+    })
 }
 
 /// The offset of the first character of `body` that is neither blank nor
@@ -442,7 +471,7 @@ mod tests {
     use super::*;
 
     fn texts(sql: &str) -> Vec<&str> {
-        split(sql).iter().map(|s| s.text).collect()
+        split(sql).map(|s| s.text).collect()
     }
 
     #[test]
@@ -477,15 +506,17 @@ mod tests {
     #[test]
     fn statements_start_after_leading_comments_and_report_their_offset() {
         let sql = "-- first\nSELECT 1;\n\n  /* c */ SELECT 2";
-        let parts = split(sql);
+        let parts: Vec<_> = split(sql).collect();
         assert_eq!(parts[0].start, 9);
+        assert_eq!(parts[0].end, sql.find(';').unwrap() + 1);
         assert_eq!(parts[1].start, sql.find("SELECT 2").unwrap());
-        assert!(split("-- only a comment;\n ; ;").is_empty());
+        assert_eq!(parts[1].end, sql.len());
+        assert_eq!(split("-- only a comment;\n ; ;").count(), 0);
     }
 
     #[test]
     fn what_a_migration_cannot_run_is_found_outside_strings() {
-        let one = |sql: &str, transactional| split(sql)[0].problem(transactional);
+        let one = |sql: &str, transactional| split(sql).next().unwrap().problem(transactional);
         assert_eq!(
             one("COPY users FROM STDIN", true),
             Some(Unfit::CopyFromStdin)
@@ -556,7 +587,7 @@ mod tests {
 
     #[test]
     fn only_setting_foreign_keys_is_unfit() {
-        let one = |sql: &str| split(sql)[0].problem(false);
+        let one = |sql: &str| split(sql).next().unwrap().problem(false);
         for sql in [
             "PRAGMA foreign_keys = ON",
             "pragma main.foreign_keys=1",

@@ -170,9 +170,7 @@ impl Migrations {
 /// Whether stored downgrade SQL cannot run inside a transaction (its
 /// migration was `transactional: false`, which the ledger does not record).
 fn needs_autocommit(sql: &str) -> bool {
-    statements::split(sql)
-        .iter()
-        .any(|s| s.problem(true) == Some(Unfit::Concurrently))
+    statements::split(sql).any(|s| s.problem(true) == Some(Unfit::Concurrently))
 }
 
 /// The 1-based line of byte `offset` in `sql`.

@@ -261,11 +261,12 @@ proptest! {
             sql += statement;
             sql += separators[i];
         }
-        let found = crate::files::statements::split(&sql);
+        let found: Vec<_> = crate::files::statements::split(&sql).collect();
         let texts: Vec<&str> = found.iter().map(|s| s.text).collect();
         prop_assert_eq!(&texts, &written.iter().map(|s| s.trim_end()).collect::<Vec<_>>());
         for statement in &found {
             prop_assert_eq!(&sql[statement.start..statement.start + statement.text.len()], statement.text);
+            prop_assert!(statement.end <= sql.len() && statement.start + statement.text.len() <= statement.end);
         }
     }
 

@@ -1,10 +1,20 @@
 //! Executing a migration section one statement at a time, as SQLite's own
 //! parser delimits statements (triggers, string literals and comments with
 //! `;` inside are never split), and locating a failure in the file.
+//!
+//! SQLite copies the text it is handed to prepare, up to the length given,
+//! so handing it the rest of a big section for each statement would cost
+//! time quadratic in the section's size. It is handed one statement at a
+//! time instead, as [`crate::files::statements`] splits them. Where SQLite
+//! cannot parse such a piece alone (the splitter, which knows PostgreSQL,
+//! cut a backtick or bracket identifier holding a `;`), SQLite delimits
+//! that one statement in the rest of the text, and the split resumes after
+//! it.
 
 use crate::backend::Origin;
 use crate::error::{RunError, StatementError};
 use crate::files::sql_text::{abridge, skip_trivia};
+use crate::files::statements;
 // rusqlite 0.33 and later step a `Batch` through this trait; 0.32 has an
 // inherent `next` of the same shape, which wins, so there it is unused.
 #[allow(unused_imports)]
@@ -19,60 +29,123 @@ pub(crate) fn run_sql(
     origin: &Origin<'_>,
     line_of: &(dyn Fn(usize) -> u32 + Sync),
 ) -> Result<(), RunError> {
-    let mut batch = Batch::new(conn, sql);
-    let mut cursor = 0usize;
-    loop {
-        let fail = |start: usize, statement: &str, message: String| {
+    let mut from = 0;
+    while from < sql.len() {
+        from = run_from(conn, sql, from).map_err(|failure| {
             RunError::Statement(Box::new(StatementError {
                 direction: origin.direction,
                 revision: origin.revision.to_owned(),
                 path: origin.path.to_owned(),
-                line: line_of(start),
+                line: line_of(failure.start),
                 column: None,
-                statement: abridge(statement),
-                message,
+                statement: abridge(failure.statement),
+                message: failure.message,
                 code: None,
                 schema_matches: None,
             }))
-        };
+        })?;
+    }
+    Ok(())
+}
+
+/// Runs the statements of `sql` from byte `from`, piece by piece as the
+/// splitter cuts them, to the end; or, at a piece SQLite cannot parse
+/// alone, runs the one statement SQLite finds there in the rest of the
+/// text. Returns where it stopped.
+fn run_from<'s>(conn: &Connection, sql: &'s str, from: usize) -> Result<usize, Failure<'s>> {
+    let mut at = from;
+    for statement in statements::split(&sql[from..]) {
+        let end = from + statement.end;
+        match run_statements(conn, sql, at..end, Limit::All) {
+            Ok(_) => at = end,
+            Err(failure) if failure.parse && end < sql.len() => {
+                return run_statements(conn, sql, at..sql.len(), Limit::One)
+            }
+            Err(failure) => return Err(failure),
+        }
+    }
+    // Comments after the last statement.
+    run_statements(conn, sql, at..sql.len(), Limit::All)
+}
+
+/// How many statements [`run_statements`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Limit {
+    All,
+    One,
+}
+
+/// A statement that failed.
+struct Failure<'a> {
+    /// Where it starts.
+    start: usize,
+    /// Its text.
+    statement: &'a str,
+    /// SQLite's message.
+    message: String,
+    /// Whether SQLite could not parse it (rather than run it).
+    parse: bool,
+}
+
+/// Runs the statements SQLite finds in `sql[range]` (all, or the first);
+/// returns the offset after the last one run.
+fn run_statements<'s>(
+    conn: &Connection,
+    sql: &'s str,
+    range: std::ops::Range<usize>,
+    limit: Limit,
+) -> Result<usize, Failure<'s>> {
+    let (from, to) = (range.start, range.end);
+    let piece = &sql[range];
+    let mut batch = Batch::new(conn, piece);
+    let mut cursor = 0usize;
+    loop {
         let mut stmt = match batch.next() {
             Ok(Some(stmt)) => stmt,
-            Ok(None) => return Ok(()),
+            Ok(None) => return Ok(to),
             Err(error) => {
                 // SQLite refused to parse: point at the offending token when it says where.
-                let start = cursor + skip_trivia(&sql[cursor..]);
+                let start = cursor + skip_trivia(&piece[cursor..]);
                 let at = match &error {
                     rusqlite::Error::SqlInputError { offset, .. } => {
                         cursor + usize::try_from(*offset).unwrap_or(0)
                     }
                     _ => start,
                 };
-                let end = sql[at..].find('\n').map_or(sql.len(), |n| at + n);
-                let line_start = sql[..at].rfind('\n').map_or(0, |n| n + 1);
-                return Err(fail(
-                    at.max(line_start),
-                    &sql[line_start..end],
-                    sqlite_message(&error),
-                ));
+                let end = piece[at..].find('\n').map_or(piece.len(), |n| at + n);
+                let line_start = piece[..at].rfind('\n').map_or(0, |n| n + 1);
+                return Err(Failure {
+                    start: from + at.max(line_start),
+                    statement: &piece[line_start..end],
+                    message: sqlite_message(&error),
+                    parse: true,
+                });
             }
         };
         // The statement's text runs from the end of the previous one.
         let text = stmt.expanded_sql().unwrap_or_default();
-        let begin = sql[cursor..]
+        let begin = piece[cursor..]
             .find(text.as_str())
             .map_or(cursor, |n| cursor + n);
-        let start = begin + skip_trivia(&sql[begin..]);
-        cursor = (begin + text.len()).min(sql.len());
+        let start = begin + skip_trivia(&piece[begin..]);
+        cursor = (begin + text.len()).min(piece.len());
         let mut rows = stmt.raw_query();
         loop {
             match rows.next() {
                 Ok(Some(_)) => continue,
                 Ok(None) => break,
                 Err(error) => {
-                    let statement = sql[start..cursor].trim_end();
-                    return Err(fail(start, statement, sqlite_message(&error)));
+                    return Err(Failure {
+                        start: from + start,
+                        statement: piece[start..cursor].trim_end(),
+                        message: sqlite_message(&error),
+                        parse: false,
+                    });
                 }
             }
+        }
+        if limit == Limit::One {
+            return Ok(from + cursor.max(1));
         }
     }
 }
@@ -82,5 +155,81 @@ fn sqlite_message(error: &rusqlite::Error) -> String {
         rusqlite::Error::SqliteFailure(_, Some(message)) => message.clone(),
         rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin() -> Origin<'static> {
+        Origin {
+            revision: "r1",
+            path: "versions/r1.sql",
+            direction: "upgrade",
+        }
+    }
+
+    /// Runs `sql` on a fresh in-memory database; the error's line and
+    /// statement, if it fails.
+    fn run(conn: &Connection, sql: &str) -> Result<(), (u32, String)> {
+        let line_of = |offset: usize| 1 + sql[..offset].matches('\n').count() as u32;
+        run_sql(conn, sql, &origin(), &line_of).map_err(|error| match error {
+            RunError::Statement(e) => (e.line, e.statement),
+            other => panic!("{other:?}"),
+        })
+    }
+
+    #[test]
+    fn triggers_cases_and_strings_run_whole_and_failures_name_their_line() {
+        let conn = Connection::open_in_memory().unwrap();
+        let sql = "CREATE TABLE t (x INTEGER, note TEXT);\n\
+                   CREATE TABLE log (y);\n\
+                   CREATE TRIGGER t_in AFTER INSERT ON t BEGIN\n\
+                     INSERT INTO log VALUES (CASE WHEN NEW.x > 0 THEN 'up;' ELSE 'down' END);\n\
+                     UPDATE log SET y = y || ';';\n\
+                   END;\n\
+                   INSERT INTO t VALUES (1, 'a;b'); -- a comment; with a semicolon\n\
+                   INSERT INTO t VALUES (-1, NULL);\n";
+        run(&conn, sql).unwrap();
+        let logged: Vec<String> = conn
+            .prepare("SELECT y FROM log ORDER BY rowid")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(logged, ["up;;;", "down;"]);
+        let failing = "INSERT INTO t VALUES (2, 'x');\nINSERT INTO missing VALUES (1);\nSELECT 1;";
+        assert_eq!(
+            run(&conn, failing),
+            Err((2, "INSERT INTO missing VALUES (1);".to_owned()))
+        );
+        assert_eq!(
+            run(&conn, "SELECT 1;\nSELECT (1;\n"),
+            Err((2, "SELECT (1;".to_owned()))
+        );
+    }
+
+    #[test]
+    fn a_statement_the_splitter_cuts_is_delimited_by_sqlite() {
+        let conn = Connection::open_in_memory().unwrap();
+        // The splitter knows PostgreSQL, where backticks and brackets quote
+        // nothing: it cuts these statements at their identifiers' `;`.
+        let sql = "CREATE TABLE `a;b` (x);\nCREATE TABLE [c;d] (y);\nINSERT INTO `a;b` VALUES (1);\nINSERT INTO [c;d] VALUES (2), (3);\nINSERT INTO `a;b` SELECT y FROM [c;d];";
+        assert!(statements::split(sql).count() > 5);
+        run(&conn, sql).unwrap();
+        let count: i64 = conn
+            .query_row("SELECT count(*) FROM `a;b`", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(count, 3);
+        assert_eq!(
+            run(&conn, "SELECT 1;\nINSERT INTO `a;b` VALUES (1, 2);"),
+            Err((2, "INSERT INTO `a;b` VALUES (1, 2);".to_owned()))
+        );
+        // A trigger cut off at the end of the section is an error, not skipped.
+        let cut = "CREATE TRIGGER t_cut AFTER INSERT ON t BEGIN INSERT INTO log VALUES (3);";
+        let (line, _) = run(&conn, cut).unwrap_err();
+        assert_eq!(line, 1);
     }
 }
