@@ -10,10 +10,18 @@ run interleaved round by round, in an order shuffled per round, each after
 a 50 ms pause, each apply on a database created for it and dropped after
 the runs.
 
+With --delay-ms D, every tool reaches the server through a proxy on
+loopback that delays each direction by D/2 ms (bench/delay_proxy.py: a
+round trip of D ms, as a managed server a few milliseconds away), and the
+tables add the round trips each process made. The floor that matters
+there is "one message per migration": each migration's SQL as one
+message, in one transaction, with no bookkeeping.
+
 Usage (the server as MIGRATE_TEST_POSTGRES_URL, default
 postgresql://postgres@127.0.0.1:5432/postgres; Alembic with psycopg in
 target/alembic-venv, as .ci/run installs it):
-    python3 bench/postgres.py [--quick] [--sizes 100,1000]
+    python3 bench/postgres.py [--quick] [--sizes 100,1000] [--delay-ms 1]
+        [--tools migrate,refinery,sqlx,diesel,alembic]
 
 Prints a Markdown section for RESULTS.md.
 """
@@ -28,6 +36,7 @@ import time
 from pathlib import Path
 
 import migrations
+from delay_proxy import DelayProxy
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -40,10 +49,17 @@ if "--sizes" in sys.argv:
 SERVER = os.environ.get("MIGRATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PYTHON = ROOT / "target" / "alembic-venv" / "bin" / "python"
 PEERS = ["migrate", "refinery", "sqlx", "diesel"]
+TOOLS_RUN = ["migrate", "refinery", "sqlx", "diesel", "alembic"]
+if "--tools" in sys.argv:
+    TOOLS_RUN = sys.argv[sys.argv.index("--tools") + 1].split(",")
+    PEERS = [tool for tool in PEERS if tool in TOOLS_RUN or tool == "migrate"]
+DELAY_MS = float(sys.argv[sys.argv.index("--delay-ms") + 1]) if "--delay-ms" in sys.argv else None
+PROXY = None
 
 APPLY = [
     ("migrate server-alone", "the server alone: the same SQL as one message, one transaction"),
     ("floor", "floor: psql -1 -f, one transaction, no bookkeeping"),
+    ("migrate floor", "floor: one message per migration, one transaction, no bookkeeping"),
     ("migrate apply", "migrate (default: one transaction)"),
     ("migrate apply-per-migration", "migrate --transaction-per-migration"),
     ("refinery apply", "refinery (default: transaction per migration)"),
@@ -90,20 +106,35 @@ def log(message):
 PLAIN = "?sslmode=disable"
 
 
-def url_of(database):
-    return f"{SERVER.rsplit('/', 1)[0]}/{database}{PLAIN}"
+def url_of(database, via_proxy=True):
+    """The URL of `database`; the tools' URLs go through the delay proxy,
+    when there is one."""
+    base = SERVER.rsplit('/', 1)[0]
+    if PROXY and via_proxy:
+        base = f"postgresql://{base.split('://', 1)[1].split('@')[0]}@127.0.0.1:{PROXY.port}"
+    return f"{base}/{database}{PLAIN}"
+
+
+def selected(jobs):
+    """The jobs of the tools this run measures (`--tools`); the floors
+    always run."""
+    def tool(job):
+        first = job.split()[0]
+        return first if first in TOOLS_RUN + ["alembic"] else None
+    return [(job, label) for job, label in jobs
+            if job == "floor" or job.startswith("migrate") or tool(job) in TOOLS_RUN]
 
 
 def name_of(url):
     return url.rsplit("/", 1)[1].split("?")[0]
 
 
-def psql(database, *args):
-    return ["psql", url_of(database), "-q", "-v", "ON_ERROR_STOP=1", *args]
+def psql(database, *args, via_proxy=True):
+    return ["psql", url_of(database, via_proxy), "-q", "-v", "ON_ERROR_STOP=1", *args]
 
 
 def admin(sql):
-    subprocess.run(psql(name_of(SERVER), "-c", sql), check=True, capture_output=True)
+    subprocess.run(psql(name_of(SERVER), "-c", sql, via_proxy=False), check=True, capture_output=True)
 
 
 def fresh(name):
@@ -160,7 +191,11 @@ def measure(n):
         for job, _ in shuffled(APPLY, round_):
             url = fresh(f"bench_apply_{job.replace(' ', '_').replace('-', '_')}")
             command, env = command_of(job, url, floor, project)
+            if PROXY:
+                PROXY.take_round_trips()
             applied[job].append(timed(command, cwd=project, env=env))
+            if PROXY:
+                ROUND_TRIPS[(n, job)] = PROXY.take_round_trips()
     # One database per tool with everything applied, then the checks.
     checked = {}
     for job, _ in CHECK:
@@ -191,7 +226,11 @@ def measure(n):
                 env = {**os.environ, "ALEMBIC_URL": url.replace("postgresql://", "postgresql+psycopg://", 1)}
             else:
                 command, env = command_of(job, url, floor, project)
+            if PROXY:
+                PROXY.take_round_trips()
             checks[job].append(timed(command, cwd=project, env=env))
+            if PROXY:
+                ROUND_TRIPS[(n, "check " + job)] = PROXY.take_round_trips()
     for job, _ in CHECK:
         admin(f'DROP DATABASE IF EXISTS "{name_of(checked[job])}" WITH (FORCE)')
     for job, _ in APPLY:
@@ -200,25 +239,42 @@ def measure(n):
             {job: statistics.median(v) for job, v in checks.items()})
 
 
+ROUND_TRIPS = {}
+
+
 def main():
-    version = subprocess.run(psql(name_of(SERVER), "-tAc", "SHOW server_version"),
+    global APPLY, CHECK, PROXY
+    APPLY, CHECK = selected(APPLY), selected(CHECK)
+    if DELAY_MS is not None:
+        host, port = SERVER.split("@", 1)[1].split("/", 1)[0].rsplit(":", 1)
+        PROXY = DelayProxy(host, int(port), DELAY_MS / 2)
+        PROXY.start()
+    version = subprocess.run(psql(name_of(SERVER), "-tAc", "SHOW server_version", via_proxy=False),
                              check=True, capture_output=True, text=True).stdout.strip()
     results = {n: measure(n) for n in SIZES}
-    lines = [f"## PostgreSQL {version} (`python3 bench/postgres.py`)", "",
+    link = f", through a {DELAY_MS:g} ms round-trip link (`--delay-ms {DELAY_MS:g}`)" if PROXY else ""
+    lines = [f"## PostgreSQL {version} (`python3 bench/postgres.py`){link}", "",
              "Wall time of a whole process (start, connect, work, exit), median; "
-             "each apply on a database created for it.", "",
+             "each apply on a database created for it."
+             + (" Round trips: what one process made through the link, connecting included." if PROXY else ""), "",
              "Apply N migrations to an empty database:", "",
              "| tool | " + " | ".join(f"N={n:,}" for n in SIZES) + " |",
              "|---|" + "---|" * len(SIZES)]
-    floor = {n: results[n][0]["floor"] for n in SIZES}
+    floor_job = "migrate floor" if PROXY else "floor"
+    floor = {n: results[n][0][floor_job] for n in SIZES}
+
+    def trips(n, job):
+        return f", {ROUND_TRIPS[(n, job)]:,} round trips" if (n, job) in ROUND_TRIPS else ""
     for job, label in APPLY:
-        cells = [f"{results[n][0][job]:.0f} ms ({results[n][0][job] / floor[n]:.2f}x floor)" for n in SIZES]
+        cells = [f"{results[n][0][job]:.0f} ms ({results[n][0][job] / floor[n]:.2f}x floor{trips(n, job)})"
+                 for n in SIZES]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines += ["", "Start-up check of a database with N applied:", "",
               "| tool | " + " | ".join(f"N={n:,}" for n in SIZES) + " |",
               "|---|" + "---|" * len(SIZES)]
     for job, label in CHECK:
-        lines.append(f"| {label} | " + " | ".join(f"{results[n][1][job]:.1f} ms" for n in SIZES) + " |")
+        lines.append(f"| {label} | " + " | ".join(f"{results[n][1][job]:.1f} ms{trips(n, 'check ' + job)}"
+                                                   for n in SIZES) + " |")
     print("\n".join(lines))
 
 

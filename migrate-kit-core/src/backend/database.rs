@@ -300,6 +300,15 @@ impl Ops for Database {
         dispatch!(self, conn => conn.run_script(sql, origin, line_of).await)
     }
 
+    async fn run_script_in_transaction(
+        &mut self,
+        sql: &str,
+        origin: &Origin<'_>,
+        line_of: &(dyn Fn(usize) -> u32 + Sync),
+    ) -> Result<bool, RunError> {
+        dispatch!(self, conn => conn.run_script_in_transaction(sql, origin, line_of).await)
+    }
+
     async fn read_ledger(
         &mut self,
         visit: &mut (dyn FnMut(AppliedRowRef<'_>) + Send),

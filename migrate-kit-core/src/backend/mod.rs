@@ -245,6 +245,21 @@ pub(crate) mod sealed {
             line_of: &(dyn Fn(usize) -> u32 + Sync),
         ) -> Result<(), RunError>;
 
+        /// Runs every statement of `sql` (a transactional migration's
+        /// section) inside the run's transaction, as [`Ops::run_script`]
+        /// does, and tells whether that transaction is still open after it:
+        /// a migration that ended it (a `COMMIT` the folder check missed) is
+        /// caught here. A server backend sends both in one round trip.
+        async fn run_script_in_transaction(
+            &mut self,
+            sql: &str,
+            origin: &Origin<'_>,
+            line_of: &(dyn Fn(usize) -> u32 + Sync),
+        ) -> Result<bool, RunError> {
+            self.run_script(sql, origin, line_of).await?;
+            self.transaction_is_open().await
+        }
+
         /// Reads the ledger in one snapshot, handing each `migrate_applied` row
         /// to `visit` in the order it was recorded instead of collecting it.
         /// Missing tables read as empty.

@@ -632,8 +632,10 @@ impl Migrations {
         };
         let line_of = |offset: usize| section.line_of(offset);
         if m.is_transactional() {
-            tx.run_script(section.sql(), &origin, &line_of).await?;
-            if !tx.transaction_is_open().await? {
+            if !tx
+                .run_script_in_transaction(section.sql(), &origin, &line_of)
+                .await?
+            {
                 let unrecorded = done[committed.revisions.len()..]
                     .iter()
                     .map(|s| s.revision.clone())

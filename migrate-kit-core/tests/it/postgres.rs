@@ -522,3 +522,56 @@ fn the_batched_ledger_writes_still_count_each_version_row_change() {
     assert_eq!(db.column("SELECT version_num FROM alembic_version"), ["r1"]);
     assert_eq!(db.column("SELECT to_regclass('c') IS NULL"), ["t"]);
 }
+
+#[test]
+fn a_big_section_goes_in_few_messages_and_a_failure_without_a_position_still_names_its_line() {
+    let Some(db) = TestDb::create("big_section") else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    // About 1.3 MB of statements: several messages. Statement 20,001 breaks
+    // the primary key, an error the server gives no position for.
+    let mut upgrade = String::from("CREATE TABLE items (id int PRIMARY KEY, name text);\n");
+    for i in 0..30_000 {
+        let id = if i == 20_000 { 7 } else { i };
+        upgrade +=
+            &format!("INSERT INTO items VALUES ({id}, 'item number {i}; with a semicolon');\n");
+    }
+    let files = [(
+        "001.sql",
+        migration("001", "none", &upgrade, Some("DROP TABLE items;")),
+    )];
+    let set = Migrations::from_dir(write_folder(dir.path(), &files)).unwrap();
+    let mut client = db.connect();
+    let error = set.upgrade(&mut client, "head").unwrap_err();
+    let RunError::Statement(failure) = &error else {
+        panic!("{error}");
+    };
+    // The header is 5 lines, then CREATE TABLE, then INSERT number i on
+    // line 7 + i.
+    assert_eq!(failure.line, 7 + 20_000, "{error}");
+    assert_eq!(
+        failure.statement,
+        "INSERT INTO items VALUES (7, 'item number 20000; with a semicolon')"
+    );
+    assert_eq!(failure.code.as_deref(), Some("23505"));
+    assert_eq!(
+        db.column("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+        ["0"]
+    );
+    // Without the duplicate, every row arrives, once.
+    let fixed = upgrade.replace(
+        "VALUES (7, 'item number 20000;",
+        "VALUES (20000, 'item number 20000;",
+    );
+    let files = [(
+        "001.sql",
+        migration("001", "none", &fixed, Some("DROP TABLE items;")),
+    )];
+    let set = Migrations::from_dir(write_folder(dir.path(), &files)).unwrap();
+    set.upgrade(&mut client, "head").unwrap();
+    assert_eq!(
+        db.column("SELECT count(*) || ' ' || count(DISTINCT id) FROM items"),
+        ["30000 30000"]
+    );
+}

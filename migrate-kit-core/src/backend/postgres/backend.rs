@@ -3,7 +3,7 @@
 //! DESIGN §5 in PostgreSQL types, and Alembic's PostgreSQL text for
 //! offline SQL.
 
-use super::exec::run_sql;
+use super::exec::{run_sql, run_sql_in_transaction};
 use super::link::sealed::Exec;
 use super::link::Link;
 use super::lock::{self, lock_key, Attempt};
@@ -726,6 +726,15 @@ impl<T: AsConn + Send> Ops for T {
         line_of: &(dyn Fn(usize) -> u32 + Sync),
     ) -> Result<(), RunError> {
         run_sql(self.conn().client, sql, origin, line_of).await
+    }
+
+    async fn run_script_in_transaction(
+        &mut self,
+        sql: &str,
+        origin: &Origin<'_>,
+        line_of: &(dyn Fn(usize) -> u32 + Sync),
+    ) -> Result<bool, RunError> {
+        run_sql_in_transaction(self.conn().client, sql, origin, line_of).await
     }
 
     async fn read_ledger(

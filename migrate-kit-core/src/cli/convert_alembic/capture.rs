@@ -64,15 +64,6 @@ pub(super) fn script(python: &str, url: &str) -> Command {
     command
 }
 
-/// The last line of a Python failure: the exception.
-pub(super) fn last_line(stderr: &str) -> &str {
-    stderr
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("no message")
-}
-
 /// Runs the capture of `location` (an alembic.ini or script folder) with
 /// `python` on the empty scratch database `url` (SQLAlchemy form; passed in
 /// the environment, since it may hold a password).
@@ -94,7 +85,7 @@ pub(super) fn run(python: &str, location: &Path, url: &str) -> Result<Capture, C
         )));
     }
     if !output.status.success() {
-        let failure = last_line(&stderr);
+        let failure = super::python::last_line(&stderr);
         let module = failure
             .strip_prefix("ModuleNotFoundError: No module named '")
             .and_then(|rest| rest.split(['\'', '.']).next());

@@ -212,7 +212,7 @@ fn alembic_run(
     let stderr = String::from_utf8_lossy(&output.stderr);
     Err(CliError::Refused(format!(
         "Alembic's own `{command} {revision}` failed on the comparison's scratch database: {}",
-        super::capture::last_line(&stderr)
+        super::python::last_line(&stderr)
     )))
 }
 

@@ -129,6 +129,15 @@ fn installer(command: &mut Command) -> Result<(), CliError> {
     }
     Err(CliError::Refused(format!(
         "making the virtualenv for Alembic failed at `{shown}`: {}; fix that (PyPI must be reachable), or name an interpreter that has Alembic with --python",
-        super::capture::last_line(&String::from_utf8_lossy(&output.stderr))
+        last_line(&String::from_utf8_lossy(&output.stderr))
     )))
+}
+
+/// The last line of a Python failure: the exception.
+pub(super) fn last_line(stderr: &str) -> &str {
+    stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no message")
 }

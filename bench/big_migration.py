@@ -1,0 +1,130 @@
+"""One big migration: N INSERT statements (a seed, a backfill) in one file,
+applied by `migrate upgrade head` against the database's own shell running
+the same SQL in one transaction (`sqlite3`, `psql -1 -f`). Reports wall
+time, the ratio to the shell, and each process's peak memory (max RSS).
+
+Usage (release build of the command line first: `cargo build --release -p
+migrate-kit-cli`; the server as MIGRATE_TEST_POSTGRES_URL, default
+postgresql://postgres@127.0.0.1:5432/postgres):
+    python3 bench/big_migration.py [--sizes 20000,160000,1000000] [--rounds 3] [--no-postgres]
+
+Prints a Markdown section for RESULTS.md.
+"""
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "target" / "bench-big"
+MIGRATE = ROOT / "target" / "release" / "migrate"
+SERVER = os.environ.get("MIGRATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def option(name, default):
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
+
+
+SIZES = [int(n) for n in option("--sizes", "20000,160000,1000000").split(",")]
+ROUNDS = int(option("--rounds", "3"))
+POSTGRES = "--no-postgres" not in sys.argv
+
+
+def statements(n):
+    yield "CREATE TABLE items (id integer PRIMARY KEY, name text NOT NULL, qty integer NOT NULL);\n"
+    for i in range(n):
+        yield f"INSERT INTO items (id, name, qty) VALUES ({i}, 'item number {i}', {i % 97});\n"
+
+
+def write_project(n):
+    """A migrations folder holding the one migration, and the same SQL as
+    a plain script for the shells."""
+    project = WORK / f"n{n}"
+    shutil.rmtree(project, ignore_errors=True)
+    versions = project / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    script = project / "upgrade.sql"
+    with open(versions / "001_seed.sql", "w") as migration, open(script, "w") as plain:
+        migration.write("-- revision: 0001seed\n-- down_revision: none\n-- message: seed\n\n-- migrate:upgrade\n")
+        for statement in statements(n):
+            migration.write(statement)
+            plain.write(statement)
+        migration.write("\n-- migrate:downgrade\nDROP TABLE items;\n")
+    return project, script, (versions / "001_seed.sql").stat().st_size
+
+
+def run(command, cwd, stdin=None, env=None):
+    """Wall time (ms) and peak memory (MiB) of one process."""
+    started = time.perf_counter()
+    with open(stdin, "rb") if stdin else open(os.devnull, "rb") as feed:
+        process = subprocess.Popen(command, cwd=cwd, stdin=feed, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, env=env)
+        _, status, usage = os.wait4(process.pid, 0)
+    elapsed = 1000 * (time.perf_counter() - started)
+    if status != 0:
+        sys.exit(f"{command} failed: {process.stderr.read().decode()}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def admin(sql):
+    subprocess.run(["psql", SERVER, "-q", "-c", sql], check=True, capture_output=True)
+
+
+def server_db(name):
+    admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin(f'CREATE DATABASE "{name}"')
+    return f"{SERVER.rsplit('/', 1)[0]}/{name}?sslmode=disable"
+
+
+def measure(n):
+    project, script, size = write_project(n)
+    rows = {}
+    for round_ in range(ROUNDS):
+        print(f"N={n:,}: round {round_ + 1}", file=sys.stderr, flush=True)
+        shell = project / "shell.db"
+        shell.unlink(missing_ok=True)
+        wrapped = project / "wrapped.sql"
+        wrapped.write_text("BEGIN;\n.read upgrade.sql\nCOMMIT;\n")
+        rows.setdefault("sqlite3 shell, one transaction", []).append(
+            run(["sqlite3", str(shell)], project, stdin=wrapped))
+        shutil.rmtree(project / "data", ignore_errors=True)
+        rows.setdefault("migrate upgrade head (SQLite)", []).append(
+            run([str(MIGRATE), "upgrade", "head"], project))
+        if POSTGRES:
+            url = server_db("bench_big_psql")
+            rows.setdefault("psql -1 -f", []).append(
+                run(["psql", url, "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", str(script)], project))
+            url = server_db("bench_big_migrate")
+            rows.setdefault("migrate upgrade head (PostgreSQL)", []).append(
+                run([str(MIGRATE), "--database", url, "upgrade", "head"], project))
+    if POSTGRES:
+        admin('DROP DATABASE IF EXISTS "bench_big_psql" WITH (FORCE)')
+        admin('DROP DATABASE IF EXISTS "bench_big_migrate" WITH (FORCE)')
+    shutil.rmtree(project, ignore_errors=True)
+    return size, {job: (statistics.median(t for t, _ in v), max(m for _, m in v)) for job, v in rows.items()}
+
+
+def main():
+    results = {n: measure(n) for n in SIZES}
+    lines = ["## One big migration: N INSERT statements in one file (`python3 bench/big_migration.py`)", "",
+             f"Median of {ROUNDS} rounds, whole process; peak memory is the process's max RSS. "
+             "The shells run the same statements in one transaction.", "",
+             "| N (file size) | tool | time | ratio to its shell | max RSS |", "|---|---|---|---|---|"]
+    for n, (size, rows) in results.items():
+        pairs = [("sqlite3 shell, one transaction", "sqlite3 shell, one transaction"),
+                 ("migrate upgrade head (SQLite)", "sqlite3 shell, one transaction")]
+        if POSTGRES:
+            pairs += [("psql -1 -f", "psql -1 -f"), ("migrate upgrade head (PostgreSQL)", "psql -1 -f")]
+        for job, shell in pairs:
+            t, m = rows[job]
+            lines.append(f"| {n:,} ({size / 2**20:.1f} MiB) | {job} | {t / 1000:.2f} s | "
+                         f"{t / rows[shell][0]:.2f}x | {m:.0f} MiB |")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
