@@ -7,9 +7,10 @@ does, and counts the round trips clients make through it.
     ...                      # connect to 127.0.0.1:proxy.port
     proxy.take_round_trips() # round trips since the last call
 
-A round trip is counted each time a connection's client sends after the
-server has answered (the first message of a connection counts too): what
-a client waits for, whatever it sends in between. Order within a
+A round trip is counted each time the server answers after the client
+sent something: what a client waits for, whatever it sends in between.
+The connection's start-up counts (one round trip without TLS); the
+closing message, which gets no answer, does not. Order within a
 direction is kept: every chunk waits the same delay.
 """
 
@@ -48,9 +49,8 @@ class DelayProxy:
         except OSError:
             client_writer.close()
             return
-        # Whether the client is waiting for an answer: its next send after
-        # one is a new round trip.
-        state = {"answered": True}
+        # Whether the client sent something the server has not answered.
+        state = {"waiting": False}
         await asyncio.gather(
             self._pipe(client_reader, server_writer, state, upstream=True),
             self._pipe(server_reader, client_writer, state, upstream=False),
@@ -60,12 +60,12 @@ class DelayProxy:
         loop = asyncio.get_running_loop()
         try:
             while data := await reader.read(1 << 16):
-                if upstream and state["answered"]:
-                    state["answered"] = False
+                if upstream:
+                    state["waiting"] = True
+                elif state["waiting"]:
+                    state["waiting"] = False
                     with self._lock:
                         self._round_trips += 1
-                elif not upstream:
-                    state["answered"] = True
                 loop.call_later(self.delay, writer.write, data)
         except (ConnectionError, OSError):
             pass

@@ -4,6 +4,8 @@ Usage (through bench/run.sh, which prepares Alembic's virtualenv):
     python3 bench/run.py [--quick]
 
 --quick runs N = 10 and 100 only, with fewer repeats, to try the harness.
+--sizes 1000 runs those N only (Alembic too); --report PATH writes the
+report there instead of RESULTS.md (to splice a partial run into it).
 
 A build that takes longer than BUILD_LIMIT_S is stopped and reported as
 such; that tool is then left out of the apply and check rounds of that N
@@ -33,6 +35,10 @@ WORK = ROOT / "target" / "bench"
 QUICK = "--quick" in sys.argv
 SIZES = [10, 100] if QUICK else [10, 100, 1000, 10000]
 ALEMBIC_SIZES = [10, 100] if QUICK else [10, 100, 1000]
+if "--sizes" in sys.argv:
+    SIZES = [int(n) for n in sys.argv[sys.argv.index("--sizes") + 1].split(",")]
+    ALEMBIC_SIZES = [n for n in SIZES if n <= 1000]
+REPORT = Path(sys.argv[sys.argv.index("--report") + 1]).resolve() if "--report" in sys.argv else None
 PYTHON = Path(os.environ.get("ALEMBIC_PYTHON", sys.executable))
 BUILD_LIMIT_S = 600
 # The build row of this project with its `cli` feature (clap, toml and
@@ -143,10 +149,19 @@ def remove_database(db: Path) -> None:
 
 
 def run_once(tool: str, mode: str, db: Path) -> dict:
-    """One process, one operation, timed inside the process."""
-    out = subprocess.run([str(binary(tool)), mode, str(db)], check=True,
-                         capture_output=True, text=True).stdout
-    return json.loads(out)
+    """One process, one operation, timed inside the process; with the
+    process's peak memory (max RSS, KiB) as `rss_kib`."""
+    process = subprocess.Popen([str(binary(tool)), mode, str(db)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    # Both outputs are a line at most: reading one after the other cannot block.
+    out, err = process.stdout.read(), process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        sys.exit(f"{tool} {mode} failed: {err}")
+    result = json.loads(out)
+    result["rss_kib"] = usage.ru_maxrss
+    return result
 
 
 def measure_rounds(jobs: list[tuple[str, str]], n: int, scratch: Path, fresh: bool) -> dict:
@@ -158,6 +173,7 @@ def measure_rounds(jobs: list[tuple[str, str]], n: int, scratch: Path, fresh: bo
             db = scratch / (f"{tool}-{mode}.db" if fresh else f"{tool}-checked.db")
             result = run_once(tool, mode, db)
             samples[(tool, mode)].append(result["us"] / 1000)
+            PEAK_KIB[(tool, mode, n)] = max(PEAK_KIB.get((tool, mode, n), 0), result["rss_kib"])
             SQLITE[tool] = result["sqlite"]
             if fresh:
                 remove_database(db)
@@ -165,6 +181,8 @@ def measure_rounds(jobs: list[tuple[str, str]], n: int, scratch: Path, fresh: bo
 
 
 SQLITE: dict = {}
+# The highest max RSS (KiB) of any run of (tool, mode, n).
+PEAK_KIB: dict = {}
 
 
 def alembic_apply(n: int) -> dict:
@@ -204,6 +222,8 @@ def main() -> None:
                                    Path(scratch), fresh=True)
             for (tool, mode), ms in apply.items():
                 results["apply"].setdefault(f"{tool} {mode}", {})[n] = ms
+                results.setdefault("apply_rss_mib", {}).setdefault(f"{tool} {mode}", {})[n] = (
+                    PEAK_KIB[(tool, mode, n)] / 1024)
             for tool in built:
                 run_once(tool, "apply", Path(scratch) / f"{tool}-checked.db")
             log(f"N={n}: start-up check, {repeats(n)} rounds")
@@ -321,6 +341,14 @@ def write_report(results: dict) -> None:
             f"{fmt(results['alembic'][n][key])} ({results['alembic'][n][key] / floor[n]:.0f}x)"
             if n in results["alembic"] else "-" for n in sizes) + " |")
     lines += ["", "![apply time against the number of migrations](plot.svg)", ""]
+    lines += ["Peak memory of each apply process (max RSS, MiB; the highest of its runs):", "",
+              "| tool | " + " | ".join(f"N={n:,}" for n in sizes) + " |",
+              "|---|" + "---|" * len(sizes)]
+    for tool, mode, label in APPLY:
+        row = results["apply_rss_mib"].get(f"{tool} {mode}", {})
+        lines.append(f"| {label} | " + " | ".join(
+            f"{row[n]:.1f}" if n in row else NOT_BUILT for n in sizes) + " |")
+    lines.append("")
     lines += ["## Start-up check: an up-to-date database with N applied migrations (ms)", "",
               "| tool | what runs | " + " | ".join(f"N={n:,}" for n in sizes) + " |",
               "|---|---|" + "---|" * len(sizes)]
@@ -351,6 +379,10 @@ def write_report(results: dict) -> None:
     for command, row in results["cli"].items():
         lines.append(f"| {command} | {fmt(row['migrate'])} | {fmt(row['alembic'])} | "
                      f"{row['alembic'] / row['migrate']:.0f}x |")
+    if REPORT:
+        REPORT.write_text("\n".join(lines) + "\n")
+        log(f"wrote {REPORT}")
+        return
     (BENCH / "RESULTS.md").write_text("\n".join(lines) + "\n")
     series = {label: results["apply"][f"{tool} {mode}"] for tool, mode, label in APPLY}
     series["Alembic upgrade (inside Python)"] = {n: r["inside"] for n, r in results["alembic"].items()}

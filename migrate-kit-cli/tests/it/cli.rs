@@ -910,3 +910,24 @@ fn two_branches_with_the_same_id_reach_merge_heads_through_reid() {
         "{err}"
     );
 }
+
+#[test]
+fn a_listing_whose_reader_goes_away_ends_quietly() {
+    let dir = TempDir::new().unwrap();
+    crate::common::long_history(&dir.path().join("migrations"), 600);
+    // `migrate history -v | head -1`: the reader closes the pipe at once,
+    // and the listing (over 100 KB) is more than the pipe holds.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("migrate"))
+        .args(["history", "--verbose"])
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -2,7 +2,9 @@
 //! Alembic's shapes, or JSON.
 
 use super::args::HistoryArgs;
-use super::output::{listing_entry, print_json, revision_json, revision_line, verbose_entry, Line};
+use super::output::{
+    listing_entry, print_json, print_lines, revision_json, revision_line, verbose_entry, Line,
+};
 use super::{CliError, Context};
 use crate::graph::target::Destination;
 use crate::hint::Cmd;
@@ -113,7 +115,7 @@ pub(crate) fn history(ctx: &Context<'_>, args: &HistoryArgs) -> Result<(), CliEr
         return Ok(());
     }
     let dir = ctx.config().dir.to_string_lossy().into_owned();
-    for i in order {
+    print_lines(order.into_iter().map(|i| {
         let line = Line {
             parents: true,
             branches: true,
@@ -121,8 +123,8 @@ pub(crate) fn history(ctx: &Context<'_>, args: &HistoryArgs) -> Result<(), CliEr
             tree: true,
             current: args.indicate_current && db.contains(&i),
         };
-        println!("{}", listing_entry(set, graph, i, args.verbose, &dir, line));
-    }
+        listing_entry(set, graph, i, args.verbose, &dir, line)
+    }));
     Ok(())
 }
 
@@ -144,9 +146,12 @@ pub(crate) fn heads(ctx: &Context<'_>, verbose: bool) -> Result<(), CliError> {
         branches: true,
         ..Line::default()
     };
-    for &i in graph.heads() {
-        println!("{}", listing_entry(set, graph, i, verbose, &dir, line));
-    }
+    print_lines(
+        graph
+            .heads()
+            .iter()
+            .map(|&i| listing_entry(set, graph, i, verbose, &dir, line)),
+    );
     if graph.heads().len() > 1 && !ctx.json() {
         eprintln!(
             "note: {} heads; join them with {}",

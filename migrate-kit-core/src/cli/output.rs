@@ -185,6 +185,21 @@ pub(crate) fn print_json(value: &Value) {
     );
 }
 
+/// Prints a listing on stdout in one buffered write per few kilobytes (not
+/// one per line: a 1,000-revision history is one write, not 1,000). A
+/// reader that went away (`migrate history | head`) ends the listing
+/// quietly, where `println!` would panic.
+pub(crate) fn print_lines(lines: impl IntoIterator<Item = String>) {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for line in lines {
+        if writeln!(out, "{line}").is_err() {
+            return;
+        }
+    }
+    let _ = out.flush();
+}
+
 /// Prints a line of a command's text output: on stdout, or on stderr with
 /// `--format json`, where stdout holds the one JSON object.
 macro_rules! say {
