@@ -4,7 +4,7 @@
 //! to apply, which validates checksums). Prints one JSON line, the time in
 //! microseconds.
 
-use sqlx::migrate_kit::Migrator;
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, SqliteConnection};
 use std::path::Path;
