@@ -242,6 +242,18 @@ def measure(n):
 ROUND_TRIPS = {}
 
 
+def round_trip_ms():
+    """What one more round trip through the link costs a client: 200
+    `SELECT 1` in one psql session against one, per extra round trip."""
+    url = url_of(name_of(SERVER))
+    started = time.perf_counter()
+    subprocess.run(["psql", url, "-q", "-c", "SELECT 1"], check=True, capture_output=True)
+    one = time.perf_counter() - started
+    started = time.perf_counter()
+    subprocess.run(["psql", url, "-q"], input=("SELECT 1;\n" * 200).encode(), check=True, capture_output=True)
+    return 1000 * (time.perf_counter() - started - one) / 199
+
+
 def main():
     global APPLY, CHECK, PROXY
     APPLY, CHECK = selected(APPLY), selected(CHECK)
@@ -251,8 +263,10 @@ def main():
         PROXY.start()
     version = subprocess.run(psql(name_of(SERVER), "-tAc", "SHOW server_version", via_proxy=False),
                              check=True, capture_output=True, text=True).stdout.strip()
+    measured_trip = round_trip_ms() if PROXY else None
     results = {n: measure(n) for n in SIZES}
-    link = f", through a {DELAY_MS:g} ms round-trip link (`--delay-ms {DELAY_MS:g}`)" if PROXY else ""
+    link = (f", through a {DELAY_MS:g} ms round-trip link (`--delay-ms {DELAY_MS:g}`; "
+            f"a round trip measured {measured_trip:.2f} ms with psql)" if PROXY else "")
     lines = [f"## PostgreSQL {version} (`python3 bench/postgres.py`){link}", "",
              "Wall time of a whole process (start, connect, work, exit), median; "
              "each apply on a database created for it."
