@@ -6,7 +6,11 @@ time, the ratio to the shell, and each process's peak memory (max RSS).
 Usage (release build of the command line first: `cargo build --release -p
 migrate-kit-cli`; the server as MIGRATE_TEST_POSTGRES_URL, default
 postgresql://postgres@127.0.0.1:5432/postgres):
-    python3 bench/big_migration.py [--sizes 20000,160000,1000000] [--rounds 3] [--no-postgres]
+    python3 bench/big_migration.py [--sizes 20000,160000,1000000] [--rounds 3] [--no-postgres] [--build]
+
+--build also times `cargo build` (debug) of a crate that embeds the one
+migration (`embed_migrations!`), after its dependencies are built: the
+macro's work on a big file.
 
 Prints a Markdown section for RESULTS.md.
 """
@@ -32,6 +36,7 @@ def option(name, default):
 SIZES = [int(n) for n in option("--sizes", "20000,160000,1000000").split(",")]
 ROUNDS = int(option("--rounds", "3"))
 POSTGRES = "--no-postgres" not in sys.argv
+BUILD = "--build" in sys.argv
 
 
 def statements(n):
@@ -80,9 +85,38 @@ def server_db(name):
     return f"{SERVER.rsplit('/', 1)[0]}/{name}?sslmode=disable"
 
 
+def build_seconds(project):
+    """Debug build of a crate embedding `project/migrations`, its
+    dependencies built first; the median of ROUNDS builds after touching
+    the migration."""
+    crate = project / "crate"
+    (crate / "src").mkdir(parents=True, exist_ok=True)
+    (crate / "Cargo.toml").write_text(
+        '[package]\nname = "big-embed"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
+        f'[workspace]\n\n[dependencies]\nmigrate-kit = {{ path = "{ROOT}", default-features = false, features = ["bundled"] }}\n')
+    (crate / "src" / "main.rs").write_text(
+        'static MIGRATIONS: migrate_kit::Migrations = migrate_kit::embed_migrations!("../migrations");\n'
+        'fn main() { println!("{}", MIGRATIONS.len()); }\n')
+    shutil.copy(ROOT / "Cargo.lock", crate / "Cargo.lock")
+    env = {**os.environ, "CARGO_TARGET_DIR": str(WORK / "build-target")}
+    subprocess.run(["cargo", "build", "--quiet"], cwd=crate, env=env, check=True)
+    times = []
+    migration = project / "migrations" / "versions" / "001_seed.sql"
+    for _ in range(ROUNDS):
+        with open(migration, "a") as f:
+            f.write("-- touched\n")
+        started = time.perf_counter()
+        subprocess.run(["cargo", "build", "--quiet"], cwd=crate, env=env, check=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def measure(n):
     project, script, size = write_project(n)
     rows = {}
+    if BUILD:
+        print(f"N={n:,}: build", file=sys.stderr, flush=True)
+        BUILDS[n] = build_seconds(project)
     for round_ in range(ROUNDS):
         print(f"N={n:,}: round {round_ + 1}", file=sys.stderr, flush=True)
         shell = project / "shell.db"
@@ -108,6 +142,9 @@ def measure(n):
     return size, {job: (statistics.median(t for t, _ in v), max(m for _, m in v)) for job, v in rows.items()}
 
 
+BUILDS = {}
+
+
 def main():
     results = {n: measure(n) for n in SIZES}
     lines = ["## One big migration: N INSERT statements in one file (`python3 bench/big_migration.py`)", "",
@@ -123,6 +160,10 @@ def main():
             t, m = rows[job]
             lines.append(f"| {n:,} ({size / 2**20:.1f} MiB) | {job} | {t / 1000:.2f} s | "
                          f"{t / rows[shell][0]:.2f}x | {m:.0f} MiB |")
+    if BUILDS:
+        lines += ["", "`cargo build` (debug) of a crate embedding the migration, after it changed "
+                  "(dependencies built; median of the rounds):", "", "| N (file size) | build |", "|---|---|"]
+        lines += [f"| {n:,} ({results[n][0] / 2**20:.1f} MiB) | {t:.2f} s |" for n, t in BUILDS.items()]
     print("\n".join(lines))
 
 
