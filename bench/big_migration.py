@@ -20,6 +20,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -63,16 +64,17 @@ def write_project(n):
 
 
 def run(command, cwd, stdin=None, env=None):
-    """Wall time (ms) and peak memory (MiB) of one process."""
-    started = time.perf_counter()
-    with open(stdin, "rb") if stdin else open(os.devnull, "rb") as feed:
-        process = subprocess.Popen(command, cwd=cwd, stdin=feed, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE, env=env)
-        _, status, usage = os.wait4(process.pid, 0)
-    elapsed = 1000 * (time.perf_counter() - started)
-    if status != 0:
-        sys.exit(f"{command} failed: {process.stderr.read().decode()}")
-    return elapsed, usage.ru_maxrss / 1024
+    """Wall time (ms) and peak memory (MiB) of one process; the peak read by
+    GNU time (a child of this Python would inherit Python's own peak as its
+    floor)."""
+    with tempfile.NamedTemporaryFile() as peak, (open(stdin, "rb") if stdin else open(os.devnull, "rb")) as feed:
+        started = time.perf_counter()
+        done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", peak.name, *command], cwd=cwd, stdin=feed,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        elapsed = 1000 * (time.perf_counter() - started)
+        if done.returncode != 0:
+            sys.exit(f"{command} failed: {done.stderr.decode()}")
+        return elapsed, int(Path(peak.name).read_text().split()[-1]) / 1024
 
 
 def admin(sql):

@@ -150,17 +150,13 @@ def remove_database(db: Path) -> None:
 
 def run_once(tool: str, mode: str, db: Path) -> dict:
     """One process, one operation, timed inside the process; with the
-    process's peak memory (max RSS, KiB) as `rss_kib`."""
-    process = subprocess.Popen([str(binary(tool)), mode, str(db)], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    # Both outputs are a line at most: reading one after the other cannot block.
-    out, err = process.stdout.read(), process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        sys.exit(f"{tool} {mode} failed: {err}")
-    result = json.loads(out)
-    result["rss_kib"] = usage.ru_maxrss
+    process's peak memory (max RSS, KiB) as `rss_kib`, read by GNU time (a
+    child of this Python would inherit Python's own peak as its floor)."""
+    with tempfile.NamedTemporaryFile() as peak:
+        out = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", peak.name, str(binary(tool)), mode, str(db)],
+                             check=True, capture_output=True, text=True).stdout
+        result = json.loads(out)
+        result["rss_kib"] = int(Path(peak.name).read_text().split()[-1])
     return result
 
 
