@@ -95,6 +95,16 @@ fn convert(dir: &Path, python: &str, extra: &[&str]) -> (i32, String, String) {
         .args(extra))
 }
 
+/// An Alembic revision file `9c0d1e2f3a4b` right after the merge, with
+/// `message` and the bodies (indented) of its two functions.
+fn after_the_merge(message: &str, upgrade: &str, downgrade: &str) -> String {
+    format!(
+        "\"\"\"{message}\n\nRevision ID: 9c0d1e2f3a4b\n\"\"\"\nimport uuid\nfrom alembic import op\nimport sqlalchemy as sa\n\n\
+         revision = \"9c0d1e2f3a4b\"\ndown_revision = \"7a8b9c0d1e2f\"\nbranch_labels = None\ndepends_on = None\n\n\n\
+         def upgrade():\n{upgrade}\n\n\ndef downgrade():\n{downgrade}\n"
+    )
+}
+
 /// Converts a copy of the fixture in which the reading revision is replaced
 /// by `file` (name, Python text) after the merge, with `extra` arguments.
 fn convert_with_instead(
@@ -298,7 +308,11 @@ fn a_downgrade_that_raises_makes_an_irreversible_revision_that_needs_no_hand() {
         &python,
         (
             "9c0d1e2f3a4b_drop_usernames.py",
-            "\"\"\"drop usernames\n\nRevision ID: 9c0d1e2f3a4b\n\"\"\"\nfrom alembic import op\n\nrevision = \"9c0d1e2f3a4b\"\ndown_revision = \"7a8b9c0d1e2f\"\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    with op.batch_alter_table(\"users\") as batch:\n        batch.drop_column(\"username\")\n\n\ndef downgrade():\n    raise NotImplementedError(\"the usernames are gone\")\n",
+            &after_the_merge(
+                "drop usernames",
+                "    with op.batch_alter_table(\"users\") as batch:\n        batch.drop_column(\"username\")",
+                "    raise NotImplementedError(\"the usernames are gone\")",
+            ),
         ),
         &[],
     );
@@ -331,7 +345,11 @@ fn a_revision_whose_effect_changes_from_run_to_run_is_caught_by_the_comparison()
         &python,
         (
             "9c0d1e2f3a4b_install_id.py",
-            "\"\"\"install id\n\nRevision ID: 9c0d1e2f3a4b\n\"\"\"\nimport uuid\nfrom alembic import op\nimport sqlalchemy as sa\n\nrevision = \"9c0d1e2f3a4b\"\ndown_revision = \"7a8b9c0d1e2f\"\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    settings = sa.table(\"settings\", sa.column(\"key\", sa.String), sa.column(\"value\", sa.Text))\n    op.bulk_insert(settings, [{\"key\": \"install_id\", \"value\": str(uuid.uuid4())}])\n\n\ndef downgrade():\n    op.execute(\"DELETE FROM settings WHERE key = 'install_id'\")\n",
+            &after_the_merge(
+                "install id",
+                "    settings = sa.table(\"settings\", sa.column(\"key\", sa.String), sa.column(\"value\", sa.Text))\n    op.bulk_insert(settings, [{\"key\": \"install_id\", \"value\": str(uuid.uuid4())}])",
+                "    op.execute(\"DELETE FROM settings WHERE key = 'install_id'\")",
+            ),
         ),
         &[],
     );
@@ -366,7 +384,11 @@ fn an_autocommit_block_becomes_a_non_transactional_migration() {
         &python,
         (
             "9c0d1e2f3a4b_index_users_by_name.py",
-            "\"\"\"index users by name without blocking the bot\n\nRevision ID: 9c0d1e2f3a4b\n\"\"\"\nfrom alembic import op\n\nrevision = \"9c0d1e2f3a4b\"\ndown_revision = \"7a8b9c0d1e2f\"\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    with op.get_context().autocommit_block():\n        op.create_index(\"ix_users_full_name\", \"users\", [\"full_name\"], postgresql_concurrently=True)\n\n\ndef downgrade():\n    with op.get_context().autocommit_block():\n        op.drop_index(\"ix_users_full_name\", table_name=\"users\", postgresql_concurrently=True)\n",
+            &after_the_merge(
+                "index users by name without blocking the bot",
+                "    with op.get_context().autocommit_block():\n        op.create_index(\"ix_users_full_name\", \"users\", [\"full_name\"], postgresql_concurrently=True)",
+                "    with op.get_context().autocommit_block():\n        op.drop_index(\"ix_users_full_name\", table_name=\"users\", postgresql_concurrently=True)",
+            ),
         ),
         &["--database", db.url()],
     );
@@ -401,7 +423,11 @@ fn a_downgrade_whose_effect_changes_from_run_to_run_is_caught_by_the_comparison(
         &python,
         (
             "9c0d1e2f3a4b_vip_flag.py",
-            "\"\"\"vip flag\n\nRevision ID: 9c0d1e2f3a4b\n\"\"\"\nimport uuid\nfrom alembic import op\nimport sqlalchemy as sa\n\nrevision = \"9c0d1e2f3a4b\"\ndown_revision = \"7a8b9c0d1e2f\"\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    op.execute(\"INSERT INTO settings (key, value) VALUES ('vip', 'on')\")\n\n\ndef downgrade():\n    op.execute(f\"UPDATE settings SET value = 'off {uuid.uuid4()}' WHERE key = 'vip'\")\n",
+            &after_the_merge(
+                "vip flag",
+                "    op.execute(\"INSERT INTO settings (key, value) VALUES ('vip', 'on')\")",
+                "    op.execute(f\"UPDATE settings SET value = 'off {uuid.uuid4()}' WHERE key = 'vip'\")",
+            ),
         ),
         &[],
     );
