@@ -135,12 +135,12 @@ struct Lexer<'a> {
     /// Whether the statement so far is `CREATE ... TRIGGER` (SQLite's
     /// trigger body is `BEGIN ... END`).
     trigger: bool,
-    /// The first word of the statement, upper-cased.
-    first: String,
+    /// The first word of the statement.
+    first: &'a str,
     /// Depth of `BEGIN ATOMIC` / `CASE` blocks in a function body.
     depth: u32,
-    /// The previous word, upper-cased.
-    previous: String,
+    /// The previous word.
+    previous: &'a str,
 }
 
 impl<'a> Lexer<'a> {
@@ -151,9 +151,9 @@ impl<'a> Lexer<'a> {
             state: State::Code,
             routine: false,
             trigger: false,
-            first: String::new(),
+            first: "",
             depth: 0,
-            previous: String::new(),
+            previous: "",
         }
     }
 
@@ -170,8 +170,8 @@ impl<'a> Lexer<'a> {
                     self.at += 1;
                     self.routine = false;
                     self.trigger = false;
-                    self.first.clear();
-                    self.previous.clear();
+                    self.first = "";
+                    self.previous = "";
                     event = Event::End(here);
                 }
                 b'\'' => {
@@ -290,22 +290,28 @@ impl<'a> Lexer<'a> {
         while end < bytes.len() && is_word_byte(Some(bytes[end])) {
             end += 1;
         }
-        let word = self.sql[here..end].to_ascii_uppercase();
+        // Words are compared in place, ignoring case: a migration of a
+        // million statements allocates nothing per word.
+        let word = &self.sql[here..end];
+        let is = |keyword: &str| word.eq_ignore_ascii_case(keyword);
         self.at = end;
+        let creates = self.first.eq_ignore_ascii_case("CREATE");
         if self.first.is_empty() {
-            self.first.clone_from(&word);
-        } else if self.first == "CREATE" && (word == "FUNCTION" || word == "PROCEDURE") {
+            self.first = word;
+        } else if creates && (is("FUNCTION") || is("PROCEDURE")) {
             self.routine = true;
-        } else if self.first == "CREATE" && word == "TRIGGER" && !self.routine {
+        } else if creates && is("TRIGGER") && !self.routine {
             self.trigger = true;
         }
         if self.routine || self.trigger {
-            match word.as_str() {
-                "ATOMIC" if self.routine && self.previous == "BEGIN" => self.depth += 1,
-                "BEGIN" if self.trigger && self.depth == 0 => self.depth += 1,
-                "CASE" if self.depth > 0 => self.depth += 1,
-                "END" if self.depth > 0 => self.depth -= 1,
-                _ => {}
+            let opens =
+                (is("ATOMIC") && self.routine && self.previous.eq_ignore_ascii_case("BEGIN"))
+                    || (is("BEGIN") && self.trigger && self.depth == 0)
+                    || (is("CASE") && self.depth > 0);
+            if opens {
+                self.depth += 1;
+            } else if is("END") && self.depth > 0 {
+                self.depth -= 1;
             }
         }
         self.previous = word;
@@ -351,32 +357,40 @@ impl Statement<'_> {
     /// transaction control. Words inside strings, quoted identifiers and
     /// comments do not count. `savepoints` are the savepoints the section
     /// made before this statement, which `ROLLBACK TO` may name.
-    fn problem_among(&self, transactional: bool, savepoints: &[String]) -> Option<Unfit> {
-        let words = code_words(self.text);
+    fn problem_among(
+        &self,
+        words: &[&str],
+        transactional: bool,
+        savepoints: &[&str],
+    ) -> Option<Unfit> {
         if words.iter().any(|w| w.starts_with('\\')) {
             return Some(Unfit::MetaCommand);
         }
-        let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
-        let first = upper.first().map(String::as_str);
-        if first == Some("COPY") && upper.windows(2).any(|p| p[0] == "FROM" && p[1] == "STDIN") {
+        let is = |word: &str, keyword: &str| word.eq_ignore_ascii_case(keyword);
+        let first = words.first().copied().unwrap_or_default();
+        if is(first, "COPY")
+            && words
+                .windows(2)
+                .any(|p| is(p[0], "FROM") && is(p[1], "STDIN"))
+        {
             return Some(Unfit::CopyFromStdin);
         }
-        if first == Some("PRAGMA") && self.sets_foreign_keys() {
+        if is(first, "PRAGMA") && self.sets_foreign_keys() {
             return Some(Unfit::ForeignKeysPragma);
         }
         if !transactional {
             return None;
         }
-        if upper.iter().any(|w| w == "CONCURRENTLY") {
+        if words.iter().any(|w| is(w, "CONCURRENTLY")) {
             return Some(Unfit::Concurrently);
         }
-        transaction_control(&upper, savepoints).map(Unfit::TransactionControl)
+        transaction_control(words, savepoints).map(Unfit::TransactionControl)
     }
 
     /// The first thing in this statement that a migration cannot run, with
     /// no savepoint made before it (see [`problems`] for a whole section).
     pub(crate) fn problem(&self, transactional: bool) -> Option<Unfit> {
-        self.problem_among(transactional, &[])
+        self.problem_among(&code_words(self.text), transactional, &[])
     }
 
     /// Whether this `PRAGMA` statement assigns `foreign_keys`
@@ -397,73 +411,110 @@ impl Statement<'_> {
 }
 
 /// The keyword of a statement that opens or ends a transaction, given its
-/// upper-cased words; `ROLLBACK TO` one of `savepoints` is allowed.
-fn transaction_control(upper: &[String], savepoints: &[String]) -> Option<&'static str> {
-    let word = |i: usize| upper.get(i).map(String::as_str);
-    match word(0)? {
-        "BEGIN" => Some("BEGIN"),
-        "START" if word(1) == Some("TRANSACTION") => Some("START TRANSACTION"),
-        "COMMIT" => Some("COMMIT"),
-        "END" => Some("END"),
-        "PREPARE" if word(1) == Some("TRANSACTION") => Some("PREPARE TRANSACTION"),
-        keyword @ ("ROLLBACK" | "ABORT") => {
-            let to = upper.iter().position(|w| w == "TO");
-            let target = to.and_then(|at| upper[at + 1..].iter().find(|w| *w != "SAVEPOINT"));
-            let own = match (to, target) {
-                (Some(_), Some(name)) => savepoints.iter().any(|s| s == name),
-                // A quoted name: the lexer does not read it as a word.
-                (Some(_), None) => !savepoints.is_empty(),
-                (None, _) => false,
-            };
-            match (own, keyword) {
-                (true, _) => None,
-                (false, "ABORT") => Some("ABORT"),
-                (false, _) => Some("ROLLBACK"),
-            }
+/// words; `ROLLBACK TO` one of `savepoints` is allowed. Keywords and
+/// savepoint names are compared ignoring case, as SQL does.
+fn transaction_control(words: &[&str], savepoints: &[&str]) -> Option<&'static str> {
+    let is = |i: usize, keyword: &str| {
+        words
+            .get(i)
+            .is_some_and(|w| w.eq_ignore_ascii_case(keyword))
+    };
+    if is(0, "BEGIN") {
+        Some("BEGIN")
+    } else if is(0, "START") && is(1, "TRANSACTION") {
+        Some("START TRANSACTION")
+    } else if is(0, "COMMIT") {
+        Some("COMMIT")
+    } else if is(0, "END") {
+        Some("END")
+    } else if is(0, "PREPARE") && is(1, "TRANSACTION") {
+        Some("PREPARE TRANSACTION")
+    } else if is(0, "ROLLBACK") || is(0, "ABORT") {
+        let to = (0..words.len()).find(|&i| is(i, "TO"));
+        let target = to.and_then(|at| (at + 1..words.len()).find(|&i| !is(i, "SAVEPOINT")));
+        let own = match (to, target) {
+            (Some(_), Some(name)) => savepoints
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(words[name])),
+            // A quoted name: the lexer does not read it as a word.
+            (Some(_), None) => !savepoints.is_empty(),
+            (None, _) => false,
+        };
+        match (own, is(0, "ABORT")) {
+            (true, _) => None,
+            (false, true) => Some("ABORT"),
+            (false, false) => Some("ROLLBACK"),
         }
-        _ => None,
+    } else {
+        None
     }
 }
 
 /// Every statement of a section that a migration cannot run, with the
 /// reason (see [`Statement::problem`]); savepoints the section makes are
-/// tracked so that `ROLLBACK TO` them is allowed.
+/// tracked so that `ROLLBACK TO` them is allowed. One pass of the lexer
+/// over the section splits it and collects each statement's words.
 pub(crate) fn problems(sql: &str, transactional: bool) -> Vec<(Statement<'_>, Unfit)> {
-    let mut savepoints: Vec<String> = Vec::new();
+    let mut savepoints: Vec<&str> = Vec::new();
     let mut found = Vec::new();
-    for statement in split(sql) {
-        if let Some(unfit) = statement.problem_among(transactional, &savepoints) {
-            found.push((statement, unfit));
+    let mut words = Vec::new();
+    let mut lexer = Lexer::new(sql);
+    let mut from = 0;
+    loop {
+        let (to, end) = match lexer.advance() {
+            Some(Event::Word(start, end)) => {
+                words.push(&sql[start..end]);
+                continue;
+            }
+            Some(Event::Backslash(at)) => {
+                words.push(&sql[at..=at]);
+                continue;
+            }
+            Some(Event::Other) => continue,
+            Some(Event::End(at)) => (at, at + 1),
+            None => (sql.len(), sql.len()),
+        };
+        if let Some(statement) = statement_in(sql, from, to, end) {
+            if let Some(unfit) = statement.problem_among(&words, transactional, &savepoints) {
+                found.push((statement, unfit));
+            }
+            if words
+                .first()
+                .is_some_and(|w| w.eq_ignore_ascii_case("SAVEPOINT"))
+            {
+                // A quoted name is no word: it is kept as an empty one.
+                savepoints.push(words.get(1).copied().unwrap_or_default());
+            }
         }
-        let words = code_words(statement.text);
-        if words
-            .first()
-            .is_some_and(|w| w.eq_ignore_ascii_case("SAVEPOINT"))
-        {
-            // A quoted name is no word: it is kept as an empty one.
-            savepoints.push(
-                words
-                    .get(1)
-                    .map_or(String::new(), |n| n.to_ascii_uppercase()),
-            );
+        if to == sql.len() {
+            return found;
         }
+        words.clear();
+        from = end;
     }
-    found
 }
 
 /// The words of `text` outside strings, quoted identifiers, dollar quotes
 /// and comments, in order; a backslash counts as a word of its own.
 pub(crate) fn code_words(text: &str) -> Vec<&str> {
-    let mut lexer = Lexer::new(text);
-    let mut words = Vec::new();
-    while let Some(event) = lexer.advance() {
-        match event {
-            Event::Word(start, end) => words.push(&text[start..end]),
-            Event::Backslash(at) => words.push(&text[at..=at]),
-            Event::End(_) | Event::Other => {}
+    CodeWords(Lexer::new(text)).collect()
+}
+
+/// The words a lexer meets, as [`code_words`] lists them.
+struct CodeWords<'a>(Lexer<'a>);
+
+impl<'a> Iterator for CodeWords<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        loop {
+            match self.0.advance()? {
+                Event::Word(start, end) => return Some(&self.0.sql[start..end]),
+                Event::Backslash(at) => return Some(&self.0.sql[at..=at]),
+                Event::End(_) | Event::Other => {}
+            }
         }
     }
-    words
 }
 
 #[cfg(test)]
@@ -599,5 +650,36 @@ mod tests {
         assert_eq!(one("PRAGMA foreign_keys"), None);
         assert_eq!(one("PRAGMA foreign_key_check(c)"), None);
         assert_eq!(one("PRAGMA journal_mode = WAL"), None);
+    }
+
+    proptest::proptest! {
+        /// The one-pass check of a section finds what checking each
+        /// statement [`split`] cuts finds, in sections made of pieces that
+        /// move the lexer between its states.
+        #[test]
+        fn a_section_is_checked_as_its_statements_are(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "SAVEPOINT s", "savepoint \"q\"", "ROLLBACK TO s", "rollback to savepoint S",
+                "ROLLBACK", "COMMIT", "begin", "E'\\';'", "'a;b'", "$$;$$", "$t$ x; $t$",
+                "-- c;\n", "/* ; /* ; */ */", "\"a;b\"", "CREATE TRIGGER tr AFTER INSERT ON t BEGIN",
+                "END", "CASE", "CREATE FUNCTION f() BEGIN ATOMIC", "COPY t FROM STDIN",
+                "CONCURRENTLY", "PRAGMA foreign_keys = 0", "\\connect x", "SELECT 1", ";", " ", "\n",
+            ]), 0..24),
+            transactional in proptest::bool::ANY,
+        ) {
+            let sql = pieces.concat();
+            let mut savepoints: Vec<&str> = Vec::new();
+            let mut expected = Vec::new();
+            for statement in split(&sql) {
+                let words = code_words(statement.text);
+                if let Some(unfit) = statement.problem_among(&words, transactional, &savepoints) {
+                    expected.push((statement, unfit));
+                }
+                if words.first().is_some_and(|w| w.eq_ignore_ascii_case("SAVEPOINT")) {
+                    savepoints.push(words.get(1).copied().unwrap_or_default());
+                }
+            }
+            proptest::prop_assert_eq!(problems(&sql, transactional), expected);
+        }
     }
 }
