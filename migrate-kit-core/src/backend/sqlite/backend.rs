@@ -57,12 +57,8 @@ fn table_exists(conn: &Connection, name: &str) -> Result<bool, RunError> {
     .map(|found| found.is_some())
 }
 
-/// Reads the ledger, handing each row of `migrate_applied` to `visit`, in
-/// rowid order. The caller provides the snapshot (a transaction).
-fn read_visiting_rows(
-    conn: &Connection,
-    visit: &mut (dyn FnMut(AppliedRowRef<'_>) + Send),
-) -> Result<LedgerState, RunError> {
+/// Tables that are neither the ledger nor SQLite's own, by name.
+fn user_tables(conn: &Connection) -> Result<Vec<String>, RunError> {
     let mut stmt = conn
         .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
         .doing("reading the schema")?;
@@ -70,15 +66,36 @@ fn read_visiting_rows(
         .query_map([], |row| row.get(0))
         .and_then(|r| r.collect())
         .doing("reading the schema")?;
-    let mut state = LedgerState {
-        has_version_table: tables.iter().any(|t| t == "alembic_version"),
-        has_applied_table: tables.iter().any(|t| t == "migrate_applied"),
-        ..LedgerState::default()
-    };
-    state.user_tables = tables
+    Ok(tables
         .into_iter()
         .filter(|t| !LEDGER_TABLES.contains(&t.as_str()))
-        .collect();
+        .collect())
+}
+
+/// Reads the ledger, handing each row of `migrate_applied` to `visit`, in
+/// rowid order. The caller provides the snapshot (a transaction).
+fn read_visiting_rows(
+    conn: &Connection,
+    visit: &mut (dyn FnMut(AppliedRowRef<'_>) + Send),
+) -> Result<LedgerState, RunError> {
+    let mut stmt = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name IN ('alembic_version', 'migrate_applied')")
+        .doing("reading the schema")?;
+    let ledger: Vec<String> = stmt
+        .query_map([], |row| row.get(0))
+        .and_then(|r| r.collect())
+        .doing("reading the schema")?;
+    let mut state = LedgerState {
+        has_version_table: ledger.iter().any(|t| t == "alembic_version"),
+        has_applied_table: ledger.iter().any(|t| t == "migrate_applied"),
+        ..LedgerState::default()
+    };
+    if !state.has_version_table {
+        // Only a database without a version table has its tables listed
+        // (what a run refuses to migrate unstamped, what `current` names);
+        // a ledger of 1,000 revisions is read without sorting the schema.
+        state.user_tables = user_tables(conn)?;
+    }
     if state.has_version_table {
         let mut stmt = conn
             .prepare("SELECT version_num FROM alembic_version ORDER BY rowid")
