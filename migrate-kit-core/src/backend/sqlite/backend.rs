@@ -57,21 +57,6 @@ fn table_exists(conn: &Connection, name: &str) -> Result<bool, RunError> {
     .map(|found| found.is_some())
 }
 
-/// Tables that are neither the ledger nor SQLite's own, by name.
-fn user_tables(conn: &Connection) -> Result<Vec<String>, RunError> {
-    let mut stmt = conn
-        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
-        .doing("reading the schema")?;
-    let tables: Vec<String> = stmt
-        .query_map([], |row| row.get(0))
-        .and_then(|r| r.collect())
-        .doing("reading the schema")?;
-    Ok(tables
-        .into_iter()
-        .filter(|t| !LEDGER_TABLES.contains(&t.as_str()))
-        .collect())
-}
-
 /// Reads the ledger, handing each row of `migrate_applied` to `visit`, in
 /// rowid order. The caller provides the snapshot (a transaction).
 fn read_visiting_rows(
@@ -94,7 +79,7 @@ fn read_visiting_rows(
         // Only a database without a version table has its tables listed
         // (what a run refuses to migrate unstamped, what `current` names);
         // a ledger of 1,000 revisions is read without sorting the schema.
-        state.user_tables = user_tables(conn)?;
+        state.user_tables = super::data::user_tables(conn)?;
     }
     if state.has_version_table {
         let mut stmt = conn
