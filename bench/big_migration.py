@@ -12,6 +12,12 @@ postgresql://postgres@127.0.0.1:5432/postgres):
 migration (`embed_migrations!`), after its dependencies are built: the
 macro's work on a big file.
 
+--peers applies the same one migration with every embedding tool of
+bench/tools (this project's `embed_migrations!`, sqlx's `migrate!`,
+refinery's and diesel's `embed_migrations!`, each in its release build)
+and reports their time and peak memory beside the shell's. It rewrites
+those tools' `migrations/` folders (bench/run.py writes them again).
+
 Prints a Markdown section for RESULTS.md.
 """
 
@@ -38,6 +44,9 @@ SIZES = [int(n) for n in option("--sizes", "20000,160000,1000000").split(",")]
 ROUNDS = int(option("--rounds", "3"))
 POSTGRES = "--no-postgres" not in sys.argv
 BUILD = "--build" in sys.argv
+PEERS = "--peers" in sys.argv
+TOOLS = ROOT / "bench" / "tools"
+PEER_BUILD_LIMIT_S = 900
 
 
 def statements(n):
@@ -61,6 +70,48 @@ def write_project(n):
             plain.write(statement)
         migration.write("\n-- migrate:downgrade\nDROP TABLE items;\n")
     return project, script, (versions / "001_seed.sql").stat().st_size
+
+
+def peer_files(tool, upgrade):
+    """The one migration in `tool`'s own layout: (relative path, text)."""
+    if tool == "migrate":
+        return [("versions/001_seed.sql", "-- revision: 0001seed\n-- down_revision: none\n-- message: seed\n\n"
+                 f"-- migrate:upgrade\n{upgrade}\n-- migrate:downgrade\nDROP TABLE items;\n")]
+    if tool == "sqlx":
+        return [("1_seed.sql", upgrade)]
+    if tool == "refinery":
+        return [("V1__seed.sql", upgrade)]
+    return [("00001_seed/up.sql", upgrade), ("00001_seed/down.sql", "DROP TABLE items;\n")]
+
+
+def peers(n, script):
+    """Each embedding tool applies the one migration to a new SQLite file:
+    (time ms, max RSS MiB) of the median round, or None when its release
+    build did not finish within PEER_BUILD_LIMIT_S."""
+    upgrade = script.read_text()
+    rows = {}
+    for tool in ["migrate", "sqlx", "refinery", "diesel"]:
+        folder = TOOLS / tool / "migrations"
+        shutil.rmtree(folder, ignore_errors=True)
+        for relative, text in peer_files(tool, upgrade):
+            (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+            (folder / relative).write_text(text)
+        print(f"N={n:,}: building {tool} with the migration embedded", file=sys.stderr, flush=True)
+        try:
+            subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=TOOLS / tool, check=True,
+                           timeout=PEER_BUILD_LIMIT_S)
+        except subprocess.TimeoutExpired:
+            rows[tool] = None
+            continue
+        binary = TOOLS / tool / "target" / "release" / f"bench-{tool}"
+        runs = []
+        for _ in range(ROUNDS):
+            db = WORK / f"peer-{tool}.db"
+            for suffix in ["", "-wal", "-shm", "-journal"]:
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+            runs.append(run([str(binary), "apply", str(db)], TOOLS / tool))
+        rows[tool] = (statistics.median(t for t, _ in runs), max(m for _, m in runs))
+    return rows
 
 
 def run(command, cwd, stdin=None, env=None):
@@ -137,6 +188,8 @@ def measure(n):
             url = server_db("bench_big_migrate")
             rows.setdefault("migrate upgrade head (PostgreSQL)", []).append(
                 run([str(MIGRATE), "--database", url, "upgrade", "head"], project))
+    if PEERS:
+        PEER_ROWS[n] = peers(n, script)
     if POSTGRES:
         admin('DROP DATABASE IF EXISTS "bench_big_psql" WITH (FORCE)')
         admin('DROP DATABASE IF EXISTS "bench_big_migrate" WITH (FORCE)')
@@ -145,6 +198,7 @@ def measure(n):
 
 
 BUILDS = {}
+PEER_ROWS = {}
 
 
 def main():
@@ -166,6 +220,21 @@ def main():
         lines += ["", "`cargo build` (debug) of a crate embedding the migration, after it changed "
                   "(dependencies built; median of the rounds):", "", "| N (file size) | build |", "|---|---|"]
         lines += [f"| {n:,} ({results[n][0] / 2**20:.1f} MiB) | {t:.2f} s |" for n, t in BUILDS.items()]
+    if PEER_ROWS:
+        lines += ["", "The same migration embedded in each tool's binary and applied to a new SQLite file "
+                  "(`--peers`; release builds; median of the rounds, max RSS the highest):", "",
+                  "| N (file size) | tool | time | ratio to the sqlite3 shell | max RSS |", "|---|---|---|---|---|"]
+        for n, rows in PEER_ROWS.items():
+            size, shell_rows = results[n]
+            shell = shell_rows["sqlite3 shell, one transaction"][0]
+            for tool, row in rows.items():
+                if row is None:
+                    lines.append(f"| {n:,} ({size / 2**20:.1f} MiB) | {tool} | build stopped after "
+                                 f"{PEER_BUILD_LIMIT_S} s | | |")
+                    continue
+                t, m = row
+                lines.append(f"| {n:,} ({size / 2**20:.1f} MiB) | {tool} | {t / 1000:.2f} s | "
+                             f"{t / shell:.2f}x | {m:.0f} MiB |")
     print("\n".join(lines))
 
 

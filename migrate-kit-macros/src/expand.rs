@@ -223,7 +223,7 @@ fn write_migration(
     m: &Migration,
     file: &load::SourceFile,
 ) -> Result<(), String> {
-    let text = std::str::from_utf8(&file.bytes).map_err(|e| e.to_string())?;
+    let text = std::str::from_utf8(file.bytes()).map_err(|e| e.to_string())?;
     let absolute = file.path.to_str().ok_or("the path is not UTF-8")?;
     let _ = write!(
         out,

@@ -9,7 +9,6 @@ use super::output::{print_json, say};
 use super::{CliError, Context};
 use crate::load::{self, SourceFile};
 use crate::parse::check_id;
-use crate::parse::parse_migration;
 use crate::Migration;
 use std::path::Path;
 
@@ -90,7 +89,7 @@ pub(crate) fn reid(ctx: &Context<'_>, args: &ReidArgs) -> Result<(), CliError> {
         .file_name()
         .ok_or_else(|| CliError::Usage(format!("`{}` is not a file name", args.file)))?;
     let files: Vec<SourceFile> = load::read_folder(dir)?;
-    let parse = |f: &SourceFile| parse_migration(&f.relative, &f.bytes).ok();
+    let parse = |f: &SourceFile| f.parse().ok();
     let target = files
         .iter()
         .find(|f| f.path.file_name() == Some(name))
@@ -149,7 +148,7 @@ pub(crate) fn reid(ctx: &Context<'_>, args: &ReidArgs) -> Result<(), CliError> {
         .filter(|(f, o)| names(o, &old) && !followers.iter().any(|x| x.relative == f.relative))
         .map(|(f, _)| f.relative.as_str())
         .collect();
-    let text = String::from_utf8_lossy(&target.bytes);
+    let text = String::from_utf8_lossy(target.bytes());
     let renamed_file = match name.to_string_lossy().strip_prefix(&old) {
         Some(rest) if rest.starts_with(['_', '.']) => format!("{new}{rest}"),
         _ => name.to_string_lossy().into_owned(),
@@ -166,7 +165,7 @@ pub(crate) fn reid(ctx: &Context<'_>, args: &ReidArgs) -> Result<(), CliError> {
         target.relative
     );
     for file in &followers {
-        let text = String::from_utf8_lossy(&file.bytes);
+        let text = String::from_utf8_lossy(file.bytes());
         std::fs::write(&file.path, rewrite_header(&text, &old, &new, false))
             .map_err(CliError::io(&file.path))?;
         say!(ctx, "{}: now names `{new}`", file.relative);

@@ -2,6 +2,8 @@
 
 use crate::files::checksum::Checksum;
 use std::borrow::Cow;
+use std::ops::Range;
+use std::sync::Arc;
 
 /// Text that is either borrowed from the binary (embedded sets) or owned
 /// (folders read at runtime).
@@ -12,28 +14,54 @@ pub(crate) type TextList = Cow<'static, [Text]>;
 
 /// One SQL section of a migration file (`-- migrate:upgrade` or
 /// `-- migrate:downgrade`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Section {
-    sql: Text,
+    sql: SqlText,
     first_line: u32,
 }
 
+/// Where a section's SQL is: in the binary, or in the text of a file read
+/// at runtime, which both sections of the file share (a big migration is
+/// held once, not copied out of its file).
+#[derive(Debug, Clone)]
+enum SqlText {
+    Embedded(&'static str),
+    InFile {
+        file: Arc<String>,
+        range: Range<usize>,
+    },
+}
+
 impl Section {
-    /// Builds a section from its SQL and the file line its first SQL line is on.
-    pub(crate) const fn new(sql: Text, first_line: u32) -> Self {
-        Section { sql, first_line }
+    /// The section at `range` of a file's `text`, whose first SQL line is
+    /// `first_line` of the file.
+    pub(crate) fn in_file(text: &Arc<String>, range: Range<usize>, first_line: u32) -> Self {
+        Section {
+            sql: SqlText::InFile {
+                file: Arc::clone(text),
+                range,
+            },
+            first_line,
+        }
     }
 
     /// The section of an embedded file at `(start, end, first_line)`.
     const fn embedded(file: &'static str, (start, end, first_line): (usize, usize, u32)) -> Self {
         let (_, from_start) = file.split_at(start);
         let (sql, _) = from_start.split_at(end - start);
-        Section::new(Cow::Borrowed(sql), first_line)
+        Section {
+            sql: SqlText::Embedded(sql),
+            first_line,
+        }
     }
 
     /// The SQL text, exactly as in the file (between the markers).
     pub fn sql(&self) -> &str {
-        &self.sql
+        match &self.sql {
+            SqlText::Embedded(sql) => sql,
+            // The parser made the range on character boundaries.
+            SqlText::InFile { file, range } => file.get(range.clone()).unwrap_or_default(),
+        }
     }
 
     /// The 1-based line of the file where [`Section::sql`] starts.
@@ -43,11 +71,22 @@ impl Section {
 
     /// The file line of a byte offset inside [`Section::sql`].
     pub(crate) fn line_of(&self, offset: usize) -> u32 {
-        let upto = &self.sql.as_bytes()[..offset.min(self.sql.len())];
+        let sql = self.sql();
+        let upto = &sql.as_bytes()[..offset.min(sql.len())];
         let newlines = upto.iter().filter(|&&b| b == b'\n').count();
         self.first_line + u32::try_from(newlines).unwrap_or(u32::MAX - self.first_line)
     }
 }
+
+impl PartialEq for Section {
+    /// Sections are equal when their SQL and first line are, wherever the
+    /// text is held.
+    fn eq(&self, other: &Self) -> bool {
+        self.first_line == other.first_line && self.sql() == other.sql()
+    }
+}
+
+impl Eq for Section {}
 
 /// A parsed migration: everything the graph, the runner and drift detection
 /// need, identical whether it was embedded at compile time or read at runtime.

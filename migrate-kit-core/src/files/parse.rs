@@ -11,6 +11,7 @@ use crate::files::statements::{self, Unfit};
 use crate::hint::Cmd;
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 /// The header keys a migration file may use.
 pub(crate) const KNOWN_KEYS: [&str; 9] = [
@@ -232,21 +233,27 @@ pub(crate) fn check_id(id: &str) -> Result<(), IdProblem> {
 
 /// Parses one migration file. `path` is how errors name the file.
 pub(crate) fn parse_migration(path: &str, bytes: &[u8]) -> Result<Migration, Vec<ParseError>> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse_text(path, &Arc::new(text.to_owned())),
+        Err(e) => Err(vec![ParseError {
+            path: path.to_owned(),
+            line: line_at(bytes, e.valid_up_to()),
+            kind: ParseErrorKind::InvalidUtf8,
+        }]),
+    }
+}
+
+/// Parses one migration file's text, which its sections go on sharing.
+/// `path` is how errors name the file.
+pub(crate) fn parse_text(path: &str, file: &Arc<String>) -> Result<Migration, Vec<ParseError>> {
     let error = |line: u32, kind| ParseError {
         path: path.to_owned(),
         line,
         kind,
     };
-    let text = match std::str::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(e) => {
-            return Err(vec![error(
-                line_at(bytes, e.valid_up_to()),
-                ParseErrorKind::InvalidUtf8,
-            )])
-        }
-    };
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = file.strip_prefix('\u{feff}').unwrap_or(file);
+    // Section ranges are offsets of `text`, which starts after any BOM.
+    let bom = file.len() - text.len();
     let mut errors = Vec::new();
     if let Some(at) = text.find('\0') {
         errors.push(error(line_at(text.as_bytes(), at), ParseErrorKind::NulByte));
@@ -273,12 +280,12 @@ pub(crate) fn parse_migration(path: &str, bytes: &[u8]) -> Result<Migration, Vec
             errors.push(error(span.marker_line, ParseErrorKind::EmptyUpgrade));
             None
         }
-        Some(span) => Some(span.section(text)),
+        Some(span) => Some(span.section(file, bom)),
     };
     let downgrade = layout
         .downgrade
         .filter(|span| has_sql(span.text(text)))
-        .map(|span| span.section(text));
+        .map(|span| span.section(file, bom));
     if let Some(header) = &header {
         for section in upgrade.iter().chain(&downgrade) {
             for (statement, unfit) in statements::problems(section.sql(), header.transactional) {
@@ -295,7 +302,7 @@ pub(crate) fn parse_migration(path: &str, bytes: &[u8]) -> Result<Migration, Vec
             Cow::Owned(path.to_owned()),
             upgrade,
             downgrade,
-            Checksum::of_file(bytes),
+            Checksum::of_file(file.as_bytes()),
         )),
         _ => Err(errors),
     }
@@ -323,8 +330,9 @@ impl Span {
         &text[self.start..self.end]
     }
 
-    fn section(&self, text: &str) -> Section {
-        Section::new(Cow::Owned(self.text(text).to_owned()), self.marker_line + 1)
+    /// The section of `file`, whose text starts `bom` bytes in.
+    fn section(&self, file: &Arc<String>, bom: usize) -> Section {
+        Section::in_file(file, bom + self.start..bom + self.end, self.marker_line + 1)
     }
 }
 

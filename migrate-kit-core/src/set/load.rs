@@ -2,13 +2,14 @@
 //! parsing every file, validating the graph, and reporting every problem at once.
 
 use crate::files::migration::Migration;
-use crate::files::parse::{parse_migration, ParseError};
+use crate::files::parse::{parse_migration, parse_text, ParseError};
 use crate::graph::{Graph, GraphError};
 use crate::hint::Cmd;
 use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The folder inside a migrations folder that holds the revision files.
 pub(crate) const VERSIONS_DIR: &str = "versions";
@@ -109,8 +110,36 @@ pub struct SourceFile {
     pub relative: String,
     /// The absolute (or caller-relative) path.
     pub path: PathBuf,
-    /// The bytes.
-    pub bytes: Vec<u8>,
+    /// What the file holds.
+    pub contents: Contents,
+}
+
+/// What a migration file holds.
+#[derive(Debug, Clone)]
+pub enum Contents {
+    /// UTF-8 text, which the migration parsed from it goes on sharing (a
+    /// big file is held once).
+    Text(Arc<String>),
+    /// Bytes that are not UTF-8 (parsing says where).
+    NotUtf8(Vec<u8>),
+}
+
+impl SourceFile {
+    /// The migration this file holds, or what is wrong with it.
+    pub(crate) fn parse(&self) -> Result<Migration, Vec<ParseError>> {
+        match &self.contents {
+            Contents::Text(text) => parse_text(&self.relative, text),
+            Contents::NotUtf8(bytes) => parse_migration(&self.relative, bytes),
+        }
+    }
+
+    /// The file's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.contents {
+            Contents::Text(text) => text.as_bytes(),
+            Contents::NotUtf8(bytes) => bytes,
+        }
+    }
 }
 
 /// Lists and reads the `.sql` files of `dir/versions`, sorted by name.
@@ -164,7 +193,10 @@ pub fn read_folder(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
             Ok(bytes) => Ok(SourceFile {
                 relative,
                 path,
-                bytes,
+                contents: match String::from_utf8(bytes) {
+                    Ok(text) => Contents::Text(Arc::new(text)),
+                    Err(error) => Contents::NotUtf8(error.into_bytes()),
+                },
             }),
             Err(source) if source.kind() == io::ErrorKind::IsADirectory => {
                 Err(LoadProblem::NotSql { path: relative })
@@ -225,7 +257,7 @@ pub struct Loaded {
 pub fn parse_files(files: &[SourceFile]) -> Result<Loaded, LoadError> {
     let mut problems: Vec<LoadProblem> = Vec::new();
     let mut migrations = Vec::with_capacity(files.len());
-    let parsed = parallel_map(files, |file| parse_migration(&file.relative, &file.bytes));
+    let parsed = parallel_map(files, SourceFile::parse);
     for result in parsed {
         match result {
             Ok(m) => migrations.push(m),

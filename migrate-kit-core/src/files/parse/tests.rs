@@ -62,6 +62,16 @@ fn crlf_and_bom_parse_like_lf() {
     assert_eq!(lf.checksum(), crlf.checksum());
     assert_eq!(lf.upgrade().first_line(), crlf.upgrade().first_line());
     assert_eq!(lf.header(), crlf.header());
+    // The sections are ranges of the file's text, past the BOM.
+    let bom = format!("\u{feff}{VALID}");
+    let bom = parse_migration("v.sql", bom.as_bytes()).unwrap();
+    assert_eq!(bom.upgrade(), lf.upgrade());
+    assert_eq!(bom.downgrade(), lf.downgrade());
+    assert!(
+        bom.upgrade().sql().starts_with("ALTER TABLE"),
+        "{}",
+        bom.upgrade().sql()
+    );
 }
 
 /// One case per error kind, with its exact message: a wording change is a visible diff.
