@@ -12,10 +12,11 @@ postgresql://postgres@127.0.0.1:5432/postgres):
 migration (`embed_migrations!`), after its dependencies are built: the
 macro's work on a big file.
 
---peers applies the same one migration with every embedding tool of
+--peers [--peer-limit S] applies the same one migration with every embedding tool of
 bench/tools (this project's `embed_migrations!`, sqlx's `migrate!`,
 refinery's and diesel's `embed_migrations!`, each in its release build)
-and reports their time and peak memory beside the shell's. It rewrites
+and reports their time and peak memory beside the shell's; an apply still
+running after S seconds (default 120) is stopped and reported so. It rewrites
 those tools' `migrations/` folders (bench/run.py writes them again).
 
 Prints a Markdown section for RESULTS.md.
@@ -47,6 +48,10 @@ BUILD = "--build" in sys.argv
 PEERS = "--peers" in sys.argv
 TOOLS = ROOT / "bench" / "tools"
 PEER_BUILD_LIMIT_S = 900
+# A peer's apply is stopped after this long (sqlx and refinery hand SQLite
+# the rest of the migration with each statement, which SQLite copies:
+# quadratic in the file).
+PEER_APPLY_LIMIT_S = int(option("--peer-limit", "120"))
 
 
 def statements(n):
@@ -109,19 +114,27 @@ def peers(n, script):
             db = WORK / f"peer-{tool}.db"
             for suffix in ["", "-wal", "-shm", "-journal"]:
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
-            runs.append(run([str(binary), "apply", str(db)], TOOLS / tool))
-        rows[tool] = (statistics.median(t for t, _ in runs), max(m for _, m in runs))
+            print(f"N={n:,}: {tool} applies it", file=sys.stderr, flush=True)
+            runs.append(run([str(binary), "apply", str(db)], TOOLS / tool, limit=PEER_APPLY_LIMIT_S))
+            if runs[-1] is None:
+                break
+        rows[tool] = "stopped" if None in runs else (
+            statistics.median(t for t, _ in runs), max(m for _, m in runs))
     return rows
 
 
-def run(command, cwd, stdin=None, env=None):
+def run(command, cwd, stdin=None, env=None, limit=None):
     """Wall time (ms) and peak memory (MiB) of one process; the peak read by
     GNU time (a child of this Python would inherit Python's own peak as its
-    floor)."""
+    floor). None when it ran longer than `limit` seconds (it is stopped)."""
     with tempfile.NamedTemporaryFile() as peak, (open(stdin, "rb") if stdin else open(os.devnull, "rb")) as feed:
         started = time.perf_counter()
-        done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", peak.name, *command], cwd=cwd, stdin=feed,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        try:
+            done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", peak.name, *command], cwd=cwd, stdin=feed,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, timeout=limit)
+        except subprocess.TimeoutExpired:
+            subprocess.run(["pkill", "-f", command[0]])
+            return None
         elapsed = 1000 * (time.perf_counter() - started)
         if done.returncode != 0:
             sys.exit(f"{command} failed: {done.stderr.decode()}")
@@ -231,6 +244,10 @@ def main():
                 if row is None:
                     lines.append(f"| {n:,} ({size / 2**20:.1f} MiB) | {tool} | build stopped after "
                                  f"{PEER_BUILD_LIMIT_S} s | | |")
+                    continue
+                if row == "stopped":
+                    lines.append(f"| {n:,} ({size / 2**20:.1f} MiB) | {tool} | stopped after "
+                                 f"{PEER_APPLY_LIMIT_S} s | more than {1000 * PEER_APPLY_LIMIT_S / shell:.0f}x | |")
                     continue
                 t, m = row
                 lines.append(f"| {n:,} ({size / 2**20:.1f} MiB) | {tool} | {t / 1000:.2f} s | "
