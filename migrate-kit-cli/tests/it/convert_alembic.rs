@@ -542,3 +542,63 @@ fn without_python_a_virtualenv_with_alembic_is_made_and_every_hint_runs_as_print
         "{stdout}"
     );
 }
+
+#[test]
+fn without_a_cache_folder_the_hint_makes_the_project_virtualenv_which_is_then_used() {
+    if python().is_none() {
+        return;
+    }
+    let Some(bare) = bare_python() else {
+        return;
+    };
+    let dir = tempfile::TempDir::new().unwrap();
+    // python3 without Alembic, and no HOME or XDG_CACHE_HOME to keep a
+    // virtualenv in (a service account in a container, say).
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(&bare, bin.join("python3")).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let copy = project_copy(dir.path());
+    let project = copy.join("alembic.ini");
+    let migrate = || {
+        run(migrate_in(&work)
+            .env("PATH", &path)
+            .env_remove("HOME")
+            .env_remove("XDG_CACHE_HOME")
+            .args(["convert-alembic", project.to_str().unwrap()]))
+    };
+    let (code, _, stderr) = migrate();
+    assert_eq!(code, 1);
+    assert!(stderr.contains("there is no cache folder"), "{stderr}");
+    // As printed: the virtualenv beside the project, with Alembic from PyPI.
+    let make = stderr.split('`').nth(1).expect("a command in backticks");
+    assert!(make.starts_with("python3 -m venv "), "{make}");
+    let out = Command::new("sh")
+        .args(["-c", make])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{make}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Then the conversion runs with it, making nothing in a cache.
+    let (code, stdout, stderr) = migrate();
+    assert_eq!(code, 1, "one revision needs a hand: {stdout}{stderr}");
+    let own = copy.join(".venv/bin/python");
+    assert!(
+        stdout.contains(&format!(
+            "running Alembic with the project's virtualenv: {}",
+            own.display()
+        )),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("installing it from PyPI"), "{stdout}");
+    assert!(
+        stdout.contains("14 steps the same, 0 different"),
+        "{stdout}"
+    );
+}

@@ -293,7 +293,7 @@ pub(crate) struct ConvertArgs {
     /// The SQL dialect to capture (default: the configured database's).
     #[arg(long, value_enum)]
     pub dialect: Option<Dialect>,
-    /// The Python that has the project's Alembic (and its imports); default: python3 when it has Alembic, else a virtualenv made once in ~/.cache/migrate-kit/alembic-venv with Alembic from PyPI.
+    /// The Python that has the project's Alembic (and its imports); default: the project's .venv or venv beside alembic.ini when it has Alembic, else python3 when it has Alembic, else a virtualenv made once in ~/.cache/migrate-kit/alembic-venv with Alembic from PyPI.
     #[arg(long, value_name = "PYTHON")]
     pub python: Option<String>,
     /// The environment variable the project's env.py reads its database URL from, when it does not use sqlalchemy.url.

@@ -1,7 +1,9 @@
-//! Which Python runs Alembic: the interpreter `--python` names; else
-//! `python3` when it has Alembic (an activated virtualenv, say); else a
-//! virtualenv that `convert-alembic` makes once in the user's cache folder,
-//! with Alembic (and psycopg, for PostgreSQL) from PyPI.
+//! Which Python runs Alembic: the interpreter `--python` names; else the
+//! project's own virtualenv (`.venv` or `venv` beside its `alembic.ini`)
+//! when it has Alembic; else `python3` when it has Alembic (an activated
+//! virtualenv, say); else a virtualenv that `convert-alembic` makes once in
+//! the user's cache folder, with Alembic (and psycopg, for PostgreSQL) from
+//! PyPI.
 
 use super::super::args::Dialect;
 use super::super::output::say;
@@ -23,13 +25,28 @@ pub(super) fn choose(
     if let Some(named) = named {
         return Ok(named.to_owned());
     }
+    if let Some(own) = project_python(project).filter(|own| has_alembic(own, dialect)) {
+        say!(ctx, "running Alembic with the project's virtualenv: {own}");
+        return Ok(own);
+    }
     if has_alembic(SYSTEM_PYTHON, dialect) {
         return Ok(SYSTEM_PYTHON.to_owned());
     }
     let venv = venv_folder().ok_or_else(|| {
+        let beside = project_root(project).join(".venv");
         CliError::Refused(format!(
-            "{SYSTEM_PYTHON} has no Alembic, and there is no cache folder (HOME or XDG_CACHE_HOME) to make a virtualenv in; name the project's interpreter, for example {}",
-            Cmd(format!("convert-alembic {} --python .venv/bin/python", project.display()))
+            "{SYSTEM_PYTHON} has no Alembic, and there is no cache folder (HOME or XDG_CACHE_HOME) to make a virtualenv in; make one beside the project (`{SYSTEM_PYTHON} -m venv {} && {} -m pip install {}`), which {} then uses, or name an interpreter that has Alembic with --python",
+            beside.display(),
+            venv_python(&beside).display(),
+            packages(dialect)
+                .iter()
+                .map(|package| match package.contains('[') {
+                    true => format!("'{package}'"),
+                    false => (*package).to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+            Cmd(format!("convert-alembic {}", project.display()))
         ))
     })?;
     let python = venv_python(&venv);
@@ -50,10 +67,6 @@ pub(super) fn choose(
                 .arg(venv_arg),
         )?;
     }
-    let mut packages = vec!["alembic"];
-    if dialect == Dialect::Postgresql {
-        packages.push("psycopg[binary]");
-    }
     installer(
         Command::new(&python)
             .args([
@@ -63,17 +76,55 @@ pub(super) fn choose(
                 "--quiet",
                 "--disable-pip-version-check",
             ])
-            .args(&packages),
+            .args(packages(dialect)),
     )?;
     Ok(python)
 }
 
-/// The hint for a module the revisions import that `python` lacks.
+/// What the virtualenv needs for `dialect`: Alembic, and psycopg for
+/// PostgreSQL.
+fn packages(dialect: Dialect) -> Vec<&'static str> {
+    match dialect {
+        Dialect::Sqlite => vec!["alembic"],
+        Dialect::Postgresql => vec!["alembic", "psycopg[binary]"],
+    }
+}
+
+/// The folder of the project: `project` itself, or the folder of the
+/// `alembic.ini` it names.
+fn project_root(project: &Path) -> &Path {
+    match project.parent() {
+        Some(parent) if project.is_file() => parent,
+        _ => project,
+    }
+}
+
+/// The interpreter of the project's own virtualenv (`.venv` or `venv`
+/// beside its `alembic.ini`, as `python -m venv`, uv and poetry make them).
+fn project_python(project: &Path) -> Option<String> {
+    let root = project_root(project);
+    [".venv", "venv"]
+        .iter()
+        .map(|folder| venv_python(&root.join(folder)))
+        .find(|python| python.exists())
+        .map(|python| python.to_string_lossy().into_owned())
+}
+
+/// The hint for a module the revisions import that `python` lacks; it
+/// names the project's own virtualenv as well, when there is one and
+/// `python` is another.
 pub(super) fn missing_module(python: &str, module: &str, project: &Path) -> String {
-    format!(
-        "install the package that provides it into that Python (`{python} -m pip install {module}`), or name the project's own interpreter, for example {}",
-        Cmd(format!("convert-alembic {} --python .venv/bin/python", project.display()))
-    )
+    let install = format!("install the package that provides it into that Python (`{python} -m pip install {module}`)");
+    match project_python(project).filter(|own| own != python) {
+        Some(own) => format!(
+            "{install}, or run Alembic with the project's own virtualenv: {}",
+            Cmd(format!(
+                "convert-alembic {} --python {own}",
+                project.display()
+            ))
+        ),
+        None => install,
+    }
 }
 
 /// Whether `python` imports Alembic (and, for PostgreSQL, a driver).
