@@ -462,6 +462,30 @@ fn bare_python() -> Option<PathBuf> {
     Some(path)
 }
 
+/// A machine whose `python3` has no Alembic, in `dir`: its `PATH`, a
+/// working folder and a copy of the Alembic project. `None` (the test is
+/// skipped) without the test's Alembic or when `python3` has Alembic.
+struct BareMachine {
+    path: String,
+    work: PathBuf,
+    copy: PathBuf,
+}
+
+fn bare_machine(dir: &Path) -> Option<BareMachine> {
+    python()?;
+    let bare = bare_python()?;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(&bare, bin.join("python3")).unwrap();
+    let work = dir.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    Some(BareMachine {
+        path: format!("{}:/usr/bin:/bin", bin.display()),
+        work,
+        copy: project_copy(dir),
+    })
+}
+
 /// The command between the first pair of backticks of `text`, as words.
 fn quoted_command(text: &str) -> Vec<String> {
     let command = text.split('`').nth(1).expect("a command in backticks");
@@ -470,22 +494,12 @@ fn quoted_command(text: &str) -> Vec<String> {
 
 #[test]
 fn without_python_a_virtualenv_with_alembic_is_made_and_every_hint_runs_as_printed() {
-    if python().is_none() {
-        return;
-    }
-    let Some(bare) = bare_python() else {
-        return;
-    };
     let dir = tempfile::TempDir::new().unwrap();
     // A machine whose python3 has no Alembic; the cache is the test's own.
-    let bin = dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(&bare, bin.join("python3")).unwrap();
-    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let Some(BareMachine { path, work, copy }) = bare_machine(dir.path()) else {
+        return;
+    };
     let cache = dir.path().join("cache");
-    let work = dir.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    let copy = project_copy(dir.path());
     // A revision importing a package the new virtualenv does not have.
     let initial = copy.join("alembic/versions/1a2b3c4d5e6f_initial_schema.py");
     let text = std::fs::read_to_string(&initial).unwrap();
@@ -545,22 +559,12 @@ fn without_python_a_virtualenv_with_alembic_is_made_and_every_hint_runs_as_print
 
 #[test]
 fn without_a_cache_folder_the_hint_makes_the_project_virtualenv_which_is_then_used() {
-    if python().is_none() {
-        return;
-    }
-    let Some(bare) = bare_python() else {
-        return;
-    };
     let dir = tempfile::TempDir::new().unwrap();
     // python3 without Alembic, and no HOME or XDG_CACHE_HOME to keep a
     // virtualenv in (a service account in a container, say).
-    let bin = dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(&bare, bin.join("python3")).unwrap();
-    let path = format!("{}:/usr/bin:/bin", bin.display());
-    let work = dir.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    let copy = project_copy(dir.path());
+    let Some(BareMachine { path, work, copy }) = bare_machine(dir.path()) else {
+        return;
+    };
     let project = copy.join("alembic.ini");
     let migrate = || {
         run(migrate_in(&work)
