@@ -40,9 +40,11 @@ pub(super) fn choose(
             venv_python(&beside).display(),
             packages(dialect)
                 .iter()
-                .map(|package| match package.contains('[') {
-                    true => format!("'{package}'"),
-                    false => (*package).to_owned(),
+                // Quoted for the shell: `[binary]` is a glob to zsh.
+                .map(|package| if package.contains('[') {
+                    format!("'{package}'")
+                } else {
+                    (*package).to_owned()
                 })
                 .collect::<Vec<_>>()
                 .join(" "),
