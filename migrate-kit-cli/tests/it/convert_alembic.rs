@@ -66,15 +66,20 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// Alembic's own command line on the project copy.
 fn alembic(python: &str, project: &Path, args: &[&str]) -> String {
-    let out = Command::new(python)
-        .args(["-m", "alembic", "-c", "alembic.ini"])
-        .args(args)
-        .current_dir(project)
-        .output()
-        .unwrap();
+    succeeds(
+        Command::new(python)
+            .args(["-m", "alembic", "-c", "alembic.ini"])
+            .args(args)
+            .current_dir(project),
+    )
+}
+
+/// Runs `command`, which must succeed; its standard output.
+fn succeeds(command: &mut Command) -> String {
+    let out = command.output().unwrap();
     assert!(
         out.status.success(),
-        "alembic {args:?}: {}",
+        "{command:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -541,12 +546,7 @@ fn without_python_a_virtualenv_with_alembic_is_made_and_every_hint_runs_as_print
     let venv_python = cache.join("migrate-kit/alembic-venv/bin/python");
     let pip = quoted_command(stderr.split_once("; install the package").unwrap().1);
     assert_eq!(pip[0], venv_python.to_str().unwrap());
-    let out = Command::new(&pip[0]).args(&pip[1..]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{pip:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeds(Command::new(&pip[0]).args(&pip[1..]));
     // Then the conversion runs, in the virtualenv it made, without making it again.
     let (code, stdout, stderr) = migrate(&hint);
     assert_eq!(code, 1, "one revision needs a hand: {stdout}{stderr}");
@@ -579,16 +579,7 @@ fn without_a_cache_folder_the_hint_makes_the_project_virtualenv_which_is_then_us
     // As printed: the virtualenv beside the project, with Alembic from PyPI.
     let make = stderr.split('`').nth(1).expect("a command in backticks");
     assert!(make.starts_with("python3 -m venv "), "{make}");
-    let out = Command::new("sh")
-        .args(["-c", make])
-        .env("PATH", &path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{make}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeds(Command::new("sh").args(["-c", make]).env("PATH", &path));
     // Then the conversion runs with it, making nothing in a cache.
     let (code, stdout, stderr) = migrate();
     assert_eq!(code, 1, "one revision needs a hand: {stdout}{stderr}");

@@ -125,6 +125,17 @@ enum Event {
     Other,
 }
 
+impl Event {
+    /// The word this event met in `sql` (a backslash counts as one), if any.
+    fn word(self, sql: &str) -> Option<&str> {
+        match self {
+            Event::Word(start, end) => Some(&sql[start..end]),
+            Event::Backslash(at) => Some(&sql[at..=at]),
+            Event::End(_) | Event::Other => None,
+        }
+    }
+}
+
 /// Walks the text one token at a time.
 struct Lexer<'a> {
     sql: &'a str,
@@ -462,16 +473,11 @@ pub(crate) fn problems(sql: &str, transactional: bool) -> Vec<(Statement<'_>, Un
     let mut from = 0;
     loop {
         let (to, end) = match lexer.advance() {
-            Some(Event::Word(start, end)) => {
-                words.push(&sql[start..end]);
-                continue;
-            }
-            Some(Event::Backslash(at)) => {
-                words.push(&sql[at..=at]);
-                continue;
-            }
-            Some(Event::Other) => continue,
             Some(Event::End(at)) => (at, at + 1),
+            Some(event) => {
+                words.extend(event.word(sql));
+                continue;
+            }
             None => (sql.len(), sql.len()),
         };
         if let Some(statement) = statement_in(sql, from, to, end) {
@@ -508,10 +514,8 @@ impl<'a> Iterator for CodeWords<'a> {
 
     fn next(&mut self) -> Option<&'a str> {
         loop {
-            match self.0.advance()? {
-                Event::Word(start, end) => return Some(&self.0.sql[start..end]),
-                Event::Backslash(at) => return Some(&self.0.sql[at..=at]),
-                Event::End(_) | Event::Other => {}
+            if let Some(word) = self.0.advance()?.word(self.0.sql) {
+                return Some(word);
             }
         }
     }
