@@ -18,9 +18,9 @@ pub use migrate_kit_core::{
     current, current_async, sqlite, AsyncBackend, Backend, BackendError, Cause, Checksum, Commands,
     Database, Dialect, Direction, DriftError, DriftReport, DriverCode, Graph, GraphError, Header,
     LedgerError, LoadError, LoadProblem, Location, LocationError, LockWait, Migration, Migrations,
-    Modified, OpenMode, OpenOptions, ParseError, ParseErrorKind, Plan, RowOp, RunError, RunOptions,
-    RunReport, Section, StartError, Startup, StatementError, Step, StepReport, Target, TargetError,
-    ToolError, Unknown, Violation,
+    Modified, OpenMode, OpenOptions, ParseError, ParseErrorKind, Plan, ReadBackError, RowOp,
+    RunError, RunOptions, RunReport, Section, StartError, Startup, StatementError, Step,
+    StepReport, Target, TargetError, ToolError, Unknown, Violation,
 };
 pub use migrate_kit_macros::{embed_migrations, test};
 

@@ -69,6 +69,7 @@ pub use checksum::Checksum;
 pub use error::{
     BackendError, Cause, DriverCode, LedgerError, RunError, StatementError, ToolError,
 };
+pub use files::pieces::ReadBackError;
 pub use foreign_keys::Violation;
 pub use graph::plan::{Direction, Plan, RowOp, Step};
 pub use graph::target::{Target, TargetError};

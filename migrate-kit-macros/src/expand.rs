@@ -207,8 +207,10 @@ fn line_start(text: &str, line: u32) -> usize {
 /// the parsed SQL.
 fn write_section(out: &mut String, text: &str, s: &Section) -> Result<(), String> {
     let start = line_start(text, s.first_line());
-    let end = start + s.sql().len();
-    if text.get(start..end) != Some(s.sql()) {
+    // The macro reads files whole: the SQL is held, never read back.
+    let sql = s.sql().map_err(|e| e.to_string())?;
+    let end = start + sql.len();
+    if text.get(start..end) != Some(&*sql) {
         return Err(format!("section at line {} not found", s.first_line()));
     }
     let _ = write!(out, "({start}, {end}, {})", s.first_line());

@@ -70,13 +70,20 @@ fn every_header_field_and_section_shape_embeds_as_the_runtime_loads_it() {
     assert_eq!(base.create_date(), Some("2026-11-25 10:00:00"));
     assert_eq!(base.message(), "база: клиенты и заказы");
     assert_eq!(base.branch_labels().collect::<Vec<_>>(), ["core"]);
-    assert!(base.upgrade().sql().contains("'Пётр; -- не комментарий'"));
-    assert_eq!(base.downgrade().unwrap().sql(), "DROP TABLE clients;\n");
+    assert!(base
+        .upgrade()
+        .sql()
+        .unwrap()
+        .contains("'Пётр; -- не комментарий'"));
+    assert_eq!(
+        base.downgrade().unwrap().sql().unwrap(),
+        "DROP TABLE clients;\n"
+    );
     // No downgrade, two labels, and a file without a final newline.
     let side = by_id("b1");
     assert_eq!(side.branch_labels().collect::<Vec<_>>(), ["side", "extra"]);
     assert_eq!(
-        side.upgrade().sql(),
+        side.upgrade().sql().unwrap(),
         "CREATE TABLE side (id INTEGER PRIMARY KEY);"
     );
     assert!(side.downgrade().is_none());

@@ -277,7 +277,7 @@ fn stamp_verify_and_repair_handle_a_database_made_by_hand() {
     let conn = Connection::open(&db).unwrap();
     let set = migrate_kit::Migrations::from_dir(REFERENCE).unwrap();
     for rev in ["001", "002"] {
-        conn.execute_batch(set.get(rev).unwrap().upgrade().sql())
+        conn.execute_batch(&set.get(rev).unwrap().upgrade().sql().unwrap())
             .unwrap();
     }
     let err = failure(migrate(dir.path()).args(["upgrade", "head"]), 1);
@@ -339,7 +339,7 @@ fn repair_records_checksums_of_a_database_alembic_migrated() {
     let conn = Connection::open(&db).unwrap();
     let set = migrate_kit::Migrations::from_dir(REFERENCE).unwrap();
     for rev in ["001", "002"] {
-        conn.execute_batch(set.get(rev).unwrap().upgrade().sql())
+        conn.execute_batch(&set.get(rev).unwrap().upgrade().sql().unwrap())
             .unwrap();
     }
     conn.execute_batch(crate::common::ALEMBIC_VERSION_DDL)

@@ -48,7 +48,7 @@ fn a_database_alembic_left_at_002_is_taken_over_and_upgraded() {
     {
         let conn = Connection::open(&db).unwrap();
         for rev in ["001", "002"] {
-            conn.execute_batch(reference().get(rev).unwrap().upgrade().sql())
+            conn.execute_batch(&reference().get(rev).unwrap().upgrade().sql().unwrap())
                 .unwrap();
         }
         conn.execute_batch(ALEMBIC_VERSION_DDL).unwrap();

@@ -11,6 +11,7 @@ use crate::backend::settings::OpenOptions;
 use crate::backend::{in_ledger_transaction, Dialect, Origin, RunScope, WaitPolicy};
 use crate::backend::{read_ledger, ready};
 use crate::error::{BackendError, RunError};
+use crate::files::pieces::Pieces;
 use crate::graph::plan::RowOp;
 use std::path::Path;
 use std::time::Duration;
@@ -293,20 +294,18 @@ impl Ops for Database {
 
     async fn run_script(
         &mut self,
-        sql: &str,
+        pieces: &mut Pieces<'_>,
         origin: &Origin<'_>,
-        line_of: &(dyn Fn(usize) -> u32 + Sync),
     ) -> Result<(), RunError> {
-        dispatch!(self, conn => conn.run_script(sql, origin, line_of).await)
+        dispatch!(self, conn => conn.run_script(pieces, origin).await)
     }
 
     async fn run_script_in_transaction(
         &mut self,
-        sql: &str,
+        pieces: &mut Pieces<'_>,
         origin: &Origin<'_>,
-        line_of: &(dyn Fn(usize) -> u32 + Sync),
     ) -> Result<bool, RunError> {
-        dispatch!(self, conn => conn.run_script_in_transaction(sql, origin, line_of).await)
+        dispatch!(self, conn => conn.run_script_in_transaction(pieces, origin).await)
     }
 
     async fn read_ledger(

@@ -27,8 +27,10 @@ use crate::backend::foreign_keys::Violation;
 use crate::backend::ledger::{AppliedRowRef, LedgerState, LogEntry, NewRow, StoredDowngrade};
 use crate::error::{LedgerError, RunError};
 use crate::files::migration::Migration;
+use crate::files::pieces::Pieces;
 use crate::files::sql_text::string_literal;
 use crate::graph::plan::RowOp;
+use std::borrow::Cow;
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
@@ -234,29 +236,26 @@ pub(crate) mod sealed {
             Ok(())
         }
 
-        /// Runs every statement of `sql` (a migration section, or stored
-        /// downgrade SQL). On failure the error names `origin`, the line
-        /// (`line_of` maps a byte offset to a line of the file), the statement
-        /// and the database's message.
+        /// Runs every statement of `pieces` (a migration section, or stored
+        /// downgrade SQL). On failure the error names `origin`, the line of
+        /// the file, the statement and the database's message.
         async fn run_script(
             &mut self,
-            sql: &str,
+            pieces: &mut Pieces<'_>,
             origin: &Origin<'_>,
-            line_of: &(dyn Fn(usize) -> u32 + Sync),
         ) -> Result<(), RunError>;
 
-        /// Runs every statement of `sql` (a transactional migration's
+        /// Runs every statement of `pieces` (a transactional migration's
         /// section) inside the run's transaction, as [`Ops::run_script`]
         /// does, and tells whether that transaction is still open after it:
         /// a migration that ended it (a `COMMIT` the folder check missed) is
         /// caught here. A server backend sends both in one round trip.
         async fn run_script_in_transaction(
             &mut self,
-            sql: &str,
+            pieces: &mut Pieces<'_>,
             origin: &Origin<'_>,
-            line_of: &(dyn Fn(usize) -> u32 + Sync),
         ) -> Result<bool, RunError> {
-            self.run_script(sql, origin, line_of).await?;
+            self.run_script(pieces, origin).await?;
             self.transaction_is_open().await
         }
 
@@ -491,23 +490,31 @@ pub(crate) async fn record_migration<B: Ops + ?Sized>(
     execution_ms: Option<i64>,
 ) -> Result<(), RunError> {
     let down = m.down_revisions().collect::<Vec<_>>().join(",");
+    let downgrade = downgrade_sql(m)?;
     backend
         .record(&new_row(
             m,
             status,
             checksum.as_deref(),
-            &down,
+            (&down, downgrade.as_deref()),
             execution_ms,
         ))
         .await
 }
 
-/// The `migrate_applied` row of `m`; `down` is its parents, comma-separated.
+/// The downgrade SQL the ledger keeps for `m` (read back from its file
+/// when that is too large to hold).
+pub(crate) fn downgrade_sql(m: &Migration) -> Result<Option<Cow<'_, str>>, RunError> {
+    Ok(m.downgrade().map(|s| s.sql()).transpose()?)
+}
+
+/// The `migrate_applied` row of `m`; `down` is its parents, comma-separated,
+/// and its [`downgrade_sql`].
 pub(crate) fn new_row<'a>(
     m: &'a Migration,
     status: crate::backend::ledger::Status,
     checksum: Option<&'a str>,
-    down: &'a str,
+    (down, downgrade_sql): (&'a str, Option<&'a str>),
     execution_ms: Option<i64>,
 ) -> NewRow<'a> {
     NewRow {
@@ -515,7 +522,7 @@ pub(crate) fn new_row<'a>(
         checksum,
         message: m.message(),
         down_revisions: down,
-        downgrade_sql: m.downgrade().map(|s| s.sql()),
+        downgrade_sql,
         execution_ms,
         status,
     }

@@ -20,7 +20,7 @@ use crate::graph::target::TargetError;
 use crate::hint::Cmd;
 use crate::message::debug_as_message;
 use crate::model::data::ImportError;
-use crate::set::load::LoadError;
+use crate::set::load::{LoadError, LoadProblem};
 
 /// Why a run (upgrade, downgrade, stamp) or a ledger read failed.
 /// Nothing was changed unless the variant says otherwise. `{:?}` prints
@@ -83,6 +83,13 @@ pub enum RunError {
     /// A tool around runs failed.
     #[error(transparent)]
     Tool(#[from] ToolError),
+}
+
+impl From<crate::files::pieces::ReadBackError> for RunError {
+    /// A migration file read back while it runs is a problem of the set.
+    fn from(error: crate::files::pieces::ReadBackError) -> Self {
+        RunError::Load(LoadError::from(vec![LoadProblem::ReadBack(error)]))
+    }
 }
 
 debug_as_message!(RunError, |error, f| match error {

@@ -15,19 +15,9 @@ impl Checksum {
     /// Computes the checksum of a migration file's bytes, ignoring a leading
     /// BOM and CRLF line endings, so that a Windows checkout never looks like drift.
     pub fn of_file(bytes: &[u8]) -> Self {
-        let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
-        let mut hasher = Sha256::new();
-        let mut rest = bytes;
-        while let Some(cr) = rest.iter().position(|&b| b == b'\r') {
-            if rest.get(cr + 1) == Some(&b'\n') {
-                hasher.update(&rest[..cr]);
-            } else {
-                hasher.update(&rest[..=cr]);
-            }
-            rest = &rest[cr + 1..];
-        }
-        hasher.update(rest);
-        Checksum(hasher.finalize().into())
+        let mut hasher = FileHasher::default();
+        hasher.update(bytes);
+        hasher.finish()
     }
 
     /// Builds a checksum from its raw digest (used by `embed_migrations!`).
@@ -38,6 +28,73 @@ impl Checksum {
     /// The raw SHA-256 digest.
     pub const fn digest(&self) -> &[u8; 32] {
         &self.0
+    }
+}
+
+/// Computes [`Checksum::of_file`] over a file read in parts of any size
+/// (a file too large to hold is hashed as it streams past).
+#[derive(Default)]
+pub(crate) struct FileHasher {
+    sha: Sha256,
+    /// The first bytes of the file, held until they show whether it starts
+    /// with a BOM.
+    start: Vec<u8>,
+    /// Whether the start is settled (the BOM, if any, skipped).
+    started: bool,
+    /// Whether the last part ended with a CR, held until the next byte
+    /// shows whether it is the CR of a CRLF.
+    cr_held: bool,
+}
+
+impl FileHasher {
+    /// Hashes the next part of the file.
+    pub(crate) fn update(&mut self, part: &[u8]) {
+        if self.started {
+            self.hash(part);
+            return;
+        }
+        self.start.extend_from_slice(part);
+        if self.start.len() < BOM.len() && BOM.starts_with(&self.start) {
+            return;
+        }
+        self.started = true;
+        let start = std::mem::take(&mut self.start);
+        self.hash(start.strip_prefix(BOM).unwrap_or(&start));
+    }
+
+    /// Hashes `part` with every CRLF turned into LF.
+    fn hash(&mut self, mut part: &[u8]) {
+        if part.is_empty() {
+            return;
+        }
+        if std::mem::take(&mut self.cr_held) && part[0] != b'\n' {
+            self.sha.update(b"\r");
+        }
+        while let Some(cr) = part.iter().position(|&b| b == b'\r') {
+            match part.get(cr + 1) {
+                Some(b'\n') => self.sha.update(&part[..cr]),
+                Some(_) => self.sha.update(&part[..=cr]),
+                None => {
+                    self.sha.update(&part[..cr]);
+                    self.cr_held = true;
+                    return;
+                }
+            }
+            part = &part[cr + 1..];
+        }
+        self.sha.update(part);
+    }
+
+    /// The checksum of everything hashed.
+    pub(crate) fn finish(mut self) -> Checksum {
+        if !self.started {
+            let start = std::mem::take(&mut self.start);
+            self.sha.update(start.strip_prefix(BOM).unwrap_or(&start));
+        }
+        if self.cr_held {
+            self.sha.update(b"\r");
+        }
+        Checksum(self.sha.finalize().into())
     }
 }
 
@@ -106,6 +163,36 @@ mod tests {
         let bom_crlf = Checksum::of_file(b"\xEF\xBB\xBF-- revision: 001\r\nSELECT 1;\r\n");
         assert_eq!(lf, crlf);
         assert_eq!(lf, bom_crlf);
+    }
+
+    proptest::proptest! {
+        /// A file hashed in parts of any sizes has the checksum of the
+        /// whole: a BOM or a CRLF split between parts is still recognised.
+        #[test]
+        fn a_file_hashed_in_parts_has_the_checksum_of_the_whole(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(b"\xEF\xBB\xBF\r\nab".to_vec()), 0..40),
+            cuts in proptest::collection::vec(0usize..40, 0..6),
+        ) {
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(bytes.len())).collect();
+            cuts.sort_unstable();
+            let mut hasher = FileHasher::default();
+            let mut from = 0;
+            for cut in cuts.into_iter().chain([bytes.len()]) {
+                hasher.update(&bytes[from..cut]);
+                from = cut;
+            }
+            let text = bytes.strip_prefix(BOM).unwrap_or(&bytes);
+            let mut normalised = Vec::new();
+            for (i, &b) in text.iter().enumerate() {
+                if !(b == b'\r' && text.get(i + 1) == Some(&b'\n')) {
+                    normalised.push(b);
+                }
+            }
+            let expected = Checksum(Sha256::digest(&normalised).into());
+            proptest::prop_assert_eq!(Checksum::of_file(&bytes), expected);
+            proptest::prop_assert_eq!(hasher.finish(), expected);
+        }
     }
 
     #[test]

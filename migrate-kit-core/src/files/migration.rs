@@ -1,6 +1,7 @@
 //! One migration file, parsed: its header, its SQL sections and its checksum.
 
 use crate::files::checksum::Checksum;
+use crate::files::pieces::{FilePlace, Pieces, ReadBackError, PIECE_BYTES};
 use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::Arc;
@@ -20,9 +21,10 @@ pub struct Section {
     first_line: u32,
 }
 
-/// Where a section's SQL is: in the binary, or in the text of a file read
-/// at runtime, which both sections of the file share (a big migration is
-/// held once, not copied out of its file).
+/// Where a section's SQL is: in the binary, in the text of a file read at
+/// runtime (which both sections of the file share: a big migration is held
+/// once, not copied out of its file), or, for a file too large to hold, in
+/// the file, read back in pieces when it runs.
 #[derive(Debug, Clone)]
 enum SqlText {
     Embedded(&'static str),
@@ -30,6 +32,7 @@ enum SqlText {
         file: Arc<String>,
         range: Range<usize>,
     },
+    OnDisk(Arc<FilePlace>),
 }
 
 impl Section {
@@ -45,6 +48,15 @@ impl Section {
         }
     }
 
+    /// A section of a file too large to hold, read back from `place` when
+    /// it runs; its first SQL line is `first_line` of the file.
+    pub(crate) fn on_disk(place: FilePlace, first_line: u32) -> Self {
+        Section {
+            sql: SqlText::OnDisk(Arc::new(place)),
+            first_line,
+        }
+    }
+
     /// The section of an embedded file at `(start, end, first_line)`.
     const fn embedded(file: &'static str, (start, end, first_line): (usize, usize, u32)) -> Self {
         let (_, from_start) = file.split_at(start);
@@ -55,34 +67,65 @@ impl Section {
         }
     }
 
-    /// The SQL text, exactly as in the file (between the markers).
-    pub fn sql(&self) -> &str {
+    /// The SQL text, exactly as in the file (between the markers). A
+    /// section of a file too large to hold (over 1 MiB, read at runtime)
+    /// is read back from the file, which must not have changed since it
+    /// was loaded; every other section is borrowed.
+    pub fn sql(&self) -> Result<Cow<'_, str>, ReadBackError> {
         match &self.sql {
-            SqlText::Embedded(sql) => sql,
+            SqlText::Embedded(sql) => Ok(Cow::Borrowed(sql)),
             // The parser made the range on character boundaries.
-            SqlText::InFile { file, range } => file.get(range.clone()).unwrap_or_default(),
+            SqlText::InFile { file, range } => {
+                Ok(Cow::Borrowed(file.get(range.clone()).unwrap_or_default()))
+            }
+            SqlText::OnDisk(_) => {
+                let mut pieces = self.pieces();
+                let mut sql = String::new();
+                while let Some(piece) = pieces.next()? {
+                    sql.push_str(piece.sql);
+                }
+                Ok(Cow::Owned(sql))
+            }
         }
+    }
+
+    /// The SQL in pieces of whole statements: one for a held text, about
+    /// [`PIECE_BYTES`] each for a file too large to hold.
+    pub(crate) fn pieces(&self) -> Pieces<'_> {
+        match &self.sql {
+            SqlText::Embedded(sql) => Pieces::held(sql, self.first_line),
+            SqlText::InFile { file, range } => {
+                Pieces::held(file.get(range.clone()).unwrap_or_default(), self.first_line)
+            }
+            SqlText::OnDisk(place) => Pieces::read_back(place, self.first_line, PIECE_BYTES),
+        }
+    }
+
+    /// Whether the section is read back from its file when it runs (the
+    /// file is too large to hold).
+    pub fn is_read_back(&self) -> bool {
+        matches!(self.sql, SqlText::OnDisk(_))
     }
 
     /// The 1-based line of the file where [`Section::sql`] starts.
     pub fn first_line(&self) -> u32 {
         self.first_line
     }
-
-    /// The file line of a byte offset inside [`Section::sql`].
-    pub(crate) fn line_of(&self, offset: usize) -> u32 {
-        let sql = self.sql();
-        let upto = &sql.as_bytes()[..offset.min(sql.len())];
-        let newlines = upto.iter().filter(|&&b| b == b'\n').count();
-        self.first_line + u32::try_from(newlines).unwrap_or(u32::MAX - self.first_line)
-    }
 }
 
 impl PartialEq for Section {
     /// Sections are equal when their SQL and first line are, wherever the
-    /// text is held.
+    /// text is held; a section read back from a file equals one of the
+    /// same place.
     fn eq(&self, other: &Self) -> bool {
-        self.first_line == other.first_line && self.sql() == other.sql()
+        if self.first_line != other.first_line {
+            return false;
+        }
+        match (&self.sql, &other.sql) {
+            (SqlText::OnDisk(a), SqlText::OnDisk(b)) => a == b,
+            (SqlText::OnDisk(_), _) | (_, SqlText::OnDisk(_)) => false,
+            _ => self.sql().ok() == other.sql().ok(),
+        }
     }
 }
 

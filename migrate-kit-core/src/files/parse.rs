@@ -6,6 +6,7 @@
 
 use crate::files::checksum::Checksum;
 use crate::files::migration::{Header, HeaderLines, Migration, Section, Text, TextList};
+use crate::files::pieces::{Pieces, ReadBackError};
 use crate::files::sql_text::has_sql;
 use crate::files::statements::{self, Unfit};
 use crate::hint::Cmd;
@@ -264,38 +265,29 @@ pub(crate) fn parse_text(path: &str, file: &Arc<String>) -> Result<Migration, Ve
             ParseErrorKind::MisplacedBom,
         ));
     }
-    let layout = Layout::scan(text, &mut |line, kind| errors.push(error(line, kind)));
-    let header = HeaderFields::read(&layout.header_lines, &mut |line, kind| {
-        errors.push(error(line, kind))
-    });
-    let upgrade = match layout.upgrade {
-        None => {
-            errors.push(error(
-                layout.last_line,
-                ParseErrorKind::MissingUpgradeMarker,
-            ));
-            None
-        }
-        Some(span) if !has_sql(span.text(text)) => {
-            errors.push(error(span.marker_line, ParseErrorKind::EmptyUpgrade));
-            None
-        }
-        Some(span) => Some(span.section(file, bom)),
-    };
-    let downgrade = layout
-        .downgrade
-        .filter(|span| has_sql(span.text(text)))
-        .map(|span| span.section(file, bom));
-    if let Some(header) = &header {
-        for section in upgrade.iter().chain(&downgrade) {
-            for (statement, unfit) in statements::problems(section.sql(), header.transactional) {
-                errors.push(error(
-                    section.line_of(statement.start),
-                    ParseErrorKind::Unfit(unfit),
-                ));
-            }
+    let mut scan = LayoutScan::default();
+    let mut header_lines = Vec::new();
+    for raw in text.split_inclusive('\n') {
+        if let Some(line) = scan.line(raw, &mut |line, kind| errors.push(error(line, kind))) {
+            header_lines.push((scan.line_no, line));
         }
     }
+    let layout = scan.finish();
+    let header = HeaderFields::read(&header_lines, &mut |line, kind| {
+        errors.push(error(line, kind))
+    });
+    let transactional = header.as_ref().map(|h| h.transactional);
+    let section = |span: Span, errors: &mut Vec<ParseError>| {
+        let mut pieces = Pieces::held(span.text(text), span.first_line());
+        let checked = check_section(&mut pieces, transactional, None, &mut |line, kind| {
+            errors.push(error(line, kind))
+        });
+        // A held text is always read.
+        matches!(checked, Ok(true)).then(|| span.section(file, bom))
+    };
+    let made = layout.upgrade.and_then(|span| section(span, &mut errors));
+    let upgrade = require_upgrade(path, &layout, made, &mut errors);
+    let downgrade = layout.downgrade.and_then(|span| section(span, &mut errors));
     match (header, upgrade) {
         (Some(header), Some(upgrade)) if errors.is_empty() => Ok(Migration::new(
             header,
@@ -306,6 +298,54 @@ pub(crate) fn parse_text(path: &str, file: &Arc<String>) -> Result<Migration, Ve
         )),
         _ => Err(errors),
     }
+}
+
+/// The upgrade section `made` from the layout's upgrade span (`None` when
+/// it holds no SQL); a missing marker or an empty section is reported.
+fn require_upgrade(
+    path: &str,
+    layout: &Layout,
+    made: Option<Section>,
+    errors: &mut Vec<ParseError>,
+) -> Option<Section> {
+    let (line, kind) = match (layout.upgrade, &made) {
+        (_, Some(_)) => return made,
+        (None, None) => (layout.last_line, ParseErrorKind::MissingUpgradeMarker),
+        (Some(span), None) => (span.marker_line, ParseErrorKind::EmptyUpgrade),
+    };
+    errors.push(ParseError {
+        path: path.to_owned(),
+        line,
+        kind,
+    });
+    None
+}
+
+/// Checks the statements of a section's `pieces` (when the header said
+/// whether it is `transactional`), appending its text to `keep` if given;
+/// tells whether it holds any SQL.
+fn check_section(
+    pieces: &mut Pieces<'_>,
+    transactional: Option<bool>,
+    mut keep: Option<&mut String>,
+    report: &mut dyn FnMut(u32, ParseErrorKind),
+) -> Result<bool, ReadBackError> {
+    let mut savepoints = Vec::new();
+    let mut holds_sql = false;
+    while let Some(piece) = pieces.next()? {
+        holds_sql = holds_sql || has_sql(piece.sql);
+        if let Some(transactional) = transactional {
+            for (statement, unfit) in
+                statements::problems(piece.sql, transactional, &mut savepoints)
+            {
+                report(piece.line_of(statement.start), ParseErrorKind::Unfit(unfit));
+            }
+        }
+        if let Some(keep) = keep.as_deref_mut() {
+            keep.push_str(piece.sql);
+        }
+    }
+    Ok(holds_sql)
 }
 
 /// The 1-based line that byte `offset` is on.
@@ -330,95 +370,132 @@ impl Span {
         &text[self.start..self.end]
     }
 
+    /// The file line its SQL starts on.
+    fn first_line(&self) -> u32 {
+        self.marker_line + 1
+    }
+
     /// The section of `file`, whose text starts `bom` bytes in.
     fn section(&self, file: &Arc<String>, bom: usize) -> Section {
-        Section::in_file(file, bom + self.start..bom + self.end, self.marker_line + 1)
+        Section::in_file(file, bom + self.start..bom + self.end, self.first_line())
     }
 }
 
-/// Where the header lines and the sections are.
-struct Layout<'t> {
-    header_lines: Vec<(u32, &'t str)>,
+/// Where the sections are.
+#[derive(Clone, Copy)]
+struct Layout {
     upgrade: Option<Span>,
     downgrade: Option<Span>,
     last_line: u32,
 }
 
-impl<'t> Layout<'t> {
-    fn scan(text: &'t str, report: &mut dyn FnMut(u32, ParseErrorKind)) -> Self {
-        let mut layout = Layout {
-            header_lines: Vec::new(),
-            upgrade: None,
-            downgrade: None,
-            last_line: 1,
-        };
-        let mut open: Option<(&'static str, Span)> = None;
-        let mut sql_before_marker = false;
-        let mut offset = 0;
-        for (index, raw) in text.split_inclusive('\n').enumerate() {
-            let line_no = u32::try_from(index + 1).unwrap_or(u32::MAX);
-            layout.last_line = line_no;
-            let line = raw.trim_end_matches(['\n', '\r']).trim();
-            let line_start = offset;
-            offset += raw.len();
-            if let Some(rest) = line.strip_prefix(MARKER_PREFIX) {
-                let marker = match line {
-                    UPGRADE_MARKER => UPGRADE_MARKER,
-                    DOWNGRADE_MARKER => DOWNGRADE_MARKER,
-                    _ => {
-                        report(
-                            line_no,
-                            ParseErrorKind::UnknownMarker(format!("{MARKER_PREFIX}{rest}")),
-                        );
-                        continue;
-                    }
-                };
-                if let Some((name, mut span)) = open.take() {
-                    span.end = line_start;
-                    layout.store(name, span);
-                }
-                let taken = if marker == UPGRADE_MARKER {
-                    layout.upgrade
-                } else {
-                    layout.downgrade
-                };
-                if let Some(first) = taken {
+/// Reads a file's layout a line at a time: the header lines, the markers
+/// and the sections between them.
+struct LayoutScan {
+    layout: Layout,
+    open: Option<(&'static str, Span)>,
+    sql_before_marker: bool,
+    /// Bytes of text scanned (after any BOM).
+    offset: usize,
+    /// The line just scanned.
+    line_no: u32,
+}
+
+impl Default for LayoutScan {
+    fn default() -> Self {
+        LayoutScan {
+            layout: Layout {
+                upgrade: None,
+                downgrade: None,
+                last_line: 1,
+            },
+            open: None,
+            sql_before_marker: false,
+            offset: 0,
+            line_no: 0,
+        }
+    }
+}
+
+impl LayoutScan {
+    /// Scans the next line, `raw` with its newline; returns it, trimmed,
+    /// when it is a header line.
+    fn line<'l>(
+        &mut self,
+        raw: &'l str,
+        report: &mut dyn FnMut(u32, ParseErrorKind),
+    ) -> Option<&'l str> {
+        self.line_no = self.line_no.saturating_add(1);
+        let line_no = self.line_no;
+        let layout = &mut self.layout;
+        layout.last_line = line_no;
+        let line = raw.trim_end_matches(['\n', '\r']).trim();
+        let line_start = self.offset;
+        self.offset += raw.len();
+        if let Some(rest) = line.strip_prefix(MARKER_PREFIX) {
+            let marker = match line {
+                UPGRADE_MARKER => UPGRADE_MARKER,
+                DOWNGRADE_MARKER => DOWNGRADE_MARKER,
+                _ => {
                     report(
                         line_no,
-                        ParseErrorKind::DuplicateMarker {
-                            marker,
-                            first_line: first.marker_line,
-                        },
+                        ParseErrorKind::UnknownMarker(format!("{MARKER_PREFIX}{rest}")),
                     );
-                    continue;
+                    return None;
                 }
-                if marker == DOWNGRADE_MARKER && layout.upgrade.is_none() {
-                    report(line_no, ParseErrorKind::DowngradeFirst);
-                }
-                open = Some((
-                    marker,
-                    Span {
-                        marker_line: line_no,
-                        start: offset,
-                        end: offset,
+            };
+            if let Some((name, mut span)) = self.open.take() {
+                span.end = line_start;
+                layout.store(name, span);
+            }
+            let taken = if marker == UPGRADE_MARKER {
+                layout.upgrade
+            } else {
+                layout.downgrade
+            };
+            if let Some(first) = taken {
+                report(
+                    line_no,
+                    ParseErrorKind::DuplicateMarker {
+                        marker,
+                        first_line: first.marker_line,
                     },
-                ));
-            } else if open.is_none() && layout.upgrade.is_none() && layout.downgrade.is_none() {
-                if line.starts_with("--") {
-                    layout.header_lines.push((line_no, line));
-                } else if !line.is_empty() && !sql_before_marker {
-                    sql_before_marker = true;
-                    report(line_no, ParseErrorKind::SqlBeforeMarker);
-                }
+                );
+                return None;
+            }
+            if marker == DOWNGRADE_MARKER && layout.upgrade.is_none() {
+                report(line_no, ParseErrorKind::DowngradeFirst);
+            }
+            self.open = Some((
+                marker,
+                Span {
+                    marker_line: line_no,
+                    start: self.offset,
+                    end: self.offset,
+                },
+            ));
+        } else if self.open.is_none() && layout.upgrade.is_none() && layout.downgrade.is_none() {
+            if line.starts_with("--") {
+                return Some(line);
+            } else if !line.is_empty() && !self.sql_before_marker {
+                self.sql_before_marker = true;
+                report(line_no, ParseErrorKind::SqlBeforeMarker);
             }
         }
-        if let Some((name, mut span)) = open.take() {
-            span.end = text.len();
-            layout.store(name, span);
-        }
-        layout
+        None
     }
 
+    /// The layout, once every line is scanned.
+    fn finish(mut self) -> Layout {
+        if let Some((name, mut span)) = self.open.take() {
+            span.end = self.offset;
+            self.layout.store(name, span);
+        }
+        self.layout
+    }
+}
+
+impl Layout {
     fn store(&mut self, marker: &'static str, span: Span) {
         if marker == UPGRADE_MARKER {
             self.upgrade = Some(span);
@@ -643,6 +720,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     }
     row[b.len()]
 }
+
+mod large;
+pub(crate) use large::parse_large;
 
 #[cfg(test)]
 mod tests;

@@ -368,11 +368,11 @@ impl Statement<'_> {
     /// transaction control. Words inside strings, quoted identifiers and
     /// comments do not count. `savepoints` are the savepoints the section
     /// made before this statement, which `ROLLBACK TO` may name.
-    fn problem_among(
+    fn problem_among<S: AsRef<str>>(
         &self,
         words: &[&str],
         transactional: bool,
-        savepoints: &[&str],
+        savepoints: &[S],
     ) -> Option<Unfit> {
         if words.iter().any(|w| w.starts_with('\\')) {
             return Some(Unfit::MetaCommand);
@@ -401,7 +401,7 @@ impl Statement<'_> {
     /// The first thing in this statement that a migration cannot run, with
     /// no savepoint made before it (see [`problems`] for a whole section).
     pub(crate) fn problem(&self, transactional: bool) -> Option<Unfit> {
-        self.problem_among(&code_words(self.text), transactional, &[])
+        self.problem_among::<&str>(&code_words(self.text), transactional, &[])
     }
 
     /// Whether this `PRAGMA` statement assigns `foreign_keys`
@@ -424,7 +424,7 @@ impl Statement<'_> {
 /// The keyword of a statement that opens or ends a transaction, given its
 /// words; `ROLLBACK TO` one of `savepoints` is allowed. Keywords and
 /// savepoint names are compared ignoring case, as SQL does.
-fn transaction_control(words: &[&str], savepoints: &[&str]) -> Option<&'static str> {
+fn transaction_control<S: AsRef<str>>(words: &[&str], savepoints: &[S]) -> Option<&'static str> {
     let is = |i: usize, keyword: &str| {
         words
             .get(i)
@@ -446,7 +446,7 @@ fn transaction_control(words: &[&str], savepoints: &[&str]) -> Option<&'static s
         let own = match (to, target) {
             (Some(_), Some(name)) => savepoints
                 .iter()
-                .any(|s| s.eq_ignore_ascii_case(words[name])),
+                .any(|s| s.as_ref().eq_ignore_ascii_case(words[name])),
             // A quoted name: the lexer does not read it as a word.
             (Some(_), None) => !savepoints.is_empty(),
             (None, _) => false,
@@ -461,12 +461,17 @@ fn transaction_control(words: &[&str], savepoints: &[&str]) -> Option<&'static s
     }
 }
 
-/// Every statement of a section that a migration cannot run, with the
-/// reason (see [`Statement::problem`]); savepoints the section makes are
-/// tracked so that `ROLLBACK TO` them is allowed. One pass of the lexer
-/// over the section splits it and collects each statement's words.
-pub(crate) fn problems(sql: &str, transactional: bool) -> Vec<(Statement<'_>, Unfit)> {
-    let mut savepoints: Vec<&str> = Vec::new();
+/// Every statement of `sql` that a migration cannot run, with the reason
+/// (see [`Statement::problem`]). `sql` is a section, or a piece of whole
+/// statements of one: `savepoints` holds the savepoints made by the pieces
+/// before it and gains those this one makes, so that `ROLLBACK TO` them is
+/// allowed. One pass of the lexer splits the text and collects each
+/// statement's words.
+pub(crate) fn problems<'s>(
+    sql: &'s str,
+    transactional: bool,
+    savepoints: &mut Vec<String>,
+) -> Vec<(Statement<'s>, Unfit)> {
     let mut found = Vec::new();
     let mut words = Vec::new();
     let mut lexer = Lexer::new(sql);
@@ -481,7 +486,7 @@ pub(crate) fn problems(sql: &str, transactional: bool) -> Vec<(Statement<'_>, Un
             None => (sql.len(), sql.len()),
         };
         if let Some(statement) = statement_in(sql, from, to, end) {
-            if let Some(unfit) = statement.problem_among(&words, transactional, &savepoints) {
+            if let Some(unfit) = statement.problem_among(&words, transactional, savepoints) {
                 found.push((statement, unfit));
             }
             if words
@@ -489,7 +494,7 @@ pub(crate) fn problems(sql: &str, transactional: bool) -> Vec<(Statement<'_>, Un
                 .is_some_and(|w| w.eq_ignore_ascii_case("SAVEPOINT"))
             {
                 // A quoted name is no word: it is kept as an empty one.
-                savepoints.push(words.get(1).copied().unwrap_or_default());
+                savepoints.push(words.get(1).copied().unwrap_or_default().to_owned());
             }
         }
         if to == sql.len() {
@@ -498,6 +503,21 @@ pub(crate) fn problems(sql: &str, transactional: bool) -> Vec<(Statement<'_>, Un
         words.clear();
         from = end;
     }
+}
+
+/// The length of the longest start of `sql` made of whole statements: the
+/// offset just past the last `;` that ends a statement (0 when none does).
+/// Text after it may be a statement cut short, to be completed by what
+/// follows it in the file.
+pub(crate) fn whole_statements_len(sql: &str) -> usize {
+    let mut lexer = Lexer::new(sql);
+    let mut len = 0;
+    while let Some(event) = lexer.advance() {
+        if let Event::End(at) = event {
+            len = at + 1;
+        }
+    }
+    len
 }
 
 /// The words of `text` outside strings, quoted identifiers, dollar quotes
@@ -590,7 +610,7 @@ mod tests {
     #[test]
     fn transaction_control_is_unfit_only_inside_the_run_transaction() {
         let found = |sql: &str, transactional| -> Vec<Unfit> {
-            problems(sql, transactional)
+            problems(sql, transactional, &mut Vec::new())
                 .into_iter()
                 .map(|(_, u)| u)
                 .collect()
@@ -670,6 +690,7 @@ mod tests {
                 "CONCURRENTLY", "PRAGMA foreign_keys = 0", "\\connect x", "SELECT 1", ";", " ", "\n",
             ]), 0..24),
             transactional in proptest::bool::ANY,
+            cut in 0usize..200,
         ) {
             let sql = pieces.concat();
             let mut savepoints: Vec<&str> = Vec::new();
@@ -683,7 +704,28 @@ mod tests {
                     savepoints.push(words.get(1).copied().unwrap_or_default());
                 }
             }
-            proptest::prop_assert_eq!(problems(&sql, transactional), expected);
+            proptest::prop_assert_eq!(&problems(&sql, transactional, &mut Vec::new()), &expected);
+            // Checked in two pieces cut after whole statements, as a file
+            // too large to hold is: the same findings, the savepoints of
+            // the first piece carried into the second.
+            let mut cut = cut.min(sql.len());
+            while !sql.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            let first = whole_statements_len(&sql[..cut]);
+            proptest::prop_assert!(first == 0 || sql.as_bytes()[first - 1] == b';');
+            let mut carried = Vec::new();
+            let mut in_pieces: Vec<(usize, Unfit)> = problems(&sql[..first], transactional, &mut carried)
+                .into_iter()
+                .map(|(statement, unfit)| (statement.start, unfit))
+                .collect();
+            in_pieces.extend(
+                problems(&sql[first..], transactional, &mut carried)
+                    .into_iter()
+                    .map(|(statement, unfit)| (first + statement.start, unfit)),
+            );
+            let whole: Vec<(usize, Unfit)> = expected.iter().map(|(s, u)| (s.start, *u)).collect();
+            proptest::prop_assert_eq!(in_pieces, whole);
         }
     }
 }

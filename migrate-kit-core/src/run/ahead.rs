@@ -6,6 +6,7 @@
 use crate::backend::ledger::LedgerState;
 use crate::backend::{apply_row_op_checked, Ops, Origin, Transaction};
 use crate::error::{BackendError, LedgerError, RunError};
+use crate::files::pieces::Pieces;
 use crate::files::statements::{self, Unfit};
 use crate::graph::plan::{Direction, RowOp};
 use crate::graph::target::{Target, TargetError};
@@ -125,7 +126,6 @@ impl Migrations {
                 path: STORED,
                 direction: "downgrade",
             };
-            let line_of = |offset| line_at(sql, offset);
             let transactional = !needs_autocommit(sql);
             if !transactional {
                 if !tx.allows_commits_within_a_run() {
@@ -138,10 +138,10 @@ impl Migrations {
                 // committed, and it runs outside the run's transaction.
                 tx.suspend().await?;
                 *committed = true;
-                tx.run_script(sql, &origin, &line_of).await?;
+                tx.run_script(&mut Pieces::held(sql, 1), &origin).await?;
                 tx.resume(&options.wait_policy()).await?;
             } else {
-                tx.run_script(sql, &origin, &line_of).await?;
+                tx.run_script(&mut Pieces::held(sql, 1), &origin).await?;
             }
             tx.forget(&revision.revision).await?;
             steps.push(StepReport {
@@ -171,10 +171,4 @@ impl Migrations {
 /// migration was `transactional: false`, which the ledger does not record).
 fn needs_autocommit(sql: &str) -> bool {
     statements::split(sql).any(|s| s.problem(true) == Some(Unfit::Concurrently))
-}
-
-/// The 1-based line of byte `offset` in `sql`.
-fn line_at(sql: &str, offset: usize) -> u32 {
-    let before = &sql[..offset.min(sql.len())];
-    u32::try_from(before.matches('\n').count() + 1).unwrap_or(u32::MAX)
 }

@@ -25,7 +25,7 @@ impl Migrations {
             Some(from) => vec![graph.resolve_revision(from)?],
         };
         let plan = self.plan_from(&start, to, direction)?;
-        Ok(self.offline_sql(&plan, direction, dialect))
+        self.offline_sql(&plan, direction, dialect)
     }
 
     /// The SQL of `plan` in Alembic's offline shape, wrapped in one
@@ -36,7 +36,7 @@ impl Migrations {
         plan: &Plan,
         direction: Direction,
         dialect: &dyn Dialect,
-    ) -> String {
+    ) -> Result<String, RunError> {
         let mut out = format!("{}\n\n", dialect.begin());
         // As Alembic's offline mode: the version table is created before any
         // step that starts with no row.
@@ -61,7 +61,8 @@ impl Migrations {
             }
             out += &format!("-- Running {verb} {from} -> {to}\n\n");
             if let Some(section) = section {
-                let sql = section.sql().trim();
+                let sql = section.sql()?;
+                let sql = sql.trim();
                 out += sql;
                 out += if sql.ends_with(';') { "\n\n" } else { ";\n\n" };
             }
@@ -78,6 +79,6 @@ impl Migrations {
             }
         }
         out += &dialect.end();
-        out
+        Ok(out)
     }
 }

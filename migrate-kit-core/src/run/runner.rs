@@ -5,8 +5,9 @@ use crate::backend::foreign_keys::{self, Violation};
 use crate::backend::ledger::{LedgerState, LogEntry, Status};
 use crate::backend::sealed::StepRecord;
 use crate::backend::{
-    apply_row_op_checked, current_heads, in_ledger_transaction, new_row, read_ledger, ready,
-    record_migration, released, AsyncBackend, Backend, Ops, Origin, RunScope, Transaction,
+    apply_row_op_checked, current_heads, downgrade_sql, in_ledger_transaction, new_row,
+    read_ledger, ready, record_migration, released, AsyncBackend, Backend, Ops, Origin, RunScope,
+    Transaction,
 };
 use crate::error::{BackendError, LedgerError, RunError};
 use crate::graph::plan::{Direction, Plan, RowOp, Step};
@@ -630,10 +631,9 @@ impl Migrations {
             path: m.path(),
             direction,
         };
-        let line_of = |offset: usize| section.line_of(offset);
         if m.is_transactional() {
             if !tx
-                .run_script_in_transaction(section.sql(), &origin, &line_of)
+                .run_script_in_transaction(&mut section.pieces(), &origin)
                 .await?
             {
                 let unrecorded = done[committed.revisions.len()..]
@@ -661,7 +661,7 @@ impl Migrations {
             if step.direction == Direction::Up {
                 committed.in_flight = Some(m.revision().to_owned());
             }
-            tx.run_script(section.sql(), &origin, &line_of).await?;
+            tx.run_script(&mut section.pieces(), &origin).await?;
             tx.resume(&options.wait_policy()).await?;
             committed.in_flight = None;
         }
@@ -690,9 +690,17 @@ impl Migrations {
         tx: &mut Transaction<'_, B>,
         unrecorded: &mut Vec<Ran<'_>>,
     ) -> Result<(), RunError> {
+        let downgrades = unrecorded
+            .iter()
+            .map(|ran| match ran.step.direction {
+                Direction::Up => downgrade_sql(&self.as_slice()[ran.step.revision]),
+                Direction::Down => Ok(None),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let records: Vec<StepRecord<'_>> = unrecorded
             .iter()
-            .map(|ran| {
+            .zip(&downgrades)
+            .map(|(ran, downgrade)| {
                 let m = &self.as_slice()[ran.step.revision];
                 match ran.step.direction {
                     Direction::Up => StepRecord {
@@ -701,7 +709,7 @@ impl Migrations {
                             m,
                             Status::Applied,
                             Some(&ran.checksum),
-                            &ran.down_revisions,
+                            (&ran.down_revisions, downgrade.as_deref()),
                             Some(ran.execution_ms),
                         )),
                         forget: Vec::new(),

@@ -2,12 +2,13 @@
 //! parsing every file, validating the graph, and reporting every problem at once.
 
 use crate::files::migration::Migration;
-use crate::files::parse::{parse_migration, parse_text, ParseError};
+use crate::files::parse::{parse_large, parse_migration, parse_text, ParseError};
+use crate::files::pieces::{ReadBackError, PIECE_BYTES};
 use crate::graph::{Graph, GraphError};
 use crate::hint::Cmd;
 use std::fmt;
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -53,6 +54,9 @@ pub enum LoadProblem {
     /// A malformed file.
     #[error(transparent)]
     Parse(#[from] ParseError),
+    /// A file too large to hold could not be read back, or changed.
+    #[error(transparent)]
+    ReadBack(#[from] ReadBackError),
     /// A broken revision graph.
     #[error(transparent)]
     Graph(#[from] GraphError),
@@ -144,6 +148,57 @@ impl SourceFile {
 
 /// Lists and reads the `.sql` files of `dir/versions`, sorted by name.
 pub fn read_folder(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
+    visit_folder(dir, |relative, path| {
+        // Without a limit, the file is always read.
+        let bytes = read_file(&path, &relative, None)?.unwrap_or_default();
+        Ok(source_file(relative, path, bytes))
+    })
+}
+
+/// A file read into memory.
+fn source_file(relative: String, path: PathBuf, bytes: Vec<u8>) -> SourceFile {
+    SourceFile {
+        relative,
+        path,
+        contents: match String::from_utf8(bytes) {
+            Ok(text) => Contents::Text(Arc::new(text)),
+            Err(error) => Contents::NotUtf8(error.into_bytes()),
+        },
+    }
+}
+
+/// The bytes of the file at `path`, or `None` when it is larger than
+/// `limit` (when one is given).
+fn read_file(
+    path: &Path,
+    relative: &str,
+    limit: Option<u64>,
+) -> Result<Option<Vec<u8>>, LoadProblem> {
+    let problem = |source: io::Error| match source.kind() {
+        io::ErrorKind::IsADirectory => LoadProblem::NotSql {
+            path: relative.to_owned(),
+        },
+        _ => LoadProblem::Read {
+            path: path.to_owned(),
+            source,
+        },
+    };
+    let mut file = fs::File::open(path).map_err(problem)?;
+    let len = file.metadata().map_err(problem)?.len();
+    if limit.is_some_and(|limit| len > limit) {
+        return Ok(None);
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.read_to_end(&mut bytes).map_err(problem)?;
+    Ok(Some(bytes))
+}
+
+/// Lists the `.sql` files of `dir/versions`, sorted by name, and hands each
+/// to `read` (its path relative to `dir`, and its path), on every core.
+fn visit_folder<T: Send>(
+    dir: &Path,
+    read: impl Fn(String, PathBuf) -> Result<T, LoadProblem> + Sync,
+) -> Result<Vec<T>, LoadError> {
     let versions = dir.join(VERSIONS_DIR);
     let folder_error = |path: &Path, source| {
         LoadError::from(vec![LoadProblem::Folder {
@@ -173,7 +228,7 @@ pub fn read_folder(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
     }
     entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let root = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned());
-    let read = parallel_map(&entries, |(name, file_type)| {
+    let visited = parallel_map(&entries, |(name, file_type)| {
         let path = versions.join(name);
         let relative = format!("{VERSIONS_DIR}/{name}");
         let is_link = file_type.is_some_and(|t| t.is_symlink());
@@ -189,23 +244,10 @@ pub fn read_folder(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
                 Ok(_) => {}
             }
         }
-        match fs::read(&path) {
-            Ok(bytes) => Ok(SourceFile {
-                relative,
-                path,
-                contents: match String::from_utf8(bytes) {
-                    Ok(text) => Contents::Text(Arc::new(text)),
-                    Err(error) => Contents::NotUtf8(error.into_bytes()),
-                },
-            }),
-            Err(source) if source.kind() == io::ErrorKind::IsADirectory => {
-                Err(LoadProblem::NotSql { path: relative })
-            }
-            Err(source) => Err(LoadProblem::Read { path, source }),
-        }
+        read(relative, path)
     });
-    let mut files = Vec::with_capacity(read.len());
-    for result in read {
+    let mut files = Vec::with_capacity(visited.len());
+    for result in visited {
         match result {
             Ok(file) => files.push(file),
             Err(problem) => problems.push(problem),
@@ -255,9 +297,14 @@ pub struct Loaded {
 /// migrations in the canonical apply order that both the macro and the
 /// runtime use.
 pub fn parse_files(files: &[SourceFile]) -> Result<Loaded, LoadError> {
+    order_parsed(parallel_map(files, SourceFile::parse))
+}
+
+/// Orders the migrations `parsed` from a folder's files, and reports every
+/// problem together.
+fn order_parsed(parsed: Vec<Result<Migration, Vec<ParseError>>>) -> Result<Loaded, LoadError> {
     let mut problems: Vec<LoadProblem> = Vec::new();
-    let mut migrations = Vec::with_capacity(files.len());
-    let parsed = parallel_map(files, SourceFile::parse);
+    let mut migrations = Vec::with_capacity(parsed.len());
     for result in parsed {
         match result {
             Ok(m) => migrations.push(m),
@@ -303,9 +350,17 @@ pub(crate) fn order_migrations(migrations: Vec<Migration>) -> Result<Loaded, Vec
     Ok(Loaded { migrations, graph })
 }
 
-/// Reads, parses and validates a migrations folder.
+/// Reads, parses and validates a migrations folder. A file larger than
+/// [`PIECE_BYTES`] is not held: it is parsed a piece at a time, and its
+/// larger sections are read back from it when they run.
 pub(crate) fn load_folder(dir: &Path) -> Result<Loaded, LoadError> {
-    parse_files(&read_folder(dir)?)
+    let parsed = visit_folder(dir, |relative, path| {
+        match read_file(&path, &relative, Some(PIECE_BYTES as u64))? {
+            Some(bytes) => Ok(source_file(relative, path, bytes).parse()),
+            None => parse_large(&relative, &path, PIECE_BYTES).map_err(LoadProblem::ReadBack),
+        }
+    })?;
+    order_parsed(parsed)
 }
 
 /// The macro's extra rule: exactly one head unless every head carries a

@@ -31,7 +31,7 @@ pub fn alembic_database_at_002(path: &Path) -> Connection {
     let conn = Connection::open(path).unwrap();
     let set = reference();
     for rev in ["001", "002"] {
-        conn.execute_batch(set.get(rev).unwrap().upgrade().sql())
+        conn.execute_batch(&set.get(rev).unwrap().upgrade().sql().unwrap())
             .unwrap();
     }
     conn.execute_batch(ALEMBIC_VERSION_DDL).unwrap();

@@ -542,6 +542,9 @@ fn a_big_section_goes_in_few_messages_and_a_failure_without_a_position_still_nam
         migration("001", "none", &upgrade, Some("DROP TABLE items;")),
     )];
     let set = Migrations::from_dir(write_folder(dir.path(), &files)).unwrap();
+    // Larger than a file is held up to: it runs read back from the file,
+    // and the failure is in its second piece.
+    assert!(set.as_slice()[0].upgrade().is_read_back());
     let mut client = db.connect();
     let error = set.upgrade(&mut client, "head").unwrap_err();
     let RunError::Statement(failure) = &error else {

@@ -544,3 +544,71 @@ fn transaction_control_in_a_transactional_migration_is_refused_when_the_folder_l
         "{text}"
     );
 }
+
+/// A migration of `rows` inserts (about 60 bytes each) into `items`.
+fn inserts(rows: usize) -> String {
+    let mut sql = String::from("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT);\n");
+    for i in 0..rows {
+        sql += &format!("INSERT INTO items VALUES ({i}, 'item number {i}; with a semicolon');\n");
+    }
+    sql
+}
+
+#[test]
+fn a_file_too_large_to_hold_runs_from_the_file_and_an_edit_during_the_run_rolls_it_back() {
+    let dir = TempDir::new().unwrap();
+    // About 1.8 MB: more than the 1 MiB a loaded file is held up to.
+    let big = migration("r2", "r1", &inserts(30_000), Some("DROP TABLE items;"));
+    let files = [
+        (
+            "r1.sql",
+            migration(
+                "r1",
+                "none",
+                "CREATE TABLE first (x);",
+                Some("DROP TABLE first;"),
+            ),
+        ),
+        ("r2.sql", big.clone()),
+    ];
+    let folder = write_folder(dir.path(), &files);
+    let set = Migrations::from_dir(&folder).unwrap();
+    assert!(set.get("r2").unwrap().upgrade().is_read_back());
+    assert!(!set.get("r2").unwrap().downgrade().unwrap().is_read_back());
+    // The file is saved again, one character changed, while r1 runs.
+    let edit = |report: &migrate_kit_core::StepReport| {
+        if report.revision == "r1" {
+            let edited = big.replace("'item number 29999;", "'item number 2999x;");
+            std::fs::write(folder.join("versions/r2.sql"), edited).unwrap();
+        }
+    };
+    let options = RunOptions {
+        on_step: Some(&edit),
+        ..RunOptions::default()
+    };
+    let mut conn = open(&dir);
+    let error = set
+        .upgrade_with(&mut conn, &"head".parse().unwrap(), &options)
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("versions/r2.sql changed while the command was using it"),
+        "{error}"
+    );
+    // Rolled back whole: not even the ledger's tables are left.
+    assert_eq!(
+        snapshot(&conn),
+        snapshot(&Connection::open_in_memory().unwrap())
+    );
+    // Loaded again, it runs: every row once, the downgrade kept.
+    let set = Migrations::from_dir(&folder).unwrap();
+    set.upgrade(&mut conn, "head").unwrap();
+    let count: i64 = conn
+        .query_row("SELECT count(DISTINCT id) FROM items", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(count, 30_000);
+    assert_eq!(version_rows(&conn), ["r2"]);
+    set.downgrade(&mut conn, "r1").unwrap();
+    assert_eq!(version_rows(&conn), ["r1"]);
+}

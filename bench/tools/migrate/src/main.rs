@@ -32,7 +32,7 @@ fn floor(db: &Path) {
     let mut conn = Connection::open(db).unwrap();
     let tx = conn.transaction().unwrap();
     for migration in MIGRATIONS.as_slice() {
-        tx.execute_batch(migration.upgrade().sql()).unwrap();
+        tx.execute_batch(&migration.upgrade().sql().unwrap()).unwrap();
     }
     tx.commit().unwrap();
 }
@@ -65,7 +65,7 @@ fn on_server(mode: &str, url: &str) {
             // client that runs migrations one by one can make.
             let mut tx = client.transaction().unwrap();
             for migration in MIGRATIONS.as_slice() {
-                tx.batch_execute(migration.upgrade().sql()).unwrap();
+                tx.batch_execute(&migration.upgrade().sql().unwrap()).unwrap();
             }
             tx.commit().unwrap();
         }
@@ -75,7 +75,7 @@ fn on_server(mode: &str, url: &str) {
             let sql: String = MIGRATIONS
                 .as_slice()
                 .iter()
-                .map(|m| m.upgrade().sql())
+                .map(|m| m.upgrade().sql().unwrap())
                 .collect::<Vec<_>>()
                 .join("\n;\n");
             let mut tx = client.transaction().unwrap();

@@ -20,6 +20,7 @@ use crate::backend::settings::{LockMode, ServerSettings};
 use crate::backend::WaitPolicy;
 use crate::backend::{Dialect, Origin, RunScope};
 use crate::error::{BackendError, LedgerError, RunError};
+use crate::files::pieces::Pieces;
 use crate::graph::plan::RowOp;
 use postgres::Client;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -721,20 +722,18 @@ impl<T: AsConn + Send> Ops for T {
 
     async fn run_script(
         &mut self,
-        sql: &str,
+        pieces: &mut Pieces<'_>,
         origin: &Origin<'_>,
-        line_of: &(dyn Fn(usize) -> u32 + Sync),
     ) -> Result<(), RunError> {
-        run_sql(self.conn().client, sql, origin, line_of).await
+        run_sql(self.conn().client, pieces, origin).await
     }
 
     async fn run_script_in_transaction(
         &mut self,
-        sql: &str,
+        pieces: &mut Pieces<'_>,
         origin: &Origin<'_>,
-        line_of: &(dyn Fn(usize) -> u32 + Sync),
     ) -> Result<bool, RunError> {
-        run_sql_in_transaction(self.conn().client, sql, origin, line_of).await
+        run_sql_in_transaction(self.conn().client, pieces, origin).await
     }
 
     async fn read_ledger(

@@ -2,10 +2,12 @@
 //! server's error position counts characters, so multibyte text maps to the
 //! right line and column of the file.
 //!
-//! Inside the run's transaction, a section goes to the server as few
-//! messages of many statements (about [`MESSAGE_BYTES`] each), so that a
-//! migration costs one round trip, not one per statement, and memory stays
-//! bounded whatever the section's size. Each message runs inside a
+//! A section comes in pieces of whole statements (one for a held text;
+//! about 1 MiB each read back from a file too large to hold). Inside the
+//! run's transaction, a piece goes to the server as few messages of many
+//! statements (about [`MESSAGE_BYTES`] each), so that a migration costs
+//! one round trip, not one per statement, and memory stays bounded
+//! whatever the section's size. Each message runs inside a
 //! savepoint. When it fails without a position (a constraint violation,
 //! say), the message is rolled back to that savepoint and its statements
 //! run again one at a time, so that the error still names the statement
@@ -17,6 +19,7 @@ use super::link::{Link, LinkError};
 use super::text::database_error;
 use crate::backend::Origin;
 use crate::error::{RunError, StatementError};
+use crate::files::pieces::{Piece, Pieces};
 use crate::files::sql_text::abridge;
 use crate::files::statements::{self, Statement};
 
@@ -26,43 +29,55 @@ const MESSAGE_BYTES: usize = 256 * 1024;
 /// The savepoint each message runs in.
 const SAVEPOINT: &str = "migrate_statements";
 
-/// Where an error is reported: the section, its origin, and the lines.
+/// Where an error is reported: the piece of the section, and its origin.
 struct Section<'a> {
-    sql: &'a str,
+    piece: &'a Piece<'a>,
     origin: &'a Origin<'a>,
-    line_of: &'a (dyn Fn(usize) -> u32 + Sync),
 }
 
-/// Runs every statement of `sql` one at a time; `line_of` turns a byte
-/// offset of `sql` into the line of the file an error names.
+/// Runs every statement of `pieces` one at a time.
 pub(crate) async fn run_sql<C: Link + ?Sized>(
     client: &mut C,
-    sql: &str,
+    pieces: &mut Pieces<'_>,
     origin: &Origin<'_>,
-    line_of: &(dyn Fn(usize) -> u32 + Sync),
 ) -> Result<(), RunError> {
-    let section = Section {
-        sql,
-        origin,
-        line_of,
-    };
-    one_at_a_time(client, &section, statements::split(sql)).await
+    while let Some(piece) = pieces.next()? {
+        let section = Section {
+            piece: &piece,
+            origin,
+        };
+        one_at_a_time(client, &section, statements::split(piece.sql)).await?;
+    }
+    Ok(())
 }
 
-/// Runs every statement of `sql` inside the run's open transaction, many
-/// to a message; returns whether the transaction is still open after it (a
-/// `COMMIT` in the section, which the folder check missed, ends it).
+/// Runs every statement of `pieces` inside the run's open transaction,
+/// many to a message; returns whether the transaction is still open after
+/// it (a `COMMIT` in the section, which the folder check missed, ends it).
 pub(crate) async fn run_sql_in_transaction<C: Link + ?Sized>(
     client: &mut C,
-    sql: &str,
+    pieces: &mut Pieces<'_>,
     origin: &Origin<'_>,
-    line_of: &(dyn Fn(usize) -> u32 + Sync),
 ) -> Result<bool, RunError> {
-    let section = Section {
-        sql,
-        origin,
-        line_of,
-    };
+    while let Some(piece) = pieces.next()? {
+        let section = Section {
+            piece: &piece,
+            origin,
+        };
+        if !run_piece_in_transaction(client, &section).await? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Runs the statements of one piece inside the run's open transaction, as
+/// [`run_sql_in_transaction`] does.
+async fn run_piece_in_transaction<C: Link + ?Sized>(
+    client: &mut C,
+    section: &Section<'_>,
+) -> Result<bool, RunError> {
+    let sql = section.piece.sql;
     let mut statements = statements::split(sql);
     while let Some(first) = statements.next() {
         let mut last = first;
@@ -93,7 +108,7 @@ pub(crate) async fn run_sql_in_transaction<C: Link + ?Sized>(
         if let Some(at) = at {
             if let Some(statement) = batch_statements().find(|s| at < s.end) {
                 return Err(statement_error(
-                    &section,
+                    section,
                     statement,
                     at - statement.start,
                     error,
@@ -110,7 +125,7 @@ pub(crate) async fn run_sql_in_transaction<C: Link + ?Sized>(
             // The savepoint is gone: the batch ended the transaction.
             return Ok(false);
         }
-        one_at_a_time(client, &section, batch_statements()).await?;
+        one_at_a_time(client, section, batch_statements()).await?;
         // It ran this time (a failure that does not repeat, such as a
         // deadlock): the batch is applied once, and the run goes on.
         if let Err(error) = client
@@ -169,7 +184,7 @@ fn statement_error(
     offset: usize,
     error: LinkError,
 ) -> RunError {
-    let sql = section.sql;
+    let sql = section.piece.sql;
     let at = (statement.start + offset).min(sql.len());
     let line_start = sql[..at].rfind('\n').map_or(0, |n| n + 1);
     let column = error
@@ -179,7 +194,7 @@ fn statement_error(
         direction: section.origin.direction,
         revision: section.origin.revision.to_owned(),
         path: section.origin.path.to_owned(),
-        line: (section.line_of)(at),
+        line: section.piece.line_of(at),
         column,
         statement: abridge(statement.text),
         message: error.message.unwrap_or_default(),

@@ -13,6 +13,7 @@ use crate::backend::sealed::{Blocking, Ops};
 use crate::backend::WaitPolicy;
 use crate::backend::{Dialect, Origin, RunScope};
 use crate::error::{BackendError, RunError};
+use crate::files::pieces::Pieces;
 use crate::graph::plan::RowOp;
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -203,11 +204,10 @@ impl Ops for Connection {
 
     async fn run_script(
         &mut self,
-        sql: &str,
+        pieces: &mut Pieces<'_>,
         origin: &Origin<'_>,
-        line_of: &(dyn Fn(usize) -> u32 + Sync),
     ) -> Result<(), RunError> {
-        run_sql(self, sql, origin, line_of)
+        run_sql(self, pieces, origin)
     }
 
     async fn read_ledger(

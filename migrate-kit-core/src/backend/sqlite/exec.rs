@@ -9,10 +9,13 @@
 //! cannot parse such a piece alone (the splitter, which knows PostgreSQL,
 //! cut a backtick or bracket identifier holding a `;`), SQLite delimits
 //! that one statement in the rest of the text, and the split resumes after
-//! it.
+//! it. A section read back from its file comes in pieces of whole
+//! statements as the splitter cuts them; a statement SQLite delimits past
+//! the end of a piece is run again from its start with the next piece.
 
 use crate::backend::Origin;
 use crate::error::{RunError, StatementError};
+use crate::files::pieces::Pieces;
 use crate::files::sql_text::{abridge, skip_trivia};
 use crate::files::statements;
 // rusqlite 0.33 and later step a `Batch` through this trait; 0.32 has an
@@ -21,29 +24,52 @@ use crate::files::statements;
 use fallible_iterator::FallibleIterator as _;
 use rusqlite::{Batch, Connection};
 
-/// Runs every statement of `sql`; `line_of` turns a byte offset into the
-/// line an error names.
+/// Runs every statement of `pieces`, a piece at a time.
 pub(crate) fn run_sql(
     conn: &Connection,
-    sql: &str,
+    pieces: &mut Pieces<'_>,
     origin: &Origin<'_>,
-    line_of: &(dyn Fn(usize) -> u32 + Sync),
 ) -> Result<(), RunError> {
+    while let Some(piece) = pieces.next()? {
+        let more = match run_piece(conn, piece.sql, piece.last) {
+            Ok(()) => None,
+            Err(Stop::Incomplete(at)) => Some(at),
+            Err(Stop::Failed(failure)) => {
+                return Err(RunError::Statement(Box::new(StatementError {
+                    direction: origin.direction,
+                    revision: origin.revision.to_owned(),
+                    path: origin.path.to_owned(),
+                    line: piece.line_of(failure.start),
+                    column: None,
+                    statement: abridge(failure.statement),
+                    message: failure.message,
+                    code: None,
+                    schema_matches: None,
+                })))
+            }
+        };
+        if let Some(at) = more {
+            pieces.keep_from(at);
+        }
+    }
+    Ok(())
+}
+
+/// Why a piece stopped before its end.
+enum Stop<'s> {
+    /// A statement failed.
+    Failed(Failure<'s>),
+    /// The statement at this offset continues in the next piece (only
+    /// when the piece is not the section's last).
+    Incomplete(usize),
+}
+
+/// Runs the statements of `sql`, a piece of a section (the `last` one, or
+/// not).
+fn run_piece<'s>(conn: &Connection, sql: &'s str, last: bool) -> Result<(), Stop<'s>> {
     let mut from = 0;
     while from < sql.len() {
-        from = run_from(conn, sql, from).map_err(|failure| {
-            RunError::Statement(Box::new(StatementError {
-                direction: origin.direction,
-                revision: origin.revision.to_owned(),
-                path: origin.path.to_owned(),
-                line: line_of(failure.start),
-                column: None,
-                statement: abridge(failure.statement),
-                message: failure.message,
-                code: None,
-                schema_matches: None,
-            }))
-        })?;
+        from = run_from(conn, sql, from, last)?;
     }
     Ok(())
 }
@@ -51,21 +77,34 @@ pub(crate) fn run_sql(
 /// Runs the statements of `sql` from byte `from`, piece by piece as the
 /// splitter cuts them, to the end; or, at a piece SQLite cannot parse
 /// alone, runs the one statement SQLite finds there in the rest of the
-/// text. Returns where it stopped.
-fn run_from<'s>(conn: &Connection, sql: &'s str, from: usize) -> Result<usize, Failure<'s>> {
+/// text. Returns where it stopped. A statement that SQLite cannot parse
+/// in the rest of a piece that is not the `last` may continue in the next.
+fn run_from<'s>(
+    conn: &Connection,
+    sql: &'s str,
+    from: usize,
+    last: bool,
+) -> Result<usize, Stop<'s>> {
     let mut at = from;
     for statement in statements::split(&sql[from..]) {
         let end = from + statement.end;
         match run_statements(conn, sql, at..end, Limit::All) {
             Ok(_) => at = end,
-            Err(failure) if failure.parse && end < sql.len() => {
-                return run_statements(conn, sql, at..sql.len(), Limit::One)
+            Err(failure) if failure.parse => {
+                let whole = match end < sql.len() {
+                    true => run_statements(conn, sql, at..sql.len(), Limit::One),
+                    false => Err(failure),
+                };
+                return match whole {
+                    Err(failure) if failure.parse && !last => Err(Stop::Incomplete(at)),
+                    other => other.map_err(Stop::Failed),
+                };
             }
-            Err(failure) => return Err(failure),
+            Err(failure) => return Err(Stop::Failed(failure)),
         }
     }
     // Comments after the last statement.
-    run_statements(conn, sql, at..sql.len(), Limit::All)
+    run_statements(conn, sql, at..sql.len(), Limit::All).map_err(Stop::Failed)
 }
 
 /// How many statements [`run_statements`] runs.
@@ -173,8 +212,7 @@ mod tests {
     /// Runs `sql` on a fresh in-memory database; the error's line and
     /// statement, if it fails.
     fn run(conn: &Connection, sql: &str) -> Result<(), (u32, String)> {
-        let line_of = |offset: usize| 1 + sql[..offset].matches('\n').count() as u32;
-        run_sql(conn, sql, &origin(), &line_of).map_err(|error| match error {
+        run_sql(conn, &mut Pieces::held(sql, 1), &origin()).map_err(|error| match error {
             RunError::Statement(e) => (e.line, e.statement),
             other => panic!("{other:?}"),
         })
@@ -231,5 +269,51 @@ mod tests {
         let cut = "CREATE TRIGGER t_cut AFTER INSERT ON t BEGIN INSERT INTO log VALUES (3);";
         let (line, _) = run(&conn, cut).unwrap_err();
         assert_eq!(line, 1);
+    }
+
+    /// Runs the upgrade of a migration file holding `sql`, read back from
+    /// the file in pieces of `piece_bytes`.
+    fn run_read_back(
+        conn: &Connection,
+        sql: &str,
+        piece_bytes: usize,
+    ) -> Result<(), (u32, String)> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r1.sql");
+        let header = "-- revision: r1\n-- down_revision: None\n-- message: m\n-- migrate:upgrade\n";
+        std::fs::write(&path, format!("{header}{sql}")).unwrap();
+        let m = crate::files::parse::parse_large("versions/r1.sql", &path, piece_bytes)
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.upgrade().is_read_back(), sql.len() > piece_bytes);
+        run_sql(conn, &mut m.upgrade().pieces(), &origin()).map_err(|error| match error {
+            RunError::Statement(e) => (e.line, e.statement),
+            other => panic!("{other:?}"),
+        })
+    }
+
+    #[test]
+    fn a_section_read_back_in_pieces_runs_whole_statements_and_names_the_file_line() {
+        let sql = "CREATE TABLE `a;b` (x);\nCREATE TABLE log (y);\nCREATE TABLE t (z);\nCREATE TRIGGER t_in AFTER INSERT ON t BEGIN\n  INSERT INTO log VALUES (1);\n  INSERT INTO log VALUES (2);\nEND;\nINSERT INTO `a;b` VALUES ('x;y');\nINSERT INTO [a;b] VALUES (2), (3);\nINSERT INTO t VALUES (1), (2), (3);\n";
+        for piece_bytes in [1, 10, 30, 100] {
+            let conn = Connection::open_in_memory().unwrap();
+            run_read_back(&conn, sql, piece_bytes).unwrap();
+            let counts: (i64, i64) = conn
+                .query_row(
+                    "SELECT (SELECT count(*) FROM `a;b`), (SELECT count(*) FROM log)",
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .unwrap();
+            assert_eq!(counts, (3, 6), "in pieces of {piece_bytes}");
+            // The header takes 4 lines: the failing statement is on line 7.
+            let failing = "SELECT 1;\nSELECT 2;\nINSERT INTO missing VALUES (1);\nSELECT 3;\n";
+            assert_eq!(
+                run_read_back(&conn, failing, piece_bytes),
+                Err((7, "INSERT INTO missing VALUES (1);".to_owned()))
+            );
+            let cut = "SELECT 1;\nCREATE TABLE `c;d (x);\n";
+            assert_eq!(run_read_back(&conn, cut, piece_bytes).unwrap_err().0, 6);
+        }
     }
 }

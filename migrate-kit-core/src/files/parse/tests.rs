@@ -20,7 +20,7 @@ fn parses_the_design_example() {
     assert!(m.is_transactional());
     assert_eq!(m.upgrade().first_line(), 7);
     assert_eq!(
-        m.upgrade().sql().trim(),
+        m.upgrade().sql().unwrap().trim(),
         "ALTER TABLE users ADD COLUMN phone_number TEXT;"
     );
     assert_eq!(m.downgrade().unwrap().first_line(), 10);
@@ -68,9 +68,9 @@ fn crlf_and_bom_parse_like_lf() {
     assert_eq!(bom.upgrade(), lf.upgrade());
     assert_eq!(bom.downgrade(), lf.downgrade());
     assert!(
-        bom.upgrade().sql().starts_with("ALTER TABLE"),
+        bom.upgrade().sql().unwrap().starts_with("ALTER TABLE"),
         "{}",
-        bom.upgrade().sql()
+        bom.upgrade().sql().unwrap()
     );
 }
 

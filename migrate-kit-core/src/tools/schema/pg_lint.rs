@@ -8,6 +8,7 @@
 
 use super::lint::{Finding, LintCode};
 use crate::files::migration::Migration;
+use crate::files::pieces::ReadBackError;
 use crate::files::statements;
 
 /// Functions whose value differs per row: a column added with one as its
@@ -29,11 +30,11 @@ const BINARY_COERCIBLE_TARGETS: [&str; 3] = ["text", "varchar", "numeric"];
 
 /// The unacknowledged findings of `m`'s upgrade, with the hazard codes of
 /// PostgreSQL (see [`LintCode`](crate::files::lint_code::LintCode)).
-pub(crate) fn findings(m: &Migration) -> Vec<Finding> {
-    sql_findings(m.upgrade().sql(), m.is_transactional())
+pub(crate) fn findings(m: &Migration) -> Result<Vec<Finding>, ReadBackError> {
+    Ok(sql_findings(&m.upgrade().sql()?, m.is_transactional())
         .into_iter()
         .filter(|f| !m.acknowledges(f.code))
-        .collect()
+        .collect())
 }
 
 /// Every finding of the upgrade SQL `sql`, of a migration that is
@@ -182,7 +183,11 @@ mod tests {
     fn codes(upgrade: &str, header: &str) -> Vec<&'static str> {
         let text = format!("-- revision: 002\n-- down_revision: 001\n-- message: m\n{header}\n-- migrate:upgrade\n{upgrade}\n");
         let m = parse_migration("versions/002.sql", text.as_bytes()).unwrap();
-        findings(&m).iter().map(|f| f.code.name()).collect()
+        findings(&m)
+            .unwrap()
+            .iter()
+            .map(|f| f.code.name())
+            .collect()
     }
 
     #[test]

@@ -316,16 +316,14 @@ impl Workbench {
     pub(crate) fn lint(&self, set: &Migrations) -> Result<Vec<(usize, Finding)>, RunError> {
         match self {
             #[cfg(feature = "postgres")]
-            Workbench::Server(_) => Ok(set
-                .as_slice()
-                .iter()
-                .enumerate()
-                .flat_map(|(i, m)| {
-                    crate::tools::schema::pg_lint::findings(m)
-                        .into_iter()
-                        .map(move |f| (i, f))
-                })
-                .collect()),
+            Workbench::Server(_) => {
+                let mut found = Vec::new();
+                for (i, m) in set.as_slice().iter().enumerate() {
+                    let findings = crate::tools::schema::pg_lint::findings(m)?;
+                    found.extend(findings.into_iter().map(|f| (i, f)));
+                }
+                Ok(found)
+            }
             Workbench::Sqlite => lint(set),
         }
     }
