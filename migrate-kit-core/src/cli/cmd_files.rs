@@ -47,8 +47,7 @@ pub(crate) fn init(ctx: &Context<'_>) -> Result<(), CliError> {
 
 /// The folder's migrations and graph; an empty folder is allowed here.
 fn existing(dir: &Path) -> Result<Option<(Vec<Migration>, Graph)>, CliError> {
-    let files = load::read_folder(dir)?;
-    match load::parse_files(&files) {
+    match load::load_folder(dir) {
         Ok(loaded) => Ok(Some((loaded.migrations, loaded.graph))),
         Err(LoadError { problems })
             if matches!(problems[..], [LoadProblem::Graph(GraphError::Empty)]) =>

@@ -354,13 +354,26 @@ pub(crate) fn order_migrations(migrations: Vec<Migration>) -> Result<Loaded, Vec
 /// [`PIECE_BYTES`] is not held: it is parsed a piece at a time, and its
 /// larger sections are read back from it when they run.
 pub(crate) fn load_folder(dir: &Path) -> Result<Loaded, LoadError> {
+    load_folder_leaving_out(dir, &[])
+}
+
+/// [`load_folder`] without the files named in `left_out` (paths relative
+/// to the folder).
+pub(crate) fn load_folder_leaving_out(dir: &Path, left_out: &[&str]) -> Result<Loaded, LoadError> {
     let parsed = visit_folder(dir, |relative, path| {
-        match read_file(&path, &relative, Some(PIECE_BYTES as u64))? {
-            Some(bytes) => Ok(source_file(relative, path, bytes).parse()),
-            None => parse_large(&relative, &path, PIECE_BYTES).map_err(LoadProblem::ReadBack),
+        if left_out.contains(&relative.as_str()) {
+            return Ok(None);
         }
+        Ok(Some(
+            match read_file(&path, &relative, Some(PIECE_BYTES as u64))? {
+                Some(bytes) => source_file(relative, path, bytes).parse(),
+                None => {
+                    parse_large(&relative, &path, PIECE_BYTES).map_err(LoadProblem::ReadBack)?
+                }
+            },
+        ))
     })?;
-    order_parsed(parsed)
+    order_parsed(parsed.into_iter().flatten().collect())
 }
 
 /// The macro's extra rule: exactly one head unless every head carries a

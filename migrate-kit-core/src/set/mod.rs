@@ -61,8 +61,7 @@ impl Migrations {
     pub(crate) fn from_dir_despite_duplicates(
         dir: impl AsRef<Path>,
     ) -> Result<(Self, Vec<Duplicate>), LoadError> {
-        let files = load::read_folder(dir.as_ref())?;
-        let error = match load::parse_files(&files) {
+        let error = match load::load_folder(dir.as_ref()) {
             Ok(loaded) => return Ok((Self::from_loaded(loaded), Vec::new())),
             Err(error) => error,
         };
@@ -82,11 +81,8 @@ impl Migrations {
                 _ => return Err(error),
             }
         }
-        let kept: Vec<load::SourceFile> = files
-            .into_iter()
-            .filter(|f| !duplicates.iter().any(|d| d.left_out == f.relative))
-            .collect();
-        let loaded = load::parse_files(&kept)?;
+        let left_out: Vec<&str> = duplicates.iter().map(|d| d.left_out.as_str()).collect();
+        let loaded = load::load_folder_leaving_out(dir.as_ref(), &left_out)?;
         Ok((Self::from_loaded(loaded), duplicates))
     }
 

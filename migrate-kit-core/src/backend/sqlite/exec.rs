@@ -10,8 +10,9 @@
 //! cut a backtick or bracket identifier holding a `;`), SQLite delimits
 //! that one statement in the rest of the text, and the split resumes after
 //! it. A section read back from its file comes in pieces of whole
-//! statements as the splitter cuts them; a statement SQLite delimits past
-//! the end of a piece is run again from its start with the next piece.
+//! statements as the splitter cuts them; a statement that SQLite finds
+//! running past the end of a piece waits for the next piece, which starts
+//! with it.
 
 use crate::backend::Origin;
 use crate::error::{RunError, StatementError};
