@@ -6,7 +6,7 @@
 
 use crate::files::checksum::Checksum;
 use crate::files::migration::{Header, HeaderLines, Migration, Section, Text, TextList};
-use crate::files::pieces::{Pieces, ReadBackError};
+use crate::files::pieces::Piece;
 use crate::files::sql_text::has_sql;
 use crate::files::statements::{self, Unfit};
 use crate::hint::Cmd;
@@ -278,12 +278,13 @@ pub(crate) fn parse_text(path: &str, file: &Arc<String>) -> Result<Migration, Ve
     });
     let transactional = header.as_ref().map(|h| h.transactional);
     let section = |span: Span, errors: &mut Vec<ParseError>| {
-        let mut pieces = Pieces::held(span.text(text), span.first_line());
-        let checked = check_section(&mut pieces, transactional, None, &mut |line, kind| {
-            errors.push(error(line, kind))
-        });
-        // A held text is always read.
-        matches!(checked, Ok(true)).then(|| span.section(file, bom))
+        let holds_sql = check_held(
+            span.text(text),
+            span.first_line(),
+            transactional,
+            &mut |line, kind| errors.push(error(line, kind)),
+        );
+        holds_sql.then(|| span.section(file, bom))
     };
     let made = layout.upgrade.and_then(|span| section(span, &mut errors));
     let upgrade = require_upgrade(path, &layout, made, &mut errors);
@@ -321,31 +322,55 @@ fn require_upgrade(
     None
 }
 
-/// Checks the statements of a section's `pieces` (when the header said
-/// whether it is `transactional`), appending its text to `keep` if given;
-/// tells whether it holds any SQL.
-fn check_section(
-    pieces: &mut Pieces<'_>,
+/// Checks the statements of a held section (when the header said whether
+/// it is `transactional`); tells whether it holds any SQL.
+fn check_held(
+    sql: &str,
+    first_line: u32,
     transactional: Option<bool>,
-    mut keep: Option<&mut String>,
     report: &mut dyn FnMut(u32, ParseErrorKind),
-) -> Result<bool, ReadBackError> {
-    let mut savepoints = Vec::new();
-    let mut holds_sql = false;
-    while let Some(piece) = pieces.next()? {
-        holds_sql = holds_sql || has_sql(piece.sql);
-        if let Some(transactional) = transactional {
-            for (statement, unfit) in
-                statements::problems(piece.sql, transactional, &mut savepoints)
-            {
-                report(piece.line_of(statement.start), ParseErrorKind::Unfit(unfit));
-            }
-        }
-        if let Some(keep) = keep.as_deref_mut() {
-            keep.push_str(piece.sql);
+) -> bool {
+    let mut check = SectionCheck::default();
+    check.piece(
+        &Piece {
+            sql,
+            first_line,
+            last: true,
+        },
+        transactional,
+        report,
+    );
+    check.holds_sql
+}
+
+/// What checking a section's pieces in order has found so far.
+#[derive(Default)]
+struct SectionCheck {
+    /// The savepoints its statements made, which `ROLLBACK TO` may name.
+    savepoints: Vec<String>,
+    /// Whether it holds any SQL.
+    holds_sql: bool,
+}
+
+impl SectionCheck {
+    /// Checks the next piece's statements (when the header said whether
+    /// the migration is `transactional`).
+    fn piece(
+        &mut self,
+        piece: &Piece<'_>,
+        transactional: Option<bool>,
+        report: &mut dyn FnMut(u32, ParseErrorKind),
+    ) {
+        self.holds_sql = self.holds_sql || has_sql(piece.sql);
+        let Some(transactional) = transactional else {
+            return;
+        };
+        for (statement, unfit) in
+            statements::problems(piece.sql, transactional, &mut self.savepoints)
+        {
+            report(piece.line_of(statement.start), ParseErrorKind::Unfit(unfit));
         }
     }
-    Ok(holds_sql)
 }
 
 /// The 1-based line that byte `offset` is on.

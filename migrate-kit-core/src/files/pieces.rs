@@ -115,15 +115,11 @@ impl<'a> Pieces<'a> {
         Pieces {
             source: Source::File(Box::new(FileSection {
                 place,
-                piece_bytes,
                 reader: None,
                 hasher: FileHasher::default(),
                 at: 0,
                 line: Vec::new(),
-                buffer: String::new(),
-                handed: 0,
-                first_line,
-                want: piece_bytes,
+                cutter: PieceCutter::new(first_line, piece_bytes),
                 section_read: false,
             })),
         }
@@ -152,15 +148,100 @@ impl<'a> Pieces<'a> {
     pub(crate) fn keep_from(&mut self, at: usize) {
         // A held text is one piece, the last.
         if let Source::File(section) = &mut self.source {
-            section.keep_from(at);
+            section.cutter.keep_from(at);
         }
+    }
+}
+
+/// Cuts a section's text, fed a line at a time, into pieces of whole
+/// statements of about `piece_bytes` (a longer statement makes a longer
+/// piece).
+pub(crate) struct PieceCutter {
+    piece_bytes: usize,
+    /// Text fed and not yet dropped; its first `handed` bytes were handed
+    /// out in the last piece.
+    buffer: String,
+    handed: usize,
+    /// The file line `buffer` starts on.
+    first_line: u32,
+    /// The size the buffer grows to before it is cut.
+    want: usize,
+}
+
+impl PieceCutter {
+    /// A cutter for a section whose text starts on `first_line`.
+    pub(crate) fn new(first_line: u32, piece_bytes: usize) -> Self {
+        PieceCutter {
+            piece_bytes,
+            buffer: String::new(),
+            handed: 0,
+            first_line,
+            want: piece_bytes,
+        }
+    }
+
+    /// Feeds the next line of the section, with its newline.
+    pub(crate) fn push(&mut self, line: &str) {
+        self.drop_handed();
+        self.buffer.push_str(line);
+    }
+
+    /// The next piece, when the text fed holds one: whole statements of
+    /// about `piece_bytes`, or, at the section's `end`, all that is left.
+    pub(crate) fn cut(&mut self, end: bool) -> Option<Piece<'_>> {
+        let len = self.ready(end)?;
+        Some(self.take(len, end))
+    }
+
+    /// The length of the piece [`PieceCutter::cut`] would hand out.
+    fn ready(&mut self, end: bool) -> Option<usize> {
+        self.drop_handed();
+        let len = match end {
+            true => self.buffer.len(),
+            false if self.buffer.len() < self.want => 0,
+            false => match whole_statements_len(&self.buffer) {
+                // A statement longer than the piece: wait for twice as
+                // much, so that a long statement is lexed a few times only.
+                0 => {
+                    self.want = self.buffer.len() * 2;
+                    0
+                }
+                len => len,
+            },
+        };
+        (len > 0).then_some(len)
+    }
+
+    /// Hands out the first `len` bytes, as [`PieceCutter::ready`] found them.
+    fn take(&mut self, len: usize, end: bool) -> Piece<'_> {
+        self.handed = len;
+        self.want = self.piece_bytes;
+        Piece {
+            sql: &self.buffer[..len],
+            first_line: self.first_line,
+            last: end && len == self.buffer.len(),
+        }
+    }
+
+    /// Makes the next piece start at byte `at` of the one just cut, and
+    /// hold more text after it.
+    fn keep_from(&mut self, at: usize) {
+        self.want = (self.buffer.len() - at) * 2 + self.piece_bytes;
+        self.handed = at;
+    }
+
+    fn drop_handed(&mut self) {
+        let handed = std::mem::take(&mut self.handed);
+        self.first_line = self
+            .first_line
+            .saturating_add(newlines(&self.buffer[..handed]));
+        self.buffer.drain(..handed);
     }
 }
 
 /// The state of reading one section back from its file.
 struct FileSection<'a> {
     place: &'a FilePlace,
-    piece_bytes: usize,
     /// Opened at the first piece.
     reader: Option<BufReader<File>>,
     hasher: FileHasher,
@@ -168,54 +249,23 @@ struct FileSection<'a> {
     at: u64,
     /// The line being read.
     line: Vec<u8>,
-    /// Section text read and not yet dropped; its first `handed` bytes
-    /// were handed out in the last piece.
-    buffer: String,
-    handed: usize,
-    /// The file line `buffer` starts on.
-    first_line: u32,
-    /// The size the buffer grows to before it is cut into a piece.
-    want: usize,
-    /// Whether the whole section is in `buffer` (and the file checked).
+    cutter: PieceCutter,
+    /// Whether the whole section was read (and the file checked).
     section_read: bool,
 }
 
 impl FileSection<'_> {
     fn next(&mut self) -> Result<Option<Piece<'_>>, ReadBackError> {
-        let handed = std::mem::take(&mut self.handed);
-        self.first_line = self
-            .first_line
-            .saturating_add(newlines(&self.buffer[..handed]));
-        self.buffer.drain(..handed);
         let len = loop {
-            if self.section_read {
-                break self.buffer.len();
+            if let Some(len) = self.cutter.ready(self.section_read) {
+                break len;
             }
-            if self.buffer.len() >= self.want {
-                match whole_statements_len(&self.buffer) {
-                    // A statement longer than the piece: read on, twice as
-                    // far, so that a long statement is lexed a few times only.
-                    0 => self.want = self.buffer.len() * 2,
-                    len => break len,
-                }
+            if self.section_read {
+                return Ok(None);
             }
             self.read_line()?;
         };
-        if len == 0 {
-            return Ok(None);
-        }
-        self.handed = len;
-        self.want = self.piece_bytes;
-        Ok(Some(Piece {
-            sql: &self.buffer[..len],
-            first_line: self.first_line,
-            last: self.section_read && len == self.buffer.len(),
-        }))
-    }
-
-    fn keep_from(&mut self, at: usize) {
-        self.want = (self.buffer.len() - at) * 2 + self.piece_bytes;
-        self.handed = at;
+        Ok(Some(self.cutter.take(len, self.section_read)))
     }
 
     /// Reads the next line of the file, into the buffer when it is in the
@@ -242,7 +292,7 @@ impl FileSection<'_> {
         // file edited since it was loaded fails the check at the end).
         if start >= self.place.range.start && self.at <= self.place.range.end {
             match std::str::from_utf8(&self.line) {
-                Ok(text) => self.buffer.push_str(text),
+                Ok(text) => self.cutter.push(text),
                 Err(_) => return Err(self.changed()),
             }
         }

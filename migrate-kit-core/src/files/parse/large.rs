@@ -1,18 +1,20 @@
-//! Parsing a migration file too large to hold, without holding it: one
-//! pass a line at a time reads the header and the layout and hashes the
-//! file; then each section is read back in pieces of whole statements and
-//! checked. A section of up to one piece is kept in memory; a larger one is
-//! left in the file, to be read back again when it runs.
+//! Parsing a migration file too large to hold, without holding it, in
+//! one pass a line at a time: the header, the layout and the hash as
+//! [`super::parse_text`] reads them, and each section's statements checked
+//! a piece of whole statements at a time as its lines go by. A section of
+//! up to one piece is kept in memory; a larger one is left in the file, to
+//! be read back when it runs.
 //!
 //! The findings are those of [`super::parse_text`] on the same file, in the
 //! same order.
 
 use super::{
-    check_section, require_upgrade, HeaderFields, LayoutScan, ParseError, ParseErrorKind, Span,
+    require_upgrade, HeaderFields, LayoutScan, ParseError, ParseErrorKind, SectionCheck,
+    DOWNGRADE_MARKER, UPGRADE_MARKER,
 };
 use crate::files::checksum::FileHasher;
-use crate::files::migration::{Migration, Section};
-use crate::files::pieces::{FilePlace, Pieces, ReadBackError};
+use crate::files::migration::{Header, Migration, Section};
+use crate::files::pieces::{FilePlace, PieceCutter, ReadBackError};
 use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -21,7 +23,7 @@ use std::sync::Arc;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Parses the file at `path` (named `relative` in errors), reading its
+/// Parses the file at `path` (named `relative` in errors), checking its
 /// sections in pieces of about `piece_bytes`. The outer error is a file
 /// that could not be read, the inner one what is wrong with it.
 pub(crate) fn parse_large(
@@ -42,8 +44,12 @@ pub(crate) fn parse_large(
     let mut hasher = FileHasher::default();
     let mut scan = LayoutScan::default();
     let mut header_lines: Vec<(u32, String)> = Vec::new();
+    // Found in this order, reported as `parse_text` reports them.
     let (mut nul, mut misplaced_bom) = (None, None);
     let mut layout_errors = Vec::new();
+    let mut header: Option<(Option<Header>, Vec<ParseError>)> = None;
+    let mut checking: Option<Checking> = None;
+    let mut checked: Vec<Checking> = Vec::new();
     let mut bom = 0;
     let mut line = Vec::new();
     loop {
@@ -70,56 +76,69 @@ pub(crate) fn parse_large(
         if misplaced_bom.is_none() && text.contains('\u{feff}') {
             misplaced_bom = Some(error(line_no, ParseErrorKind::MisplacedBom));
         }
+        let open_before = scan.open.map(|(_, span)| span.marker_line);
         let report = &mut |line, kind| layout_errors.push(error(line, kind));
         if let Some(header_line) = scan.line(text, report) {
             header_lines.push((line_no, header_line.to_owned()));
         }
+        if scan.open.map(|(_, span)| span.marker_line) == open_before {
+            if let Some(section) = &mut checking {
+                section.push(text, transactional(&header), &error);
+            }
+            continue;
+        }
+        // A marker line: the section before it ends, the next starts.
+        if let Some(mut section) = checking.take() {
+            section.finish(transactional(&header), &error);
+            checked.push(section);
+        }
+        if let Some((marker, span)) = scan.open {
+            if header.is_none() {
+                // Every header line comes before the first marker.
+                header = Some(read_header(&header_lines, &error));
+            }
+            checking = Some(Checking::new(marker, span.first_line(), piece_bytes));
+        }
+    }
+    if let Some(mut section) = checking.take() {
+        section.finish(transactional(&header), &error);
+        checked.push(section);
     }
     let layout = scan.finish();
-    let checksum = hasher.finish();
+    let (header, header_errors) = header.unwrap_or_else(|| read_header(&header_lines, &error));
     let mut errors: Vec<ParseError> = nul.into_iter().chain(misplaced_bom).collect();
-    errors.append(&mut layout_errors);
-    let header_lines: Vec<(u32, &str)> = header_lines
-        .iter()
-        .map(|(line_no, line)| (*line_no, line.as_str()))
-        .collect();
-    let header = HeaderFields::read(&header_lines, &mut |line, kind| {
-        errors.push(error(line, kind))
-    });
-    let transactional = header.as_ref().map(|h| h.transactional);
-    let section = |span: Span, errors: &mut Vec<ParseError>| {
-        let place = FilePlace {
-            path: path.to_owned(),
-            relative: relative.to_owned(),
-            range: (bom + span.start) as u64..(bom + span.end) as u64,
-            checksum,
-        };
-        let small = span.end - span.start <= piece_bytes;
-        let mut kept = String::new();
-        let holds_sql = check_section(
-            &mut Pieces::read_back(&place, span.first_line(), piece_bytes),
-            transactional,
-            small.then_some(&mut kept),
-            &mut |line, kind| errors.push(error(line, kind)),
-        )?;
-        Ok::<_, ReadBackError>(holds_sql.then(|| {
-            if small {
+    errors.extend(layout_errors);
+    errors.extend(header_errors);
+    let checksum = hasher.finish();
+    let mut section = |marker: &'static str, errors: &mut Vec<ParseError>| {
+        let span = match marker {
+            UPGRADE_MARKER => layout.upgrade,
+            _ => layout.downgrade,
+        }?;
+        let checked = checked.iter_mut().find(|c| c.marker == marker)?;
+        errors.append(&mut checked.problems);
+        if !checked.check.holds_sql {
+            return None;
+        }
+        Some(match checked.kept.take() {
+            Some(kept) => {
                 let len = kept.len();
                 Section::in_file(&Arc::new(kept), 0..len, span.first_line())
-            } else {
-                Section::on_disk(place, span.first_line())
             }
-        }))
+            None => Section::on_disk(
+                FilePlace {
+                    path: path.to_owned(),
+                    relative: relative.to_owned(),
+                    range: (bom + span.start) as u64..(bom + span.end) as u64,
+                    checksum,
+                },
+                span.first_line(),
+            ),
+        })
     };
-    let made = match layout.upgrade {
-        Some(span) => section(span, &mut errors)?,
-        None => None,
-    };
+    let made = section(UPGRADE_MARKER, &mut errors);
     let upgrade = require_upgrade(relative, &layout, made, &mut errors);
-    let downgrade = match layout.downgrade {
-        Some(span) => section(span, &mut errors)?,
-        None => None,
-    };
+    let downgrade = section(DOWNGRADE_MARKER, &mut errors);
     Ok(match (header, upgrade) {
         (Some(header), Some(upgrade)) if errors.is_empty() => Ok(Migration::new(
             header,
@@ -130,6 +149,94 @@ pub(crate) fn parse_large(
         )),
         _ => Err(errors),
     })
+}
+
+/// The header read from its lines, with the errors found in it.
+fn read_header(
+    lines: &[(u32, String)],
+    error: &dyn Fn(u32, ParseErrorKind) -> ParseError,
+) -> (Option<Header>, Vec<ParseError>) {
+    let lines: Vec<(u32, &str)> = lines
+        .iter()
+        .map(|(line_no, line)| (*line_no, line.as_str()))
+        .collect();
+    let mut errors = Vec::new();
+    let header = HeaderFields::read(&lines, &mut |line, kind| errors.push(error(line, kind)));
+    (header, errors)
+}
+
+/// Whether the migration is transactional, once its header is read.
+fn transactional(header: &Option<(Option<Header>, Vec<ParseError>)>) -> Option<bool> {
+    header
+        .as_ref()
+        .and_then(|(header, _)| header.as_ref())
+        .map(|h| h.transactional)
+}
+
+/// A section being checked as its lines are read.
+struct Checking {
+    marker: &'static str,
+    cutter: PieceCutter,
+    check: SectionCheck,
+    problems: Vec<ParseError>,
+    /// Its text, while it is no longer than a piece.
+    kept: Option<String>,
+    piece_bytes: usize,
+}
+
+impl Checking {
+    fn new(marker: &'static str, first_line: u32, piece_bytes: usize) -> Self {
+        Checking {
+            marker,
+            cutter: PieceCutter::new(first_line, piece_bytes),
+            check: SectionCheck::default(),
+            problems: Vec::new(),
+            kept: Some(String::new()),
+            piece_bytes,
+        }
+    }
+
+    /// Takes the section's next line, and checks the pieces it completes.
+    fn push(
+        &mut self,
+        line: &str,
+        transactional: Option<bool>,
+        error: &dyn Fn(u32, ParseErrorKind) -> ParseError,
+    ) {
+        self.kept = self
+            .kept
+            .take()
+            .filter(|kept| kept.len() + line.len() <= self.piece_bytes)
+            .map(|mut kept| {
+                kept.push_str(line);
+                kept
+            });
+        self.cutter.push(line);
+        self.check_pieces(false, transactional, error);
+    }
+
+    /// Checks what is left, at the section's end.
+    fn finish(
+        &mut self,
+        transactional: Option<bool>,
+        error: &dyn Fn(u32, ParseErrorKind) -> ParseError,
+    ) {
+        self.check_pieces(true, transactional, error);
+    }
+
+    fn check_pieces(
+        &mut self,
+        end: bool,
+        transactional: Option<bool>,
+        error: &dyn Fn(u32, ParseErrorKind) -> ParseError,
+    ) {
+        let problems = &mut self.problems;
+        while let Some(piece) = self.cutter.cut(end) {
+            self.check.piece(&piece, transactional, &mut |line, kind| {
+                problems.push(error(line, kind))
+            });
+        }
+    }
 }
 
 #[cfg(test)]
@@ -201,8 +308,11 @@ mod tests {
                 "CREATE INDEX CONCURRENTLY i ON t (x);", "-- a comment;", "SELECT 3\r",
             ]), 0..24),
             piece_bytes in 1usize..64,
+            valid_start in proptest::bool::ANY,
         ) {
-            let file = lines.join("\n");
+            // Half the files start valid, so that many parse.
+            let start = "-- revision: a\n-- down_revision: None\n-- message: m\n-- migrate:upgrade\nSELECT 0;\n";
+            let file = format!("{}{}", if valid_start { start } else { "" }, lines.join("\n"));
             let [held, in_pieces] = both_ways(file.as_bytes(), piece_bytes);
             proptest::prop_assert_eq!(held, in_pieces);
         }
