@@ -72,32 +72,33 @@ impl Section {
     /// is read back from the file, which must not have changed since it
     /// was loaded; every other section is borrowed.
     pub fn sql(&self) -> Result<Cow<'_, str>, ReadBackError> {
-        match &self.sql {
-            SqlText::Embedded(sql) => Ok(Cow::Borrowed(sql)),
-            // The parser made the range on character boundaries.
-            SqlText::InFile { file, range } => {
-                Ok(Cow::Borrowed(file.get(range.clone()).unwrap_or_default()))
-            }
-            SqlText::OnDisk(_) => {
-                let mut pieces = self.pieces();
-                let mut sql = String::new();
-                while let Some(piece) = pieces.next()? {
-                    sql.push_str(piece.sql);
-                }
-                Ok(Cow::Owned(sql))
-            }
+        if let Some(sql) = self.held() {
+            return Ok(Cow::Borrowed(sql));
         }
+        let mut pieces = self.pieces();
+        let mut sql = String::new();
+        while let Some(piece) = pieces.next()? {
+            sql.push_str(piece.sql);
+        }
+        Ok(Cow::Owned(sql))
     }
 
     /// The SQL in pieces of whole statements: one for a held text, about
     /// [`PIECE_BYTES`] each for a file too large to hold.
     pub(crate) fn pieces(&self) -> Pieces<'_> {
+        match (&self.sql, self.held()) {
+            (SqlText::OnDisk(place), _) => Pieces::read_back(place, self.first_line, PIECE_BYTES),
+            (_, sql) => Pieces::held(sql.unwrap_or_default(), self.first_line),
+        }
+    }
+
+    /// The SQL text when it is held.
+    fn held(&self) -> Option<&str> {
         match &self.sql {
-            SqlText::Embedded(sql) => Pieces::held(sql, self.first_line),
-            SqlText::InFile { file, range } => {
-                Pieces::held(file.get(range.clone()).unwrap_or_default(), self.first_line)
-            }
-            SqlText::OnDisk(place) => Pieces::read_back(place, self.first_line, PIECE_BYTES),
+            SqlText::Embedded(sql) => Some(sql),
+            // The parser made the range on character boundaries.
+            SqlText::InFile { file, range } => Some(file.get(range.clone()).unwrap_or_default()),
+            SqlText::OnDisk(_) => None,
         }
     }
 
@@ -123,8 +124,7 @@ impl PartialEq for Section {
         }
         match (&self.sql, &other.sql) {
             (SqlText::OnDisk(a), SqlText::OnDisk(b)) => a == b,
-            (SqlText::OnDisk(_), _) | (_, SqlText::OnDisk(_)) => false,
-            _ => self.sql().ok() == other.sql().ok(),
+            _ => self.held().is_some() && self.held() == other.held(),
         }
     }
 }

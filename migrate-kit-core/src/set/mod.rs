@@ -42,7 +42,13 @@ impl Migrations {
         }
     }
 
-    /// Reads, parses and validates a migrations folder (the one holding `versions/`).
+    /// Reads, parses and validates a migrations folder (the one holding
+    /// `versions/`). A file over 1 MiB is not held: it is checked a piece
+    /// at a time, and a section of it larger than that is read back from
+    /// the file when it runs (see [`Section::is_read_back`]), so the folder
+    /// must stay in place while the set is used.
+    ///
+    /// [`Section::is_read_back`]: crate::Section::is_read_back
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self, LoadError> {
         let loaded = load::load_folder(dir.as_ref())?;
         Ok(Self::from_loaded(loaded))
