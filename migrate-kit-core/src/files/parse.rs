@@ -289,13 +289,26 @@ pub(crate) fn parse_text(path: &str, file: &Arc<String>) -> Result<Migration, Ve
     let made = layout.upgrade.and_then(|span| section(span, &mut errors));
     let upgrade = require_upgrade(path, &layout, made, &mut errors);
     let downgrade = layout.downgrade.and_then(|span| section(span, &mut errors));
+    let checksum = Checksum::of_file(file.as_bytes());
+    migration_or_errors(path, header, (upgrade, downgrade), checksum, errors)
+}
+
+/// The migration at `path`, when its file has a header and an upgrade
+/// section and no error; otherwise the errors.
+fn migration_or_errors(
+    path: &str,
+    header: Option<Header>,
+    (upgrade, downgrade): (Option<Section>, Option<Section>),
+    checksum: Checksum,
+    errors: Vec<ParseError>,
+) -> Result<Migration, Vec<ParseError>> {
     match (header, upgrade) {
         (Some(header), Some(upgrade)) if errors.is_empty() => Ok(Migration::new(
             header,
             Cow::Owned(path.to_owned()),
             upgrade,
             downgrade,
-            Checksum::of_file(file.as_bytes()),
+            checksum,
         )),
         _ => Err(errors),
     }

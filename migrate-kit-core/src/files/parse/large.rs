@@ -9,19 +9,16 @@
 //! same order.
 
 use super::{
-    require_upgrade, HeaderFields, LayoutScan, ParseError, ParseErrorKind, SectionCheck,
-    DOWNGRADE_MARKER, UPGRADE_MARKER,
+    migration_or_errors, require_upgrade, HeaderFields, LayoutScan, ParseError, ParseErrorKind,
+    SectionCheck, DOWNGRADE_MARKER, UPGRADE_MARKER,
 };
-use crate::files::checksum::FileHasher;
+use crate::files::checksum::{FileHasher, BOM};
 use crate::files::migration::{Header, Migration, Section};
 use crate::files::pieces::{FilePlace, PieceCutter, ReadBackError};
-use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::sync::Arc;
-
-const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Parses the file at `path` (named `relative` in errors), checking its
 /// sections in pieces of about `piece_bytes`. The outer error is a file
@@ -139,16 +136,13 @@ pub(crate) fn parse_large(
     let made = section(UPGRADE_MARKER, &mut errors);
     let upgrade = require_upgrade(relative, &layout, made, &mut errors);
     let downgrade = section(DOWNGRADE_MARKER, &mut errors);
-    Ok(match (header, upgrade) {
-        (Some(header), Some(upgrade)) if errors.is_empty() => Ok(Migration::new(
-            header,
-            Cow::Owned(relative.to_owned()),
-            upgrade,
-            downgrade,
-            checksum,
-        )),
-        _ => Err(errors),
-    })
+    Ok(migration_or_errors(
+        relative,
+        header,
+        (upgrade, downgrade),
+        checksum,
+        errors,
+    ))
 }
 
 /// The header read from its lines, with the errors found in it.
