@@ -1,7 +1,8 @@
 """What the migration tool costs the example bot: build times, binary size
 and crates, for the same tokio bot (a sqlx 0.9 SQLite pool for its own
 queries, the bot's three migrations applied at start-up) with its
-migrations on migrate, on sqlx's `migrate!`, on refinery, and on nothing.
+migrations on migrate (on a connection of its own, and on a connection of
+the bot's pool), on sqlx's `migrate!`, on refinery, and on nothing.
 
 Usage:
     python3 bench/bot_cost.py [--resume]
@@ -29,7 +30,7 @@ ROOT = BENCH.parent
 WORK = ROOT / "target" / "bench-bot"
 REFERENCE = ROOT / "migrations" / "versions"
 
-SQLX = 'sqlx = { version = "0.9", default-features = false, features = ["sqlite", "runtime-tokio"%s] }'
+SQLX = 'sqlx = { version = "0.9.1", default-features = false, features = ["sqlite", "runtime-tokio"%s] }'
 TOKIO = 'tokio = { version = "1", features = ["rt-multi-thread", "macros"] }'
 
 # What each bot adds to the common crate: dependencies, the migrations'
@@ -55,11 +56,23 @@ BOTS = {
     .await??;
 """,
     },
+    "migrate-kit, on the pool's connection": {
+        "dir": "migrate-pool",
+        "deps": [SQLX % "", TOKIO,
+                 f'migrate-kit = {{ path = "{ROOT}", default-features = false, features = ["bundled", "sqlx-0_9-sqlite"] }}'],
+        "prelude": 'static MIGRATIONS: migrate_kit::Migrations = migrate_kit::embed_migrations!("migrations");\n',
+        "start": """    let mut conn = pool.acquire().await?;
+    MIGRATIONS.start(&mut migrate_kit::sqlite::SqlxSqlite::lock(&mut conn).await?)?;
+    drop(conn);
+""",
+        "after_pool": True,
+    },
     "sqlx `migrate!`": {
         "dir": "sqlx",
         "deps": [SQLX % ', "migrate", "macros"', TOKIO],
         "prelude": "",
         "start": '    sqlx::migrate!("./migrations").run(&pool).await?;\n',
+        "after_pool": True,
     },
     "refinery": {
         "dir": "refinery",
@@ -112,7 +125,7 @@ def write_bot(name, bot):
         "[workspace]\n\n[dependencies]\n" + "\n".join(bot["deps"]) + "\n\n"
         "[profile.release]\nstrip = true\n")
     files = sorted(REFERENCE.glob("*.sql"))
-    if bot["dir"] == "migrate":
+    if bot["dir"].startswith("migrate"):
         (crate / "migrations" / "versions").mkdir(parents=True)
         for f in files:
             shutil.copy(f, crate / "migrations" / "versions" / f.name)
@@ -122,8 +135,8 @@ def write_bot(name, bot):
             stem = re.sub(r"^\d+_", "", f.stem)
             target = f"{i:04}_{stem}.sql" if bot["dir"] == "sqlx" else f"V{i}__{stem}.sql"
             (crate / "migrations" / target).write_text(upgrade_sql(f.read_text()))
-    # migrate and refinery migrate before the pool opens; sqlx through it.
-    early, late = (bot["start"], "") if bot["dir"] != "sqlx" else ("", bot["start"])
+    # A start-up on a connection of its own runs before the pool opens.
+    early, late = ("", bot["start"]) if bot.get("after_pool") else (bot["start"], "")
     (crate / "src" / "main.rs").write_text(MAIN % {"prelude": bot["prelude"], "early": early, "late": late})
     return crate
 

@@ -4,15 +4,11 @@
 //! checksums and drift refusal as the blocking API.
 
 use crate::pg::TestDb;
-use crate::sets::{runtimes, SERVER_SET};
+use crate::sets::{leaked, runtimes, set_of, SERVER_SET};
 use migrate_kit::postgres::{Postgres, ServerSettings};
 use migrate_kit::{Migrations, RunError, StartError};
 use std::path::Path;
 use tokio::runtime::Builder;
-
-fn leaked(set: Migrations) -> &'static Migrations {
-    Box::leak(Box::new(set))
-}
 
 /// A client whose connection runs on the current runtime.
 async fn connect(url: &str) -> tokio_postgres::Client {
@@ -178,16 +174,6 @@ fn a_failing_migration_rolls_back_the_run_and_frees_the_connection() {
             "{flavor}"
         );
     }
-}
-
-/// Writes `files` (name, text) into `dir/versions` and loads the set.
-fn set_of(dir: &Path, files: &[(&str, &str)]) -> Migrations {
-    let versions = dir.join("versions");
-    std::fs::create_dir_all(&versions).unwrap();
-    for (name, text) in files {
-        std::fs::write(versions.join(name), text).unwrap();
-    }
-    Migrations::from_dir(dir).unwrap()
 }
 
 #[test]

@@ -26,5 +26,6 @@ mod compiletest;
 mod embed;
 mod hostile_files;
 mod main_errors;
+mod sqlx_sqlite;
 mod test_attribute;
 mod tokio_start;

@@ -2,6 +2,8 @@
 //! repository and the two tokio runtime flavours the async tests run on.
 #![allow(dead_code)]
 
+use migrate_kit::Migrations;
+use std::path::Path;
 use tokio::runtime::{Builder, Runtime};
 
 /// The bot's own migrations folder (SQLite).
@@ -22,4 +24,19 @@ pub fn runtimes() -> [(&'static str, Runtime); 2] {
             Builder::new_current_thread().enable_all().build().unwrap(),
         ),
     ]
+}
+
+/// Writes `files` (name, text) into `dir/versions` and loads the set.
+pub fn set_of(dir: &Path, files: &[(&str, &str)]) -> Migrations {
+    let versions = dir.join("versions");
+    std::fs::create_dir_all(&versions).unwrap();
+    for (name, text) in files {
+        std::fs::write(versions.join(name), text).unwrap();
+    }
+    Migrations::from_dir(dir).unwrap()
+}
+
+/// `set` for the rest of the test binary, as tasks on a runtime need it.
+pub fn leaked(set: Migrations) -> &'static Migrations {
+    Box::leak(Box::new(set))
 }

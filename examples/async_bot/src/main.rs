@@ -8,13 +8,15 @@
 //! DATABASE_URL=... async_bot migrate history                       # the migrate CLI, embedded
 //! ```
 //!
-//! On PostgreSQL the start-up is awaited on a sqlx connection, like the
-//! bot's own queries; SQLite's driver blocks, so there the start-up goes to
-//! tokio's blocking pool with a connection of its own. migrate's events (a
-//! span per run, a line per migration) arrive in the bot's `tracing` log.
+//! The start-up runs on a sqlx connection, like the bot's own queries: on
+//! PostgreSQL it is awaited, on SQLite it runs on the connection's handle,
+//! locked out of sqlx's worker for the run. migrate's events (a span per
+//! run, a line per migration) arrive in the bot's `tracing` log.
 
-use migrate_kit::{Database, Location, Migrations, OpenOptions};
-use sqlx::Connection;
+use migrate_kit::sqlite::SqlxSqlite;
+use migrate_kit::{Location, Migrations};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::{ConnectOptions, Connection};
 use std::process::ExitCode;
 
 static SQLITE: Migrations = migrate_kit::embed_migrations!("../../migrations");
@@ -72,7 +74,7 @@ async fn run(location: Location) -> Result<(), BoxError> {
     let set = migrations(&location);
     let url = pool_url(&location);
     // Refuses drift, then upgrades to head, on a connection of its own.
-    let startup = match location {
+    let startup = match &location {
         Location::Postgres { .. } => {
             let mut connection = sqlx::PgConnection::connect(&url).await?;
             let startup = set.start_async(&mut connection).await?;
@@ -80,11 +82,10 @@ async fn run(location: Location) -> Result<(), BoxError> {
             startup
         }
         _ => {
-            tokio::task::spawn_blocking(move || -> Result<_, BoxError> {
-                let mut db = Database::open(&location, &OpenOptions::default())?;
-                Ok(set.start(&mut db)?)
-            })
-            .await??
+            let mut connection = sqlite_connection(&location, &url).await?;
+            let startup = set.start(&mut SqlxSqlite::lock(&mut connection).await?)?;
+            connection.close().await?;
+            startup
         }
     };
     println!(
@@ -101,6 +102,18 @@ fn pool_url(location: &Location) -> String {
         Location::Sqlite { path, .. } => format!("sqlite://{}", path.display()),
         Location::Memory => "sqlite::memory:".to_owned(),
     }
+}
+
+/// A connection to the SQLite file `url` names, created with its folder
+/// when missing, as `migrate` creates it.
+async fn sqlite_connection(location: &Location, url: &str) -> Result<SqliteConnection, BoxError> {
+    if let Location::Sqlite { path, .. } = location {
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder)?;
+        }
+    }
+    let options: SqliteConnectOptions = url.parse()?;
+    Ok(options.create_if_missing(true).connect().await?)
 }
 
 /// A little of the bot's real work, through its own pool.

@@ -12,8 +12,12 @@ mod exec;
 pub(crate) mod introspect;
 mod lock;
 mod open;
+#[cfg(feature = "sqlx-0_9-sqlite")]
+mod sqlx;
 
 pub use backend::{current, SqliteDialect, SqliteSession, ALEMBIC_VERSION_DDL};
 pub use open::{open, scratch, set_busy_timeout};
 /// The connection type of the SQLite backend.
 pub use rusqlite::Connection;
+#[cfg(feature = "sqlx-0_9-sqlite")]
+pub use sqlx::SqlxSqlite;
