@@ -82,12 +82,13 @@ impl<'c> SqlxSqlite<'c> {
                 hint: None,
             })
         })?;
-        let conn = borrow_handle(&mut locked).doing("borrowing sqlx's handle")?;
+        // Never dropped, from here on (see the field).
+        let conn = ManuallyDrop::new(borrow_handle(&mut locked).doing("borrowing sqlx's handle")?);
         let busy_timeout: u32 = conn
             .query_row("PRAGMA busy_timeout", [], |row| row.get(0))
             .doing("reading the busy timeout")?;
         Ok(SqlxSqlite {
-            conn: ManuallyDrop::new(conn),
+            conn,
             busy_timeout: Duration::from_millis(u64::from(busy_timeout)),
             _locked: locked,
         })
