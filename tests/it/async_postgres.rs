@@ -6,7 +6,7 @@
 use crate::pg::TestDb;
 use crate::sets::{leaked, runtimes, set_of, SERVER_SET};
 use migrate_kit::postgres::{Postgres, ServerSettings};
-use migrate_kit::{Migrations, RunError, StartError};
+use migrate_kit::{BackendError, Migrations, RunError, StartError};
 use std::path::Path;
 use tokio::runtime::Builder;
 
@@ -256,6 +256,38 @@ fn an_edited_applied_file_is_refused_before_anything_runs() {
     assert_eq!(drift.report.modified.len(), 1);
     assert_eq!(drift.report.modified[0].revision, "002");
     assert_eq!(heads, ["002"], "nothing ran");
+}
+
+#[test]
+fn a_client_inside_a_transaction_of_its_own_is_refused_and_the_transaction_kept() {
+    let set = Migrations::from_dir(SERVER_SET).unwrap();
+    let Some(db) = TestDb::create("async_in_transaction") else {
+        return;
+    };
+    let runtime = Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let mut client = connect(db.url()).await;
+        set.upgrade_async(&mut client, "001").await.unwrap();
+        client
+            .batch_execute("BEGIN; INSERT INTO users (telegram_id, full_name) VALUES (7, 'kept')")
+            .await
+            .unwrap();
+        let error = set.start_async(&mut client).await.unwrap_err();
+        assert!(
+            matches!(
+                error,
+                StartError::Run(RunError::Backend(BackendError::InTransaction))
+            ),
+            "{error:?}"
+        );
+        client.batch_execute("COMMIT").await.unwrap();
+    });
+    assert_eq!(db.column("SELECT full_name FROM users"), ["kept"]);
+    assert_eq!(
+        db.column("SELECT version_num FROM alembic_version"),
+        ["001"],
+        "nothing ran"
+    );
 }
 
 #[test]

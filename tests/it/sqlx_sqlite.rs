@@ -6,7 +6,7 @@
 
 use crate::sets::{leaked, runtimes, set_of, REFERENCE};
 use migrate_kit::sqlite::SqlxSqlite;
-use migrate_kit::{Migrations, RunError, StartError, Startup};
+use migrate_kit::{BackendError, Migrations, RunError, StartError, Startup};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::SqlitePool;
 use std::error::Error;
@@ -31,6 +31,11 @@ async fn pool(url: &str, connections: u32) -> SqlitePool {
         .unwrap()
 }
 
+/// The `sqlite://` URL of the database file at `path`.
+fn file_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
 /// The start-up on a connection of `pool`, as docs/embedding.md writes it.
 async fn start(pool: SqlitePool, set: &'static Migrations) -> Result<Startup, BoxError> {
     let mut conn = pool.acquire().await?;
@@ -47,7 +52,7 @@ fn eight_starts_on_one_pool_apply_each_migration_once() {
     let set = leaked(Migrations::from_dir(REFERENCE).unwrap());
     for (flavor, runtime) in runtimes() {
         let dir = tempfile::TempDir::new().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("bot.db").display());
+        let url = file_url(&dir.path().join("bot.db"));
         runtime.block_on(async {
             let pool = pool(&url, 8).await;
             let starts: Vec<_> = (0..8)
@@ -83,10 +88,7 @@ fn a_failing_migration_rolls_back_and_the_connection_is_as_sqlx_set_it() {
         ],
     );
     for (flavor, runtime) in runtimes() {
-        let url = format!(
-            "sqlite://{}",
-            dir.path().join(format!("{flavor}.db")).display()
-        );
+        let url = file_url(&dir.path().join(format!("{flavor}.db")));
         runtime.block_on(async {
             let pool = pool(&url, 1).await;
             let mut conn = pool.acquire().await.unwrap();
@@ -142,9 +144,11 @@ fn an_in_memory_database_of_the_pool_is_migrated_in_place() {
         let mut conn = pool.acquire().await.unwrap();
         let mut db = SqlxSqlite::lock(&mut conn).await.unwrap();
         assert_eq!(migrate_kit::current(&mut db).unwrap(), ["003"]);
-        // Reading through the borrowed connection is allowed.
-        let users: i64 = db
-            .query_row("SELECT count(*) FROM users", [], |row| row.get(0))
+        drop(db);
+        // The same connection, sqlx's again.
+        let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+            .fetch_one(&mut *conn)
+            .await
             .unwrap();
         assert_eq!(users, 0);
     });
@@ -188,7 +192,7 @@ fn an_edited_applied_file_is_refused_before_anything_runs() {
         let path = entry.unwrap().path();
         std::fs::copy(&path, versions.join(path.file_name().unwrap())).unwrap();
     }
-    let url = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let url = file_url(&dir.path().join("bot.db"));
     let runtime = Builder::new_multi_thread().enable_all().build().unwrap();
     let pool = runtime.block_on(pool(&url, 1));
     let set = Migrations::from_dir(dir.path()).unwrap();
@@ -213,6 +217,46 @@ fn an_edited_applied_file_is_refused_before_anything_runs() {
     assert_eq!(drift.report.modified.len(), 1);
     assert_eq!(drift.report.modified[0].revision, "002");
     assert_eq!(heads, ["002"], "nothing ran");
+}
+
+#[test]
+fn a_connection_inside_a_sqlx_transaction_is_refused_and_the_transaction_kept() {
+    let set = leaked(Migrations::from_dir(REFERENCE).unwrap());
+    for (flavor, runtime) in runtimes() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let url = file_url(&dir.path().join("bot.db"));
+        runtime.block_on(async {
+            let pool = pool(&url, 1).await;
+            let mut conn = pool.acquire().await.unwrap();
+            set.upgrade(&mut SqlxSqlite::lock(&mut conn).await.unwrap(), "001")
+                .unwrap();
+            drop(conn);
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query("INSERT INTO users (telegram_id, full_name) VALUES (7, 'kept')")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            let mut db = SqlxSqlite::lock(&mut tx).await.unwrap();
+            let error = set.start(&mut db).unwrap_err();
+            drop(db);
+            assert!(
+                matches!(
+                    error,
+                    StartError::Run(RunError::Backend(BackendError::InTransaction))
+                ),
+                "{flavor}: {error:?}"
+            );
+            assert!(format!("{error:?}").contains("Commit or roll back"));
+            tx.commit().await.unwrap();
+            let kept = "SELECT count(*) FROM users WHERE full_name = 'kept'";
+            assert_eq!(count(&pool, kept).await, 1, "{flavor}");
+            let at: String = sqlx::query_scalar("SELECT version_num FROM alembic_version")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(at, "001", "{flavor}: nothing ran");
+        });
+    }
 }
 
 /// A task that holds the lock across an await can still be spawned.

@@ -115,6 +115,9 @@ pub enum BackendError {
     /// The migration lock was gone when the run released it.
     #[error("the migration lock was no longer held when the run ended (the connection was reset, or someone released it by hand); the run itself completed, but check that no other migrator ran at the same time ({})", Cmd("verify"))]
     LockLost,
+    /// The connection given to a run is inside a transaction of its own.
+    #[error("the connection is inside a transaction that is not committed, and a run works in transactions of its own; nothing was changed. Commit or roll back that transaction first, or run the migrations on a connection outside any transaction")]
+    InTransaction,
     /// The connection has no schema to keep the ledger in.
     #[error("the connection's search_path names no schema that exists; set version_table_schema, or fix search_path")]
     NoSchema,

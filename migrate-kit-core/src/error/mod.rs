@@ -363,6 +363,7 @@ mod tests {
             }),
             RunError::Backend(BackendError::LockLost),
             RunError::Backend(BackendError::NoSchema),
+            RunError::Backend(BackendError::InTransaction),
             RunError::Backend(BackendError::NoServerLocation),
             RunError::Backend(BackendError::Tls {
                 location: "postgresql://bot:***@db.example/shop?sslmode=verify-full".into(),
@@ -438,6 +439,7 @@ mod tests {
                 | RunError::Backend(BackendError::LockTimeout { .. })
                 | RunError::Backend(BackendError::LockLost)
                 | RunError::Backend(BackendError::NoSchema)
+                | RunError::Backend(BackendError::InTransaction)
                 | RunError::Backend(BackendError::Unsupported { .. })
                 | RunError::Backend(BackendError::NoServerLocation)
                 | RunError::Backend(BackendError::Tls { .. })

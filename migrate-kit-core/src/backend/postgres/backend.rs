@@ -146,18 +146,23 @@ impl Tables {
         }
     }
 
-    /// The lock key of this version table, and whether the connection is
-    /// read-only, in one round trip. The key names the schema of the table
+    /// The lock key of this version table, in one round trip that also
+    /// refuses a connection a run cannot write through: a read-only one,
+    /// and one inside a transaction of its own (where the run's `BEGIN`
+    /// would only warn, and its `COMMIT` or `ROLLBACK` would end the
+    /// caller's work with the run's). The key names the schema of the table
     /// the name resolves to (without a configured schema, the one
     /// `search_path` finds, else the one it would be created in), so every
     /// migrator of one table takes one key.
-    async fn lock_key_and_read_only<C: Link + ?Sized>(
-        &self,
-        client: &mut C,
-    ) -> Result<(i64, bool), RunError> {
+    ///
+    /// A query sent alone runs in a transaction that starts with it, at its
+    /// statement timestamp; a transaction the caller opened started at an
+    /// earlier message's.
+    async fn lock_key_for_a_run<C: Link + ?Sized>(&self, client: &mut C) -> Result<i64, RunError> {
         let sql = format!(
             "SELECT coalesce((SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE c.oid = to_regclass({})), {}), current_setting('transaction_read_only')",
+             WHERE c.oid = to_regclass({})), {}), current_setting('transaction_read_only'), \
+             transaction_timestamp() <> statement_timestamp()",
             literal(&self.version),
             self.schema
         );
@@ -168,8 +173,15 @@ impl Tables {
             .next()
             .flatten()
             .ok_or(RunError::Backend(BackendError::NoSchema))?;
-        let read_only = columns.next().flatten().as_deref() == Some("on");
-        Ok((lock_key(&format!("{schema}.alembic_version")), read_only))
+        if columns.next().flatten().as_deref() == Some("on") {
+            return Err(RunError::Backend(BackendError::ReadOnly {
+                path: "the PostgreSQL connection (transaction_read_only is on)".to_owned(),
+            }));
+        }
+        if columns.next().flatten().as_deref() == Some("t") {
+            return Err(RunError::Backend(BackendError::InTransaction));
+        }
+        Ok(lock_key(&format!("{schema}.alembic_version")))
     }
 }
 
@@ -409,14 +421,9 @@ impl<C: Link + ?Sized> Conn<'_, C> {
         wait: &WaitPolicy<'_>,
         scope: RunScope,
     ) -> Result<PostgresSession, RunError> {
-        let (key, read_only) = Tables::of(self.settings)
-            .lock_key_and_read_only(self.client)
+        let key = Tables::of(self.settings)
+            .lock_key_for_a_run(self.client)
             .await?;
-        if read_only {
-            return Err(RunError::Backend(BackendError::ReadOnly {
-                path: "the PostgreSQL connection (transaction_read_only is on)".to_owned(),
-            }));
-        }
         if self.settings.lock_mode == LockMode::Transaction || scope == RunScope::OneTransaction {
             // Each transaction takes the lock (see `begin`).
             return Ok(PostgresSession {

@@ -132,14 +132,18 @@ impl Blocking for Connection {}
 impl Ops for Connection {
     type Session = SqliteSession;
 
-    /// Sets the busy timeout, refuses a read-only database and switches
-    /// foreign keys off for the run (the pragma is a no-op inside a
-    /// transaction; a table rebuild needs them off).
+    /// Refuses a connection inside a transaction of its own (the pragmas
+    /// below would be no-ops there, and the run's `BEGIN` an error), sets
+    /// the busy timeout, refuses a read-only database and switches foreign
+    /// keys off for the run (a table rebuild needs them off).
     async fn acquire(
         &mut self,
         wait: &WaitPolicy<'_>,
         _scope: RunScope,
     ) -> Result<SqliteSession, RunError> {
+        if !self.is_autocommit() {
+            return Err(RunError::Backend(BackendError::InTransaction));
+        }
         self.busy_timeout(wait.limit)
             .doing("setting the busy timeout")?;
         if self
@@ -397,5 +401,22 @@ mod tests {
         conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
         ready(conn.release(session)).unwrap();
         assert!(!foreign_keys(&conn));
+    }
+
+    #[test]
+    fn a_connection_inside_a_transaction_of_its_own_is_refused_and_its_transaction_kept() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (x); BEGIN; INSERT INTO t VALUES (1)")
+            .unwrap();
+        let refused = ready(conn.acquire(&WaitPolicy::default(), RunScope::OneTransaction));
+        assert!(matches!(
+            refused,
+            Err(RunError::Backend(BackendError::InTransaction))
+        ));
+        conn.execute_batch("COMMIT").unwrap();
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM t", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(rows, 1);
     }
 }

@@ -1,6 +1,5 @@
-//! sqlx 0.9's `SqliteConnection` as the SQLite backend's
-//! [`Connection`], for a bot whose pool is sqlx's (feature
-//! `sqlx-0_9-sqlite`).
+//! sqlx 0.9's `SqliteConnection` as a SQLite backend, for a bot whose
+//! pool is sqlx's (feature `sqlx-0_9-sqlite`).
 //!
 //! sqlx runs SQLite's C library on a worker thread per connection and
 //! lends the raw handle out while that worker is locked out
@@ -23,12 +22,13 @@ use crate::graph::plan::RowOp;
 use rusqlite::Connection;
 use sqlx_0_9::sqlite::{LockedSqliteHandle, SqliteConnection};
 use std::mem::ManuallyDrop;
-use std::ops::Deref;
 use std::time::Duration;
 
 /// A `SqliteConnection` of a sqlx 0.9 pool, locked for migrations: a
 /// [`Backend`](crate::Backend) for the blocking API, on the same SQLite
-/// handle, and a [`Connection`] to read through (`&*db`).
+/// handle. The bot reads through its sqlx connection again once this is
+/// dropped: the rusqlite view of the handle is not lent out, since parts of
+/// it (an interrupt handle) could outlive the lock.
 ///
 /// ```no_run
 /// # async fn start(
@@ -66,8 +66,8 @@ pub struct SqlxSqlite<'c> {
 }
 
 impl<'c> SqlxSqlite<'c> {
-    /// Locks sqlx's worker out of `conn` and lends its handle as a
-    /// [`Connection`]. Awaits the statement the worker is running, if any.
+    /// Locks sqlx's worker out of `conn` and takes its SQLite handle for
+    /// migrations. Awaits the statement the worker is running, if any.
     ///
     /// # Errors
     ///
@@ -105,18 +105,10 @@ fn borrow_handle(locked: &mut LockedSqliteHandle<'_>) -> rusqlite::Result<Connec
     // rusqlite and sqlx call the same SQLite library: a build links one
     // `libsqlite3-sys` (it declares `links = "sqlite3"`), which is also why
     // sqlx's `sqlite3` type is rusqlite's here. A connection made by
-    // `from_handle` never closes the handle. The connection is not handed
-    // out mutably (`SqlxSqlite` has no `DerefMut`), so it cannot be moved
-    // out and outlive the lock.
+    // `from_handle` never closes the handle. The connection is never handed
+    // out, so nothing of it (a moved-out connection, an interrupt handle)
+    // outlives the lock.
     unsafe { Connection::from_handle(handle.as_ptr()) }
-}
-
-impl Deref for SqlxSqlite<'_> {
-    type Target = Connection;
-
-    fn deref(&self) -> &Connection {
-        &self.conn
-    }
 }
 
 /// SQLite blocks: a run on it needs no runtime.
